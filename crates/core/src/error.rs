@@ -1,0 +1,159 @@
+//! The one error catalogue: every DynamoDB error type with its wire `__type`
+//! and HTTP status. Messages are built by the code that detects the problem,
+//! in DynamoDB's current wording.
+
+use crate::value::Item;
+
+/// Every error type openddb can answer with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    ValidationException,
+    SerializationException,
+    UnknownOperationException,
+    MissingAuthenticationTokenException,
+    IncompleteSignatureException,
+    UnrecognizedClientException,
+    InvalidSignatureException,
+    AccessDeniedException,
+    ResourceNotFoundException,
+    ResourceInUseException,
+    ConditionalCheckFailedException,
+    LimitExceededException,
+    ItemCollectionSizeLimitExceededException,
+    ProvisionedThroughputExceededException,
+    RequestLimitExceeded,
+    ThrottlingException,
+    TransactionConflictException,
+    TransactionCanceledException,
+    TransactionInProgressException,
+    IdempotentParameterMismatchException,
+    RequestEntityTooLarge,
+    InternalServerError,
+    ServiceUnavailable,
+}
+
+impl ErrorKind {
+    /// The name after `#` in `__type`.
+    pub fn name(self) -> &'static str {
+        use ErrorKind::*;
+        match self {
+            ValidationException => "ValidationException",
+            SerializationException => "SerializationException",
+            UnknownOperationException => "UnknownOperationException",
+            MissingAuthenticationTokenException => "MissingAuthenticationTokenException",
+            IncompleteSignatureException => "IncompleteSignatureException",
+            UnrecognizedClientException => "UnrecognizedClientException",
+            InvalidSignatureException => "InvalidSignatureException",
+            AccessDeniedException => "AccessDeniedException",
+            ResourceNotFoundException => "ResourceNotFoundException",
+            ResourceInUseException => "ResourceInUseException",
+            ConditionalCheckFailedException => "ConditionalCheckFailedException",
+            LimitExceededException => "LimitExceededException",
+            ItemCollectionSizeLimitExceededException => "ItemCollectionSizeLimitExceededException",
+            ProvisionedThroughputExceededException => "ProvisionedThroughputExceededException",
+            RequestLimitExceeded => "RequestLimitExceeded",
+            ThrottlingException => "ThrottlingException",
+            TransactionConflictException => "TransactionConflictException",
+            TransactionCanceledException => "TransactionCanceledException",
+            TransactionInProgressException => "TransactionInProgressException",
+            IdempotentParameterMismatchException => "IdempotentParameterMismatchException",
+            RequestEntityTooLarge => "RequestEntityTooLarge",
+            InternalServerError => "InternalServerError",
+            ServiceUnavailable => "ServiceUnavailable",
+        }
+    }
+
+    /// The namespace DynamoDB puts before `#` in `__type`: protocol-level
+    /// errors come from the Coral framework, the rest from the service.
+    pub fn namespace(self) -> &'static str {
+        use ErrorKind::*;
+        match self {
+            ValidationException => "com.amazon.coral.validate",
+            SerializationException
+            | UnknownOperationException
+            | MissingAuthenticationTokenException
+            | IncompleteSignatureException
+            | UnrecognizedClientException
+            | InvalidSignatureException
+            | AccessDeniedException
+            | ThrottlingException
+            | ServiceUnavailable => "com.amazon.coral.service",
+            _ => "com.amazonaws.dynamodb.v20120810",
+        }
+    }
+
+    /// `namespace#Name`.
+    pub fn wire_type(self) -> String {
+        format!("{}#{}", self.namespace(), self.name())
+    }
+
+    pub fn http_status(self) -> u16 {
+        use ErrorKind::*;
+        match self {
+            InternalServerError => 500,
+            ServiceUnavailable => 503,
+            RequestEntityTooLarge => 413,
+            MissingAuthenticationTokenException | AccessDeniedException => 403,
+            _ => 400,
+        }
+    }
+}
+
+/// A DynamoDB error as the client sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DynamoError {
+    pub kind: ErrorKind,
+    pub message: String,
+    /// The item returned with `ConditionalCheckFailedException` when
+    /// `ReturnValuesOnConditionCheckFailure` is `ALL_OLD`.
+    pub item: Option<Item>,
+    /// `CancellationReasons` of a `TransactionCanceledException`, as JSON.
+    pub cancellation_reasons: Option<serde_json::Value>,
+}
+
+impl DynamoError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        DynamoError {
+            kind,
+            message: message.into(),
+            item: None,
+            cancellation_reasons: None,
+        }
+    }
+
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::ValidationException, message)
+    }
+
+    pub fn serialization(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::SerializationException, message)
+    }
+
+    pub fn resource_not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::ResourceNotFoundException, message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InternalServerError, message)
+    }
+
+    /// The standard `ConditionalCheckFailedException`.
+    pub fn conditional_check_failed(item: Option<Item>) -> Self {
+        DynamoError {
+            kind: ErrorKind::ConditionalCheckFailedException,
+            message: "The conditional request failed".into(),
+            item,
+            cancellation_reasons: None,
+        }
+    }
+}
+
+impl std::fmt::Display for DynamoError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.kind.name(), self.message)
+    }
+}
+
+impl std::error::Error for DynamoError {}
+
+pub type Result<T, E = DynamoError> = std::result::Result<T, E>;

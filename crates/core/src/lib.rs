@@ -1,0 +1,12 @@
+//! Pure DynamoDB semantics with no I/O and no async runtime: attribute
+//! values, 38-digit numbers, item size, order-preserving key encoding,
+//! expressions (parse → AST → evaluate) and the error catalogue.
+#![forbid(unsafe_code)]
+
+pub mod error;
+pub mod number;
+pub mod value;
+
+pub use error::{DynamoError, ErrorKind};
+pub use number::Number;
+pub use value::{AttributeValue, Item};
