@@ -3,8 +3,12 @@
 //! expressions (parse → AST → evaluate) and the error catalogue.
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod error;
+pub mod expr;
+pub mod keyenc;
 pub mod number;
+pub mod size;
 pub mod value;
 
 pub use error::{DynamoError, ErrorKind};

@@ -1,1 +1,16 @@
-//! placeholder
+//! DynamoDB semantics over the kv contract. `Database` is the embedded API
+//! and the thing the HTTP server calls; each API action lives in its own
+//! module under `actions/`.
+#![forbid(unsafe_code)]
+
+mod actions;
+mod capacity;
+mod catalog;
+mod database;
+mod expressions;
+mod keys;
+mod run;
+mod tenant;
+mod write;
+
+pub use database::{Database, RequestContext, StorageConfig};

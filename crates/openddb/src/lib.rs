@@ -1,1 +1,11 @@
+//! openddb, a DynamoDB-compatible database.
+//!
+//! Embed it in-process, with no socket, through [`Database`]: open one with a
+//! [`StorageConfig`] and call [`Database::dispatch`] with a DynamoDB operation
+//! name and its JSON request, exactly as the wire protocol would. Or serve it
+//! over HTTP to any AWS SDK with [`server::serve`], as the `openddb` binary does.
+#![forbid(unsafe_code)]
 
+pub use openddb_core as core;
+pub use openddb_engine::{Database, RequestContext, StorageConfig};
+pub use openddb_server as server;

@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark of openddb against DynamoDB Local and Dynoxide.
+#
+# Starts every server on its own loopback port, in two like-for-like groups,
+# runs target/release/openddb-bench on each group with the servers' PIDs (for
+# server CPU per operation), stops the processes it started (by PID only),
+# then measures start-up time and idle memory.
+#
+#   durable group: openddb --data-dir DIR | dynoxide --db-path FILE | DynamoDB Local -dbPath DIR
+#   memory group:  openddb --in-memory    | dynoxide (in memory)    | DynamoDB Local -inMemory
+#
+# Usage: bench/run.sh            (build first: cargo build --release -p openddb -p openddb-bench)
+# Environment (defaults in brackets):
+#   DDBLOCAL_START  script starting DynamoDB Local: PORT [-inMemory|-dbPath DIR] [/work/peers/start-ddblocal.sh]
+#   DYNOXIDE        Dynoxide binary                                             [/work/peers/dynoxide/bin/dynoxide]
+#   OPENDDB         openddb binary                                              [target/release/openddb]
+#   BENCH           load generator                                              [target/release/openddb-bench]
+#   PEERS           peers to include, comma-separated: dynoxide,ddblocal        [dynoxide,ddblocal]
+#   GROUPS          groups to run: durable,memory                               [durable,memory]
+#   WORKLOADS       [put,get,update,cond-put]   CONCURRENCY [1,32]   DURATION [10s]
+#   WARMUP          [2s]                        ITEMS       [10000]
+#   STARTUP         1 to measure start-up / idle RSS, 0 to skip                 [1]
+#   STARTUP_REPEAT  [10]
+#   BASE_PORT       first of the loopback ports used (12 consecutive ports)     [18100]
+#   OUT             directory for logs and results                              [/tmp/openddb-bench-DATE]
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+OPENDDB=${OPENDDB:-$ROOT/target/release/openddb}
+BENCH=${BENCH:-$ROOT/target/release/openddb-bench}
+DDBLOCAL_START=${DDBLOCAL_START:-/work/peers/start-ddblocal.sh}
+DYNOXIDE=${DYNOXIDE:-/work/peers/dynoxide/bin/dynoxide}
+PEERS=${PEERS:-dynoxide,ddblocal}
+GROUPS_TO_RUN=${GROUPS:-durable,memory}
+WORKLOADS=${WORKLOADS:-put,get,update,cond-put}
+CONCURRENCY=${CONCURRENCY:-1,32}
+DURATION=${DURATION:-10s}
+WARMUP=${WARMUP:-2s}
+ITEMS=${ITEMS:-10000}
+STARTUP=${STARTUP:-1}
+STARTUP_REPEAT=${STARTUP_REPEAT:-10}
+BASE_PORT=${BASE_PORT:-18100}
+OUT=${OUT:-/tmp/openddb-bench-$(date +%Y%m%d-%H%M%S)}
+
+die() { echo "bench/run.sh: $*" >&2; exit 1; }
+has_peer() { [[ ",$PEERS," == *",$1,"* ]]; }
+has_group() { [[ ",$GROUPS_TO_RUN," == *",$1,"* ]]; }
+
+[[ -x $OPENDDB ]] || die "openddb binary not found at $OPENDDB (cargo build --release -p openddb, or set OPENDDB)"
+[[ -x $BENCH ]] || die "load generator not found at $BENCH (cargo build --release -p openddb-bench, or set BENCH)"
+if has_peer dynoxide; then
+    [[ -x $DYNOXIDE ]] || die "Dynoxide not found at $DYNOXIDE: install it (docs/conformance.md section 4) and set DYNOXIDE, or drop it with PEERS=ddblocal"
+fi
+if has_peer ddblocal; then
+    [[ -x $DDBLOCAL_START ]] || die "DynamoDB Local start script not found at $DDBLOCAL_START: install it (docs/conformance.md section 3) and set DDBLOCAL_START, or drop it with PEERS=dynoxide"
+    command -v java >/dev/null || die "java not found (DynamoDB Local needs Java 17)"
+fi
+command -v curl >/dev/null || die "curl is needed to wait for the servers"
+
+mkdir -p "$OUT"
+DATA=$(mktemp -d /tmp/openddb-bench-data.XXXXXX)
+STARTED=()   # PIDs of the servers this script started
+
+stop_pid() {
+    local pid=$1
+    if kill -0 "$pid" 2>/dev/null; then
+        kill "$pid" 2>/dev/null || true
+        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+        kill -9 "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+    local pid
+    for pid in "${STARTED[@]}"; do stop_pid "$pid"; done
+    STARTED=()
+    rm -rf "$DATA"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Waits until the server on PORT answers ListTables with 200.
+wait_ready() {
+    local name=$1 port=$2 pid=$3 code
+    for _ in $(seq 1200); do
+        kill -0 "$pid" 2>/dev/null || die "$name (pid $pid) exited; see $OUT/$name.log"
+        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 -X POST "http://127.0.0.1:$port/" \
+            -H 'Content-Type: application/x-amz-json-1.0' \
+            -H 'X-Amz-Target: DynamoDB_20120810.ListTables' \
+            -H 'X-Amz-Date: 20260101T000000Z' \
+            -H 'Authorization: AWS4-HMAC-SHA256 Credential=AKIDBENCH/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef' \
+            -d '{}' || true)
+        [[ $code == 200 ]] && return 0
+        sleep 0.1
+    done
+    die "$name did not answer on port $port within 120 s; see $OUT/$name.log"
+}
+
+# start NAME PORT COMMAND...: starts a server in the background, records its
+# PID in STARTED and in the variable PID_<NAME>, and waits until it answers.
+start() {
+    local name=$1 port=$2
+    shift 2
+    "$@" >"$OUT/$name.log" 2>&1 &
+    local pid=$!
+    STARTED+=("$pid")
+    printf -v "PID_${name//-/_}" '%s' "$pid"
+    wait_ready "$name" "$port" "$pid"
+    echo "bench/run.sh: $name ready on 127.0.0.1:$port (pid $pid)" >&2
+}
+
+stop_all() {
+    local pid
+    for pid in "${STARTED[@]}"; do stop_pid "$pid"; done
+    STARTED=()
+}
+
+bench() {
+    local group=$1
+    shift
+    echo "bench/run.sh: running the $group group" >&2
+    "$BENCH" "$@" --workloads "$WORKLOADS" --concurrency "$CONCURRENCY" \
+        --duration "$DURATION" --warmup "$WARMUP" --items "$ITEMS" \
+        --markdown-file "$OUT/$group.md" | tee "$OUT/$group.txt"
+}
+
+echo "bench/run.sh: results and logs in $OUT" >&2
+{
+    echo "date: $(date -u +%FT%TZ)"
+    echo "host: $(uname -srm), $(nproc) cores"
+    echo "openddb: $OPENDDB"
+    echo "settings: WORKLOADS=$WORKLOADS CONCURRENCY=$CONCURRENCY DURATION=$DURATION WARMUP=$WARMUP ITEMS=$ITEMS"
+} >"$OUT/settings.txt"
+
+P=$BASE_PORT
+if has_group durable; then
+    args=()
+    mkdir -p "$DATA/openddb"
+    start openddb-durable $((P + 0)) "$OPENDDB" --host 127.0.0.1 --port $((P + 0)) --data-dir "$DATA/openddb"
+    args+=(--target "openddb-durable=http://127.0.0.1:$((P + 0))@$PID_openddb_durable")
+    if has_peer dynoxide; then
+        start dynoxide-file $((P + 1)) "$DYNOXIDE" --host 127.0.0.1 --port $((P + 1)) --db-path "$DATA/dynoxide.db"
+        args+=(--target "dynoxide-file=http://127.0.0.1:$((P + 1))@$PID_dynoxide_file")
+    fi
+    if has_peer ddblocal; then
+        start ddblocal-disk $((P + 2)) "$DDBLOCAL_START" $((P + 2)) -dbPath "$DATA/ddblocal"
+        args+=(--target "ddblocal-disk=http://127.0.0.1:$((P + 2))@$PID_ddblocal_disk")
+    fi
+    bench durable "${args[@]}"
+    stop_all
+fi
+
+if has_group memory; then
+    args=()
+    start openddb-memory $((P + 3)) "$OPENDDB" --host 127.0.0.1 --port $((P + 3)) --in-memory
+    args+=(--target "openddb-memory=http://127.0.0.1:$((P + 3))@$PID_openddb_memory")
+    if has_peer dynoxide; then
+        start dynoxide-memory $((P + 4)) "$DYNOXIDE" --host 127.0.0.1 --port $((P + 4))
+        args+=(--target "dynoxide-memory=http://127.0.0.1:$((P + 4))@$PID_dynoxide_memory")
+    fi
+    if has_peer ddblocal; then
+        start ddblocal-memory $((P + 5)) "$DDBLOCAL_START" $((P + 5)) -inMemory
+        args+=(--target "ddblocal-memory=http://127.0.0.1:$((P + 5))@$PID_ddblocal_memory")
+    fi
+    bench memory "${args[@]}"
+    stop_all
+fi
+
+if [[ $STARTUP == 1 ]]; then
+    echo "bench/run.sh: measuring start-up and idle memory" >&2
+    su() {
+        local name=$1 port=$2
+        shift 2
+        "$BENCH" startup --name "$name" --url "http://127.0.0.1:$port" --repeat "$STARTUP_REPEAT" --markdown -- "$@"
+    }
+    {
+        echo "| server | start-up median ms | min ms | max ms | idle RSS MiB |"
+        echo "|---|---:|---:|---:|---:|"
+        su openddb-memory $((P + 6)) "$OPENDDB" --host 127.0.0.1 --port $((P + 6)) --in-memory
+        mkdir -p "$DATA/openddb-startup"
+        su openddb-durable $((P + 7)) "$OPENDDB" --host 127.0.0.1 --port $((P + 7)) --data-dir "$DATA/openddb-startup"
+        if has_peer dynoxide; then
+            su dynoxide-memory $((P + 8)) "$DYNOXIDE" --host 127.0.0.1 --port $((P + 8))
+        fi
+        if has_peer ddblocal; then
+            su ddblocal-memory $((P + 9)) "$DDBLOCAL_START" $((P + 9)) -inMemory
+        fi
+    } | tee "$OUT/startup.md"
+fi
+echo "bench/run.sh: done; results in $OUT" >&2

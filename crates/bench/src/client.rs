@@ -1,0 +1,126 @@
+//! A minimal DynamoDB wire-protocol client: one persistent HTTP/1.1
+//! keep-alive connection, AWS JSON 1.0 bodies and a static, well-formed
+//! SigV4 `Authorization` header.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST};
+use hyper::{Method, Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+use crate::target::Target;
+
+/// A syntactically valid SigV4 header for a fixed credential scope. The
+/// servers benchmarked here accept any well-formed signature.
+pub(crate) const AUTHORIZATION_VALUE: &str = "AWS4-HMAC-SHA256 \
+    Credential=AKIDBENCH/20260101/us-east-1/dynamodb/aws4_request, \
+    SignedHeaders=content-type;host;x-amz-date;x-amz-target, \
+    Signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+pub(crate) const AMZ_DATE: &str = "20260101T000000Z";
+pub(crate) const CONTENT_TYPE_VALUE: &str = "application/x-amz-json-1.0";
+
+/// How long one request may take before the connection is abandoned.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The answer to one request.
+pub struct Reply {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Response body (AWS JSON 1.0).
+    pub body: Bytes,
+}
+
+impl Reply {
+    /// `true` for HTTP 200.
+    pub fn ok(&self) -> bool {
+        self.status == StatusCode::OK
+    }
+
+    /// A short description of an error reply: the status and DynamoDB's
+    /// `__type` (without its namespace prefix) when present.
+    pub fn error_kind(&self) -> String {
+        let kind = serde_json::from_slice::<serde_json::Value>(&self.body)
+            .ok()
+            .and_then(|v| v.get("__type").and_then(|t| t.as_str()).map(str::to_owned))
+            .map(|t| t.rsplit('#').next().unwrap_or_default().to_owned())
+            .unwrap_or_else(|| "(no __type)".to_owned());
+        format!("{} {kind}", self.status.as_u16())
+    }
+
+    /// The body as JSON, or `Null` when it is not JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// One keep-alive connection to a target.
+pub struct Conn {
+    sender: SendRequest<Full<Bytes>>,
+    host: HeaderValue,
+}
+
+impl Conn {
+    /// Opens a TCP connection (with `TCP_NODELAY`) and performs the HTTP/1.1
+    /// handshake; the connection task runs on the current runtime.
+    pub async fn open(target: &Target) -> Result<Conn, String> {
+        let stream = TcpStream::connect(target.addr)
+            .await
+            .map_err(|e| format!("{}: connect {}: {e}", target.name, target.addr))?;
+        stream
+            .set_nodelay(true)
+            .map_err(|e| format!("{}: TCP_NODELAY: {e}", target.name))?;
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| format!("{}: HTTP handshake: {e}", target.name))?;
+        tokio::spawn(async move {
+            // Ends when the peer closes or the sender is dropped.
+            let _ = connection.await;
+        });
+        let host = HeaderValue::from_str(&target.host_header)
+            .map_err(|e| format!("{}: bad Host header: {e}", target.name))?;
+        Ok(Conn { sender, host })
+    }
+
+    /// Sends `body` as operation `op` (e.g. `PutItem`) and reads the full
+    /// answer. Transport failures and time-outs are returned as `Err`; the
+    /// connection should then be reopened.
+    pub async fn call(&mut self, op: &str, body: Bytes) -> Result<Reply, String> {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri("/")
+            .header(HOST, self.host.clone())
+            .header(CONTENT_TYPE, CONTENT_TYPE_VALUE)
+            .header("x-amz-target", format!("DynamoDB_20120810.{op}"))
+            .header("x-amz-date", AMZ_DATE)
+            .header(AUTHORIZATION, AUTHORIZATION_VALUE)
+            .body(Full::new(body))
+            .map_err(|e| format!("building request: {e}"))?;
+        let exchange = async {
+            self.sender
+                .ready()
+                .await
+                .map_err(|e| format!("connection not ready: {e}"))?;
+            let response = self
+                .sender
+                .send_request(request)
+                .await
+                .map_err(|e| format!("request failed: {e}"))?;
+            let status = response.status();
+            let body = response
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| format!("reading response body: {e}"))?
+                .to_bytes();
+            Ok(Reply { status, body })
+        };
+        match tokio::time::timeout(REQUEST_TIMEOUT, exchange).await {
+            Ok(result) => result,
+            Err(_) => Err(format!("no answer within {REQUEST_TIMEOUT:?}")),
+        }
+    }
+}

@@ -1,0 +1,321 @@
+//! `openddb-bench`: a closed-loop load generator that speaks DynamoDB's wire
+//! protocol (AWS JSON 1.0 over HTTP/1.1) to compare openddb with other
+//! DynamoDB-compatible servers on the same workloads, plus a `startup`
+//! subcommand measuring time-to-first-answer and idle memory.
+//!
+//! ```text
+//! openddb-bench --target openddb=http://127.0.0.1:8000@PID \
+//!               --target dynoxide=http://127.0.0.1:8002@PID \
+//!               --workloads put,get,update,cond-put --concurrency 1,32 \
+//!               --duration 10s --items 10000 [--markdown]
+//! openddb-bench startup --name openddb --url http://127.0.0.1:8000 \
+//!               -- target/release/openddb --port 8000 --in-memory
+//! ```
+//!
+//! Every worker owns one keep-alive connection and sends its next request
+//! when the previous one is answered. Each target gets a fresh `bench`
+//! table (pk S, PAY_PER_REQUEST) pre-loaded with `--items` items; every
+//! (workload, concurrency) cell has a warm-up and a measured window, during
+//! which latencies go into an HDR histogram and, when the server's PID is
+//! given, its CPU time is read from `/proc/PID/stat`. Only loopback targets
+//! are accepted, and all durations and counts are bounded.
+
+mod client;
+mod procfs;
+mod report;
+mod run;
+mod startup;
+mod target;
+mod workload;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::run::{CellResult, Plan};
+use crate::target::{parse_target, parse_url, Target};
+use crate::workload::Workload;
+
+const MAX_DURATION: Duration = Duration::from_secs(600);
+const MAX_ITEMS: u64 = 10_000_000;
+const MAX_CONCURRENCY: usize = 1024;
+const MAX_TARGETS: usize = 8;
+const MAX_REPEAT: usize = 100;
+
+#[derive(Parser)]
+#[command(name = "openddb-bench", version, about, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    load: LoadArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Time from spawn to the first successful ListTables answer, and idle RSS.
+    Startup(StartupArgs),
+}
+
+/// Load-generation options.
+#[derive(Args)]
+struct LoadArgs {
+    /// A server to load, `NAME=http://127.0.0.1:PORT[@PID]` (repeatable; the
+    /// first one is the subject of the ratios). PID enables server CPU/op.
+    #[arg(long = "target", value_parser = parse_target)]
+    targets: Vec<Target>,
+    /// Comma-separated workloads: put, get, update, cond-put.
+    #[arg(long, value_delimiter = ',', default_value = "put,get,update,cond-put")]
+    workloads: Vec<Workload>,
+    /// Comma-separated numbers of concurrent connections.
+    #[arg(long, value_delimiter = ',', default_value = "1,32")]
+    concurrency: Vec<usize>,
+    /// Measured window per workload × concurrency × target (e.g. 10s, 500ms).
+    #[arg(long, value_parser = parse_duration, default_value = "10s")]
+    duration: Duration,
+    /// Unmeasured warm-up before each window (and, per target, before the
+    /// first window: each workload once at the highest concurrency).
+    #[arg(long, value_parser = parse_duration, default_value = "1s")]
+    warmup: Duration,
+    /// Key space, and number of items pre-loaded into each target.
+    #[arg(long, default_value_t = 10_000)]
+    items: u64,
+    /// Threads of the load generator's runtime (1 leaves the most CPU to
+    /// the server on a small machine).
+    #[arg(long, default_value_t = 1)]
+    client_threads: usize,
+    /// Print markdown tables instead of the plain report.
+    #[arg(long)]
+    markdown: bool,
+    /// Also write the markdown tables to this file.
+    #[arg(long)]
+    markdown_file: Option<std::path::PathBuf>,
+}
+
+#[derive(Args)]
+struct StartupArgs {
+    /// Label for the report.
+    #[arg(long)]
+    name: String,
+    /// Where the server will answer, `http://127.0.0.1:PORT`.
+    #[arg(long)]
+    url: String,
+    /// Number of start-ups.
+    #[arg(long, default_value_t = 10)]
+    repeat: usize,
+    /// Idle time after the first answer before reading VmRSS.
+    #[arg(long, value_parser = parse_duration, default_value = "1s")]
+    idle: Duration,
+    /// Pause between connection attempts while waiting (0 = busy loop).
+    #[arg(long, value_parser = parse_duration, default_value = "50us")]
+    poll: Duration,
+    /// Give up on one start-up after this long.
+    #[arg(long, value_parser = parse_duration, default_value = "120s")]
+    timeout: Duration,
+    /// Print a markdown table row instead of a plain line.
+    #[arg(long)]
+    markdown: bool,
+    /// The server command line (after `--`); the spawned process must be
+    /// the server itself.
+    #[arg(last = true, required = true)]
+    command: Vec<String>,
+}
+
+/// Parses `10s`, `500ms`, `50us`, `2m` or a bare number of seconds.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let value: f64 = num.parse().map_err(|_| format!("bad duration `{s}`"))?;
+    let secs = match unit {
+        "" | "s" => value,
+        "ms" => value / 1e3,
+        "us" | "µs" => value / 1e6,
+        "m" | "min" => value * 60.0,
+        _ => return Err(format!("bad duration unit in `{s}` (use s, ms, us or m)")),
+    };
+    let d = Duration::from_secs_f64(secs);
+    if d > MAX_DURATION {
+        return Err(format!("duration `{s}` exceeds the limit of {MAX_DURATION:?}"));
+    }
+    Ok(d)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Some(Command::Startup(args)) => run_startup(args),
+        None => run_load(cli.load),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("openddb-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_startup(args: StartupArgs) -> Result<(), String> {
+    if args.repeat == 0 || args.repeat > MAX_REPEAT {
+        return Err(format!("--repeat must be in 1..={MAX_REPEAT}"));
+    }
+    let (addr, host_header) = parse_url(&args.url)?;
+    let plan = startup::StartupPlan {
+        name: args.name,
+        addr,
+        host_header,
+        command: args.command,
+        repeat: args.repeat,
+        idle: args.idle,
+        poll: args.poll,
+        timeout: args.timeout,
+    };
+    let result = startup::measure(&plan)?;
+    if args.markdown {
+        println!("{}", result.markdown_row());
+    } else {
+        println!("{}", result.line());
+    }
+    Ok(())
+}
+
+fn run_load(args: LoadArgs) -> Result<(), String> {
+    if args.targets.is_empty() {
+        return Err("give at least one --target NAME=URL[@PID]".into());
+    }
+    if args.targets.len() > MAX_TARGETS {
+        return Err(format!("at most {MAX_TARGETS} targets"));
+    }
+    if args.items == 0 || args.items > MAX_ITEMS {
+        return Err(format!("--items must be in 1..={MAX_ITEMS}"));
+    }
+    if args.concurrency.iter().any(|&c| c == 0 || c > MAX_CONCURRENCY) {
+        return Err(format!("--concurrency values must be in 1..={MAX_CONCURRENCY}"));
+    }
+    if args.duration.is_zero() {
+        return Err("--duration must be positive".into());
+    }
+    if args.warmup > Duration::from_secs(60) {
+        return Err("--warmup is limited to 60s".into());
+    }
+    if args.client_threads == 0 || args.client_threads > 64 {
+        return Err("--client-threads must be in 1..=64".into());
+    }
+    let cells = args.targets.len() * args.workloads.len() * args.concurrency.len();
+    let planned = (args.duration + args.warmup) * cells as u32
+        + args.warmup * (args.targets.len() * args.workloads.len()) as u32;
+    eprintln!(
+        "openddb-bench: {cells} cells, about {:.0} s of load plus set-up",
+        planned.as_secs_f64()
+    );
+    let runtime = if args.client_threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(args.client_threads)
+            .enable_all()
+            .build()
+    }
+    .map_err(|e| format!("tokio runtime: {e}"))?;
+    let plan = Plan {
+        duration: args.duration,
+        warmup: args.warmup,
+        items: args.items,
+    };
+    let mut results: Vec<CellResult> = Vec::new();
+    let mut failures: Vec<String> = Vec::new();
+    runtime.block_on(async {
+        for target in &args.targets {
+            eprintln!(
+                "openddb-bench: {}: creating table and loading {} items",
+                target.name, args.items
+            );
+            if let Err(e) = run::prepare(target, args.items).await {
+                eprintln!("openddb-bench: {e}");
+                failures.push(e);
+                continue;
+            }
+            // Warm every code path once (JIT, caches) before the first
+            // measured cell, at the highest concurrency; results discarded.
+            let max_concurrency = args.concurrency.iter().copied().max().unwrap_or(1);
+            let warm = Plan {
+                duration: args.warmup,
+                warmup: Duration::ZERO,
+                items: args.items,
+            };
+            for &workload in &args.workloads {
+                if !args.warmup.is_zero() {
+                    if let Err(e) = run::measure(target, workload, max_concurrency, &warm).await {
+                        eprintln!("openddb-bench: warm-up: {e}");
+                    }
+                }
+            }
+            for &workload in &args.workloads {
+                for &concurrency in &args.concurrency {
+                    match run::measure(target, workload, concurrency, &plan).await {
+                        Ok(r) => {
+                            eprintln!(
+                                "openddb-bench: {} {} c={}: {:.0} ops/s, p99 {} µs, {} errors",
+                                r.target,
+                                workload.name(),
+                                concurrency,
+                                r.throughput(),
+                                r.latency.value_at_quantile(0.99),
+                                r.errors
+                            );
+                            results.push(r);
+                        }
+                        Err(e) => {
+                            eprintln!("openddb-bench: {e}");
+                            failures.push(e);
+                        }
+                    }
+                    // Let background work (checkpoints, GC) settle between cells.
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                }
+            }
+        }
+    });
+    // Order the report by workload, then concurrency, then target order.
+    let order = |r: &CellResult| {
+        (
+            args.workloads.iter().position(|w| *w == r.workload),
+            args.concurrency.iter().position(|c| *c == r.concurrency),
+            args.targets.iter().position(|t| t.name == r.target),
+        )
+    };
+    results.sort_by_key(order);
+    if args.markdown {
+        print!("{}", report::markdown(&results));
+    } else {
+        println!("{}", report::plain(&results));
+    }
+    if let Some(path) = &args.markdown_file {
+        std::fs::write(path, report::markdown(&results))
+            .map_err(|e| format!("writing {}: {e}", path.display()))?;
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{} failure(s):\n  {}", failures.len(), failures.join("\n  ")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("10s").unwrap(), Duration::from_secs(10));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("50us").unwrap(), Duration::from_micros(50));
+        assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
+        assert!(parse_duration("11m").is_err());
+        assert!(parse_duration("1h").is_err());
+    }
+}

@@ -1,0 +1,100 @@
+//! Single-item requests and responses: PutItem, GetItem, UpdateItem, DeleteItem.
+
+use serde::{Deserialize, Serialize};
+
+use super::table::wire_struct;
+use super::{AttributeNames, AttributeValues, ConsumedCapacity};
+use crate::value::Item;
+
+wire_struct! {
+    pub struct PutItemInput {
+        pub table_name: String,
+        pub item: Item,
+        pub condition_expression: String,
+        pub expression_attribute_names: AttributeNames,
+        pub expression_attribute_values: AttributeValues,
+        pub return_values: String,
+        pub return_consumed_capacity: String,
+        pub return_item_collection_metrics: String,
+        pub return_values_on_condition_check_failure: String,
+        /// Legacy `Expected`, decoded by the legacy-parameter converter.
+        pub expected: serde_json::Value,
+        pub conditional_operator: String,
+    }
+}
+
+wire_struct! {
+    pub struct GetItemInput {
+        pub table_name: String,
+        pub key: Item,
+        pub projection_expression: String,
+        pub expression_attribute_names: AttributeNames,
+        pub consistent_read: bool,
+        pub return_consumed_capacity: String,
+        pub attributes_to_get: Vec<String>,
+    }
+}
+
+wire_struct! {
+    pub struct UpdateItemInput {
+        pub table_name: String,
+        pub key: Item,
+        pub update_expression: String,
+        pub condition_expression: String,
+        pub expression_attribute_names: AttributeNames,
+        pub expression_attribute_values: AttributeValues,
+        pub return_values: String,
+        pub return_consumed_capacity: String,
+        pub return_item_collection_metrics: String,
+        pub return_values_on_condition_check_failure: String,
+        /// Legacy `AttributeUpdates`.
+        pub attribute_updates: serde_json::Value,
+        /// Legacy `Expected`.
+        pub expected: serde_json::Value,
+        pub conditional_operator: String,
+    }
+}
+
+wire_struct! {
+    pub struct DeleteItemInput {
+        pub table_name: String,
+        pub key: Item,
+        pub condition_expression: String,
+        pub expression_attribute_names: AttributeNames,
+        pub expression_attribute_values: AttributeValues,
+        pub return_values: String,
+        pub return_consumed_capacity: String,
+        pub return_item_collection_metrics: String,
+        pub return_values_on_condition_check_failure: String,
+        /// Legacy `Expected`.
+        pub expected: serde_json::Value,
+        pub conditional_operator: String,
+    }
+}
+
+wire_struct! {
+    pub struct ItemCollectionMetrics {
+        pub item_collection_key: Item,
+        pub size_estimate_range_g_b: Vec<f64>,
+    }
+}
+
+wire_struct! {
+    /// The response of PutItem, UpdateItem and DeleteItem.
+    pub struct WriteItemOutput {
+        pub attributes: Item,
+        pub consumed_capacity: ConsumedCapacity,
+        pub item_collection_metrics: ItemCollectionMetrics,
+    }
+}
+
+pub type PutItemOutput = WriteItemOutput;
+pub type UpdateItemOutput = WriteItemOutput;
+pub type DeleteItemOutput = WriteItemOutput;
+
+wire_struct! {
+    pub struct GetItemOutput {
+        pub item: Item,
+        pub consumed_capacity: ConsumedCapacity,
+    }
+}

@@ -1,0 +1,1134 @@
+//! Recursive-descent parsers for the four expression grammars, and the
+//! checks DynamoDB makes on a parsed expression before touching any item
+//! (function names and arity, misplaced functions, reserved words,
+//! placeholders, overlapping paths, literal operand types), reported in
+//! DynamoDB's order of precedence between them.
+
+use super::ast::*;
+use super::lexer::{syntax_error_message, tokenize, Token, TokenKind};
+use super::names::Placeholders;
+use super::print::value_brief;
+use super::reserved::is_reserved;
+use super::ExpressionKind;
+use crate::error::DynamoError;
+use crate::value::AttributeValue;
+
+/// Longest expression DynamoDB accepts, in bytes as sent.
+pub const MAX_EXPRESSION_BYTES: usize = 4096;
+/// Most elements a document path may have.
+pub const MAX_PATH_DEPTH: usize = 32;
+/// Most values an `IN` list may have.
+pub const MAX_IN_OPERANDS: usize = 100;
+
+const CONDITION_FUNCTIONS: &[&str] = &[
+    "attribute_exists",
+    "attribute_not_exists",
+    "attribute_type",
+    "begins_with",
+    "contains",
+];
+const UPDATE_FUNCTIONS: &[&str] = &["if_not_exists", "list_append"];
+const VALID_TYPES: &[&str] = &["S", "SS", "N", "NS", "B", "BS", "BOOL", "NULL", "L", "M"];
+
+// ---------------------------------------------------------------- syntax --
+
+/// The untyped tree the grammar produces; typing happens in the checker.
+#[derive(Debug)]
+enum Raw {
+    Path(DocumentPath),
+    Value(String),
+    Call(String, Vec<Raw>),
+    Paren(Box<Raw>),
+    Cmp(Box<Raw>, Comparator, Box<Raw>),
+    Between(Box<Raw>, Box<Raw>, Box<Raw>),
+    In(Box<Raw>, Vec<Raw>),
+    Not(Box<Raw>),
+    And(Box<Raw>, Box<Raw>),
+    Or(Box<Raw>, Box<Raw>),
+    Arith(Box<Raw>, bool, Box<Raw>),
+}
+
+#[derive(PartialEq, Eq, Clone, Copy)]
+enum Shape {
+    Condition,
+    Operand,
+    Call,
+    Arith,
+}
+
+impl Raw {
+    fn shape(&self) -> Shape {
+        match self {
+            Raw::Paren(x) => x.shape(),
+            Raw::Path(_) | Raw::Value(_) => Shape::Operand,
+            Raw::Arith(..) => Shape::Arith,
+            Raw::Call(..) => Shape::Call,
+            _ => Shape::Condition,
+        }
+    }
+}
+
+/// A syntax error at a token index.
+type PResult<T> = Result<T, usize>;
+
+struct Parser<'s> {
+    src: &'s str,
+    toks: Vec<Token>,
+    pos: usize,
+}
+
+impl<'s> Parser<'s> {
+    fn new(src: &'s str) -> Self {
+        Parser {
+            src,
+            toks: tokenize(src),
+            pos: 0,
+        }
+    }
+
+    fn peek(&self) -> TokenKind {
+        self.toks[self.pos].kind
+    }
+
+    fn peek_at(&self, offset: usize) -> TokenKind {
+        self.toks
+            .get(self.pos + offset)
+            .map_or(TokenKind::Eof, |t| t.kind)
+    }
+
+    fn text(&self) -> &'s str {
+        let t = self.toks[self.pos];
+        &self.src[t.start..t.end]
+    }
+
+    fn bump(&mut self) -> &'s str {
+        let t = self.text();
+        if self.pos + 1 < self.toks.len() {
+            self.pos += 1;
+        }
+        t
+    }
+
+    fn expect(&mut self, kind: TokenKind) -> PResult<()> {
+        if self.peek() == kind {
+            self.bump();
+            Ok(())
+        } else {
+            Err(self.pos)
+        }
+    }
+
+    fn at_keyword(&self, word: &str) -> bool {
+        self.peek() == TokenKind::Ident && self.text().eq_ignore_ascii_case(word)
+    }
+
+    fn at_any_keyword(&self, words: &[&str]) -> bool {
+        words.iter().any(|w| self.at_keyword(w))
+    }
+
+    fn syntax_message(&self, idx: usize) -> String {
+        syntax_error_message(self.src, &self.toks, idx)
+    }
+
+    /// `name ('.' name | '[' n ']')*`; `stop` words may not start it.
+    fn path(&mut self, stop: &[&str]) -> PResult<DocumentPath> {
+        let mut elements = Vec::new();
+        match self.peek() {
+            TokenKind::Ident if !self.at_any_keyword(stop) => {
+                elements.push(PathElement::Name(self.bump().to_string()))
+            }
+            TokenKind::NamePlaceholder => {
+                elements.push(PathElement::Placeholder(self.bump().to_string()))
+            }
+            _ => return Err(self.pos),
+        }
+        loop {
+            match self.peek() {
+                TokenKind::Dot => {
+                    self.bump();
+                    match self.peek() {
+                        TokenKind::Ident => {
+                            elements.push(PathElement::Name(self.bump().to_string()))
+                        }
+                        TokenKind::NamePlaceholder => {
+                            elements.push(PathElement::Placeholder(self.bump().to_string()))
+                        }
+                        _ => return Err(self.pos),
+                    }
+                }
+                TokenKind::LBracket => {
+                    self.bump();
+                    if self.peek() != TokenKind::Number {
+                        return Err(self.pos);
+                    }
+                    let index: u32 = self.text().parse().map_err(|_| self.pos)?;
+                    self.bump();
+                    self.expect(TokenKind::RBracket)?;
+                    elements.push(PathElement::Index(index));
+                }
+                _ => return Ok(DocumentPath { elements }),
+            }
+        }
+    }
+
+    // ---- conditions ----
+
+    fn condition_top(&mut self) -> PResult<Raw> {
+        let c = self.or()?;
+        if c.shape() == Shape::Operand || self.peek() != TokenKind::Eof {
+            return Err(self.pos);
+        }
+        Ok(c)
+    }
+
+    fn or(&mut self) -> PResult<Raw> {
+        let mut left = self.and()?;
+        while self.at_keyword("OR") {
+            if left.shape() == Shape::Operand {
+                return Err(self.pos);
+            }
+            self.bump();
+            let right = self.and()?;
+            if right.shape() == Shape::Operand {
+                return Err(self.pos);
+            }
+            left = Raw::Or(Box::new(left), Box::new(right));
+        }
+        Ok(left)
+    }
+
+    fn and(&mut self) -> PResult<Raw> {
+        let mut left = self.not()?;
+        while self.at_keyword("AND") {
+            if left.shape() == Shape::Operand {
+                return Err(self.pos);
+            }
+            self.bump();
+            let right = self.not()?;
+            if right.shape() == Shape::Operand {
+                return Err(self.pos);
+            }
+            left = Raw::And(Box::new(left), Box::new(right));
+        }
+        Ok(left)
+    }
+
+    fn not(&mut self) -> PResult<Raw> {
+        if self.at_keyword("NOT") {
+            self.bump();
+            let inner = self.not()?;
+            if inner.shape() == Shape::Operand {
+                return Err(self.pos);
+            }
+            return Ok(Raw::Not(Box::new(inner)));
+        }
+        self.comparison()
+    }
+
+    fn comparator(&self) -> Option<Comparator> {
+        Some(match self.peek() {
+            TokenKind::Eq => Comparator::Eq,
+            TokenKind::Ne => Comparator::Ne,
+            TokenKind::Lt => Comparator::Lt,
+            TokenKind::Le => Comparator::Le,
+            TokenKind::Gt => Comparator::Gt,
+            TokenKind::Ge => Comparator::Ge,
+            _ => return None,
+        })
+    }
+
+    fn comparison(&mut self) -> PResult<Raw> {
+        let left = self.primary()?;
+        let is_cmp = self.comparator().is_some();
+        let is_between = self.at_keyword("BETWEEN");
+        let is_in = self.at_keyword("IN");
+        if !(is_cmp || is_between || is_in) {
+            return Ok(left);
+        }
+        if left.shape() == Shape::Condition {
+            return Err(self.pos);
+        }
+        let left = Box::new(left);
+        if let Some(op) = self.comparator() {
+            self.bump();
+            let right = self.operand()?;
+            return Ok(Raw::Cmp(left, op, Box::new(right)));
+        }
+        self.bump();
+        if is_between {
+            let lo = self.operand()?;
+            if !self.at_keyword("AND") {
+                return Err(self.pos);
+            }
+            self.bump();
+            let hi = self.operand()?;
+            return Ok(Raw::Between(left, Box::new(lo), Box::new(hi)));
+        }
+        self.expect(TokenKind::LParen)?;
+        let mut list = vec![self.operand()?];
+        while self.peek() == TokenKind::Comma {
+            self.bump();
+            list.push(self.operand()?);
+        }
+        self.expect(TokenKind::RParen)?;
+        Ok(Raw::In(left, list))
+    }
+
+    /// A parenthesised condition or operand, or an operand.
+    fn primary(&mut self) -> PResult<Raw> {
+        if self.peek() == TokenKind::LParen {
+            self.bump();
+            let inner = self.or()?;
+            self.expect(TokenKind::RParen)?;
+            return Ok(Raw::Paren(Box::new(inner)));
+        }
+        self.atom(&["AND", "OR", "NOT", "BETWEEN", "IN"], false)
+    }
+
+    /// An operand only: a path, a value, a function call, in parentheses or not.
+    fn operand(&mut self) -> PResult<Raw> {
+        if self.peek() == TokenKind::LParen {
+            self.bump();
+            let inner = self.operand()?;
+            self.expect(TokenKind::RParen)?;
+            return Ok(Raw::Paren(Box::new(inner)));
+        }
+        self.atom(&["AND", "OR", "NOT", "BETWEEN", "IN"], false)
+    }
+
+    fn atom(&mut self, stop: &[&str], update: bool) -> PResult<Raw> {
+        match self.peek() {
+            TokenKind::Ident
+                if self.peek_at(1) == TokenKind::LParen && !self.at_any_keyword(stop) =>
+            {
+                let name = self.bump().to_string();
+                self.bump();
+                let mut args = vec![self.argument(update)?];
+                while self.peek() == TokenKind::Comma {
+                    self.bump();
+                    args.push(self.argument(update)?);
+                }
+                self.expect(TokenKind::RParen)?;
+                Ok(Raw::Call(name, args))
+            }
+            TokenKind::Ident | TokenKind::NamePlaceholder => Ok(Raw::Path(self.path(stop)?)),
+            TokenKind::ValuePlaceholder => Ok(Raw::Value(self.bump().to_string())),
+            _ => Err(self.pos),
+        }
+    }
+
+    fn argument(&mut self, update: bool) -> PResult<Raw> {
+        if !update {
+            return self.operand();
+        }
+        let arg = self.set_term()?;
+        if arg.shape() == Shape::Arith {
+            return Err(self.pos);
+        }
+        Ok(arg)
+    }
+
+    // ---- updates ----
+
+    fn update_top(&mut self) -> PResult<Vec<(String, Vec<RawAction>)>> {
+        let mut clauses = Vec::new();
+        loop {
+            if !self.at_any_keyword(CLAUSES) {
+                return Err(self.pos);
+            }
+            let keyword = self.bump().to_ascii_uppercase();
+            let mut actions = Vec::new();
+            loop {
+                let path = self.path(CLAUSES)?;
+                let action = match keyword.as_str() {
+                    "SET" => {
+                        self.expect(TokenKind::Eq)?;
+                        RawAction::Set(path, self.set_value()?)
+                    }
+                    "REMOVE" => RawAction::Remove(path),
+                    _ => {
+                        if self.peek() != TokenKind::ValuePlaceholder {
+                            return Err(self.pos);
+                        }
+                        RawAction::Value(path, self.bump().to_string())
+                    }
+                };
+                actions.push(action);
+                if self.peek() == TokenKind::Comma {
+                    self.bump();
+                } else {
+                    break;
+                }
+            }
+            clauses.push((keyword, actions));
+            if self.peek() == TokenKind::Eof {
+                return Ok(clauses);
+            }
+        }
+    }
+
+    fn set_value(&mut self) -> PResult<Raw> {
+        let left = self.set_term()?;
+        let plus = match self.peek() {
+            TokenKind::Plus => true,
+            TokenKind::Minus => false,
+            _ => return Ok(left),
+        };
+        if left.shape() == Shape::Arith {
+            return Err(self.pos);
+        }
+        self.bump();
+        let right = self.set_term()?;
+        if right.shape() == Shape::Arith {
+            return Err(self.pos);
+        }
+        Ok(Raw::Arith(Box::new(left), plus, Box::new(right)))
+    }
+
+    fn set_term(&mut self) -> PResult<Raw> {
+        if self.peek() == TokenKind::LParen {
+            self.bump();
+            let inner = self.set_value()?;
+            self.expect(TokenKind::RParen)?;
+            return Ok(Raw::Paren(Box::new(inner)));
+        }
+        self.atom(CLAUSES, true)
+    }
+
+    // ---- projections ----
+
+    fn projection_top(&mut self) -> PResult<Vec<DocumentPath>> {
+        let mut paths = vec![self.path(&[])?];
+        while self.peek() == TokenKind::Comma {
+            self.bump();
+            paths.push(self.path(&[])?);
+        }
+        if self.peek() != TokenKind::Eof {
+            return Err(self.pos);
+        }
+        Ok(paths)
+    }
+}
+
+const CLAUSES: &[&str] = &["SET", "REMOVE", "ADD", "DELETE"];
+
+#[derive(Debug)]
+enum RawAction {
+    Set(DocumentPath, Raw),
+    Remove(DocumentPath),
+    /// ADD or DELETE: a path and a value placeholder.
+    Value(DocumentPath, String),
+}
+
+// ------------------------------------------------------------- semantics --
+
+/// Kinds of semantic problem; which one DynamoDB reports when several occur
+/// depends on the expression kind (see `PRIORITY_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Problem {
+    Parens,
+    UnknownFunction,
+    MisusedFunction,
+    Reserved,
+    Nesting,
+    Section,
+    UndefinedName,
+    UndefinedValue,
+    Overlap,
+    Conflict,
+    OperandCount,
+    Distinct,
+    AddDeleteOperand,
+    Function,
+}
+
+const PRIORITY_CONDITION: &[Problem] = &[
+    Problem::Parens,
+    Problem::UnknownFunction,
+    Problem::MisusedFunction,
+    Problem::Reserved,
+    Problem::Nesting,
+    Problem::UndefinedName,
+    Problem::OperandCount,
+    Problem::Distinct,
+    Problem::Function,
+];
+
+const PRIORITY_UPDATE: &[Problem] = &[
+    Problem::Reserved,
+    Problem::Nesting,
+    Problem::UnknownFunction,
+    Problem::Section,
+    Problem::UndefinedName,
+    Problem::UndefinedValue,
+    Problem::Overlap,
+    Problem::Conflict,
+    Problem::AddDeleteOperand,
+    Problem::OperandCount,
+    Problem::Function,
+];
+
+const PRIORITY_PROJECTION: &[Problem] = &[
+    Problem::Reserved,
+    Problem::Nesting,
+    Problem::UndefinedName,
+    Problem::Overlap,
+    Problem::Conflict,
+];
+
+struct Checker<'p, 'a> {
+    ph: Option<&'p mut Placeholders<'a>>,
+    /// In conditions an undefined name and an undefined value rank equally:
+    /// the first one met is reported.
+    condition: bool,
+    problems: Vec<(Problem, String)>,
+}
+
+/// `[a, b, [2]]`, DynamoDB's rendering of a path in messages.
+pub fn path_for_message(path: &DocumentPath) -> String {
+    let parts: Vec<String> = path
+        .elements
+        .iter()
+        .map(|e| match e {
+            PathElement::Name(n) | PathElement::Placeholder(n) => n.clone(),
+            PathElement::Index(i) => format!("[{i}]"),
+        })
+        .collect();
+    format!("[{}]", parts.join(", "))
+}
+
+fn static_type(o: &Operand) -> Option<&'static str> {
+    match o {
+        Operand::Value(ValueRef::Literal(v)) => Some(v.type_name()),
+        Operand::Size(_) => Some("N"),
+        _ => None,
+    }
+}
+
+fn dummy_path() -> DocumentPath {
+    DocumentPath::attribute("")
+}
+
+fn dummy_operand() -> Operand {
+    Operand::Value(ValueRef::Placeholder(String::new()))
+}
+
+impl<'p, 'a> Checker<'p, 'a> {
+    fn new(ph: Option<&'p mut Placeholders<'a>>, condition: bool) -> Self {
+        Checker {
+            ph,
+            condition,
+            problems: Vec::new(),
+        }
+    }
+
+    fn report(&mut self, problem: Problem, message: String) {
+        let problem = if self.condition && problem == Problem::UndefinedValue {
+            Problem::UndefinedName
+        } else {
+            problem
+        };
+        if !self.problems.iter().any(|(p, _)| *p == problem) {
+            self.problems.push((problem, message));
+        }
+    }
+
+    fn first_problem(&self, priority: &[Problem]) -> Option<String> {
+        priority.iter().find_map(|want| {
+            self.problems
+                .iter()
+                .find(|(p, _)| p == want)
+                .map(|(_, m)| m.clone())
+        })
+    }
+
+    fn path(&mut self, path: &DocumentPath) -> DocumentPath {
+        if path.elements.len() > MAX_PATH_DEPTH {
+            self.report(
+                Problem::Nesting,
+                format!(
+                    "The document path has too many nesting levels; nesting levels: {}",
+                    path.elements.len()
+                ),
+            );
+        }
+        let mut out = Vec::with_capacity(path.elements.len());
+        for e in &path.elements {
+            match e {
+                PathElement::Name(n) => {
+                    if is_reserved(n) {
+                        self.report(
+                            Problem::Reserved,
+                            format!("Attribute name is a reserved keyword; reserved keyword: {n}"),
+                        );
+                    }
+                    out.push(e.clone());
+                }
+                PathElement::Placeholder(p) => {
+                    match self.ph.as_mut().map(|ph| ph.resolve_name(p)) {
+                        Some(Ok(name)) => out.push(PathElement::Name(name)),
+                        Some(Err(msg)) => {
+                            self.report(Problem::UndefinedName, msg);
+                            out.push(e.clone());
+                        }
+                        None => out.push(e.clone()),
+                    }
+                }
+                PathElement::Index(_) => out.push(e.clone()),
+            }
+        }
+        DocumentPath { elements: out }
+    }
+
+    fn value(&mut self, placeholder: &str) -> ValueRef {
+        match self.ph.as_mut().map(|ph| ph.resolve_value(placeholder)) {
+            Some(Ok(v)) => ValueRef::Literal(v),
+            Some(Err(msg)) => {
+                self.report(Problem::UndefinedValue, msg);
+                ValueRef::Placeholder(placeholder.to_string())
+            }
+            None => ValueRef::Placeholder(placeholder.to_string()),
+        }
+    }
+
+    fn check_parens(&mut self, inner: &Raw) {
+        if matches!(inner, Raw::Paren(_)) {
+            self.report(
+                Problem::Parens,
+                "The expression has redundant parentheses;".to_string(),
+            );
+        }
+    }
+
+    fn arity(&mut self, name: &str, args: usize, want: usize) -> bool {
+        if args != want {
+            self.report(
+                Problem::OperandCount,
+                format!(
+                    "Incorrect number of operands for operator or function; operator or function: {name}, number of operands: {args}"
+                ),
+            );
+            return false;
+        }
+        true
+    }
+
+    fn wrong_type(&mut self, name: &str, ty: &str) {
+        self.report(
+            Problem::Function,
+            format!(
+                "Incorrect operand type for operator or function; operator or function: {name}, operand type: {ty}"
+            ),
+        );
+    }
+
+    fn distinct(&mut self, op: &str, a: &Operand, b: &Operand) {
+        if let (Operand::Path(x), Operand::Path(y)) = (a, b) {
+            if x == y {
+                self.report(
+                    Problem::Distinct,
+                    format!(
+                        "The first operand must be distinct from the remaining operands for this operator or function; operator: {op}, first operand: {}",
+                        path_for_message(x)
+                    ),
+                );
+            }
+        }
+    }
+
+    fn requires_path(&mut self, name: &str, o: &Operand) -> DocumentPath {
+        match o {
+            Operand::Path(p) => p.clone(),
+            _ => {
+                self.report(
+                    Problem::Function,
+                    format!(
+                        "Operator or function requires a document path; operator or function: {name}"
+                    ),
+                );
+                dummy_path()
+            }
+        }
+    }
+
+    // ---- conditions ----
+
+    fn condition(&mut self, raw: &Raw) -> Condition {
+        match raw {
+            Raw::Paren(inner) => {
+                self.check_parens(inner);
+                self.condition(inner)
+            }
+            Raw::Not(x) => Condition::not(self.condition(x)),
+            Raw::And(a, b) => Condition::and(self.condition(a), self.condition(b)),
+            Raw::Or(a, b) => Condition::or(self.condition(a), self.condition(b)),
+            Raw::Cmp(a, op, b) => {
+                let (a, b) = (self.operand(a), self.operand(b));
+                self.distinct(op.symbol(), &a, &b);
+                Condition::Compare(a, *op, b)
+            }
+            Raw::Between(a, lo, hi) => {
+                let (a, lo, hi) = (self.operand(a), self.operand(lo), self.operand(hi));
+                self.between_bounds(&lo, &hi);
+                Condition::Between(a, lo, hi)
+            }
+            Raw::In(a, list) => {
+                let a = self.operand(a);
+                let list: Vec<Operand> = list.iter().map(|o| self.operand(o)).collect();
+                if list.len() > MAX_IN_OPERANDS {
+                    self.report(
+                        Problem::Function,
+                        format!(
+                            "The IN operator is provided with too many operands; number of operands: {}",
+                            list.len()
+                        ),
+                    );
+                }
+                for o in &list {
+                    self.distinct("IN", &a, o);
+                }
+                Condition::In(a, list)
+            }
+            Raw::Call(name, args) => self.condition_call(name, args),
+            Raw::Path(_) | Raw::Value(_) | Raw::Arith(..) => {
+                Condition::AttributeExists(dummy_path())
+            }
+        }
+    }
+
+    fn between_bounds(&mut self, lo: &Operand, hi: &Operand) {
+        let (Operand::Value(ValueRef::Literal(l)), Operand::Value(ValueRef::Literal(h))) = (lo, hi)
+        else {
+            return;
+        };
+        let bounds = format!(
+            "lower bound operand: AttributeValue: {}, upper bound operand: AttributeValue: {}",
+            value_brief(l),
+            value_brief(h)
+        );
+        if l.type_name() != h.type_name() {
+            self.report(
+                Problem::Function,
+                format!("The BETWEEN operator requires same data type for lower and upper bounds; {bounds}"),
+            );
+        } else if super::eval::compare_scalars(l, h) == Some(std::cmp::Ordering::Greater) {
+            self.report(
+                Problem::Function,
+                format!("The BETWEEN operator requires upper bound to be greater than or equal to lower bound; {bounds}"),
+            );
+        }
+    }
+
+    fn condition_call(&mut self, name: &str, args: &[Raw]) -> Condition {
+        let ops: Vec<Operand> = args.iter().map(|a| self.operand(a)).collect();
+        let dummy = Condition::AttributeExists(dummy_path());
+        match name {
+            "attribute_exists" | "attribute_not_exists" => {
+                if !self.arity(name, ops.len(), 1) {
+                    return dummy;
+                }
+                let p = self.requires_path(name, &ops[0]);
+                if name == "attribute_exists" {
+                    Condition::AttributeExists(p)
+                } else {
+                    Condition::AttributeNotExists(p)
+                }
+            }
+            "attribute_type" => {
+                if !self.arity(name, ops.len(), 2) {
+                    return dummy;
+                }
+                self.distinct(name, &ops[0], &ops[1]);
+                let p = self.requires_path(name, &ops[0]);
+                match &ops[1] {
+                    Operand::Value(ValueRef::Literal(AttributeValue::S(t))) => {
+                        if !VALID_TYPES.contains(&t.as_str()) {
+                            self.report(
+                                Problem::Function,
+                                format!("Invalid attribute type name found; type: {t}, valid types: {{B,NULL,SS,BOOL,L,BS,N,NS,S,M}}"),
+                            );
+                        }
+                    }
+                    Operand::Value(ValueRef::Placeholder(_)) => {}
+                    other => {
+                        let ty = static_type(other).unwrap_or("{NS,SS,L,BS,N,M,B,BOOL,NULL,S}");
+                        self.wrong_type(name, ty);
+                    }
+                }
+                Condition::AttributeType(p, ops[1].clone())
+            }
+            "begins_with" | "contains" => {
+                if !self.arity(name, ops.len(), 2) {
+                    return dummy;
+                }
+                self.distinct(name, &ops[0], &ops[1]);
+                if name == "begins_with" {
+                    for o in &ops {
+                        if let Some(ty) = static_type(o) {
+                            if ty != "S" && ty != "B" {
+                                self.wrong_type(name, ty);
+                            }
+                        }
+                    }
+                    Condition::BeginsWith(ops[0].clone(), ops[1].clone())
+                } else {
+                    Condition::Contains(ops[0].clone(), ops[1].clone())
+                }
+            }
+            "size" => {
+                self.report(
+                    Problem::MisusedFunction,
+                    format!("The function is not allowed to be used this way in an expression; function: {name}"),
+                );
+                dummy
+            }
+            _ => {
+                self.unknown_condition_function(name);
+                dummy
+            }
+        }
+    }
+
+    fn unknown_condition_function(&mut self, name: &str) {
+        let msg = if UPDATE_FUNCTIONS.contains(&name) {
+            format!("The function is not allowed in a condition expression; function: {name}")
+        } else {
+            format!("Invalid function name; function: {name}")
+        };
+        self.report(Problem::UnknownFunction, msg);
+    }
+
+    fn operand(&mut self, raw: &Raw) -> Operand {
+        match raw {
+            Raw::Paren(inner) => {
+                self.check_parens(inner);
+                self.operand(inner)
+            }
+            Raw::Path(p) => Operand::Path(self.path(p)),
+            Raw::Value(v) => Operand::Value(self.value(v)),
+            Raw::Call(name, args) => {
+                let ops: Vec<Operand> = args.iter().map(|a| self.operand(a)).collect();
+                if name == "size" {
+                    if !self.arity(name, ops.len(), 1) {
+                        return dummy_operand();
+                    }
+                    if let Some(ty) = static_type(&ops[0]) {
+                        if matches!(ty, "N" | "BOOL" | "NULL") {
+                            self.wrong_type(name, ty);
+                        }
+                    }
+                    Operand::Size(Box::new(ops[0].clone()))
+                } else if CONDITION_FUNCTIONS.contains(&name.as_str()) {
+                    self.report(
+                        Problem::MisusedFunction,
+                        format!("The function is not allowed to be used this way in an expression; function: {name}"),
+                    );
+                    dummy_operand()
+                } else {
+                    self.unknown_condition_function(name);
+                    dummy_operand()
+                }
+            }
+            _ => dummy_operand(),
+        }
+    }
+
+    // ---- updates ----
+
+    fn update_operand(&mut self, raw: &Raw) -> UpdateOperand {
+        let dummy = UpdateOperand::Value(ValueRef::Placeholder(String::new()));
+        match raw {
+            Raw::Paren(inner) => self.update_operand(inner),
+            Raw::Path(p) => UpdateOperand::Path(self.path(p)),
+            Raw::Value(v) => UpdateOperand::Value(self.value(v)),
+            Raw::Call(name, args) => {
+                let ops: Vec<UpdateOperand> = args.iter().map(|a| self.update_operand(a)).collect();
+                match name.as_str() {
+                    "if_not_exists" | "list_append" => {
+                        if ops.len() != 2 {
+                            self.report(
+                                Problem::Function,
+                                format!(
+                                    "Incorrect number of operands for operator or function; operator or function: {name}, number of operands: {}",
+                                    ops.len()
+                                ),
+                            );
+                            return dummy;
+                        }
+                        let mut ops = ops.into_iter();
+                        let (a, b) = (
+                            ops.next().unwrap_or(dummy.clone()),
+                            ops.next().unwrap_or(dummy.clone()),
+                        );
+                        if name == "if_not_exists" {
+                            match a {
+                                UpdateOperand::Path(p) => {
+                                    UpdateOperand::IfNotExists(p, Box::new(b))
+                                }
+                                _ => {
+                                    self.report(
+                                        Problem::Function,
+                                        format!("Operator or function requires a document path; operator or function: {name}"),
+                                    );
+                                    dummy
+                                }
+                            }
+                        } else {
+                            for o in [&a, &b] {
+                                if let UpdateOperand::Value(ValueRef::Literal(v)) = o {
+                                    if !matches!(v, AttributeValue::L(_)) {
+                                        self.wrong_type(name, v.type_name());
+                                    }
+                                }
+                            }
+                            UpdateOperand::ListAppend(Box::new(a), Box::new(b))
+                        }
+                    }
+                    n if CONDITION_FUNCTIONS.contains(&n) || n == "size" => {
+                        self.report(
+                            Problem::UnknownFunction,
+                            format!("The function is not allowed in an update expression; function: {name}"),
+                        );
+                        dummy
+                    }
+                    _ => {
+                        self.report(
+                            Problem::UnknownFunction,
+                            format!("Invalid function name; function: {name}"),
+                        );
+                        dummy
+                    }
+                }
+            }
+            _ => dummy,
+        }
+    }
+
+    fn set_value(&mut self, raw: &Raw) -> SetValue {
+        match raw {
+            Raw::Paren(inner) => self.set_value(inner),
+            Raw::Arith(a, plus, b) => {
+                let (a, b) = (self.update_operand(a), self.update_operand(b));
+                let sym = if *plus { "+" } else { "-" };
+                for o in [&a, &b] {
+                    if let UpdateOperand::Value(ValueRef::Literal(v)) = o {
+                        if !matches!(v, AttributeValue::N(_)) {
+                            self.wrong_type(sym, v.type_name());
+                        }
+                    }
+                }
+                if *plus {
+                    SetValue::Plus(a, b)
+                } else {
+                    SetValue::Minus(a, b)
+                }
+            }
+            other => SetValue::Operand(self.update_operand(other)),
+        }
+    }
+
+    fn add_delete_value(&mut self, op: &str, placeholder: &str) -> ValueRef {
+        let v = self.value(placeholder);
+        if let ValueRef::Literal(value) = &v {
+            let ty = match value {
+                AttributeValue::S(_) => Some("STRING"),
+                AttributeValue::N(_) if op == "DELETE" => Some("NUMBER"),
+                AttributeValue::B(_) => Some("BINARY"),
+                AttributeValue::Null => Some("NULL"),
+                AttributeValue::Bool(_) => Some("BOOLEAN"),
+                AttributeValue::L(_) => Some("LIST"),
+                AttributeValue::M(_) => Some("MAP"),
+                _ => None,
+            };
+            if let Some(ty) = ty {
+                self.report(
+                    Problem::AddDeleteOperand,
+                    format!(
+                        "Incorrect operand type for operator or function; operator: {op}, operand type: {ty}, typeSet: ALLOWED_FOR_{op}_OPERAND"
+                    ),
+                );
+            }
+        }
+        v
+    }
+
+    /// Overlap and conflict between the paths one expression writes or reads.
+    fn check_overlaps(&mut self, paths: &[DocumentPath]) {
+        for (j, later) in paths.iter().enumerate() {
+            for earlier in &paths[..j] {
+                let mut related = true;
+                for (x, y) in earlier.elements.iter().zip(&later.elements) {
+                    let same_kind =
+                        matches!(x, PathElement::Index(_)) == matches!(y, PathElement::Index(_));
+                    if !same_kind {
+                        self.report(
+                            Problem::Conflict,
+                            format!(
+                                "Two document paths conflict with each other; must remove or rewrite one of these paths; path one: {}, path two: {}",
+                                path_for_message(earlier),
+                                path_for_message(later)
+                            ),
+                        );
+                        related = false;
+                        break;
+                    }
+                    if x != y {
+                        related = false;
+                        break;
+                    }
+                }
+                if related {
+                    self.report(
+                        Problem::Overlap,
+                        format!(
+                            "Two document paths overlap with each other; must remove or rewrite one of these paths; path one: {}, path two: {}",
+                            path_for_message(earlier),
+                            path_for_message(later)
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}
+
+// ----------------------------------------------------------- entry points --
+
+fn invalid(kind: ExpressionKind, message: impl std::fmt::Display) -> DynamoError {
+    DynamoError::validation(format!("Invalid {}: {message}", kind.parameter_name()))
+}
+
+fn precheck(kind: ExpressionKind, src: &str) -> Result<(), DynamoError> {
+    if src.is_empty() {
+        return Err(invalid(kind, "The expression can not be empty;"));
+    }
+    if src.len() > MAX_EXPRESSION_BYTES {
+        return Err(invalid(
+            kind,
+            format!(
+                "Expression size has exceeded the maximum allowed size; expression size: {}",
+                src.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Parses a ConditionExpression, FilterExpression or KeyConditionExpression.
+/// With `placeholders`, `#n`/`:v` are resolved (and marked used) and the
+/// value-dependent checks run; without, they stay in the tree.
+pub fn parse_condition(
+    kind: ExpressionKind,
+    src: &str,
+    placeholders: Option<&mut Placeholders<'_>>,
+) -> Result<Condition, DynamoError> {
+    precheck(kind, src)?;
+    let mut p = Parser::new(src);
+    let raw = p
+        .condition_top()
+        .map_err(|idx| invalid(kind, p.syntax_message(idx)))?;
+    let mut checker = Checker::new(placeholders, true);
+    let cond = checker.condition(&raw);
+    match checker.first_problem(PRIORITY_CONDITION) {
+        Some(msg) => Err(invalid(kind, msg)),
+        None => Ok(cond),
+    }
+}
+
+/// Parses an UpdateExpression (see [`parse_condition`] for `placeholders`).
+pub fn parse_update(
+    src: &str,
+    placeholders: Option<&mut Placeholders<'_>>,
+) -> Result<UpdateExpression, DynamoError> {
+    let kind = ExpressionKind::Update;
+    precheck(kind, src)?;
+    let mut p = Parser::new(src);
+    let raw = p
+        .update_top()
+        .map_err(|idx| invalid(kind, p.syntax_message(idx)))?;
+    let mut checker = Checker::new(placeholders, false);
+    let mut seen: Vec<String> = Vec::new();
+    let mut written = Vec::new();
+    let mut clauses = Vec::new();
+    for (keyword, actions) in &raw {
+        if seen.contains(keyword) {
+            checker.report(
+                Problem::Section,
+                format!("The \"{keyword}\" section can only be used once in an update expression;"),
+            );
+        }
+        seen.push(keyword.clone());
+        let clause = match keyword.as_str() {
+            "SET" => UpdateClause::Set(
+                actions
+                    .iter()
+                    .map(|a| match a {
+                        RawAction::Set(path, value) => {
+                            let path = checker.path(path);
+                            written.push(path.clone());
+                            (path, checker.set_value(value))
+                        }
+                        _ => unreachable!("SET clauses hold SET actions"),
+                    })
+                    .collect(),
+            ),
+            "REMOVE" => UpdateClause::Remove(
+                actions
+                    .iter()
+                    .map(|a| match a {
+                        RawAction::Remove(path) => {
+                            let path = checker.path(path);
+                            written.push(path.clone());
+                            path
+                        }
+                        _ => unreachable!("REMOVE clauses hold paths"),
+                    })
+                    .collect(),
+            ),
+            op => {
+                let pairs = actions
+                    .iter()
+                    .map(|a| match a {
+                        RawAction::Value(path, value) => {
+                            let path = checker.path(path);
+                            written.push(path.clone());
+                            (path, checker.add_delete_value(op, value))
+                        }
+                        _ => unreachable!("ADD/DELETE clauses hold path-value pairs"),
+                    })
+                    .collect();
+                if op == "ADD" {
+                    UpdateClause::Add(pairs)
+                } else {
+                    UpdateClause::Delete(pairs)
+                }
+            }
+        };
+        clauses.push(clause);
+    }
+    checker.check_overlaps(&written);
+    match checker.first_problem(PRIORITY_UPDATE) {
+        Some(msg) => Err(invalid(kind, msg)),
+        None => Ok(UpdateExpression { clauses }),
+    }
+}
+
+/// Parses a ProjectionExpression (see [`parse_condition`] for `placeholders`).
+pub fn parse_projection(
+    src: &str,
+    placeholders: Option<&mut Placeholders<'_>>,
+) -> Result<ProjectionExpression, DynamoError> {
+    let kind = ExpressionKind::Projection;
+    precheck(kind, src)?;
+    let mut p = Parser::new(src);
+    let raw = p
+        .projection_top()
+        .map_err(|idx| invalid(kind, p.syntax_message(idx)))?;
+    let mut checker = Checker::new(placeholders, false);
+    let paths: Vec<DocumentPath> = raw.iter().map(|path| checker.path(path)).collect();
+    checker.check_overlaps(&paths);
+    match checker.first_problem(PRIORITY_PROJECTION) {
+        Some(msg) => Err(invalid(kind, msg)),
+        None => Ok(ProjectionExpression { paths }),
+    }
+}

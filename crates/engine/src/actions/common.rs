@@ -1,0 +1,195 @@
+//! Pieces several actions share: time, ARNs, table descriptions with live
+//! statistics, and the member checks every item action starts with.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use openddb_core::api::validate::Violations;
+use openddb_core::api::TableDescription;
+use openddb_core::DynamoError;
+use openddb_kv::{KvError, ReadTxn};
+
+use crate::catalog::TableMeta;
+use crate::keys::{self, TableStats};
+
+/// Seconds since the epoch with millisecond precision, as DynamoDB reports times.
+pub fn now_epoch_seconds() -> f64 {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    (d.as_millis() as f64) / 1000.0
+}
+
+pub fn table_arn(region: &str, account: &str, table: &str) -> String {
+    format!("arn:aws:dynamodb:{region}:{account}:table/{table}")
+}
+
+/// Reads a table's statistics in `txn`; `None` when the table is gone.
+pub fn read_stats(txn: &dyn ReadTxn, table_id: u64) -> Result<Option<TableStats>, KvError> {
+    let raw = txn.get(&keys::stats_key(table_id))?;
+    Ok(raw.and_then(|b| TableStats::decode(&b)))
+}
+
+/// The table's description with live ItemCount and TableSizeBytes.
+pub fn describe_with_stats(meta: &TableMeta, stats: TableStats) -> TableDescription {
+    let mut d = meta.description.clone();
+    d.item_count = Some(stats.item_count);
+    d.table_size_bytes = Some(stats.size_bytes);
+    if let Some(lsis) = d.local_secondary_indexes.as_mut() {
+        for lsi in lsis {
+            lsi.item_count = Some(0);
+            lsi.index_size_bytes = Some(0);
+        }
+    }
+    if let Some(gsis) = d.global_secondary_indexes.as_mut() {
+        for gsi in gsis {
+            gsi.item_count = Some(0);
+            gsi.index_size_bytes = Some(0);
+        }
+    }
+    d
+}
+
+/// The `TableName` member check of every action but CreateTable.
+pub fn check_table_name(v: &mut Violations, name: &Option<String>) {
+    v.table_name(name.as_deref(), "tableName", 1);
+}
+
+/// PutItem, UpdateItem and DeleteItem report request-level problems inside
+/// DynamoDB's validation envelope (June 2026 wording).
+pub fn envelope(e: DynamoError) -> DynamoError {
+    if e.kind != openddb_core::ErrorKind::ValidationException
+        || e.message.contains("validation error")
+    {
+        return e;
+    }
+    DynamoError::validation(format!("1 validation error detected: {}", e.message))
+}
+
+/// The `ConditionalCheckFailedException` of a write, carrying the old item
+/// when `ReturnValuesOnConditionCheckFailure` is `ALL_OLD`.
+pub fn condition_failed(old: Option<&openddb_core::Item>, return_old: bool) -> DynamoError {
+    DynamoError::conditional_check_failed(if return_old { old.cloned() } else { None })
+}
+
+/// `ItemCollectionMetrics` for a write to a table with local secondary
+/// indexes, when asked for with `SIZE`.
+pub fn item_collection_metrics(
+    meta: &TableMeta,
+    item_key: &openddb_core::Item,
+    asked: Option<&str>,
+) -> Option<openddb_core::api::ItemCollectionMetrics> {
+    let has_lsi = meta
+        .description
+        .local_secondary_indexes
+        .as_ref()
+        .is_some_and(|l| !l.is_empty());
+    if asked != Some("SIZE") || !has_lsi {
+        return None;
+    }
+    let mut key = openddb_core::Item::new();
+    if let Some(v) = item_key.get(&meta.key_schema.partition_key.name) {
+        key.insert(meta.key_schema.partition_key.name.clone(), v.clone());
+    }
+    Some(openddb_core::api::ItemCollectionMetrics {
+        item_collection_key: Some(key),
+        size_estimate_range_g_b: Some(vec![0.0, 1.0]),
+    })
+}
+
+/// Fails with DynamoDB's message when an item is over 400 KB.
+pub fn check_item_size(item: &openddb_core::Item, update: bool) -> Result<(), DynamoError> {
+    if openddb_core::size::item_size(item) > openddb_core::size::MAX_ITEM_SIZE {
+        return Err(DynamoError::validation(if update {
+            "Item size to update has exceeded the maximum allowed size"
+        } else {
+            "Item size has exceeded the maximum allowed size"
+        }));
+    }
+    Ok(())
+}
+
+/// `Attributes` is left out of a response rather than sent empty.
+pub fn non_empty(item: Option<openddb_core::Item>) -> Option<openddb_core::Item> {
+    item.filter(|i| !i.is_empty())
+}
+
+/// The member checks of PutItem, UpdateItem and DeleteItem, in the two
+/// layers DynamoDB has had since June 2026:
+///
+/// - when the item/key member is missing, the older framework layer
+///   reports every violation together, each as `Value 'x' at 'member'`;
+/// - otherwise an invalid table name is reported alone (an empty one as
+///   `Value at 'TableName'`), then the enumerations, where `ReturnValues`
+///   has its own unnamed form (and UpdateItem reports only that one).
+pub struct WriteMembers<'a> {
+    pub action: WriteAction,
+    pub table_name: &'a Option<String>,
+    pub return_consumed_capacity: Option<&'a str>,
+    pub return_item_collection_metrics: Option<&'a str>,
+    pub conditional_operator: Option<&'a str>,
+    pub return_values: Option<&'a str>,
+    pub return_values_on_ccf: Option<&'a str>,
+    /// Whether `Item` (PutItem) or `Key` is present.
+    pub target_present: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteAction {
+    Put,
+    Update,
+    Delete,
+}
+
+/// ReturnValues as today's DynamoDB lists it in its unnamed message (sic).
+const RETURN_VALUES_NEW_FORM: &str = "[ALL_OLD, UPDATED_OLD, ALL_NEW, UPDATE_NEW, NONE]";
+
+impl WriteMembers<'_> {
+    pub fn check(&self) -> Result<(), DynamoError> {
+        use openddb_core::api::validate::{
+            CONDITIONAL_OPERATOR, RETURN_CONSUMED_CAPACITY, RETURN_ITEM_COLLECTION_METRICS,
+            RETURN_VALUES, RETURN_VALUES_ON_CCF,
+        };
+        let target = if self.action == WriteAction::Put { "item" } else { "key" };
+        if !self.target_present {
+            let mut v = Violations::new();
+            v.one_of(self.return_consumed_capacity, "returnConsumedCapacity", RETURN_CONSUMED_CAPACITY);
+            v.one_of(self.return_item_collection_metrics, "returnItemCollectionMetrics", RETURN_ITEM_COLLECTION_METRICS);
+            v.one_of(self.conditional_operator, "conditionalOperator", CONDITIONAL_OPERATOR);
+            v.table_name(self.table_name.as_deref(), "tableName", 1);
+            v.one_of(self.return_values, "returnValues", RETURN_VALUES);
+            v.one_of(self.return_values_on_ccf, "returnValuesOnConditionCheckFailure", RETURN_VALUES_ON_CCF);
+            v.push("null", target, "Member must not be null");
+            return v.into_result();
+        }
+        let mut v = Violations::new();
+        match self.table_name.as_deref() {
+            Some("") => v.push_unnamed_value(
+                "TableName",
+                "Member must have length greater than or equal to 1",
+            ),
+            other => v.table_name(other, "tableName", 1),
+        }
+        if !v.is_empty() {
+            return v.into_result();
+        }
+        let bad_return_values = self
+            .return_values
+            .is_some_and(|r| !RETURN_VALUES.contains(&r));
+        if self.action == WriteAction::Update && bad_return_values {
+            v.push_unnamed(&format!(
+                "Member must satisfy enum value set: {RETURN_VALUES_NEW_FORM}"
+            ));
+            return v.into_result();
+        }
+        v.one_of(self.conditional_operator, "conditionalOperator", CONDITIONAL_OPERATOR);
+        v.one_of(self.return_consumed_capacity, "returnConsumedCapacity", RETURN_CONSUMED_CAPACITY);
+        if bad_return_values {
+            v.push_unnamed(&format!(
+                "Member must satisfy enum value set: {RETURN_VALUES_NEW_FORM}"
+            ));
+        }
+        v.one_of(self.return_item_collection_metrics, "returnItemCollectionMetrics", RETURN_ITEM_COLLECTION_METRICS);
+        v.one_of(self.return_values_on_ccf, "returnValuesOnConditionCheckFailure", RETURN_VALUES_ON_CCF);
+        v.into_result()
+    }
+}

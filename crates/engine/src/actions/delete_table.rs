@@ -1,0 +1,55 @@
+//! DeleteTable: removes the catalog entry and every item at once (the
+//! table id is never reused, so nothing of it can resurface).
+
+use std::sync::Arc;
+
+use openddb_core::api::validate::Violations;
+use openddb_core::api::{DeleteTableInput, DeleteTableOutput};
+use openddb_core::DynamoError;
+use openddb_kv::prefix_successor;
+
+use super::common::{check_table_name, describe_with_stats, read_stats};
+use super::describe_table::not_found;
+use crate::keys;
+use crate::run;
+use crate::tenant::Tenant;
+use crate::RequestContext;
+
+pub async fn run(
+    tenant: &Arc<Tenant>,
+    _ctx: &RequestContext,
+    input: DeleteTableInput,
+) -> Result<DeleteTableOutput, DynamoError> {
+    let mut v = Violations::new();
+    check_table_name(&mut v, &input.table_name);
+    v.into_result()?;
+    let name = input.table_name.unwrap_or_default();
+    let meta = tenant.table(&name).ok_or_else(|| not_found(&name))?;
+    if meta.deletion_protection() {
+        return Err(DynamoError::validation(format!(
+            "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first. ({})",
+            meta.description.table_arn.as_deref().unwrap_or_default()
+        )));
+    }
+    let id = meta.id;
+    let catalog_key = keys::catalog_key(&name);
+    let name_w = name.clone();
+    let stats = run::write(&tenant.kv, move |txn| {
+        let Some(stats) = read_stats(txn, id)? else {
+            return Ok(Err(not_found(&name_w)));
+        };
+        let prefix = keys::table_prefix(id);
+        let end = prefix_successor(&prefix).unwrap_or_default();
+        txn.delete_range(&prefix, &end)?;
+        txn.delete(&keys::stats_key(id))?;
+        txn.delete(&catalog_key)?;
+        Ok(Ok(stats))
+    })
+    .await?;
+    tenant.remove_table(&name);
+    let mut description = describe_with_stats(&meta, stats);
+    description.table_status = Some("DELETING".into());
+    Ok(DeleteTableOutput {
+        table_description: Some(description),
+    })
+}

@@ -1,0 +1,41 @@
+//! DescribeTable: the stored description with live item count and size.
+
+use std::sync::Arc;
+
+use openddb_core::api::validate::Violations;
+use openddb_core::api::{DescribeTableInput, DescribeTableOutput};
+use openddb_core::DynamoError;
+
+use super::common::{check_table_name, describe_with_stats, read_stats};
+use crate::run::{self, storage_error};
+use crate::tenant::Tenant;
+use crate::RequestContext;
+
+pub fn not_found(name: &str) -> DynamoError {
+    DynamoError::resource_not_found(format!(
+        "Requested resource not found: Table: {name} not found"
+    ))
+}
+
+/// The ResourceNotFoundException of item actions.
+pub fn not_found_item() -> DynamoError {
+    DynamoError::resource_not_found("Requested resource not found")
+}
+
+pub async fn run(
+    tenant: &Arc<Tenant>,
+    _ctx: &RequestContext,
+    input: DescribeTableInput,
+) -> Result<DescribeTableOutput, DynamoError> {
+    let mut v = Violations::new();
+    check_table_name(&mut v, &input.table_name);
+    v.into_result()?;
+    let name = input.table_name.unwrap_or_default();
+    let meta = tenant.table(&name).ok_or_else(|| not_found(&name))?;
+    let id = meta.id;
+    let stats = run::read(&tenant.kv, move |txn| read_stats(txn, id).map_err(storage_error)).await?;
+    let stats = stats.ok_or_else(|| not_found(&name))?;
+    Ok(DescribeTableOutput {
+        table: Some(describe_with_stats(&meta, stats)),
+    })
+}

@@ -1,0 +1,13 @@
+//! One module per DynamoDB action: validate → one kv transaction → response.
+
+pub mod create_table;
+pub mod delete_item;
+pub mod delete_table;
+pub(crate) mod describe_table;
+pub mod get_item;
+pub mod list_tables;
+pub mod put_item;
+pub mod update_item;
+pub mod update_table;
+
+pub(crate) mod common;

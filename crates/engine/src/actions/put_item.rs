@@ -1,0 +1,93 @@
+//! PutItem: create or replace an item, optionally under a condition.
+
+use std::sync::Arc;
+
+use openddb_core::api::{PutItemInput, PutItemOutput};
+use openddb_core::DynamoError;
+
+use super::common::{
+    WriteAction, WriteMembers,
+    check_item_size, condition_failed, envelope, item_collection_metrics,
+    non_empty,
+};
+use crate::capacity::{write_units, ReturnCapacity};
+use crate::expressions::{condition_holds, RequestExpressions};
+use crate::keys;
+use crate::tenant::Tenant;
+use crate::write::{write_item, Change};
+use crate::RequestContext;
+
+pub async fn run(
+    tenant: &Arc<Tenant>,
+    _ctx: &RequestContext,
+    input: PutItemInput,
+) -> Result<PutItemOutput, DynamoError> {
+    WriteMembers {
+        action: WriteAction::Put,
+        table_name: &input.table_name,
+        return_consumed_capacity: input.return_consumed_capacity.as_deref(),
+        return_item_collection_metrics: input.return_item_collection_metrics.as_deref(),
+        conditional_operator: input.conditional_operator.as_deref(),
+        return_values: input.return_values.as_deref(),
+        return_values_on_ccf: input.return_values_on_condition_check_failure.as_deref(),
+        target_present: input.item.is_some(),
+    }
+    .check()?;
+
+    let prepared = (|| {
+        RequestExpressions {
+            condition_expression: input.condition_expression.as_deref(),
+            names: input.expression_attribute_names.as_ref(),
+            values: input.expression_attribute_values.as_ref(),
+            expected: input.expected.as_ref(),
+            conditional_operator: input.conditional_operator.as_deref(),
+            ..Default::default()
+        }
+        .prepare()
+        .and_then(|p| {
+            if !matches!(input.return_values.as_deref(), None | Some("NONE" | "ALL_OLD")) {
+                return Err(DynamoError::validation(
+                    "ReturnValues can only be ALL_OLD or NONE",
+                ));
+            }
+            Ok(p)
+        })
+    })()
+    .map_err(envelope)?;
+
+    let table_name = input.table_name.unwrap_or_default();
+    let meta = tenant.table_or_not_found(&table_name)?;
+    let item = input.item.unwrap_or_default();
+    let (pk, sk) = meta.item_key(&item)?;
+    let key = keys::item_key(meta.id, pk, sk);
+    check_item_size(&item, false)?;
+
+    let return_old_on_failure =
+        input.return_values_on_condition_check_failure.as_deref() == Some("ALL_OLD");
+    let condition = prepared.condition;
+    let new_item = item.clone();
+    let written = write_item(tenant, &meta, key, move |old| {
+        if let Some(c) = &condition {
+            if !condition_holds(c, old)? {
+                return Err(condition_failed(old, return_old_on_failure));
+            }
+        }
+        Ok(Change::Put(new_item.clone()))
+    })
+    .await?;
+
+    let units = write_units(written.old_size.max(written.new_size));
+    Ok(PutItemOutput {
+        attributes: match input.return_values.as_deref() {
+            Some("ALL_OLD") => non_empty(written.old),
+            _ => None,
+        },
+        consumed_capacity: ReturnCapacity::parse(input.return_consumed_capacity.as_deref())
+            .report(&table_name, units),
+        item_collection_metrics: item_collection_metrics(
+            &meta,
+            &item,
+            input.return_item_collection_metrics.as_deref(),
+        ),
+    })
+}

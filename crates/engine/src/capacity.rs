@@ -1,0 +1,73 @@
+//! Capacity units as DynamoDB computes them from item sizes: a write unit
+//! per started KB, a read unit per started 4 KB (half for eventually
+//! consistent reads), never less than one unit.
+
+use openddb_core::api::{Capacity, ConsumedCapacity};
+
+pub fn write_units(size_bytes: usize) -> f64 {
+    size_bytes.div_ceil(1024).max(1) as f64
+}
+
+pub fn read_units(size_bytes: usize, consistent: bool) -> f64 {
+    let units = size_bytes.div_ceil(4096).max(1) as f64;
+    if consistent {
+        units
+    } else {
+        units / 2.0
+    }
+}
+
+/// What `ReturnConsumedCapacity` asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReturnCapacity {
+    None,
+    Total,
+    Indexes,
+}
+
+impl ReturnCapacity {
+    pub fn parse(v: Option<&str>) -> ReturnCapacity {
+        match v {
+            Some("TOTAL") => ReturnCapacity::Total,
+            Some("INDEXES") => ReturnCapacity::Indexes,
+            _ => ReturnCapacity::None,
+        }
+    }
+
+    /// The report for `units` consumed on the base table only.
+    pub fn report(self, table: &str, units: f64) -> Option<ConsumedCapacity> {
+        match self {
+            ReturnCapacity::None => None,
+            ReturnCapacity::Total => Some(ConsumedCapacity {
+                table_name: table.to_string(),
+                capacity_units: units,
+                ..Default::default()
+            }),
+            ReturnCapacity::Indexes => Some(ConsumedCapacity {
+                table_name: table.to_string(),
+                capacity_units: units,
+                table: Some(Capacity {
+                    capacity_units: units,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_round_up_and_never_fall_below_one() {
+        assert_eq!(write_units(0), 1.0);
+        assert_eq!(write_units(1024), 1.0);
+        assert_eq!(write_units(1025), 2.0);
+        assert_eq!(read_units(4096, true), 1.0);
+        assert_eq!(read_units(4097, true), 2.0);
+        assert_eq!(read_units(4097, false), 1.0);
+        assert_eq!(read_units(0, false), 0.5);
+    }
+}

@@ -1,0 +1,181 @@
+//! The database handle: storage, tenants, and dispatch by action name. The
+//! HTTP server and embedded users call the same methods.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use openddb_core::api::{self, from_json_body};
+use openddb_core::{DynamoError, ErrorKind};
+use openddb_kv::Kv;
+use openddb_kv_memory::MemoryKv;
+use openddb_kv_sqlite::{SqliteOptions, SqliteTenants};
+use parking_lot::Mutex;
+use serde::Serialize;
+
+use crate::actions;
+use crate::run::storage_error;
+use crate::tenant::Tenant;
+
+/// Where a database keeps its data.
+#[derive(Debug, Clone)]
+pub enum StorageConfig {
+    /// Durable SQLite files under this directory (one per tenant).
+    Directory(PathBuf),
+    /// Throw-away memory; nothing survives the process.
+    InMemory,
+}
+
+/// Who is asking and where: the account (tenant) behind the access key and
+/// the region from the request's credential scope (used in ARNs).
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    pub account_id: String,
+    pub region: String,
+}
+
+impl Default for RequestContext {
+    fn default() -> Self {
+        RequestContext {
+            account_id: "000000000000".into(),
+            region: "us-east-1".into(),
+        }
+    }
+}
+
+enum Storage {
+    Memory,
+    Sqlite(SqliteTenants),
+}
+
+/// An openddb database: many isolated tenants, each its own DynamoDB.
+pub struct Database {
+    storage: Storage,
+    tenants: Mutex<HashMap<String, Arc<Tenant>>>,
+    default_context: RequestContext,
+}
+
+impl Database {
+    pub fn open(config: StorageConfig) -> Result<Database, DynamoError> {
+        let storage = match config {
+            StorageConfig::InMemory => Storage::Memory,
+            StorageConfig::Directory(dir) => Storage::Sqlite(
+                SqliteTenants::open(&dir, SqliteOptions::default()).map_err(|e| {
+                    DynamoError::internal(format!("cannot open {}: {e}", dir.display()))
+                })?,
+            ),
+        };
+        Ok(Database {
+            storage,
+            tenants: Mutex::new(HashMap::new()),
+            default_context: RequestContext::default(),
+        })
+    }
+
+    /// A database that lives in memory only.
+    pub fn in_memory() -> Database {
+        Database {
+            storage: Storage::Memory,
+            tenants: Mutex::new(HashMap::new()),
+            default_context: RequestContext::default(),
+        }
+    }
+
+    /// The context embedded calls run with.
+    pub fn default_context(&self) -> &RequestContext {
+        &self.default_context
+    }
+
+    pub(crate) fn tenant(&self, account_id: &str) -> Result<Arc<Tenant>, DynamoError> {
+        if let Some(t) = self.tenants.lock().get(account_id) {
+            return Ok(t.clone());
+        }
+        let kv: Arc<dyn Kv> = match &self.storage {
+            Storage::Memory => Arc::new(MemoryKv::new()),
+            Storage::Sqlite(tenants) => tenants.tenant(account_id).map_err(storage_error)?,
+        };
+        let tenant = Arc::new(Tenant::load(kv)?);
+        let mut tenants = self.tenants.lock();
+        Ok(tenants
+            .entry(account_id.to_string())
+            .or_insert(tenant)
+            .clone())
+    }
+
+    /// Runs one wire-protocol action: `operation` is the name after
+    /// `DynamoDB_20120810.`, `body` the JSON request. Returns the JSON
+    /// response body.
+    pub async fn dispatch(
+        &self,
+        ctx: &RequestContext,
+        operation: &str,
+        body: &[u8],
+    ) -> Result<Vec<u8>, DynamoError> {
+        macro_rules! ops {
+            ($($name:literal => $action:path,)*) => {
+                match operation {
+                    $($name => {
+                        let input = from_json_body(body)?;
+                        let tenant = self.tenant(&ctx.account_id)?;
+                        to_json(&$action(&tenant, ctx, input).await?)
+                    })*
+                    _ => Err(DynamoError::new(
+                        ErrorKind::UnknownOperationException,
+                        "",
+                    )),
+                }
+            };
+        }
+        ops! {
+            "CreateTable" => actions::create_table::run,
+            "DescribeTable" => actions::describe_table::run,
+            "ListTables" => actions::list_tables::run,
+            "DeleteTable" => actions::delete_table::run,
+            "UpdateTable" => actions::update_table::run,
+            "PutItem" => actions::put_item::run,
+            "GetItem" => actions::get_item::run,
+            "UpdateItem" => actions::update_item::run,
+            "DeleteItem" => actions::delete_item::run,
+        }
+    }
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, DynamoError> {
+    serde_json::to_vec(value).map_err(|e| DynamoError::internal(e.to_string()))
+}
+
+macro_rules! embedded_api {
+    ($($(#[$m:meta])* $method:ident: $action:ident($input:ty) -> $output:ty;)*) => {
+        impl Database {
+            $(
+                $(#[$m])*
+                pub async fn $method(&self, input: $input) -> Result<$output, DynamoError> {
+                    let ctx = &self.default_context;
+                    let tenant = self.tenant(&ctx.account_id)?;
+                    actions::$action::run(&tenant, ctx, input).await
+                }
+            )*
+        }
+    };
+}
+
+embedded_api! {
+    /// CreateTable.
+    create_table: create_table(api::CreateTableInput) -> api::CreateTableOutput;
+    /// DescribeTable.
+    describe_table: describe_table(api::DescribeTableInput) -> api::DescribeTableOutput;
+    /// ListTables.
+    list_tables: list_tables(api::ListTablesInput) -> api::ListTablesOutput;
+    /// DeleteTable.
+    delete_table: delete_table(api::DeleteTableInput) -> api::DeleteTableOutput;
+    /// UpdateTable.
+    update_table: update_table(api::UpdateTableInput) -> api::UpdateTableOutput;
+    /// PutItem.
+    put_item: put_item(api::PutItemInput) -> api::PutItemOutput;
+    /// GetItem.
+    get_item: get_item(api::GetItemInput) -> api::GetItemOutput;
+    /// UpdateItem.
+    update_item: update_item(api::UpdateItemInput) -> api::UpdateItemOutput;
+    /// DeleteItem.
+    delete_item: delete_item(api::DeleteItemInput) -> api::DeleteItemOutput;
+}

@@ -1,0 +1,252 @@
+//! Turns a request's expression parameters (and their legacy equivalents)
+//! into resolved trees, with DynamoDB's request-level checks in its order:
+//! mixing styles, the placeholder maps, placeholders without expressions,
+//! each expression, unused placeholders.
+
+use std::collections::BTreeMap;
+
+use openddb_core::api::{AttributeNames, AttributeValues};
+use openddb_core::expr::legacy::{
+    self, AttributeValueUpdate, ConditionalOperator, ExpectedAttributeValue,
+};
+use openddb_core::expr::{
+    self, check_placeholders_without_expressions, parse_condition, parse_projection,
+    parse_update, validate_placeholder_maps, Condition, DocumentPath, ExpressionKind,
+    PlaceholderMap, Placeholders, UpdateExpression,
+};
+use openddb_core::{AttributeValue, DynamoError, Item};
+use serde_json::Value;
+
+/// The expression-related parameters of one request.
+#[derive(Default)]
+pub struct RequestExpressions<'a> {
+    pub condition_expression: Option<&'a str>,
+    pub update_expression: Option<&'a str>,
+    pub projection_expression: Option<&'a str>,
+    pub names: Option<&'a AttributeNames>,
+    pub values: Option<&'a AttributeValues>,
+    pub expected: Option<&'a Value>,
+    pub conditional_operator: Option<&'a str>,
+    pub attribute_updates: Option<&'a Value>,
+    pub attributes_to_get: Option<&'a [String]>,
+}
+
+/// A resolved update, from an UpdateExpression or from AttributeUpdates
+/// (which reports type mismatches in its own words).
+pub struct Update {
+    expression: UpdateExpression,
+    legacy: bool,
+}
+
+impl Update {
+    /// Whether any action writes or removes the top-level attribute `name`.
+    pub fn touches_attribute(&self, name: &str) -> bool {
+        self.expression
+            .actions()
+            .iter()
+            .any(|a| a.path().top_name() == Some(name))
+    }
+}
+
+/// What a request's expressions came to.
+#[derive(Default)]
+pub struct Prepared {
+    pub condition: Option<Condition>,
+    pub update: Option<Update>,
+    pub projection: Option<Vec<DocumentPath>>,
+}
+
+impl RequestExpressions<'_> {
+    pub fn prepare(&self) -> Result<Prepared, DynamoError> {
+        let mut non_expression = Vec::new();
+        if self.attributes_to_get.is_some() {
+            non_expression.push("AttributesToGet");
+        }
+        if self.attribute_updates.is_some() {
+            non_expression.push("AttributeUpdates");
+        }
+        if self.expected.is_some() {
+            non_expression.push("Expected");
+        }
+        let mut present = Vec::new();
+        if self.projection_expression.is_some() {
+            present.push("ProjectionExpression");
+        }
+        if self.update_expression.is_some() {
+            present.push("UpdateExpression");
+        }
+        if self.condition_expression.is_some() {
+            present.push("ConditionExpression");
+        }
+        legacy::check_no_mixing(&non_expression, &present)?;
+
+        let names = self.names.map(|n| n as &dyn PlaceholderMap<String>);
+        let values = self.values.map(|v| v as &dyn PlaceholderMap<AttributeValue>);
+        validate_placeholder_maps(names, values)?;
+        let value_expressions: Vec<&str> = present
+            .iter()
+            .copied()
+            .filter(|p| *p != "ProjectionExpression")
+            .collect();
+        check_placeholders_without_expressions(
+            &present,
+            if value_expressions.is_empty() {
+                &["ConditionExpression"]
+            } else {
+                &value_expressions
+            },
+            names.is_some(),
+            values.is_some(),
+        )
+        .map_err(todays_wording)?;
+
+        let mut placeholders = Placeholders::new(names, values);
+        let mut out = Prepared::default();
+        if let Some(src) = self.update_expression {
+            out.update = Some(Update {
+                expression: parse_update(src, Some(&mut placeholders))?,
+                legacy: false,
+            });
+        }
+        if let Some(src) = self.condition_expression {
+            out.condition = Some(parse_condition(
+                ExpressionKind::Condition,
+                src,
+                Some(&mut placeholders),
+            )?);
+        }
+        if let Some(src) = self.projection_expression {
+            out.projection = Some(parse_projection(src, Some(&mut placeholders))?.paths);
+        }
+        placeholders.check_unused()?;
+
+        if let Some(expected) = self.expected {
+            let operator = match self.conditional_operator {
+                Some("OR") => ConditionalOperator::Or,
+                _ => ConditionalOperator::And,
+            };
+            out.condition = legacy::expected_to_condition(&decode_expected(expected)?, operator)?;
+        } else if self.conditional_operator.is_some() && self.expected.is_none() {
+            // ConditionalOperator alone has nothing to combine.
+            return Err(DynamoError::validation(
+                "ConditionalOperator can only be used when Expected or QueryFilter or ScanFilter is present",
+            ));
+        }
+        if let Some(updates) = self.attribute_updates {
+            out.update = Some(Update {
+                expression: legacy::attribute_updates_to_update(&decode_attribute_updates(
+                    updates,
+                )?)?,
+                legacy: true,
+            });
+        }
+        if let Some(names) = self.attributes_to_get {
+            out.projection = Some(legacy::attributes_to_get_paths(names));
+        }
+        Ok(out)
+    }
+}
+
+/// Since June 2026 DynamoDB no longer names the missing expression.
+fn todays_wording(mut e: DynamoError) -> DynamoError {
+    const PREFIX: &str = "ExpressionAttributeValues can only be specified when using expressions";
+    if e.message.starts_with(PREFIX) {
+        e.message = PREFIX.to_string();
+    }
+    e
+}
+
+fn serialization(what: &str) -> DynamoError {
+    DynamoError::serialization(format!("Unexpected value type in {what}"))
+}
+
+fn decode_value(v: &Value) -> Result<AttributeValue, DynamoError> {
+    AttributeValue::from_wire(v)
+}
+
+fn decode_expected(v: &Value) -> Result<Vec<(String, ExpectedAttributeValue)>, DynamoError> {
+    let map = v.as_object().ok_or_else(|| serialization("Expected"))?;
+    let mut out = Vec::with_capacity(map.len());
+    for (name, entry) in map {
+        let entry = entry.as_object().ok_or_else(|| serialization("Expected"))?;
+        let mut e = ExpectedAttributeValue::default();
+        for (field, value) in entry {
+            match field.as_str() {
+                "Value" => e.value = Some(decode_value(value)?),
+                "Exists" => {
+                    e.exists = Some(value.as_bool().ok_or_else(|| serialization("Exists"))?)
+                }
+                "ComparisonOperator" => {
+                    e.comparison_operator = Some(
+                        value
+                            .as_str()
+                            .ok_or_else(|| serialization("ComparisonOperator"))?
+                            .to_string(),
+                    )
+                }
+                "AttributeValueList" => {
+                    let list = value
+                        .as_array()
+                        .ok_or_else(|| serialization("AttributeValueList"))?;
+                    e.attribute_value_list =
+                        Some(list.iter().map(decode_value).collect::<Result<_, _>>()?);
+                }
+                _ => {}
+            }
+        }
+        out.push((name.clone(), e));
+    }
+    Ok(out)
+}
+
+fn decode_attribute_updates(
+    v: &Value,
+) -> Result<BTreeMap<String, AttributeValueUpdate>, DynamoError> {
+    let map = v
+        .as_object()
+        .ok_or_else(|| serialization("AttributeUpdates"))?;
+    let mut out = BTreeMap::new();
+    for (name, entry) in map {
+        let entry = entry
+            .as_object()
+            .ok_or_else(|| serialization("AttributeUpdates"))?;
+        let mut u = AttributeValueUpdate::default();
+        for (field, value) in entry {
+            match field.as_str() {
+                "Value" => u.value = Some(decode_value(value)?),
+                "Action" => {
+                    let action = value.as_str().ok_or_else(|| serialization("Action"))?;
+                    if !["ADD", "PUT", "DELETE"].contains(&action) {
+                        return Err(DynamoError::validation(format!(
+                            "1 validation error detected: Value '{action}' at 'attributeUpdates.{name}.member.action' failed to satisfy constraint: Member must satisfy enum value set: [ADD, PUT, DELETE]"
+                        )));
+                    }
+                    u.action = Some(action.to_string());
+                }
+                _ => {}
+            }
+        }
+        out.insert(name.clone(), u);
+    }
+    Ok(out)
+}
+
+/// Whether `condition` holds for `item` (a missing item has no attributes).
+pub fn condition_holds(condition: &Condition, item: Option<&Item>) -> Result<bool, DynamoError> {
+    Ok(expr::evaluate(condition, item))
+}
+
+/// Applies `update` to `item`; returns the paths it wrote, for UPDATED_*.
+pub fn apply_update(update: &Update, item: &mut Item) -> Result<Vec<DocumentPath>, DynamoError> {
+    let paths = if update.legacy {
+        legacy::apply_attribute_updates(&update.expression, item)?
+    } else {
+        expr::apply_update(&update.expression, item)?
+    };
+    Ok(paths.paths)
+}
+
+/// The item cut down to `paths`.
+pub fn project(paths: &[DocumentPath], item: &Item) -> Item {
+    expr::project(paths, item)
+}

@@ -1,0 +1,85 @@
+//! Bridges the synchronous kv contract to async callers: writes are queued
+//! to the backend (which may batch them into one commit) and awaited; reads
+//! run inline when the backend says they are cheap, on a blocking thread
+//! otherwise.
+
+use std::sync::Arc;
+
+use openddb_core::{DynamoError, ErrorKind};
+use openddb_kv::{Kv, KvError, Outcome, ReadTxn, Txn};
+use parking_lot::Mutex;
+
+/// A write closure's verdict: `Ok(Ok(v))` commits, `Ok(Err(e))` rolls back
+/// its writes and answers `e` (a user outcome such as a failed condition),
+/// `Err` is a storage error.
+pub type WriteResult<T> = Result<Result<T, DynamoError>, KvError>;
+
+pub fn storage_error(e: KvError) -> DynamoError {
+    match e {
+        KvError::Conflict => DynamoError::new(
+            ErrorKind::TransactionConflictException,
+            "Transaction is ongoing for the item",
+        ),
+        KvError::Retryable(_) | KvError::Unavailable(_) => DynamoError::new(
+            ErrorKind::ServiceUnavailable,
+            "The service is currently unavailable or busy.",
+        ),
+        other => {
+            tracing::error!(error = %other, "storage failure");
+            DynamoError::internal("Internal server error")
+        }
+    }
+}
+
+/// Runs `f` in a write transaction and waits until its outcome is durable.
+pub async fn write<T, F>(kv: &Arc<dyn Kv>, mut f: F) -> Result<T, DynamoError>
+where
+    T: Send + 'static,
+    F: FnMut(&mut dyn Txn) -> WriteResult<T> + Send + 'static,
+{
+    let slot: Arc<Mutex<Option<Result<T, DynamoError>>>> = Arc::new(Mutex::new(None));
+    let slot_w = slot.clone();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    kv.write(
+        Box::new(move |txn| {
+            let r = f(txn)?;
+            let outcome = if r.is_ok() {
+                Outcome::Commit
+            } else {
+                Outcome::Abort
+            };
+            *slot_w.lock() = Some(r);
+            Ok(outcome)
+        }),
+        Box::new(move |r| {
+            let _ = tx.send(r);
+        }),
+    );
+    match rx.await {
+        Ok(Ok(())) => slot
+            .lock()
+            .take()
+            .unwrap_or_else(|| Err(DynamoError::internal("Internal server error"))),
+        Ok(Err(e)) => Err(storage_error(e)),
+        Err(_) => Err(storage_error(KvError::Unavailable("writer stopped".into()))),
+    }
+}
+
+/// Runs `f` against a read snapshot.
+pub async fn read<T, F>(kv: &Arc<dyn Kv>, f: F) -> Result<T, DynamoError>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn ReadTxn) -> Result<T, DynamoError> + Send + 'static,
+{
+    if kv.reads_are_cheap() {
+        let snapshot = kv.read().map_err(storage_error)?;
+        return f(&*snapshot);
+    }
+    let kv = kv.clone();
+    tokio::task::spawn_blocking(move || {
+        let snapshot = kv.read().map_err(storage_error)?;
+        f(&*snapshot)
+    })
+    .await
+    .map_err(|_| DynamoError::internal("Internal server error"))?
+}

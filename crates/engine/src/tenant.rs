@@ -1,0 +1,72 @@
+//! One tenant (account): its keyspace and a cache of its catalog.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use openddb_core::DynamoError;
+use openddb_kv::{KeyRange, Kv};
+use parking_lot::RwLock;
+
+use crate::catalog::TableMeta;
+use crate::keys;
+use crate::run::storage_error;
+
+pub struct Tenant {
+    pub kv: Arc<dyn Kv>,
+    /// Every table by name, sorted as ListTables returns them. Updated only
+    /// after the catalog change is durable.
+    tables: RwLock<BTreeMap<String, Arc<TableMeta>>>,
+}
+
+impl Tenant {
+    /// Loads the catalog of a tenant's keyspace.
+    pub fn load(kv: Arc<dyn Kv>) -> Result<Tenant, DynamoError> {
+        let mut tables = BTreeMap::new();
+        {
+            let snapshot = kv.read().map_err(storage_error)?;
+            let range = KeyRange::prefix(&keys::catalog_prefix());
+            let mut rows = snapshot.scan(&range, false, usize::MAX).map_err(storage_error)?;
+            for (_, value) in rows.drain(..) {
+                let meta: TableMeta = serde_json::from_slice(&value).map_err(|e| {
+                    DynamoError::internal(format!("corrupt catalog entry: {e}"))
+                })?;
+                tables.insert(meta.name().to_string(), Arc::new(meta));
+            }
+        }
+        Ok(Tenant {
+            kv,
+            tables: RwLock::new(tables),
+        })
+    }
+
+    pub fn table(&self, name: &str) -> Option<Arc<TableMeta>> {
+        self.tables.read().get(name).cloned()
+    }
+
+    /// The table, or DynamoDB's ResourceNotFoundException for item actions.
+    pub fn table_or_not_found(&self, name: &str) -> Result<Arc<TableMeta>, DynamoError> {
+        self.table(name)
+            .ok_or_else(crate::actions::describe_table::not_found_item)
+    }
+
+    pub fn put_table(&self, meta: Arc<TableMeta>) {
+        self.tables.write().insert(meta.name().to_string(), meta);
+    }
+
+    pub fn remove_table(&self, name: &str) {
+        self.tables.write().remove(name);
+    }
+
+    /// Table names after `start` (exclusive), at most `limit` of them, and
+    /// whether more follow.
+    pub fn table_names_after(&self, start: Option<&str>, limit: usize) -> (Vec<String>, bool) {
+        let tables = self.tables.read();
+        let mut iter = tables
+            .keys()
+            .filter(|n| start.is_none_or(|s| n.as_str() > s))
+            .cloned();
+        let names: Vec<String> = iter.by_ref().take(limit).collect();
+        let more = iter.next().is_some();
+        (names, more)
+    }
+}

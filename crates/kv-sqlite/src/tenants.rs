@@ -1,0 +1,200 @@
+//! One SQLite file per tenant under a data directory, opened on demand
+//! through a bounded cache of open handles.
+//!
+//! Layout:
+//!
+//! ```text
+//! <data_dir>/FORMAT                      "openddb-sqlite-tenants 1": checked on open
+//! <data_dir>/tenants/<account_id>.sqlite3   one tenant's keyspace (+ -wal, -shm)
+//! ```
+//!
+//! A tenant's file is created the first time it is asked for. At most
+//! `max_open_tenants` files are held open; asking for another closes the
+//! least recently used one once nobody holds it any more, so a million idle
+//! tenants cost disk, not memory. Deleting a tenant is deleting its files.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Weak};
+
+use openddb_kv::KvError;
+use parking_lot::Mutex;
+
+use crate::{SqliteKv, SqliteOptions};
+
+/// The first line of `<data_dir>/FORMAT` this build reads and writes.
+pub const FORMAT_LINE: &str = "openddb-sqlite-tenants 1";
+
+/// Whether `id` can name a tenant: 1 to 64 characters of `[A-Za-z0-9_-]`,
+/// so it is always a plain, portable file name.
+pub fn valid_tenant_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Every tenant's keyspace, one SQLite file each.
+pub struct SqliteTenants {
+    data_dir: PathBuf,
+    tenants_dir: PathBuf,
+    options: SqliteOptions,
+    cache: Mutex<Cache>,
+}
+
+#[derive(Default)]
+struct Cache {
+    open: HashMap<String, Entry>,
+    /// Logical clock for least-recently-used eviction.
+    tick: u64,
+    /// Handles evicted while still in use. Asking for the tenant again
+    /// brings them back rather than opening a second writer on the file.
+    evicted: HashMap<String, Weak<SqliteKv>>,
+}
+
+struct Entry {
+    kv: Arc<SqliteKv>,
+    last_used: u64,
+}
+
+impl std::fmt::Debug for SqliteTenants {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteTenants")
+            .field("data_dir", &self.data_dir)
+            .finish()
+    }
+}
+
+fn io_error(what: &str, path: &Path, e: std::io::Error) -> KvError {
+    KvError::Fatal(format!("{what} {}: {e}", path.display()))
+}
+
+impl SqliteTenants {
+    /// Opens the data directory, creating it (with its `FORMAT` file) if it
+    /// is missing or empty. A directory of another format, or a non-empty
+    /// one without a `FORMAT` file, is refused.
+    pub fn open(data_dir: &Path, options: SqliteOptions) -> Result<SqliteTenants, KvError> {
+        fs::create_dir_all(data_dir).map_err(|e| io_error("cannot create", data_dir, e))?;
+        let format_path = data_dir.join("FORMAT");
+        match fs::read_to_string(&format_path) {
+            Ok(text) => {
+                let found = text.lines().next().unwrap_or("").trim();
+                if found != FORMAT_LINE {
+                    return Err(KvError::Fatal(format!(
+                        "data directory {} has format {found:?}, but this build of openddb \
+                         reads only {FORMAT_LINE:?}; refusing to open it",
+                        data_dir.display()
+                    )));
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut entries =
+                    fs::read_dir(data_dir).map_err(|e| io_error("cannot list", data_dir, e))?;
+                let foreign = entries
+                    .any(|entry| entry.map_or(true, |entry| entry.file_name() != "FORMAT.tmp"));
+                if foreign {
+                    return Err(KvError::Fatal(format!(
+                        "{} is not empty and has no FORMAT file, so it is not an openddb \
+                         data directory; refusing to write into it",
+                        data_dir.display()
+                    )));
+                }
+                write_format(data_dir)?;
+            }
+            Err(e) => return Err(io_error("cannot read", &format_path, e)),
+        }
+        let tenants_dir = data_dir.join("tenants");
+        fs::create_dir_all(&tenants_dir).map_err(|e| io_error("cannot create", &tenants_dir, e))?;
+        Ok(SqliteTenants {
+            data_dir: data_dir.to_path_buf(),
+            tenants_dir,
+            options,
+            cache: Mutex::new(Cache::default()),
+        })
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// The file that holds `account_id`'s keyspace.
+    pub fn tenant_path(&self, account_id: &str) -> PathBuf {
+        self.tenants_dir.join(format!("{account_id}.sqlite3"))
+    }
+
+    /// How many tenant files the cache holds open.
+    pub fn open_tenants(&self) -> usize {
+        self.cache.lock().open.len()
+    }
+
+    /// The keyspace of `account_id`, opening (and creating) its file if it
+    /// is not open yet.
+    pub fn tenant(&self, account_id: &str) -> Result<Arc<SqliteKv>, KvError> {
+        if !valid_tenant_id(account_id) {
+            return Err(KvError::Fatal(format!(
+                "invalid tenant id {account_id:?}: expected 1 to 64 characters of [A-Za-z0-9_-]"
+            )));
+        }
+        // Closing a store waits for its writer, so an evicted handle is
+        // dropped only after the cache lock is released.
+        let mut evicted_handle = None;
+        let kv = {
+            let mut cache = self.cache.lock();
+            cache.tick += 1;
+            let tick = cache.tick;
+            if let Some(entry) = cache.open.get_mut(account_id) {
+                entry.last_used = tick;
+                return Ok(entry.kv.clone());
+            }
+            let kv = match cache.evicted.remove(account_id).and_then(|w| w.upgrade()) {
+                Some(kv) => kv,
+                // Opening under the lock keeps one handle per file; it makes
+                // a cache miss stall other lookups for the open (~1 ms).
+                None => Arc::new(SqliteKv::open(
+                    &self.tenant_path(account_id),
+                    self.options.clone(),
+                )?),
+            };
+            if cache.open.len() >= self.options.max_open_tenants.max(1) {
+                let oldest = cache
+                    .open
+                    .iter()
+                    .min_by_key(|(_, e)| e.last_used)
+                    .map(|(id, _)| id.clone());
+                if let Some(entry) = oldest.and_then(|id| cache.open.remove_entry(&id)) {
+                    let (id, Entry { kv: old, .. }) = entry;
+                    cache.evicted.retain(|_, w| w.strong_count() > 0);
+                    cache.evicted.insert(id, Arc::downgrade(&old));
+                    evicted_handle = Some(old);
+                }
+            }
+            cache.open.insert(
+                account_id.to_string(),
+                Entry {
+                    kv: kv.clone(),
+                    last_used: tick,
+                },
+            );
+            kv
+        };
+        drop(evicted_handle);
+        Ok(kv)
+    }
+}
+
+/// Writes `FORMAT` atomically: a temporary file, fsynced, renamed into place.
+fn write_format(data_dir: &Path) -> Result<(), KvError> {
+    let tmp = data_dir.join("FORMAT.tmp");
+    let path = data_dir.join("FORMAT");
+    let mut file = fs::File::create(&tmp).map_err(|e| io_error("cannot create", &tmp, e))?;
+    file.write_all(format!("{FORMAT_LINE}\n").as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| io_error("cannot write", &tmp, e))?;
+    fs::rename(&tmp, &path).map_err(|e| io_error("cannot create", &path, e))?;
+    fs::File::open(data_dir)
+        .and_then(|dir| dir.sync_all())
+        .map_err(|e| io_error("cannot sync", data_dir, e))
+}

@@ -1,0 +1,239 @@
+//! Building responses: the headers every DynamoDB answer carries (request id,
+//! CRC32 of the body), and the one place errors become wire JSON.
+
+use std::cell::Cell;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{
+    HeaderName, HeaderValue, ACCESS_CONTROL_ALLOW_ORIGIN, CONNECTION, CONTENT_TYPE,
+};
+use hyper::{Response, StatusCode};
+use openddb_core::{DynamoError, ErrorKind};
+
+pub(crate) type Body = Full<Bytes>;
+
+pub(crate) const X_AMZN_REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
+pub(crate) const X_AMZ_CRC32: HeaderName = HeaderName::from_static("x-amz-crc32");
+
+/// The JSON media type of the answer: DynamoDB echoes the request's
+/// `application/x-amz-json-1.0` and answers `application/json` otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum JsonType {
+    AmzJson10,
+    AmzJson11,
+    Json,
+}
+
+impl JsonType {
+    /// Classifies a request `Content-Type` (parameters after `;` ignored);
+    /// `None` when it is not one of the JSON types DynamoDB takes.
+    pub(crate) fn from_request(content_type: Option<&HeaderValue>) -> Option<JsonType> {
+        let raw = content_type.map_or(&b""[..], HeaderValue::as_bytes);
+        let essence = raw.split(|&b| b == b';').next().unwrap_or_default();
+        let essence = essence.trim_ascii();
+        if essence.eq_ignore_ascii_case(b"application/x-amz-json-1.0") {
+            Some(JsonType::AmzJson10)
+        } else if essence.eq_ignore_ascii_case(b"application/x-amz-json-1.1") {
+            Some(JsonType::AmzJson11)
+        } else if essence.eq_ignore_ascii_case(b"application/json") {
+            Some(JsonType::Json)
+        } else {
+            None
+        }
+    }
+
+    fn header_value(self) -> HeaderValue {
+        HeaderValue::from_static(match self {
+            JsonType::AmzJson10 => "application/x-amz-json-1.0",
+            JsonType::AmzJson11 => "application/x-amz-json-1.1",
+            JsonType::Json => "application/json",
+        })
+    }
+}
+
+/// Per-response facts known before the answer is.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Meta {
+    /// The request carried `Origin`: answer with `Access-Control-Allow-Origin: *`.
+    pub cors: bool,
+}
+
+/// A response with DynamoDB's standard headers around `body`.
+pub(crate) fn build(
+    meta: Meta,
+    status: StatusCode,
+    content_type: Option<JsonType>,
+    body: Bytes,
+) -> Response<Body> {
+    let crc = crc32fast::hash(&body);
+    let mut response = Response::new(Full::new(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.reserve(5);
+    headers.insert(X_AMZN_REQUEST_ID, request_id());
+    headers.insert(X_AMZ_CRC32, HeaderValue::from(crc));
+    if let Some(content_type) = content_type {
+        headers.insert(CONTENT_TYPE, content_type.header_value());
+    }
+    if meta.cors {
+        headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    }
+    response
+}
+
+/// A JSON error answer for `err`, with its status.
+pub(crate) fn error(meta: Meta, content_type: JsonType, err: &DynamoError) -> Response<Body> {
+    let status =
+        StatusCode::from_u16(err.kind.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    build(
+        meta,
+        status,
+        Some(content_type),
+        Bytes::from(error_body(err)),
+    )
+}
+
+/// What DynamoDB answers for anything that is not a POST of JSON (other
+/// methods, other content types): a bare 404 with an XML-ish body.
+pub(crate) fn not_found(meta: Meta) -> Response<Body> {
+    build(
+        meta,
+        StatusCode::NOT_FOUND,
+        None,
+        Bytes::from_static(b"<UnknownOperationException/>\n"),
+    )
+}
+
+/// DynamoDB's answer to a body over the limit: 413 with no body. The rest of
+/// the body is unread, so the connection cannot be reused.
+pub(crate) fn too_large(meta: Meta) -> Response<Body> {
+    let mut response = build(meta, StatusCode::PAYLOAD_TOO_LARGE, None, Bytes::new());
+    response
+        .headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+/// `{"__type": …, "message": …}` plus the extra members some errors carry.
+/// Coral's protocol errors carry no message when DynamoDB sends none, so an
+/// empty message is left out; `TransactionCanceledException` spells its
+/// member `Message`, as DynamoDB does.
+pub(crate) fn error_body(err: &DynamoError) -> Vec<u8> {
+    let mut out = Vec::with_capacity(96 + err.message.len());
+    out.extend_from_slice(b"{\"__type\":");
+    push_json_str(&mut out, &err.kind.wire_type());
+    if let Some(reasons) = &err.cancellation_reasons {
+        out.extend_from_slice(b",\"CancellationReasons\":");
+        // Writing a `Value` into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut out, reasons);
+    }
+    // TODO(openddb-core wire form): render `err.item` as `"Item": {…}` once
+    // `AttributeValue` implements `Serialize` in wire form.
+    if !err.message.is_empty() {
+        out.extend_from_slice(if err.kind == ErrorKind::TransactionCanceledException {
+            b",\"Message\":"
+        } else {
+            b",\"message\":"
+        });
+        push_json_str(&mut out, &err.message);
+    }
+    out.push(b'}');
+    out
+}
+
+fn push_json_str(out: &mut Vec<u8>, s: &str) {
+    // Serialising a `str` into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// A fresh 52-character request id in DynamoDB's alphabet (`0-9A-V`, five
+/// bits per character). Ids only need to be unique, not unpredictable, so
+/// they come from a per-thread SplitMix64 stream seeded once from the OS.
+pub(crate) fn request_id() -> HeaderValue {
+    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHIJKLMNOPQRSTUV";
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new(uuid::Uuid::new_v4().as_u64_pair().0);
+    }
+    let mut id = [0u8; 52];
+    STATE.with(|state| {
+        let mut s = state.get();
+        for chunk in id.chunks_mut(12) {
+            s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = s;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            for c in chunk {
+                *c = ALPHABET[(z & 31) as usize];
+                z >>= 5;
+            }
+        }
+        state.set(s);
+    });
+    HeaderValue::from_bytes(&id).unwrap_or_else(|_| HeaderValue::from_static("0"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_look_like_dynamodb_ones() {
+        let a = request_id();
+        let b = request_id();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 52);
+        assert!(a
+            .as_bytes()
+            .iter()
+            .all(|c| c.is_ascii_digit() || (b'A'..=b'V').contains(c)));
+    }
+
+    #[test]
+    fn error_bodies() {
+        let body = error_body(&DynamoError::new(
+            ErrorKind::MissingAuthenticationTokenException,
+            "Request is missing Authentication Token",
+        ));
+        assert_eq!(
+            std::str::from_utf8(&body).unwrap(),
+            r#"{"__type":"com.amazon.coral.service#MissingAuthenticationTokenException","message":"Request is missing Authentication Token"}"#
+        );
+        let body = error_body(&DynamoError::new(ErrorKind::UnknownOperationException, ""));
+        assert_eq!(
+            std::str::from_utf8(&body).unwrap(),
+            r#"{"__type":"com.amazon.coral.service#UnknownOperationException"}"#
+        );
+        let mut err = DynamoError::new(
+            ErrorKind::TransactionCanceledException,
+            "Transaction cancelled, please refer cancellation reasons for specific reasons [None]",
+        );
+        err.cancellation_reasons = Some(serde_json::json!([{"Code": "None"}]));
+        let body: serde_json::Value = serde_json::from_slice(&error_body(&err)).unwrap();
+        assert_eq!(body["CancellationReasons"][0]["Code"], "None");
+        assert!(body["Message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Transaction cancelled"));
+        let body = error_body(&DynamoError::validation("quote \" and \n newline"));
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["message"], "quote \" and \n newline");
+    }
+
+    #[test]
+    fn content_types() {
+        let ct = |s: &'static str| JsonType::from_request(Some(&HeaderValue::from_static(s)));
+        assert_eq!(ct("application/x-amz-json-1.0"), Some(JsonType::AmzJson10));
+        assert_eq!(
+            ct("application/x-amz-json-1.0;blahblah"),
+            Some(JsonType::AmzJson10)
+        );
+        assert_eq!(ct("  application/json  ;   asfd"), Some(JsonType::Json));
+        assert_eq!(ct("application/json;charset=asfdsaf"), Some(JsonType::Json));
+        assert_eq!(ct("application/x-amz-json-1.1"), Some(JsonType::AmzJson11));
+        assert_eq!(ct("application/jsonasdf"), None);
+        assert_eq!(ct("whatever"), None);
+        assert_eq!(JsonType::from_request(None), None);
+    }
+}
