@@ -16,7 +16,7 @@
 #   OPENDDB         openddb binary                                              [target/release/openddb]
 #   BENCH           load generator                                              [target/release/openddb-bench]
 #   PEERS           peers to include, comma-separated: dynoxide,ddblocal        [dynoxide,ddblocal]
-#   GROUPS          groups to run: durable,memory                               [durable,memory]
+#   BENCH_GROUPS    groups to run: durable,memory                               [durable,memory]
 #   WORKLOADS       [put,get,update,cond-put]   CONCURRENCY [1,32]   DURATION [10s]
 #   WARMUP          [2s]                        ITEMS       [10000]
 #   STARTUP         1 to measure start-up / idle RSS, 0 to skip                 [1]
@@ -31,7 +31,7 @@ BENCH=${BENCH:-$ROOT/target/release/openddb-bench}
 DDBLOCAL_START=${DDBLOCAL_START:-/work/peers/start-ddblocal.sh}
 DYNOXIDE=${DYNOXIDE:-/work/peers/dynoxide/bin/dynoxide}
 PEERS=${PEERS:-dynoxide,ddblocal}
-GROUPS_TO_RUN=${GROUPS:-durable,memory}
+GROUPS_TO_RUN=${BENCH_GROUPS:-durable,memory}
 WORKLOADS=${WORKLOADS:-put,get,update,cond-put}
 CONCURRENCY=${CONCURRENCY:-1,32}
 DURATION=${DURATION:-10s}
@@ -181,6 +181,7 @@ if [[ $STARTUP == 1 ]]; then
         su openddb-durable $((P + 7)) "$OPENDDB" --host 127.0.0.1 --port $((P + 7)) --data-dir "$DATA/openddb-startup"
         if has_peer dynoxide; then
             su dynoxide-memory $((P + 8)) "$DYNOXIDE" --host 127.0.0.1 --port $((P + 8))
+            su dynoxide-file $((P + 10)) "$DYNOXIDE" --host 127.0.0.1 --port $((P + 10)) --db-path "$DATA/dynoxide-startup.db"
         fi
         if has_peer ddblocal; then
             su ddblocal-memory $((P + 9)) "$DDBLOCAL_START" $((P + 9)) -inMemory

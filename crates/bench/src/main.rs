@@ -44,7 +44,12 @@ const MAX_TARGETS: usize = 8;
 const MAX_REPEAT: usize = 100;
 
 #[derive(Parser)]
-#[command(name = "openddb-bench", version, about, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "openddb-bench",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -125,7 +130,9 @@ struct StartupArgs {
 /// Parses `10s`, `500ms`, `50us`, `2m` or a bare number of seconds.
 fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
+    let split = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
     let value: f64 = num.parse().map_err(|_| format!("bad duration `{s}`"))?;
     let secs = match unit {
@@ -137,7 +144,9 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     };
     let d = Duration::from_secs_f64(secs);
     if d > MAX_DURATION {
-        return Err(format!("duration `{s}` exceeds the limit of {MAX_DURATION:?}"));
+        return Err(format!(
+            "duration `{s}` exceeds the limit of {MAX_DURATION:?}"
+        ));
     }
     Ok(d)
 }
@@ -191,8 +200,14 @@ fn run_load(args: LoadArgs) -> Result<(), String> {
     if args.items == 0 || args.items > MAX_ITEMS {
         return Err(format!("--items must be in 1..={MAX_ITEMS}"));
     }
-    if args.concurrency.iter().any(|&c| c == 0 || c > MAX_CONCURRENCY) {
-        return Err(format!("--concurrency values must be in 1..={MAX_CONCURRENCY}"));
+    if args
+        .concurrency
+        .iter()
+        .any(|&c| c == 0 || c > MAX_CONCURRENCY)
+    {
+        return Err(format!(
+            "--concurrency values must be in 1..={MAX_CONCURRENCY}"
+        ));
     }
     if args.duration.is_zero() {
         return Err("--duration must be positive".into());
@@ -301,7 +316,11 @@ fn run_load(args: LoadArgs) -> Result<(), String> {
     if failures.is_empty() {
         Ok(())
     } else {
-        Err(format!("{} failure(s):\n  {}", failures.len(), failures.join("\n  ")))
+        Err(format!(
+            "{} failure(s):\n  {}",
+            failures.len(),
+            failures.join("\n  ")
+        ))
     }
 }
 

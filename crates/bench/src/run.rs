@@ -123,7 +123,12 @@ async fn wait_for(
 ) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let reply = call_ok(conn, "DescribeTable", format!(r#"{{"TableName":"{TABLE}"}}"#)).await?;
+        let reply = call_ok(
+            conn,
+            "DescribeTable",
+            format!(r#"{{"TableName":"{TABLE}"}}"#),
+        )
+        .await?;
         if done(&reply) {
             return Ok(());
         }

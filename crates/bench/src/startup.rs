@@ -175,10 +175,16 @@ pub fn measure(plan: &StartupPlan) -> Result<StartupResult, String> {
                 Err(e) => break Err(format!("{}: {e}", plan.name)),
             }
             if let Ok(Some(status)) = child.try_wait() {
-                break Err(format!("{}: server exited with {status} before answering", plan.name));
+                break Err(format!(
+                    "{}: server exited with {status} before answering",
+                    plan.name
+                ));
             }
             if started.elapsed() > plan.timeout {
-                break Err(format!("{}: no answer within {:?}", plan.name, plan.timeout));
+                break Err(format!(
+                    "{}: no answer within {:?}",
+                    plan.name, plan.timeout
+                ));
             }
             if !plan.poll.is_zero() {
                 thread::sleep(plan.poll);

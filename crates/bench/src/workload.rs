@@ -159,7 +159,14 @@ mod tests {
             .iter()
             .map(|(k, v)| {
                 k.len()
-                    + v.as_object().unwrap().values().next().unwrap().as_str().unwrap().len()
+                    + v.as_object()
+                        .unwrap()
+                        .values()
+                        .next()
+                        .unwrap()
+                        .as_str()
+                        .unwrap()
+                        .len()
             })
             .sum();
         assert!((190..=230).contains(&size), "item size {size}");

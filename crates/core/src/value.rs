@@ -44,6 +44,25 @@ impl AttributeValue {
     }
 }
 
+/// Puts every set of `item` (at any depth) in the order DynamoDB returns
+/// sets in: strings and binaries by unsigned bytes, numbers by value.
+pub fn normalize_sets(item: &mut Item) {
+    for v in item.values_mut() {
+        normalize_value(v);
+    }
+}
+
+fn normalize_value(v: &mut AttributeValue) {
+    match v {
+        AttributeValue::SS(s) => s.sort_unstable(),
+        AttributeValue::NS(n) => n.sort_unstable(),
+        AttributeValue::BS(b) => b.sort_unstable(),
+        AttributeValue::M(m) => normalize_sets(m),
+        AttributeValue::L(l) => l.iter_mut().for_each(normalize_value),
+        _ => {}
+    }
+}
+
 mod codec;
 mod wire;
 
@@ -70,7 +89,11 @@ pub(crate) mod test_support {
             proptest::collection::vec(0u8..10, 1..=38),
             -167i32..=125,
         );
-        let narrow = (any::<bool>(), proptest::collection::vec(0u8..3, 1..=4), -3i32..=3);
+        let narrow = (
+            any::<bool>(),
+            proptest::collection::vec(0u8..3, 1..=4),
+            -3i32..=3,
+        );
         prop_oneof![wide, narrow].prop_filter_map("out of range", |(neg, digits, exp)| {
             let mut text = String::from(if neg { "-" } else { "" });
             text.extend(digits.iter().map(|d| char::from(b'0' + d)));

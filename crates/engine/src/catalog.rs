@@ -42,7 +42,9 @@ impl TableMeta {
     }
 
     pub fn deletion_protection(&self) -> bool {
-        self.description.deletion_protection_enabled.unwrap_or(false)
+        self.description
+            .deletion_protection_enabled
+            .unwrap_or(false)
     }
 
     /// The key attributes of `item`, checked against the schema the way
@@ -67,7 +69,11 @@ impl TableMeta {
         let expected = 1 + usize::from(self.key_schema.sort_key.is_some());
         let schema_names = |n: &str| {
             n == self.key_schema.partition_key.name
-                || self.key_schema.sort_key.as_ref().is_some_and(|s| s.name == n)
+                || self
+                    .key_schema
+                    .sort_key
+                    .as_ref()
+                    .is_some_and(|s| s.name == n)
         };
         if key.len() != expected || !key.keys().all(|k| schema_names(k)) {
             return Err(DynamoError::validation(

@@ -45,7 +45,7 @@ impl Default for RequestContext {
 
 enum Storage {
     Memory,
-    Sqlite(SqliteTenants),
+    Sqlite(Box<SqliteTenants>),
 }
 
 /// An openddb database: many isolated tenants, each its own DynamoDB.
@@ -59,11 +59,11 @@ impl Database {
     pub fn open(config: StorageConfig) -> Result<Database, DynamoError> {
         let storage = match config {
             StorageConfig::InMemory => Storage::Memory,
-            StorageConfig::Directory(dir) => Storage::Sqlite(
+            StorageConfig::Directory(dir) => Storage::Sqlite(Box::new(
                 SqliteTenants::open(&dir, SqliteOptions::default()).map_err(|e| {
                     DynamoError::internal(format!("cannot open {}: {e}", dir.display()))
                 })?,
-            ),
+            )),
         };
         Ok(Database {
             storage,

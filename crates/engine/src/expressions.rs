@@ -10,9 +10,9 @@ use openddb_core::expr::legacy::{
     self, AttributeValueUpdate, ConditionalOperator, ExpectedAttributeValue,
 };
 use openddb_core::expr::{
-    self, check_placeholders_without_expressions, parse_condition, parse_projection,
-    parse_update, validate_placeholder_maps, Condition, DocumentPath, ExpressionKind,
-    PlaceholderMap, Placeholders, UpdateExpression,
+    self, check_placeholders_without_expressions, parse_condition, parse_projection, parse_update,
+    validate_placeholder_maps, Condition, DocumentPath, ExpressionKind, PlaceholderMap,
+    Placeholders, UpdateExpression,
 };
 use openddb_core::{AttributeValue, DynamoError, Item};
 use serde_json::Value;
@@ -81,7 +81,9 @@ impl RequestExpressions<'_> {
         legacy::check_no_mixing(&non_expression, &present)?;
 
         let names = self.names.map(|n| n as &dyn PlaceholderMap<String>);
-        let values = self.values.map(|v| v as &dyn PlaceholderMap<AttributeValue>);
+        let values = self
+            .values
+            .map(|v| v as &dyn PlaceholderMap<AttributeValue>);
         validate_placeholder_maps(names, values)?;
         let value_expressions: Vec<&str> = present
             .iter()

@@ -25,11 +25,12 @@ impl Tenant {
         {
             let snapshot = kv.read().map_err(storage_error)?;
             let range = KeyRange::prefix(&keys::catalog_prefix());
-            let mut rows = snapshot.scan(&range, false, usize::MAX).map_err(storage_error)?;
+            let mut rows = snapshot
+                .scan(&range, false, usize::MAX)
+                .map_err(storage_error)?;
             for (_, value) in rows.drain(..) {
-                let meta: TableMeta = serde_json::from_slice(&value).map_err(|e| {
-                    DynamoError::internal(format!("corrupt catalog entry: {e}"))
-                })?;
+                let meta: TableMeta = serde_json::from_slice(&value)
+                    .map_err(|e| DynamoError::internal(format!("corrupt catalog entry: {e}")))?;
                 tables.insert(meta.name().to_string(), Arc::new(meta));
             }
         }

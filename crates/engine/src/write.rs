@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use openddb_core::size::item_size;
-use openddb_core::value::{decode_item, encode_item};
+use openddb_core::value::{decode_item, encode_item, normalize_sets};
 use openddb_core::{DynamoError, Item};
 use openddb_kv::{KvError, Txn};
 
@@ -62,7 +62,8 @@ where
         };
         let old_size = old.as_ref().map_or(0, item_size);
         let (new, new_size) = match change {
-            Change::Put(item) => {
+            Change::Put(mut item) => {
+                normalize_sets(&mut item);
                 let size = item_size(&item);
                 txn.put(&key, &encode_item(&item))?;
                 (Some(item), size)
@@ -98,7 +99,11 @@ pub async fn read_item(
     let table_id = meta.id;
     run::read(&tenant.kv, move |txn| {
         let item = txn.get(&key).map_err(run::storage_error)?;
-        if item.is_none() && read_stats(txn, table_id).map_err(run::storage_error)?.is_none() {
+        if item.is_none()
+            && read_stats(txn, table_id)
+                .map_err(run::storage_error)?
+                .is_none()
+        {
             return Err(not_found_item());
         }
         item.map(|b| decode(&b).map_err(run::storage_error))

@@ -4,8 +4,8 @@
 //! deserialisation error.
 
 mod de;
-mod table;
 mod item;
+mod table;
 pub mod validate;
 
 pub use de::{from_json_body, ATTRIBUTE_VALIDATION_MARKER};

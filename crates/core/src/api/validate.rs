@@ -65,7 +65,10 @@ impl Violations {
     pub fn name_constraints(&mut self, n: &str, member: &str, min: usize, max: usize) {
         let shown = format!("'{n}'");
         let len = n.chars().count();
-        if !n.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
+        if !n
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+        {
             self.push(
                 &shown,
                 member,
@@ -172,7 +175,9 @@ mod tests {
         v.table_name(Some("a!"), "tableName", 3);
         let e = v.into_result().unwrap_err();
         assert!(e.message.starts_with("2 validation errors detected: "));
-        assert!(e.message.contains("regular expression pattern: [a-zA-Z0-9_.-]+; Value 'a!'"));
+        assert!(e
+            .message
+            .contains("regular expression pattern: [a-zA-Z0-9_.-]+; Value 'a!'"));
     }
 
     #[test]

@@ -149,15 +149,35 @@ impl WriteMembers<'_> {
             CONDITIONAL_OPERATOR, RETURN_CONSUMED_CAPACITY, RETURN_ITEM_COLLECTION_METRICS,
             RETURN_VALUES, RETURN_VALUES_ON_CCF,
         };
-        let target = if self.action == WriteAction::Put { "item" } else { "key" };
+        let target = if self.action == WriteAction::Put {
+            "item"
+        } else {
+            "key"
+        };
         if !self.target_present {
             let mut v = Violations::new();
-            v.one_of(self.return_consumed_capacity, "returnConsumedCapacity", RETURN_CONSUMED_CAPACITY);
-            v.one_of(self.return_item_collection_metrics, "returnItemCollectionMetrics", RETURN_ITEM_COLLECTION_METRICS);
-            v.one_of(self.conditional_operator, "conditionalOperator", CONDITIONAL_OPERATOR);
+            v.one_of(
+                self.return_consumed_capacity,
+                "returnConsumedCapacity",
+                RETURN_CONSUMED_CAPACITY,
+            );
+            v.one_of(
+                self.return_item_collection_metrics,
+                "returnItemCollectionMetrics",
+                RETURN_ITEM_COLLECTION_METRICS,
+            );
+            v.one_of(
+                self.conditional_operator,
+                "conditionalOperator",
+                CONDITIONAL_OPERATOR,
+            );
             v.table_name(self.table_name.as_deref(), "tableName", 1);
             v.one_of(self.return_values, "returnValues", RETURN_VALUES);
-            v.one_of(self.return_values_on_ccf, "returnValuesOnConditionCheckFailure", RETURN_VALUES_ON_CCF);
+            v.one_of(
+                self.return_values_on_ccf,
+                "returnValuesOnConditionCheckFailure",
+                RETURN_VALUES_ON_CCF,
+            );
             v.push("null", target, "Member must not be null");
             return v.into_result();
         }
@@ -181,15 +201,31 @@ impl WriteMembers<'_> {
             ));
             return v.into_result();
         }
-        v.one_of(self.conditional_operator, "conditionalOperator", CONDITIONAL_OPERATOR);
-        v.one_of(self.return_consumed_capacity, "returnConsumedCapacity", RETURN_CONSUMED_CAPACITY);
+        v.one_of(
+            self.conditional_operator,
+            "conditionalOperator",
+            CONDITIONAL_OPERATOR,
+        );
+        v.one_of(
+            self.return_consumed_capacity,
+            "returnConsumedCapacity",
+            RETURN_CONSUMED_CAPACITY,
+        );
         if bad_return_values {
             v.push_unnamed(&format!(
                 "Member must satisfy enum value set: {RETURN_VALUES_NEW_FORM}"
             ));
         }
-        v.one_of(self.return_item_collection_metrics, "returnItemCollectionMetrics", RETURN_ITEM_COLLECTION_METRICS);
-        v.one_of(self.return_values_on_ccf, "returnValuesOnConditionCheckFailure", RETURN_VALUES_ON_CCF);
+        v.one_of(
+            self.return_item_collection_metrics,
+            "returnItemCollectionMetrics",
+            RETURN_ITEM_COLLECTION_METRICS,
+        );
+        v.one_of(
+            self.return_values_on_ccf,
+            "returnValuesOnConditionCheckFailure",
+            RETURN_VALUES_ON_CCF,
+        );
         v.into_result()
     }
 }

@@ -7,9 +7,8 @@ use std::sync::Arc;
 use openddb_core::api::validate::Violations;
 use openddb_core::api::{
     BillingModeSummary, CreateTableInput, CreateTableOutput, GlobalSecondaryIndexDescription,
-    KeySchemaElement, LocalSecondaryIndexDescription, Projection,
-    ProvisionedThroughputDescription, SseDescription, StreamSpecification, TableClassSummary,
-    TableDescription,
+    KeySchemaElement, LocalSecondaryIndexDescription, Projection, ProvisionedThroughputDescription,
+    SseDescription, StreamSpecification, TableClassSummary, TableDescription,
 };
 use openddb_core::{DynamoError, ErrorKind};
 
@@ -52,7 +51,11 @@ fn check_members(input: &CreateTableInput) -> Result<(), DynamoError> {
                 check_len(&mut v, n, &format!("{m}.attributeName"), 1, 255);
             }
             v.require(&d.attribute_type, &format!("{m}.attributeType"));
-            v.one_of(d.attribute_type.as_deref(), &format!("{m}.attributeType"), ATTRIBUTE_TYPES);
+            v.one_of(
+                d.attribute_type.as_deref(),
+                &format!("{m}.attributeType"),
+                ATTRIBUTE_TYPES,
+            );
         }
     }
     v.table_name(input.table_name.as_deref(), "tableName", 3);
@@ -64,7 +67,13 @@ fn check_members(input: &CreateTableInput) -> Result<(), DynamoError> {
     if let Some(gsis) = &input.global_secondary_indexes {
         for (i, gsi) in gsis.iter().enumerate() {
             let m = format!("globalSecondaryIndexes.{}.member", i + 1);
-            check_index_members(&mut v, &m, &gsi.index_name, &gsi.key_schema, &gsi.projection);
+            check_index_members(
+                &mut v,
+                &m,
+                &gsi.index_name,
+                &gsi.key_schema,
+                &gsi.projection,
+            );
             if let Some(pt) = &gsi.provisioned_throughput {
                 check_throughput_members(&mut v, pt, &format!("{m}.provisionedThroughput"));
             }
@@ -73,7 +82,13 @@ fn check_members(input: &CreateTableInput) -> Result<(), DynamoError> {
     if let Some(lsis) = &input.local_secondary_indexes {
         for (i, lsi) in lsis.iter().enumerate() {
             let m = format!("localSecondaryIndexes.{}.member", i + 1);
-            check_index_members(&mut v, &m, &lsi.index_name, &lsi.key_schema, &lsi.projection);
+            check_index_members(
+                &mut v,
+                &m,
+                &lsi.index_name,
+                &lsi.key_schema,
+                &lsi.projection,
+            );
         }
     }
     v.one_of(input.billing_mode.as_deref(), "billingMode", BILLING_MODES);
@@ -89,7 +104,11 @@ fn check_members(input: &CreateTableInput) -> Result<(), DynamoError> {
         );
     }
     if let Some(sse) = &input.sse_specification {
-        v.one_of(sse.sse_type.as_deref(), "sSESpecification.sSEType", &["AES256", "KMS"]);
+        v.one_of(
+            sse.sse_type.as_deref(),
+            "sSESpecification.sSEType",
+            &["AES256", "KMS"],
+        );
     }
     v.one_of(input.table_class.as_deref(), "tableClass", TABLE_CLASSES);
     v.into_result()
@@ -124,7 +143,11 @@ fn check_key_schema_members(v: &mut Violations, ks: &[KeySchemaElement], member:
         v.one_of(k.key_type.as_deref(), &format!("{m}.keyType"), KEY_TYPES);
     }
     if ks.is_empty() {
-        v.push("'[]'", member, "Member must have length greater than or equal to 1");
+        v.push(
+            "'[]'",
+            member,
+            "Member must have length greater than or equal to 1",
+        );
     }
     if ks.len() > 2 {
         v.push(
@@ -157,7 +180,11 @@ fn check_index_members(
     projection: &Option<Projection>,
 ) {
     match name {
-        None => v.push("null", &format!("{member}.indexName"), "Member must not be null"),
+        None => v.push(
+            "null",
+            &format!("{member}.indexName"),
+            "Member must not be null",
+        ),
         Some(n) => v.name_constraints(n, &format!("{member}.indexName"), 3, 255),
     }
     v.require(ks, &format!("{member}.keySchema"));
@@ -179,10 +206,24 @@ fn check_throughput_members(
     pt: &openddb_core::api::ProvisionedThroughput,
     member: &str,
 ) {
-    v.require(&pt.read_capacity_units, &format!("{member}.readCapacityUnits"));
-    v.at_least(pt.read_capacity_units, &format!("{member}.readCapacityUnits"), 1);
-    v.require(&pt.write_capacity_units, &format!("{member}.writeCapacityUnits"));
-    v.at_least(pt.write_capacity_units, &format!("{member}.writeCapacityUnits"), 1);
+    v.require(
+        &pt.read_capacity_units,
+        &format!("{member}.readCapacityUnits"),
+    );
+    v.at_least(
+        pt.read_capacity_units,
+        &format!("{member}.readCapacityUnits"),
+        1,
+    );
+    v.require(
+        &pt.write_capacity_units,
+        &format!("{member}.writeCapacityUnits"),
+    );
+    v.at_least(
+        pt.write_capacity_units,
+        &format!("{member}.writeCapacityUnits"),
+        1,
+    );
 }
 
 /// Validates a key schema against the attribute definitions; returns the
@@ -212,10 +253,12 @@ fn parse_key_schema(
     }
     let attr = |e: &KeySchemaElement| -> Option<KeyAttribute> {
         let name = e.attribute_name.clone().unwrap_or_default();
-        defs.iter().find(|(n, _)| *n == name).map(|(n, t)| KeyAttribute {
-            name: n.clone(),
-            attr_type: t.clone(),
-        })
+        defs.iter()
+            .find(|(n, _)| *n == name)
+            .map(|(n, t)| KeyAttribute {
+                name: n.clone(),
+                attr_type: t.clone(),
+            })
     };
     let (Some(pk), sk) = (attr(hash), range.map(attr)) else {
         return Err(undefined_keys(ks, defs));
@@ -397,7 +440,11 @@ fn throughput_description(
     ProvisionedThroughputDescription {
         number_of_decreases_today: Some(0),
         read_capacity_units: Some(pt.as_ref().and_then(|p| p.read_capacity_units).unwrap_or(0)),
-        write_capacity_units: Some(pt.as_ref().and_then(|p| p.write_capacity_units).unwrap_or(0)),
+        write_capacity_units: Some(
+            pt.as_ref()
+                .and_then(|p| p.write_capacity_units)
+                .unwrap_or(0),
+        ),
         ..Default::default()
     }
 }
@@ -574,8 +621,8 @@ pub async fn run(
             description: description.clone(),
             tags: tags.clone(),
         };
-        let bytes = serde_json::to_vec(&meta)
-            .map_err(|e| openddb_kv::KvError::Fatal(e.to_string()))?;
+        let bytes =
+            serde_json::to_vec(&meta).map_err(|e| openddb_kv::KvError::Fatal(e.to_string()))?;
         txn.put(&catalog_key, &bytes)?;
         txn.put(&keys::stats_key(id), &TableStats::default().encode())?;
         Ok(Ok(meta))

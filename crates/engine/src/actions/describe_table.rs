@@ -33,7 +33,10 @@ pub async fn run(
     let name = input.table_name.unwrap_or_default();
     let meta = tenant.table(&name).ok_or_else(|| not_found(&name))?;
     let id = meta.id;
-    let stats = run::read(&tenant.kv, move |txn| read_stats(txn, id).map_err(storage_error)).await?;
+    let stats = run::read(&tenant.kv, move |txn| {
+        read_stats(txn, id).map_err(storage_error)
+    })
+    .await?;
     let stats = stats.ok_or_else(|| not_found(&name))?;
     Ok(DescribeTableOutput {
         table: Some(describe_with_stats(&meta, stats)),

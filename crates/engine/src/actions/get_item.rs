@@ -27,13 +27,20 @@ pub async fn run(
         RETURN_CONSUMED_CAPACITY,
     );
     if input.table_name.as_deref() == Some("") {
-        v.push_unnamed_value("TableName", "Member must have length greater than or equal to 1");
+        v.push_unnamed_value(
+            "TableName",
+            "Member must have length greater than or equal to 1",
+        );
     } else {
         check_table_name(&mut v, &input.table_name);
     }
     if let Some(a) = &input.attributes_to_get {
         if a.is_empty() {
-            v.push("'[]'", "attributesToGet", "Member must have length greater than or equal to 1");
+            v.push(
+                "'[]'",
+                "attributesToGet",
+                "Member must have length greater than or equal to 1",
+            );
         }
     }
     v.require(&input.key, "key");

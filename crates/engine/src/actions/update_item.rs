@@ -7,9 +7,8 @@ use openddb_core::api::{UpdateItemInput, UpdateItemOutput};
 use openddb_core::{DynamoError, Item};
 
 use super::common::{
-    WriteAction, WriteMembers,
-    check_item_size, condition_failed, envelope, item_collection_metrics,
-    non_empty,
+    check_item_size, condition_failed, envelope, item_collection_metrics, non_empty, WriteAction,
+    WriteMembers,
 };
 use crate::capacity::{write_units, ReturnCapacity};
 use crate::expressions::{apply_update, condition_holds, project, RequestExpressions};

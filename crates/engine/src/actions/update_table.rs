@@ -33,10 +33,24 @@ fn check_members(input: &UpdateTableInput) -> Result<(), DynamoError> {
         &["PROVISIONED", "PAY_PER_REQUEST"],
     );
     if let Some(pt) = &input.provisioned_throughput {
-        v.require(&pt.read_capacity_units, "provisionedThroughput.readCapacityUnits");
-        v.at_least(pt.read_capacity_units, "provisionedThroughput.readCapacityUnits", 1);
-        v.require(&pt.write_capacity_units, "provisionedThroughput.writeCapacityUnits");
-        v.at_least(pt.write_capacity_units, "provisionedThroughput.writeCapacityUnits", 1);
+        v.require(
+            &pt.read_capacity_units,
+            "provisionedThroughput.readCapacityUnits",
+        );
+        v.at_least(
+            pt.read_capacity_units,
+            "provisionedThroughput.readCapacityUnits",
+            1,
+        );
+        v.require(
+            &pt.write_capacity_units,
+            "provisionedThroughput.writeCapacityUnits",
+        );
+        v.at_least(
+            pt.write_capacity_units,
+            "provisionedThroughput.writeCapacityUnits",
+            1,
+        );
     }
     if let Some(s) = &input.stream_specification {
         v.require(&s.stream_enabled, "streamSpecification.streamEnabled");
@@ -119,7 +133,7 @@ fn apply(
             cur.read_capacity_units.unwrap_or(0),
             cur.write_capacity_units.unwrap_or(0),
         );
-        if !current_on_demand && r == cr && w == cw && input.billing_mode.is_none() {
+        if !current_on_demand && !on_demand && r == cr && w == cw {
             return Err(DynamoError::validation(format!(
                 "The provisioned throughput for the table will not change. The requested value equals the current value. Current ReadCapacityUnits provisioned for the table: {cr}. Requested ReadCapacityUnits: {r}. Current WriteCapacityUnits provisioned for the table: {cw}. Requested WriteCapacityUnits: {w}. Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits."
             )));
@@ -197,9 +211,7 @@ fn apply(
             }
             _ => {
                 if !enabled_now {
-                    return Err(DynamoError::validation(
-                        "Table already has stream disabled",
-                    ));
+                    return Err(DynamoError::validation("Table already has stream disabled"));
                 }
                 if s.stream_view_type.is_some() {
                     return Err(invalid(

@@ -1,0 +1,243 @@
+//! Shared helpers for the engine tests: a database per storage mode, value
+//! and item builders, a few table shapes, and the wire-path caller.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+
+use openddb_core::api::{
+    AttributeDefinition, AttributeNames, AttributeValues, CreateTableInput, DescribeTableInput,
+    GetItemInput, KeySchemaElement, ProvisionedThroughput, PutItemInput, TableDescription,
+};
+use openddb_core::{AttributeValue, DynamoError, ErrorKind, Item, Number};
+use openddb_engine::{Database, RequestContext, StorageConfig};
+use tempfile::TempDir;
+
+/// The two storage modes every behaviour test runs against.
+#[derive(Debug, Clone, Copy)]
+pub enum Mode {
+    Memory,
+    Sqlite,
+}
+
+/// A database and, for SQLite, the directory it lives in (removed on drop).
+pub struct Harness {
+    pub db: Database,
+    pub dir: Option<TempDir>,
+}
+
+impl Harness {
+    pub fn new(mode: Mode) -> Harness {
+        match mode {
+            Mode::Memory => Harness {
+                db: Database::open(StorageConfig::InMemory).expect("open in-memory database"),
+                dir: None,
+            },
+            Mode::Sqlite => {
+                let dir = tempfile::tempdir().expect("temporary directory");
+                let db = Database::open(StorageConfig::Directory(dir.path().to_path_buf()))
+                    .expect("open SQLite database");
+                Harness { db, dir: Some(dir) }
+            }
+        }
+    }
+}
+
+/// Defines each test once per storage mode: `name::in_memory` and
+/// `name::sqlite`, both running the same body against a fresh database.
+macro_rules! both_modes {
+    ($($(#[$meta:meta])* async fn $name:ident($db:ident) $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn body($db: &openddb_engine::Database) $body
+
+            $(#[$meta])*
+            #[tokio::test]
+            async fn in_memory() {
+                let h = crate::common::Harness::new(crate::common::Mode::Memory);
+                body(&h.db).await;
+            }
+
+            $(#[$meta])*
+            #[tokio::test]
+            async fn sqlite() {
+                let h = crate::common::Harness::new(crate::common::Mode::Sqlite);
+                body(&h.db).await;
+            }
+        }
+    )*};
+}
+
+pub fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_string())
+}
+
+pub fn n(v: &str) -> AttributeValue {
+    AttributeValue::N(Number::parse(v).expect("valid number"))
+}
+
+pub fn ss(v: &[&str]) -> AttributeValue {
+    AttributeValue::SS(v.iter().map(|x| x.to_string()).collect())
+}
+
+pub fn l(v: Vec<AttributeValue>) -> AttributeValue {
+    AttributeValue::L(v)
+}
+
+pub fn m(pairs: &[(&str, AttributeValue)]) -> AttributeValue {
+    AttributeValue::M(item(pairs))
+}
+
+pub fn item(pairs: &[(&str, AttributeValue)]) -> Item {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
+}
+
+pub fn names(pairs: &[(&str, &str)]) -> AttributeNames {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+pub fn values(pairs: &[(&str, AttributeValue)]) -> AttributeValues {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect::<HashMap<_, _>>()
+}
+
+fn def(name: &str, ty: &str) -> AttributeDefinition {
+    AttributeDefinition {
+        attribute_name: Some(name.into()),
+        attribute_type: Some(ty.into()),
+    }
+}
+
+fn key(name: &str, ty: &str) -> KeySchemaElement {
+    KeySchemaElement {
+        attribute_name: Some(name.into()),
+        key_type: Some(ty.into()),
+    }
+}
+
+/// A PROVISIONED 5/5 table with a string partition key `pk`.
+pub fn hash_table_input(name: &str) -> CreateTableInput {
+    CreateTableInput {
+        table_name: Some(name.into()),
+        attribute_definitions: Some(vec![def("pk", "S")]),
+        key_schema: Some(vec![key("pk", "HASH")]),
+        provisioned_throughput: Some(ProvisionedThroughput {
+            read_capacity_units: Some(5),
+            write_capacity_units: Some(5),
+        }),
+        ..Default::default()
+    }
+}
+
+/// A PAY_PER_REQUEST table with string keys `pk` (partition) and `sk` (sort).
+pub fn composite_table_input(name: &str) -> CreateTableInput {
+    CreateTableInput {
+        table_name: Some(name.into()),
+        attribute_definitions: Some(vec![def("pk", "S"), def("sk", "S")]),
+        key_schema: Some(vec![key("pk", "HASH"), key("sk", "RANGE")]),
+        billing_mode: Some("PAY_PER_REQUEST".into()),
+        ..Default::default()
+    }
+}
+
+/// A PAY_PER_REQUEST table with a binary partition key `pk`.
+pub fn binary_table_input(name: &str) -> CreateTableInput {
+    CreateTableInput {
+        table_name: Some(name.into()),
+        attribute_definitions: Some(vec![def("pk", "B")]),
+        key_schema: Some(vec![key("pk", "HASH")]),
+        billing_mode: Some("PAY_PER_REQUEST".into()),
+        ..Default::default()
+    }
+}
+
+pub async fn create_hash_table(db: &Database, name: &str) -> TableDescription {
+    db.create_table(hash_table_input(name))
+        .await
+        .expect("create table")
+        .table_description
+        .expect("TableDescription")
+}
+
+pub async fn create_composite_table(db: &Database, name: &str) -> TableDescription {
+    db.create_table(composite_table_input(name))
+        .await
+        .expect("create table")
+        .table_description
+        .expect("TableDescription")
+}
+
+pub async fn describe(db: &Database, name: &str) -> TableDescription {
+    db.describe_table(DescribeTableInput {
+        table_name: Some(name.into()),
+    })
+    .await
+    .expect("describe table")
+    .table
+    .expect("Table")
+}
+
+pub async fn put(db: &Database, table: &str, it: Item) {
+    db.put_item(PutItemInput {
+        table_name: Some(table.into()),
+        item: Some(it),
+        ..Default::default()
+    })
+    .await
+    .expect("put item");
+}
+
+pub async fn get(db: &Database, table: &str, k: Item) -> Option<Item> {
+    db.get_item(GetItemInput {
+        table_name: Some(table.into()),
+        key: Some(k),
+        consistent_read: Some(true),
+        ..Default::default()
+    })
+    .await
+    .expect("get item")
+    .item
+}
+
+/// ItemCount and TableSizeBytes as DescribeTable reports them.
+pub async fn stats(db: &Database, table: &str) -> (i64, i64) {
+    let d = describe(db, table).await;
+    (
+        d.item_count.expect("ItemCount"),
+        d.table_size_bytes.expect("TableSizeBytes"),
+    )
+}
+
+/// Calls an action through the wire path (JSON in, JSON out).
+pub async fn wire(
+    db: &Database,
+    operation: &str,
+    body: serde_json::Value,
+) -> Result<serde_json::Value, DynamoError> {
+    let bytes = serde_json::to_vec(&body).expect("serialisable body");
+    let out = db
+        .dispatch(&RequestContext::default(), operation, &bytes)
+        .await?;
+    Ok(serde_json::from_slice(&out).expect("JSON response"))
+}
+
+/// Asserts an error's kind and exact message.
+#[track_caller]
+pub fn assert_error(result: Result<impl std::fmt::Debug, DynamoError>, kind: ErrorKind, message: &str) {
+    match result {
+        Ok(v) => panic!("expected {kind:?} {message:?}, got success {v:?}"),
+        Err(e) => {
+            assert_eq!(e.kind, kind, "kind of {:?}", e.message);
+            assert_eq!(e.message, message);
+        }
+    }
+}

@@ -1,0 +1,318 @@
+//! Crash consistency of the real `openddb` binary: SIGKILL it under a
+//! concurrent write load, restart it on the same data directory, and check
+//! that every write it acknowledged is there. Three kill/restart cycles.
+
+mod common;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::Client;
+use common::{create_table, item, n, s};
+
+const TABLE: &str = "Crash";
+const WRITERS: usize = 16;
+const COUNTERS: usize = 4;
+const CYCLES: usize = 3;
+/// Acknowledged writes to wait for before the kill (besides 300 ms of load).
+const MIN_ACKED: usize = 200;
+
+/// The server process; killed (SIGKILL) and reaped when dropped, so a failing
+/// test leaves nothing running.
+struct ServerProcess {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl ServerProcess {
+    fn start(data_dir: &Path) -> ServerProcess {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_openddb"))
+            .arg("--port")
+            .arg("0")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .arg("--log-level")
+            .arg("warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the openddb binary");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (tx, rx) = mpsc::channel();
+        // Keep draining stderr after the address line so the server never
+        // blocks on a full pipe.
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(addr) = line.strip_prefix("openddb listening on ") {
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(addr.trim().to_owned());
+                    }
+                }
+            }
+        });
+        let mut server = ServerProcess {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        };
+        let addr = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the server prints its address");
+        server.addr = addr.parse().expect("a socket address");
+        server
+    }
+
+    fn client(&self) -> Client {
+        common::client(self.addr)
+    }
+
+    /// SIGKILL: no chance to flush or finish anything.
+    fn kill(mut self) {
+        self.child.kill().expect("SIGKILL the server");
+        self.child.wait().expect("reap the server");
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What the writers were told, across all cycles.
+#[derive(Default)]
+struct Ledger {
+    /// Unique keys whose PutItem was acknowledged, with the value written.
+    acked_puts: HashMap<String, i64>,
+    /// Per counter: increments acknowledged, and increments whose outcome
+    /// is unknown (sent, no answer before the kill).
+    counters: HashMap<String, (u64, u64)>,
+    /// Per writer's overwritten key: last acknowledged and last attempted value.
+    overwrites: HashMap<String, (Option<i64>, i64)>,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_writes_survive_sigkill() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut server = ServerProcess::start(dir.path());
+    create_table(&server.client(), TABLE, false).await;
+    let ledger = Arc::new(Mutex::new(Ledger::default()));
+
+    for cycle in 0..CYCLES {
+        let client = server.client();
+        let stop = Arc::new(AtomicBool::new(false));
+        let acked = Arc::new(AtomicUsize::new(0));
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|w| {
+                tokio::spawn(writer(
+                    client.clone(),
+                    cycle,
+                    w,
+                    Arc::clone(&ledger),
+                    Arc::clone(&stop),
+                    Arc::clone(&acked),
+                ))
+            })
+            .collect();
+
+        // Kill in the middle of the load: after 300 ms and enough acks.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while acked.load(Ordering::SeqCst) < MIN_ACKED && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let acked_before_kill = acked.load(Ordering::SeqCst);
+        assert!(
+            acked_before_kill >= MIN_ACKED,
+            "cycle {cycle}: only {acked_before_kill} writes acknowledged"
+        );
+        server.kill();
+        stop.store(true, Ordering::SeqCst);
+        for task in writers {
+            task.await.expect("writer task");
+        }
+
+        server = ServerProcess::start(dir.path());
+        verify(&server.client(), &ledger.lock().unwrap(), cycle).await;
+    }
+    server.kill();
+}
+
+/// Writes until told to stop or until the server stops answering: unique
+/// puts, an overwritten key, and `ADD` increments on shared counters.
+async fn writer(
+    client: Client,
+    cycle: usize,
+    w: usize,
+    ledger: Arc<Mutex<Ledger>>,
+    stop: Arc<AtomicBool>,
+    acked: Arc<AtomicUsize>,
+) {
+    let payload = "p".repeat(100 + 37 * w);
+    let overwrite_key = format!("w{w}-latest");
+    let mut seq: i64 = 0;
+    while !stop.load(Ordering::SeqCst) {
+        seq += 1;
+        let ok = match seq % 3 {
+            0 => {
+                let key = format!("c{cycle}-w{w}-{seq}");
+                let value = seq * 1000 + w as i64;
+                let result = client
+                    .put_item()
+                    .table_name(TABLE)
+                    .set_item(Some(item([
+                        ("pk", s(&key)),
+                        ("v", n(&value.to_string())),
+                        ("payload", s(&payload)),
+                    ])))
+                    .send()
+                    .await;
+                if result.is_ok() {
+                    ledger.lock().unwrap().acked_puts.insert(key, value);
+                }
+                result.is_ok()
+            }
+            1 => {
+                let counter = format!("counter-{}", (w + seq as usize) % COUNTERS);
+                ledger
+                    .lock()
+                    .unwrap()
+                    .counters
+                    .entry(counter.clone())
+                    .or_default()
+                    .1 += 1;
+                let result = client
+                    .update_item()
+                    .table_name(TABLE)
+                    .set_key(Some(item([("pk", s(&counter))])))
+                    .update_expression("ADD #c :one")
+                    .expression_attribute_names("#c", "count")
+                    .expression_attribute_values(":one", n("1"))
+                    .send()
+                    .await;
+                if result.is_ok() {
+                    let mut ledger = ledger.lock().unwrap();
+                    let entry = ledger.counters.get_mut(&counter).expect("counted above");
+                    entry.0 += 1;
+                    entry.1 -= 1;
+                }
+                result.is_ok()
+            }
+            _ => {
+                // Values only grow, across cycles too.
+                let value = (cycle as i64) << 32 | seq;
+                ledger
+                    .lock()
+                    .unwrap()
+                    .overwrites
+                    .entry(overwrite_key.clone())
+                    .or_insert((None, value))
+                    .1 = value;
+                let result = client
+                    .put_item()
+                    .table_name(TABLE)
+                    .set_item(Some(item([
+                        ("pk", s(&overwrite_key)),
+                        ("v", n(&value.to_string())),
+                    ])))
+                    .send()
+                    .await;
+                if result.is_ok() {
+                    ledger
+                        .lock()
+                        .unwrap()
+                        .overwrites
+                        .get_mut(&overwrite_key)
+                        .expect("recorded above")
+                        .0 = Some(value);
+                }
+                result.is_ok()
+            }
+        };
+        if ok {
+            acked.fetch_add(1, Ordering::SeqCst);
+        } else {
+            // The server is gone (killed); nothing more will be answered.
+            break;
+        }
+    }
+}
+
+async fn verify(client: &Client, ledger: &Ledger, cycle: usize) {
+    let get = |key: String| async move {
+        client
+            .get_item()
+            .table_name(TABLE)
+            .set_key(Some(item([("pk", s(&key))])))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GetItem {key} after restart: {e:?}"))
+            .item
+    };
+    let number = |item: &HashMap<String, AttributeValue>, name: &str| -> i64 {
+        match item.get(name) {
+            Some(AttributeValue::N(v)) => v.parse().expect("an integer"),
+            other => panic!("attribute {name} is {other:?}"),
+        }
+    };
+
+    assert!(!ledger.acked_puts.is_empty());
+    for (key, value) in &ledger.acked_puts {
+        let got = get(key.clone())
+            .await
+            .unwrap_or_else(|| panic!("cycle {cycle}: acknowledged put {key} lost"));
+        assert_eq!(number(&got, "v"), *value, "cycle {cycle}: {key}");
+    }
+    for (counter, (acked, unknown)) in &ledger.counters {
+        let value = match get(counter.clone()).await {
+            Some(got) => number(&got, "count"),
+            None => 0,
+        };
+        let (acked, unknown) = (*acked as i64, *unknown as i64);
+        assert!(
+            value >= acked && value <= acked + unknown,
+            "cycle {cycle}: {counter} = {value}, acknowledged {acked} (+{unknown} unknown)"
+        );
+    }
+    for (key, (acked, attempted)) in &ledger.overwrites {
+        let got = get(key.clone()).await;
+        match (acked, got) {
+            (Some(acked), Some(got)) => {
+                let value = number(&got, "v");
+                assert!(
+                    value >= *acked && value <= *attempted,
+                    "cycle {cycle}: {key} = {value}, acknowledged {acked}, last attempted {attempted}"
+                );
+            }
+            (Some(acked), None) => {
+                panic!("cycle {cycle}: {key} lost (acknowledged {acked})")
+            }
+            (None, _) => {}
+        }
+    }
+    let table = client
+        .describe_table()
+        .table_name(TABLE)
+        .send()
+        .await
+        .expect("DescribeTable after restart")
+        .table
+        .expect("Table");
+    let count = table.item_count().expect("ItemCount");
+    assert!(
+        count >= ledger.acked_puts.len() as i64,
+        "cycle {cycle}: ItemCount {count} < {} acknowledged puts",
+        ledger.acked_puts.len()
+    );
+}
