@@ -30,7 +30,10 @@ pub enum StorageConfig {
 /// the region from the request's credential scope (used in ARNs).
 #[derive(Debug, Clone)]
 pub struct RequestContext {
+    /// The tenant: every account is its own isolated DynamoDB.
     pub account_id: String,
+    /// The access key the request was signed with.
+    pub access_key_id: String,
     pub region: String,
 }
 
@@ -38,6 +41,7 @@ impl Default for RequestContext {
     fn default() -> Self {
         RequestContext {
             account_id: "000000000000".into(),
+            access_key_id: String::new(),
             region: "us-east-1".into(),
         }
     }
@@ -115,7 +119,15 @@ impl Database {
             ($($name:literal => $action:path,)*) => {
                 match operation {
                     $($name => {
-                        let input = from_json_body(body)?;
+                        let input = from_json_body(body).map_err(|e| {
+                            // Values are checked while decoding; the three
+                            // conditional writes report them enveloped.
+                            if matches!(operation, "PutItem" | "UpdateItem" | "DeleteItem") {
+                                actions::common::envelope(e)
+                            } else {
+                                e
+                            }
+                        })?;
                         let tenant = self.tenant(&ctx.account_id)?;
                         to_json(&$action(&tenant, ctx, input).await?)
                     })*

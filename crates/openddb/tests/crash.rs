@@ -90,7 +90,7 @@ impl Drop for ServerProcess {
 }
 
 /// What the writers were told, across all cycles.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Ledger {
     /// Unique keys whose PutItem was acknowledged, with the value written.
     acked_puts: HashMap<String, i64>,
@@ -138,12 +138,14 @@ async fn acknowledged_writes_survive_sigkill() {
         );
         server.kill();
         stop.store(true, Ordering::SeqCst);
+        eprintln!("cycle {cycle}: SIGKILL after {acked_before_kill} acknowledged writes");
         for task in writers {
             task.await.expect("writer task");
         }
 
         server = ServerProcess::start(dir.path());
-        verify(&server.client(), &ledger.lock().unwrap(), cycle).await;
+        let snapshot = ledger.lock().unwrap().clone();
+        verify(&server.client(), &snapshot, cycle).await;
     }
     server.kill();
 }

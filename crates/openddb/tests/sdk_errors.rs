@@ -9,13 +9,13 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use common::{create_table, item, n, s, Server};
 
-/// The error code and message of a failed call.
+/// The error code and message (see [`common::message`]) of a failed call.
 #[track_caller]
 fn failure<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
     result: Result<T, SdkError<E, R>>,
 ) -> (String, String) {
     let err = result.expect_err("the request should fail");
-    match (err.code(), err.message()) {
+    match (err.code(), common::message(&err)) {
         (Some(code), message) => (code.to_owned(), message.unwrap_or_default().to_owned()),
         (None, _) => panic!("not a service error: {err:?}"),
     }
@@ -85,7 +85,9 @@ async fn expression_mistakes() {
     );
     assert_eq!(
         got,
-        validation("Value provided in ExpressionAttributeValues unused in expressions: keys: {:unused}")
+        validation(
+            "Value provided in ExpressionAttributeValues unused in expressions: keys: {:unused}"
+        )
     );
     let got = failure(
         client
@@ -99,7 +101,9 @@ async fn expression_mistakes() {
     );
     assert_eq!(
         got,
-        validation("Value provided in ExpressionAttributeNames unused in expressions: keys: {#unused}")
+        validation(
+            "Value provided in ExpressionAttributeNames unused in expressions: keys: {#unused}"
+        )
     );
 
     // A placeholder used but not given.
@@ -147,7 +151,9 @@ async fn expression_mistakes() {
     );
     assert_eq!(
         got,
-        validation("Invalid UpdateExpression: Syntax error; token: \"INVALID\", near: \"INVALID SYNTAX\"")
+        validation(
+            "Invalid UpdateExpression: Syntax error; token: \"INVALID\", near: \"INVALID SYNTAX\""
+        )
     );
 
     // None of these wrote anything.
@@ -326,7 +332,7 @@ async fn missing_table_is_resource_not_found() {
         .await
         .expect_err("no such table");
     assert_eq!(err.code(), Some("ResourceNotFoundException"));
-    assert_eq!(err.message(), Some("Requested resource not found"));
+    assert_eq!(common::message(&err), Some("Requested resource not found"));
     assert!(
         matches!(
             err.into_service_error(),
@@ -383,7 +389,15 @@ async fn missing_table_is_resource_not_found() {
         "ResourceNotFoundException"
     );
     assert_eq!(
-        failure(client.update_table().table_name("Nope").deletion_protection_enabled(true).send().await).0,
+        failure(
+            client
+                .update_table()
+                .table_name("Nope")
+                .deletion_protection_enabled(true)
+                .send()
+                .await
+        )
+        .0,
         "ResourceNotFoundException"
     );
 }

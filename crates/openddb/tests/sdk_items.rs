@@ -109,7 +109,6 @@ async fn every_attribute_type_round_trips() {
         ("num", n("42")),
         ("neg", n("-3.25")),
         ("big", n("12345678901234567890123456789012345678")),
-        ("tiny", n("1E-130")),
         ("bin", b(&[0, 1, 2, 254, 255])),
         ("empty_bin", b(&[])),
         ("yes", AttributeValue::Bool(true)),
@@ -125,7 +124,7 @@ async fn every_attribute_type_round_trips() {
             "map",
             m([
                 ("inner", s("x")),
-                ("deeper", m([("list", l(vec![n("1"), s("two")]))])),
+                ("deeper", m([("lst", l(vec![n("1"), s("two")]))])),
                 ("empty_map", m([])),
             ]),
         ),
@@ -184,7 +183,7 @@ async fn numbers_are_normalised() {
         .expect_err("duplicate numbers in a set");
     assert_eq!(err.code(), Some("ValidationException"), "{err:?}");
     assert!(
-        err.message().is_some_and(|m| m.contains("contains duplicates")),
+        common::message(&err).is_some_and(|m| m.contains("contains duplicates")),
         "{err:?}"
     );
 }
@@ -196,7 +195,7 @@ async fn numeric_and_binary_keys_work() {
     use aws_sdk_dynamodb::types::{KeyType, ScalarAttributeType};
     client
         .create_table()
-        .table_name("NB")
+        .table_name("NumBin")
         .attribute_definitions(common::attr_def("id", ScalarAttributeType::N))
         .attribute_definitions(common::attr_def("blob", ScalarAttributeType::B))
         .key_schema(common::key_elem("id", KeyType::Hash))
@@ -207,7 +206,7 @@ async fn numeric_and_binary_keys_work() {
         .expect("CreateTable");
     client
         .put_item()
-        .table_name("NB")
+        .table_name("NumBin")
         .set_item(Some(item([
             ("id", n("10.0")),
             ("blob", b(&[7, 7])),
@@ -219,7 +218,7 @@ async fn numeric_and_binary_keys_work() {
     // The same number written differently names the same item.
     let got = client
         .get_item()
-        .table_name("NB")
+        .table_name("NumBin")
         .set_key(Some(item([("id", n("1E1")), ("blob", b(&[7, 7]))])))
         .send()
         .await
@@ -233,7 +232,12 @@ async fn numeric_and_binary_keys_work() {
 #[tokio::test]
 async fn put_replaces_and_delete_removes() {
     let (_server, client) = setup("Crud").await;
-    put(&client, "Crud", item([("pk", s("k")), ("a", s("1")), ("b", s("2"))])).await;
+    put(
+        &client,
+        "Crud",
+        item([("pk", s("k")), ("a", s("1")), ("b", s("2"))]),
+    )
+    .await;
     put(&client, "Crud", item([("pk", s("k")), ("c", s("3"))])).await;
     assert_eq!(
         get(&client, "Crud", "k").await,
@@ -275,7 +279,11 @@ async fn condition_expression_success_and_failure() {
     client
         .put_item()
         .table_name("Cond")
-        .set_item(Some(item([("pk", s("c")), ("ver", n("1")), ("tag", s("a"))])))
+        .set_item(Some(item([
+            ("pk", s("c")),
+            ("ver", n("1")),
+            ("tag", s("a")),
+        ])))
         .condition_expression("attribute_not_exists(pk)")
         .send()
         .await
@@ -291,9 +299,13 @@ async fn condition_expression_success_and_failure() {
         .send()
         .await
         .expect_err("the item exists");
-    assert_eq!(err.code(), Some("ConditionalCheckFailedException"), "{err:?}");
     assert_eq!(
-        err.message(),
+        err.code(),
+        Some("ConditionalCheckFailedException"),
+        "{err:?}"
+    );
+    assert_eq!(
+        common::message(&err),
         Some("The conditional request failed"),
         "{err:?}"
     );
@@ -400,8 +412,11 @@ async fn update_expression_set_remove_add_delete() {
         item([
             ("pk", s("u")),
             ("count", n("5")),
-            ("doc", m([("a", m([("b", l(vec![n("0"), m([("c", s("old"))])]))]))])),
-            ("list", l(vec![s("x"), s("y"), s("z")])),
+            (
+                "doc",
+                m([("a", m([("b", l(vec![n("0"), m([("c", s("old"))])]))]))]),
+            ),
+            ("lst", l(vec![s("x"), s("y"), s("z")])),
             ("tags", ss(&["red", "green", "blue"])),
             ("nums", ns(&["1", "2"])),
             ("drop_me", s("bye")),
@@ -414,9 +429,9 @@ async fn update_expression_set_remove_add_delete() {
         .table_name("Upd")
         .set_key(Some(item([("pk", s("u"))])))
         .update_expression(
-            "SET doc.a.b[1].c = :new, #cnt = #cnt - :two, list[1] = :why, list[10] = :end, \
+            "SET doc.a.b[1].c = :new, #cnt = #cnt - :two, lst[1] = :why, lst[10] = :end, \
                  fresh = if_not_exists(fresh, :zero), count2 = if_not_exists(#cnt, :zero), \
-                 pre = list_append(:head, list) \
+                 pre = list_append(:head, lst) \
              REMOVE drop_me \
              ADD nums :three, added :five, tags :purple",
         )
@@ -442,7 +457,7 @@ async fn update_expression_set_remove_add_delete() {
             m([("a", m([("b", l(vec![n("0"), m([("c", s("new"))])]))]))]),
         ),
         // An index past the end appends.
-        ("list", l(vec![s("x"), s("Y"), s("z"), s("END")])),
+        ("lst", l(vec![s("x"), s("Y"), s("z"), s("END")])),
         ("tags", ss(&["red", "green", "blue", "purple"])),
         ("nums", ns(&["1", "2", "3"])),
         ("added", n("5")),
@@ -462,7 +477,7 @@ async fn update_expression_set_remove_add_delete() {
         .update_item()
         .table_name("Upd")
         .set_key(Some(item([("pk", s("u"))])))
-        .update_expression("REMOVE doc.a.b[0], list[0] DELETE tags :red_green")
+        .update_expression("REMOVE doc.a.b[0], lst[0] DELETE tags :red_green")
         .expression_attribute_values(":red_green", ss(&["red", "green"]))
         .return_values(ReturnValue::AllNew)
         .send()
@@ -473,7 +488,7 @@ async fn update_expression_set_remove_add_delete() {
         "doc".into(),
         m([("a", m([("b", l(vec![m([("c", s("new"))])]))]))]),
     );
-    expected.insert("list".into(), l(vec![s("Y"), s("z"), s("END")]));
+    expected.insert("lst".into(), l(vec![s("Y"), s("z"), s("END")]));
     expected.insert("tags".into(), ss(&["blue", "purple"]));
     assert_eq!(
         out.attributes().map(normalise_item),
@@ -482,7 +497,7 @@ async fn update_expression_set_remove_add_delete() {
     let stored = get(&client, "Upd", "u").await.expect("item");
     assert_eq!(stored["count"], n("3"));
     assert!(!stored.contains_key("drop_me"));
-    assert_eq!(stored["list"], l(vec![s("Y"), s("z"), s("END")]));
+    assert_eq!(stored["lst"], l(vec![s("Y"), s("z"), s("END")]));
 
     // Deleting every element of a set removes the attribute.
     let out = client
@@ -502,7 +517,7 @@ async fn update_expression_set_remove_add_delete() {
         .update_item()
         .table_name("Upd")
         .set_key(Some(item([("pk", s("new"))])))
-        .update_expression("ADD hits :one SET first = if_not_exists(first, :now)")
+        .update_expression("ADD hits :one SET since = if_not_exists(since, :now)")
         .expression_attribute_values(":one", n("1"))
         .expression_attribute_values(":now", s("t0"))
         .return_values(ReturnValue::AllNew)
@@ -514,7 +529,7 @@ async fn update_expression_set_remove_add_delete() {
         Some(&item([
             ("pk", s("new")),
             ("hits", n("1")),
-            ("first", s("t0"))
+            ("since", s("t0"))
         ]))
     );
 }
@@ -522,7 +537,12 @@ async fn update_expression_set_remove_add_delete() {
 #[tokio::test]
 async fn update_expression_errors_a_user_hits() {
     let (_server, client) = setup("UpdErr").await;
-    put(&client, "UpdErr", item([("pk", s("e")), ("str", s("text"))])).await;
+    put(
+        &client,
+        "UpdErr",
+        item([("pk", s("e")), ("str", s("text"))]),
+    )
+    .await;
 
     // Arithmetic on a string.
     let err = client
@@ -536,7 +556,7 @@ async fn update_expression_errors_a_user_hits() {
         .expect_err("string + number");
     assert_eq!(err.code(), Some("ValidationException"), "{err:?}");
     assert_eq!(
-        err.message(),
+        common::message(&err),
         Some("An operand in the update expression has an incorrect data type"),
         "{err:?}"
     );
@@ -553,7 +573,7 @@ async fn update_expression_errors_a_user_hits() {
         .expect_err("key update");
     assert_eq!(err.code(), Some("ValidationException"), "{err:?}");
     assert_eq!(
-        err.message(),
+        common::message(&err),
         Some(
             "One or more parameter values were invalid: Cannot update attribute pk. \
              This attribute is part of the key"
@@ -573,9 +593,8 @@ async fn update_expression_errors_a_user_hits() {
         .expect_err("overlapping paths");
     assert_eq!(err.code(), Some("ValidationException"), "{err:?}");
     assert!(
-        err.message().is_some_and(|m| m.starts_with(
-            "Invalid UpdateExpression: Two document paths overlap with each other"
-        )),
+        common::message(&err).is_some_and(|m| m
+            .starts_with("Invalid UpdateExpression: Two document paths overlap with each other")),
         "{err:?}"
     );
 
@@ -591,7 +610,7 @@ async fn update_expression_errors_a_user_hits() {
         .expect_err("missing parent");
     assert_eq!(err.code(), Some("ValidationException"), "{err:?}");
     assert_eq!(
-        err.message(),
+        common::message(&err),
         Some("The document path provided in the update expression is invalid for update"),
         "{err:?}"
     );
@@ -603,14 +622,14 @@ async fn update_expression_errors_a_user_hits() {
 
 #[tokio::test]
 async fn every_return_values_variant() {
-    let (_server, client) = setup("Rv").await;
+    let (_server, client) = setup("RetVals").await;
     let original = item([("pk", s("r")), ("a", n("1")), ("b", s("keep"))]);
-    put(&client, "Rv", original.clone()).await;
+    put(&client, "RetVals", original.clone()).await;
 
     // PutItem: NONE and ALL_OLD.
     let out = client
         .put_item()
-        .table_name("Rv")
+        .table_name("RetVals")
         .set_item(Some(original.clone()))
         .return_values(ReturnValue::None)
         .send()
@@ -620,7 +639,7 @@ async fn every_return_values_variant() {
     let replacement = item([("pk", s("r")), ("a", n("1")), ("b", s("keep"))]);
     let out = client
         .put_item()
-        .table_name("Rv")
+        .table_name("RetVals")
         .set_item(Some(replacement))
         .return_values(ReturnValue::AllOld)
         .send()
@@ -629,7 +648,7 @@ async fn every_return_values_variant() {
     assert_eq!(out.attributes(), Some(&original));
     let out = client
         .put_item()
-        .table_name("Rv")
+        .table_name("RetVals")
         .set_item(Some(item([("pk", s("brand-new"))])))
         .return_values(ReturnValue::AllOld)
         .send()
@@ -640,7 +659,7 @@ async fn every_return_values_variant() {
     // PutItem refuses the UpdateItem-only variants.
     let err = client
         .put_item()
-        .table_name("Rv")
+        .table_name("RetVals")
         .set_item(Some(item([("pk", s("r"))])))
         .return_values(ReturnValue::AllNew)
         .send()
@@ -648,7 +667,7 @@ async fn every_return_values_variant() {
         .expect_err("PutItem ALL_NEW");
     assert_eq!(err.code(), Some("ValidationException"), "{err:?}");
     assert_eq!(
-        err.message(),
+        common::message(&err),
         Some("ReturnValues can only be ALL_OLD or NONE"),
         "{err:?}"
     );
@@ -675,10 +694,10 @@ async fn every_return_values_variant() {
         ),
     ];
     for (variant, expected) in cases {
-        put(&client, "Rv", original.clone()).await;
+        put(&client, "RetVals", original.clone()).await;
         let out = client
             .update_item()
-            .table_name("Rv")
+            .table_name("RetVals")
             .set_key(Some(item([("pk", s("r"))])))
             .update_expression("SET a = a + :one, c = :c")
             .expression_attribute_values(":one", n("1"))
@@ -693,13 +712,16 @@ async fn every_return_values_variant() {
     // UPDATED_OLD / UPDATED_NEW of a nested change return only the changed leaf.
     put(
         &client,
-        "Rv",
-        item([("pk", s("nested")), ("m", m([("x", n("1")), ("y", n("2"))]))]),
+        "RetVals",
+        item([
+            ("pk", s("nested")),
+            ("m", m([("x", n("1")), ("y", n("2"))])),
+        ]),
     )
     .await;
     let out = client
         .update_item()
-        .table_name("Rv")
+        .table_name("RetVals")
         .set_key(Some(item([("pk", s("nested"))])))
         .update_expression("SET m.x = :v")
         .expression_attribute_values(":v", n("10"))
@@ -712,7 +734,7 @@ async fn every_return_values_variant() {
     // DeleteItem: NONE and ALL_OLD.
     let out = client
         .delete_item()
-        .table_name("Rv")
+        .table_name("RetVals")
         .set_key(Some(item([("pk", s("brand-new"))])))
         .return_values(ReturnValue::None)
         .send()
@@ -721,7 +743,7 @@ async fn every_return_values_variant() {
     assert_eq!(out.attributes(), None);
     let out = client
         .delete_item()
-        .table_name("Rv")
+        .table_name("RetVals")
         .set_key(Some(item([("pk", s("nested"))])))
         .return_values(ReturnValue::AllOld)
         .send()
@@ -729,7 +751,10 @@ async fn every_return_values_variant() {
         .expect("DeleteItem ALL_OLD");
     assert_eq!(
         out.attributes(),
-        Some(&item([("pk", s("nested")), ("m", m([("x", n("10")), ("y", n("2"))]))]))
+        Some(&item([
+            ("pk", s("nested")),
+            ("m", m([("x", n("10")), ("y", n("2"))]))
+        ]))
     );
 }
 
@@ -743,8 +768,18 @@ async fn projection_expression_selects_nested_paths() {
             ("pk", s("p")),
             ("name", s("reserved word as an attribute")),
             ("top", s("t")),
-            ("doc", m([("a", n("1")), ("b", m([("c", s("deep")), ("d", s("no"))]))])),
-            ("list", l(vec![s("l0"), m([("x", s("l1x")), ("y", s("l1y"))]), s("l2")])),
+            (
+                "doc",
+                m([("a", n("1")), ("b", m([("c", s("deep")), ("d", s("no"))]))]),
+            ),
+            (
+                "lst",
+                l(vec![
+                    s("l0"),
+                    m([("x", s("l1x")), ("y", s("l1y"))]),
+                    s("l2"),
+                ]),
+            ),
             ("other", s("excluded")),
         ]),
     )
@@ -753,7 +788,7 @@ async fn projection_expression_selects_nested_paths() {
         .get_item()
         .table_name("Proj")
         .set_key(Some(item([("pk", s("p"))])))
-        .projection_expression("#n, top, doc.b.c, list[1].x, list[2], missing")
+        .projection_expression("#n, top, doc.b.c, lst[1].x, lst[2], absent")
         .expression_attribute_names("#n", "name")
         .send()
         .await
@@ -767,7 +802,7 @@ async fn projection_expression_selects_nested_paths() {
             ("top", s("t")),
             ("doc", m([("b", m([("c", s("deep"))]))])),
             // List elements keep their order but not their positions.
-            ("list", l(vec![m([("x", s("l1x"))]), s("l2")])),
+            ("lst", l(vec![m([("x", s("l1x"))]), s("l2")])),
         ])
     );
 
@@ -823,7 +858,9 @@ async fn consumed_capacity_total_and_indexes() {
         .await
         .expect("GetItem TOTAL");
     assert_eq!(
-        eventual.consumed_capacity().and_then(|c| c.capacity_units()),
+        eventual
+            .consumed_capacity()
+            .and_then(|c| c.capacity_units()),
         Some(0.5)
     );
     let strong = client
@@ -892,7 +929,11 @@ async fn legacy_expected_attribute_updates_and_attributes_to_get() {
         .send()
         .await
         .expect_err("Expected Exists=false on an existing item");
-    assert_eq!(err.code(), Some("ConditionalCheckFailedException"), "{err:?}");
+    assert_eq!(
+        err.code(),
+        Some("ConditionalCheckFailedException"),
+        "{err:?}"
+    );
 
     // Expected with Value, and with a ComparisonOperator.
     client
@@ -945,7 +986,11 @@ async fn legacy_expected_attribute_updates_and_attributes_to_get() {
         .send()
         .await
         .expect_err("n is 11 now");
-    assert_eq!(err.code(), Some("ConditionalCheckFailedException"), "{err:?}");
+    assert_eq!(
+        err.code(),
+        Some("ConditionalCheckFailedException"),
+        "{err:?}"
+    );
 
     client
         .update_item()
@@ -994,7 +1039,10 @@ async fn legacy_expected_attribute_updates_and_attributes_to_get() {
         .set_item(Some(item([("pk", s("l"))])))
         .expected(
             "pk",
-            ExpectedAttributeValue::builder().exists(true).value(s("l")).build(),
+            ExpectedAttributeValue::builder()
+                .exists(true)
+                .value(s("l"))
+                .build(),
         )
         .condition_expression("attribute_exists(pk)")
         .send()
@@ -1002,7 +1050,7 @@ async fn legacy_expected_attribute_updates_and_attributes_to_get() {
         .expect_err("both kinds");
     assert_eq!(err.code(), Some("ValidationException"), "{err:?}");
     assert_eq!(
-        err.message(),
+        common::message(&err),
         Some(
             "Can not use both expression and non-expression parameters in the same request: \
              Non-expression parameters: {Expected} Expression parameters: {ConditionExpression}"

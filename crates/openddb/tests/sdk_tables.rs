@@ -99,7 +99,11 @@ async fn creating_an_existing_table_is_refused() {
         .await
         .expect_err("a second CreateTable of the same name fails");
     assert_eq!(err.code(), Some("ResourceInUseException"), "{err:?}");
-    assert_eq!(err.message(), Some("Table already exists: Dup"), "{err:?}");
+    assert_eq!(
+        common::message(&err),
+        Some("Table already exists: Dup"),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -233,7 +237,7 @@ async fn update_table_billing_mode_throughput_and_deletion_protection() {
         .expect_err("DeleteTable of a protected table fails");
     assert_eq!(err.code(), Some("ValidationException"), "{err:?}");
     assert_eq!(
-        err.message(),
+        common::message(&err),
         Some(
             "Resource cannot be deleted as it is currently protected against deletion. \
              Disable deletion protection first."

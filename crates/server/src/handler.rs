@@ -118,6 +118,7 @@ async fn post<'h>(
 
     let ctx = RequestContext {
         account_id: DEFAULT_ACCOUNT_ID.to_owned(),
+        access_key_id: scope.access_key_id.into_owned(),
         region: scope.region.into_owned(),
     };
     let response = match db.dispatch(&ctx, operation, &body).await {

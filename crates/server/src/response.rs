@@ -128,8 +128,11 @@ pub(crate) fn error_body(err: &DynamoError) -> Vec<u8> {
         // Writing a `Value` into a Vec cannot fail.
         let _ = serde_json::to_writer(&mut out, reasons);
     }
-    // TODO(openddb-core wire form): render `err.item` as `"Item": {…}` once
-    // `AttributeValue` implements `Serialize` in wire form.
+    if let Some(item) = &err.item {
+        out.extend_from_slice(b",\"Item\":");
+        // An item serialises to its wire form; into a Vec this cannot fail.
+        let _ = serde_json::to_writer(&mut out, item);
+    }
     if !err.message.is_empty() {
         out.extend_from_slice(if err.kind == ErrorKind::TransactionCanceledException {
             b",\"Message\":"
@@ -177,6 +180,7 @@ pub(crate) fn request_id() -> HeaderValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use openddb_core::{AttributeValue, Item};
 
     #[test]
     fn request_ids_look_like_dynamodb_ones() {
@@ -216,6 +220,12 @@ mod tests {
             .as_str()
             .unwrap()
             .starts_with("Transaction cancelled"));
+        let item = Item::from([("pk".to_owned(), AttributeValue::S("a".into()))]);
+        let body = error_body(&DynamoError::conditional_check_failed(Some(item)));
+        assert_eq!(
+            std::str::from_utf8(&body).unwrap(),
+            r#"{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","Item":{"pk":{"S":"a"}},"message":"The conditional request failed"}"#
+        );
         let body = error_body(&DynamoError::validation("quote \" and \n newline"));
         let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(body["message"], "quote \" and \n newline");

@@ -50,9 +50,8 @@ pub fn from_json_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, DynamoError
 fn serialization_error(e: &serde_json::Error) -> DynamoError {
     use serde_json::error::Category;
     match e.classify() {
-        Category::Syntax | Category::Eof | Category::Io => {
-            DynamoError::serialization("Start of structure or map found where not expected.")
-        }
+        // DynamoDB sends no message for a body that is not JSON at all.
+        Category::Syntax | Category::Eof | Category::Io => DynamoError::serialization(""),
         Category::Data => {
             let text = e.to_string();
             let message = match text.rfind(" at line ") {

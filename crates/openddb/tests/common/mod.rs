@@ -12,6 +12,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
     ScalarAttributeType,
@@ -53,6 +54,15 @@ pub fn client_with_key(addr: SocketAddr, access_key_id: &str) -> Client {
         )
         .build();
     Client::from_conf(config)
+}
+
+/// The message of an error as a user reads it. Since June 2026 DynamoDB
+/// wraps some validation messages in a `1 validation error detected: `
+/// envelope and not others, and not alike in every region (see
+/// shared/docs/conformance.md), so tests compare the message without it.
+pub fn message<E: ProvideErrorMetadata>(err: &E) -> Option<&str> {
+    err.message()
+        .map(|m| m.strip_prefix("1 validation error detected: ").unwrap_or(m))
 }
 
 /// An openddb server running inside the test's tokio runtime.
