@@ -10,7 +10,7 @@ use openddb_core::{DynamoError, ErrorKind};
 use openddb_kv::Kv;
 use openddb_kv_memory::MemoryKv;
 use openddb_kv_sqlite::{SqliteOptions, SqliteTenants};
-use parking_lot::Mutex;
+use parking_lot::RwLock;
 use serde::Serialize;
 
 use crate::actions;
@@ -55,7 +55,7 @@ enum Storage {
 /// An openddb database: many isolated tenants, each its own DynamoDB.
 pub struct Database {
     storage: Storage,
-    tenants: Mutex<HashMap<String, Arc<Tenant>>>,
+    tenants: RwLock<HashMap<String, Arc<Tenant>>>,
     default_context: RequestContext,
 }
 
@@ -71,7 +71,7 @@ impl Database {
         };
         Ok(Database {
             storage,
-            tenants: Mutex::new(HashMap::new()),
+            tenants: RwLock::new(HashMap::new()),
             default_context: RequestContext::default(),
         })
     }
@@ -80,7 +80,7 @@ impl Database {
     pub fn in_memory() -> Database {
         Database {
             storage: Storage::Memory,
-            tenants: Mutex::new(HashMap::new()),
+            tenants: RwLock::new(HashMap::new()),
             default_context: RequestContext::default(),
         }
     }
@@ -91,7 +91,7 @@ impl Database {
     }
 
     pub(crate) fn tenant(&self, account_id: &str) -> Result<Arc<Tenant>, DynamoError> {
-        if let Some(t) = self.tenants.lock().get(account_id) {
+        if let Some(t) = self.tenants.read().get(account_id) {
             return Ok(t.clone());
         }
         let kv: Arc<dyn Kv> = match &self.storage {
@@ -99,7 +99,7 @@ impl Database {
             Storage::Sqlite(tenants) => tenants.tenant(account_id).map_err(storage_error)?,
         };
         let tenant = Arc::new(Tenant::load(kv)?);
-        let mut tenants = self.tenants.lock();
+        let mut tenants = self.tenants.write();
         Ok(tenants
             .entry(account_id.to_string())
             .or_insert(tenant)
