@@ -229,3 +229,38 @@ impl WriteMembers<'_> {
         v.into_result()
     }
 }
+
+/// The request-level checks of PutItem and DeleteItem, which both accept
+/// only `NONE` and `ALL_OLD` as ReturnValues.
+pub fn prepare_conditional_write(
+    expressions: crate::expressions::RequestExpressions<'_>,
+    return_values: Option<&str>,
+) -> Result<crate::expressions::Prepared, DynamoError> {
+    let prepared = expressions.prepare()?;
+    if !matches!(return_values, None | Some("NONE" | "ALL_OLD")) {
+        return Err(DynamoError::validation(
+            "ReturnValues can only be ALL_OLD or NONE",
+        ));
+    }
+    Ok(prepared)
+}
+
+/// The SSEDescription of KMS encryption as requested: DynamoDB reports a
+/// customer key by the id given, and makes up an AWS-managed key otherwise.
+pub fn sse_description(
+    sse: &openddb_core::api::SseSpecification,
+    ctx: &crate::RequestContext,
+) -> openddb_core::api::SseDescription {
+    openddb_core::api::SseDescription {
+        status: Some("ENABLED".into()),
+        sse_type: Some("KMS".into()),
+        kms_master_key_arn: Some(sse.kms_master_key_id.clone().unwrap_or_else(|| {
+            format!(
+                "arn:aws:kms:{}:{}:key/{}",
+                ctx.region,
+                ctx.account_id,
+                uuid::Uuid::new_v4()
+            )
+        })),
+    }
+}

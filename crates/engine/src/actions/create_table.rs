@@ -12,7 +12,7 @@ use openddb_core::api::{
 };
 use openddb_core::{DynamoError, ErrorKind};
 
-use super::common::{now_epoch_seconds, table_arn};
+use super::common::{now_epoch_seconds, sse_description, table_arn};
 use crate::catalog::{KeyAttribute, KeySchema, TableMeta};
 use crate::keys::{self, TableStats};
 use crate::run;
@@ -530,18 +530,7 @@ fn describe_new(
     }
     if let Some(sse) = &input.sse_specification {
         if sse.enabled == Some(true) {
-            d.sse_description = Some(SseDescription {
-                status: Some("ENABLED".into()),
-                sse_type: Some("KMS".into()),
-                kms_master_key_arn: Some(sse.kms_master_key_id.clone().unwrap_or_else(|| {
-                    format!(
-                        "arn:aws:kms:{}:{}:key/{}",
-                        ctx.region,
-                        ctx.account_id,
-                        uuid::Uuid::new_v4()
-                    )
-                })),
-            });
+            d.sse_description = Some(sse_description(sse, ctx));
         }
     }
     if let Some(class) = &input.table_class {

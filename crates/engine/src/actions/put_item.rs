@@ -6,11 +6,11 @@ use openddb_core::api::{PutItemInput, PutItemOutput};
 use openddb_core::DynamoError;
 
 use super::common::{
-    check_item_size, condition_failed, envelope, item_collection_metrics, non_empty, WriteAction,
-    WriteMembers,
+    check_item_size, condition_failed, envelope, item_collection_metrics, non_empty,
+    prepare_conditional_write, WriteAction, WriteMembers,
 };
 use crate::capacity::{write_units, ReturnCapacity};
-use crate::expressions::{condition_holds, Prepared, RequestExpressions};
+use crate::expressions::{condition_holds, RequestExpressions};
 use crate::keys;
 use crate::tenant::Tenant;
 use crate::write::{write_item, Change};
@@ -33,7 +33,18 @@ pub async fn run(
     }
     .check()?;
 
-    let prepared = prepare(&input).map_err(envelope)?;
+    let prepared = prepare_conditional_write(
+        RequestExpressions {
+            condition_expression: input.condition_expression.as_deref(),
+            names: input.expression_attribute_names.as_ref(),
+            values: input.expression_attribute_values.as_ref(),
+            expected: input.expected.as_ref(),
+            conditional_operator: input.conditional_operator.as_deref(),
+            ..Default::default()
+        },
+        input.return_values.as_deref(),
+    )
+    .map_err(envelope)?;
 
     let table_name = input.table_name.unwrap_or_default();
     let meta = tenant.table_or_not_found(&table_name)?;
@@ -70,26 +81,4 @@ pub async fn run(
             input.return_item_collection_metrics.as_deref(),
         ),
     })
-}
-
-/// The request-level checks that come before the table is looked up.
-fn prepare(input: &PutItemInput) -> Result<Prepared, DynamoError> {
-    let prepared = RequestExpressions {
-        condition_expression: input.condition_expression.as_deref(),
-        names: input.expression_attribute_names.as_ref(),
-        values: input.expression_attribute_values.as_ref(),
-        expected: input.expected.as_ref(),
-        conditional_operator: input.conditional_operator.as_deref(),
-        ..Default::default()
-    }
-    .prepare()?;
-    if !matches!(
-        input.return_values.as_deref(),
-        None | Some("NONE" | "ALL_OLD")
-    ) {
-        return Err(DynamoError::validation(
-            "ReturnValues can only be ALL_OLD or NONE",
-        ));
-    }
-    Ok(prepared)
 }

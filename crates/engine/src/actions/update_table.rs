@@ -6,12 +6,14 @@ use std::sync::Arc;
 
 use openddb_core::api::validate::Violations;
 use openddb_core::api::{
-    BillingModeSummary, ProvisionedThroughputDescription, SseDescription, StreamSpecification,
-    TableClassSummary, UpdateTableInput, UpdateTableOutput,
+    BillingModeSummary, ProvisionedThroughputDescription, StreamSpecification, TableClassSummary,
+    UpdateTableInput, UpdateTableOutput,
 };
 use openddb_core::{DynamoError, ErrorKind};
 
-use super::common::{check_table_name, describe_with_stats, now_epoch_seconds, read_stats};
+use super::common::{
+    check_table_name, describe_with_stats, now_epoch_seconds, read_stats, sse_description,
+};
 use super::create_table::stream_label;
 use super::describe_table::not_found;
 use crate::catalog::TableMeta;
@@ -224,21 +226,9 @@ fn apply(
     }
 
     if let Some(sse) = &input.sse_specification {
-        d.sse_description = if sse.enabled == Some(false) {
-            None
-        } else {
-            Some(SseDescription {
-                status: Some("ENABLED".into()),
-                sse_type: Some("KMS".into()),
-                kms_master_key_arn: Some(sse.kms_master_key_id.clone().unwrap_or_else(|| {
-                    format!(
-                        "arn:aws:kms:{}:{}:key/{}",
-                        ctx.region,
-                        ctx.account_id,
-                        uuid::Uuid::new_v4()
-                    )
-                })),
-            })
+        d.sse_description = match sse.enabled {
+            Some(false) => None,
+            _ => Some(sse_description(sse, ctx)),
         };
     }
     if let Some(class) = &input.table_class {
