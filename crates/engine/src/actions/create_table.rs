@@ -8,7 +8,7 @@ use openddb_core::api::validate::Violations;
 use openddb_core::api::{
     BillingModeSummary, CreateTableInput, CreateTableOutput, GlobalSecondaryIndexDescription,
     KeySchemaElement, LocalSecondaryIndexDescription, Projection, ProvisionedThroughputDescription,
-    SseDescription, StreamSpecification, TableClassSummary, TableDescription,
+    StreamSpecification, TableClassSummary, TableDescription,
 };
 use openddb_core::{DynamoError, ErrorKind};
 
