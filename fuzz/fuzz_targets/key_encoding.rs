@@ -13,7 +13,11 @@ fuzz_target!(|data: &[u8]| {
     assert!(used <= data.len(), "used {used} of {} bytes", data.len());
     let mut enc_first = Vec::new();
     encode_key_value(&first, &mut enc_first);
-    assert_eq!(enc_first, &data[..used], "non-canonical bytes decoded to {first:?}");
+    assert_eq!(
+        enc_first,
+        &data[..used],
+        "non-canonical bytes decoded to {first:?}"
+    );
 
     let Some((second, _)) = decode_key_value(&data[used..]) else {
         return;

@@ -71,7 +71,8 @@ pub use codec::{
     CODEC_VERSION,
 };
 pub use wire::{
-    check_wire_shape, item_from_wire, item_from_wire_value, item_to_wire, MAX_NESTING_DEPTH,
+    check_item, check_value, check_wire_shape, item_from_wire, item_from_wire_value, item_to_wire,
+    MAX_NESTING_DEPTH,
 };
 
 /// Proptest strategies shared by the value, size and key-encoding tests.

@@ -14,6 +14,7 @@ use openddb_core::expr::{
     validate_placeholder_maps, Condition, DocumentPath, ExpressionKind, PlaceholderMap,
     Placeholders, UpdateExpression,
 };
+use openddb_core::value::check_value;
 use openddb_core::{AttributeValue, DynamoError, Item};
 use serde_json::Value;
 
@@ -58,6 +59,11 @@ pub struct Prepared {
 
 impl RequestExpressions<'_> {
     pub fn prepare(&self) -> Result<Prepared, DynamoError> {
+        // Values decoded from the wire were checked already; embedded
+        // callers build them in Rust.
+        if let Some(values) = self.values {
+            values.values().try_for_each(|v| check_value(v, 1))?;
+        }
         let mut non_expression = Vec::new();
         if self.attributes_to_get.is_some() {
             non_expression.push("AttributesToGet");

@@ -7,8 +7,7 @@ mod common;
 
 use common::*;
 use openddb_core::api::{
-    AttributeNames, AttributeValues, DeleteItemInput, GetItemInput, PutItemInput,
-    UpdateItemInput,
+    AttributeNames, AttributeValues, DeleteItemInput, GetItemInput, PutItemInput, UpdateItemInput,
 };
 use openddb_core::{AttributeValue, ErrorKind, Item};
 use openddb_engine::Database;
@@ -81,22 +80,26 @@ fn pick(expr: &str) -> Option<AttributeValues> {
     let used: Vec<_> = value_pool()
         .into_iter()
         .filter(|(k, _)| {
-            expr.match_indices(k).any(|(i, _)| {
-                !expr[i + k.len()..].starts_with(|c: char| c.is_ascii_alphanumeric())
-            })
+            expr.match_indices(k)
+                .any(|(i, _)| !expr[i + k.len()..].starts_with(|c: char| c.is_ascii_alphanumeric()))
         })
         .collect();
     (!used.is_empty()).then(|| values(&used))
 }
 
 fn pick_names(expr: &str) -> Option<AttributeNames> {
-    let pool = [("#s", "status"), ("#c", "count"), ("#m", "m"), ("#n", "nested"), ("#missing", "absent")];
+    let pool = [
+        ("#s", "status"),
+        ("#c", "count"),
+        ("#m", "m"),
+        ("#n", "nested"),
+        ("#missing", "absent"),
+    ];
     let used: Vec<_> = pool
         .into_iter()
         .filter(|(k, _)| {
-            expr.match_indices(k).any(|(i, _)| {
-                !expr[i + k.len()..].starts_with(|c: char| c.is_ascii_alphanumeric())
-            })
+            expr.match_indices(k)
+                .any(|(i, _)| !expr[i + k.len()..].starts_with(|c: char| c.is_ascii_alphanumeric()))
         })
         .collect();
     (!used.is_empty()).then(|| names(&used))
@@ -511,7 +514,9 @@ both_modes! {
             attributes_to_get: atg.map(|v| v.into_iter().map(str::to_string).collect()),
             ..Default::default()
         };
-        let cases: Vec<(Option<&str>, Option<Vec<&str>>, Item)> = vec![
+        // (ProjectionExpression, AttributesToGet, expected item)
+        type Case<'a> = (Option<&'a str>, Option<Vec<&'a str>>, Item);
+        let cases: Vec<Case> = vec![
             (None, None, sample()),
             (Some("body, #c"), None, item(&[("body", s("old")), ("count", n("5"))])),
             // The key is not added unless asked for.

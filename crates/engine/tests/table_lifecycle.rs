@@ -7,8 +7,8 @@ mod common;
 
 use common::*;
 use openddb_core::api::{
-    DeleteItemInput, DeleteTableInput, ListTablesInput, ProvisionedThroughput,
-    StreamSpecification, UpdateItemInput, UpdateTableInput,
+    DeleteItemInput, DeleteTableInput, ListTablesInput, ProvisionedThroughput, StreamSpecification,
+    UpdateItemInput, UpdateTableInput,
 };
 use openddb_core::ErrorKind;
 use openddb_engine::Database;
@@ -21,7 +21,11 @@ async fn delete_table(db: &Database, name: &str) -> Result<(), openddb_core::Dyn
     .map(|_| ())
 }
 
-async fn list(db: &Database, start: Option<&str>, limit: Option<i64>) -> (Vec<String>, Option<String>) {
+async fn list(
+    db: &Database,
+    start: Option<&str>,
+    limit: Option<i64>,
+) -> (Vec<String>, Option<String>) {
     let out = db
         .list_tables(ListTablesInput {
             exclusive_start_table_name: start.map(str::to_string),
@@ -212,7 +216,9 @@ both_modes! {
         assert_eq!(all, ["alpha", "bravo", "charlie", "delta", "echo"]);
         assert_eq!(last, None);
 
-        let cases: &[(Option<&str>, i64, &[&str], Option<&str>)] = &[
+        // (ExclusiveStartTableName, Limit, page, LastEvaluatedTableName)
+        type Page<'a> = (Option<&'a str>, i64, &'a [&'a str], Option<&'a str>);
+        let cases: &[Page] = &[
             (None, 2, &["alpha", "bravo"], Some("bravo")),
             (Some("bravo"), 2, &["charlie", "delta"], Some("delta")),
             (Some("delta"), 2, &["echo"], None),

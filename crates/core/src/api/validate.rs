@@ -149,16 +149,17 @@ impl Violations {
     }
 }
 
+/// Enumerations in the order DynamoDB lists them in its messages.
 /// `ReturnConsumedCapacity` values.
 pub const RETURN_CONSUMED_CAPACITY: &[&str] = &["INDEXES", "TOTAL", "NONE"];
 /// `ReturnValues` values.
-pub const RETURN_VALUES: &[&str] = &["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"];
+pub const RETURN_VALUES: &[&str] = &["ALL_NEW", "UPDATED_OLD", "ALL_OLD", "NONE", "UPDATED_NEW"];
 /// `ReturnItemCollectionMetrics` values.
 pub const RETURN_ITEM_COLLECTION_METRICS: &[&str] = &["SIZE", "NONE"];
 /// `ReturnValuesOnConditionCheckFailure` values.
 pub const RETURN_VALUES_ON_CCF: &[&str] = &["ALL_OLD", "NONE"];
 /// `ConditionalOperator` values.
-pub const CONDITIONAL_OPERATOR: &[&str] = &["AND", "OR"];
+pub const CONDITIONAL_OPERATOR: &[&str] = &["OR", "AND"];
 
 #[cfg(test)]
 mod tests {

@@ -220,6 +220,74 @@ fn duplicate_listing<T: Ord + Clone>(items: &[T]) -> Option<Vec<T>> {
     None
 }
 
+fn check_string_set<S: AsRef<str> + Ord + Clone>(items: &[S]) -> Result<(), DynamoError> {
+    if items.is_empty() {
+        return Err(DynamoError::validation(MSG_EMPTY_SS));
+    }
+    if let Some(listing) = duplicate_listing(items) {
+        let quoted: Vec<String> = listing
+            .iter()
+            .map(|s| format!("\"{}\"", s.as_ref()))
+            .collect();
+        return Err(DynamoError::validation(format!(
+            "One or more parameter values were invalid: Input collection [{}] contains duplicates.",
+            quoted.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+fn check_number_set(numbers: &[Number]) -> Result<(), DynamoError> {
+    if numbers.is_empty() {
+        return Err(DynamoError::validation(MSG_EMPTY_NS));
+    }
+    let mut sorted = numbers.to_vec();
+    sorted.sort_unstable();
+    if sorted.windows(2).any(|w| w[0] == w[1]) {
+        return Err(DynamoError::validation(MSG_NS_DUPLICATES));
+    }
+    Ok(())
+}
+
+fn check_binary_set(items: &[Vec<u8>]) -> Result<(), DynamoError> {
+    if items.is_empty() {
+        return Err(DynamoError::validation(MSG_EMPTY_BS));
+    }
+    if let Some(listing) = duplicate_listing(items) {
+        let quoted: Vec<String> = listing
+            .iter()
+            .map(|b| format!("\"{}\"", STANDARD.encode(b)))
+            .collect();
+        return Err(DynamoError::validation(format!(
+            "One or more parameter values were invalid: Input collection [{}]of type BS contains duplicates.",
+            quoted.join(",")
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a value built in Rust (not decoded from the wire) against the
+/// rules the wire decoder enforces: non-empty, duplicate-free sets and at
+/// most [`MAX_NESTING_DEPTH`] levels. `depth` is 1 for an attribute.
+pub fn check_value(v: &AttributeValue, depth: usize) -> Result<(), DynamoError> {
+    if depth > MAX_NESTING_DEPTH {
+        return Err(DynamoError::validation(MSG_NESTING));
+    }
+    match v {
+        AttributeValue::SS(items) => check_string_set(items),
+        AttributeValue::NS(items) => check_number_set(items),
+        AttributeValue::BS(items) => check_binary_set(items),
+        AttributeValue::L(items) => items.iter().try_for_each(|i| check_value(i, depth + 1)),
+        AttributeValue::M(map) => map.values().try_for_each(|i| check_value(i, depth + 1)),
+        _ => Ok(()),
+    }
+}
+
+/// [`check_value`] for every attribute of an item.
+pub fn check_item(item: &Item) -> Result<(), DynamoError> {
+    item.values().try_for_each(|v| check_value(v, 1))
+}
+
 fn validate(raw: RawValue<'_>, depth: usize) -> Result<AttributeValue, DynamoError> {
     if depth > MAX_NESTING_DEPTH {
         return Err(DynamoError::validation(MSG_NESTING));
@@ -240,16 +308,7 @@ fn validate(raw: RawValue<'_>, depth: usize) -> Result<AttributeValue, DynamoErr
             Raw::Null(true) => AttributeValue::Null,
             Raw::Null(false) => return Err(DynamoError::validation(MSG_NULL_FALSE)),
             Raw::SS(items) => {
-                if items.is_empty() {
-                    return Err(DynamoError::validation(MSG_EMPTY_SS));
-                }
-                if let Some(listing) = duplicate_listing(&items) {
-                    let quoted: Vec<String> = listing.iter().map(|s| format!("\"{s}\"")).collect();
-                    return Err(DynamoError::validation(format!(
-                        "One or more parameter values were invalid: Input collection [{}] contains duplicates.",
-                        quoted.join(", ")
-                    )));
-                }
+                check_string_set(&items)?;
                 AttributeValue::SS(items.into_iter().map(str::to_owned).collect())
             }
             Raw::NS(items) => {
@@ -260,27 +319,11 @@ fn validate(raw: RawValue<'_>, depth: usize) -> Result<AttributeValue, DynamoErr
                     .iter()
                     .map(|s| parse_number(s))
                     .collect::<Result<Vec<_>, _>>()?;
-                let mut sorted = numbers.clone();
-                sorted.sort_unstable();
-                if sorted.windows(2).any(|w| w[0] == w[1]) {
-                    return Err(DynamoError::validation(MSG_NS_DUPLICATES));
-                }
+                check_number_set(&numbers)?;
                 AttributeValue::NS(numbers)
             }
             Raw::BS(items) => {
-                if items.is_empty() {
-                    return Err(DynamoError::validation(MSG_EMPTY_BS));
-                }
-                if let Some(listing) = duplicate_listing(&items) {
-                    let quoted: Vec<String> = listing
-                        .iter()
-                        .map(|b| format!("\"{}\"", STANDARD.encode(b)))
-                        .collect();
-                    return Err(DynamoError::validation(format!(
-                        "One or more parameter values were invalid: Input collection [{}]of type BS contains duplicates.",
-                        quoted.join(",")
-                    )));
-                }
+                check_binary_set(&items)?;
                 AttributeValue::BS(items)
             }
             Raw::L(items) => AttributeValue::L(

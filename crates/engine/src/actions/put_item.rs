@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use openddb_core::api::{PutItemInput, PutItemOutput};
+use openddb_core::value::check_item;
 use openddb_core::DynamoError;
 
 use super::common::{
@@ -33,6 +34,9 @@ pub async fn run(
     }
     .check()?;
 
+    if let Some(item) = &input.item {
+        check_item(item).map_err(envelope)?;
+    }
     let prepared = prepare_conditional_write(
         RequestExpressions {
             condition_expression: input.condition_expression.as_deref(),

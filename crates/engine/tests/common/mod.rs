@@ -44,6 +44,7 @@ impl Harness {
 
 /// Defines each test once per storage mode: `name::in_memory` and
 /// `name::sqlite`, both running the same body against a fresh database.
+#[allow(unused_macros)]
 macro_rules! both_modes {
     ($($(#[$meta:meta])* async fn $name:ident($db:ident) $body:block)*) => {$(
         mod $name {
@@ -232,7 +233,11 @@ pub async fn wire(
 
 /// Asserts an error's kind and exact message.
 #[track_caller]
-pub fn assert_error(result: Result<impl std::fmt::Debug, DynamoError>, kind: ErrorKind, message: &str) {
+pub fn assert_error(
+    result: Result<impl std::fmt::Debug, DynamoError>,
+    kind: ErrorKind,
+    message: &str,
+) {
     match result {
         Ok(v) => panic!("expected {kind:?} {message:?}, got success {v:?}"),
         Err(e) => {
