@@ -270,7 +270,7 @@ both_modes! {
         assert_eq!(err.kind, ErrorKind::ValidationException);
         assert_eq!(
             err.message,
-            "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first. (arn:aws:dynamodb:us-east-1:000000000000:table/kept)"
+            "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first."
         );
         assert_eq!(describe(db, "kept").await.table_status.as_deref(), Some("ACTIVE"));
 

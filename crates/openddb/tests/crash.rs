@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use common::{create_table, item, n, s};
@@ -140,7 +141,9 @@ async fn acknowledged_writes_survive_sigkill() {
         stop.store(true, Ordering::SeqCst);
         eprintln!("cycle {cycle}: SIGKILL after {acked_before_kill} acknowledged writes");
         for task in writers {
-            task.await.expect("writer task");
+            if let Err(refused) = task.await.expect("writer task") {
+                panic!("cycle {cycle}: the server refused a valid write: {refused}");
+            }
         }
 
         server = ServerProcess::start(dir.path());
@@ -151,7 +154,9 @@ async fn acknowledged_writes_survive_sigkill() {
 }
 
 /// Writes until told to stop or until the server stops answering: unique
-/// puts, an overwritten key, and `ADD` increments on shared counters.
+/// puts, an overwritten key, and `ADD` increments on shared counters. A
+/// request the server answered with an error (rather than vanishing under
+/// SIGKILL) is a failure.
 async fn writer(
     client: Client,
     cycle: usize,
@@ -159,13 +164,13 @@ async fn writer(
     ledger: Arc<Mutex<Ledger>>,
     stop: Arc<AtomicBool>,
     acked: Arc<AtomicUsize>,
-) {
+) -> Result<(), String> {
     let payload = "p".repeat(100 + 37 * w);
     let overwrite_key = format!("w{w}-latest");
     let mut seq: i64 = 0;
     while !stop.load(Ordering::SeqCst) {
         seq += 1;
-        let ok = match seq % 3 {
+        let outcome = match seq % 3 {
             0 => {
                 let key = format!("c{cycle}-w{w}-{seq}");
                 let value = seq * 1000 + w as i64;
@@ -182,7 +187,7 @@ async fn writer(
                 if result.is_ok() {
                     ledger.lock().unwrap().acked_puts.insert(key, value);
                 }
-                result.is_ok()
+                result.map(drop).map_err(refused)
             }
             1 => {
                 let counter = format!("counter-{}", (w + seq as usize) % COUNTERS);
@@ -208,7 +213,7 @@ async fn writer(
                     entry.0 += 1;
                     entry.1 -= 1;
                 }
-                result.is_ok()
+                result.map(drop).map_err(refused)
             }
             _ => {
                 // Values only grow, across cycles too.
@@ -238,15 +243,27 @@ async fn writer(
                         .expect("recorded above")
                         .0 = Some(value);
                 }
-                result.is_ok()
+                result.map(drop).map_err(refused)
             }
         };
-        if ok {
-            acked.fetch_add(1, Ordering::SeqCst);
-        } else {
+        match outcome {
+            Ok(()) => {
+                acked.fetch_add(1, Ordering::SeqCst);
+            }
+            Err(Some(refused)) => return Err(refused),
             // The server is gone (killed); nothing more will be answered.
-            break;
+            Err(None) => return Ok(()),
         }
+    }
+    Ok(())
+}
+
+/// `Some(description)` when the server answered with an error, `None` when
+/// the request got no answer (connection refused or reset by the kill).
+fn refused<E: std::fmt::Debug, R: std::fmt::Debug>(err: SdkError<E, R>) -> Option<String> {
+    match err {
+        SdkError::ServiceError(_) => Some(format!("{err:?}")),
+        _ => None,
     }
 }
 

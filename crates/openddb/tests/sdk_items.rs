@@ -7,16 +7,17 @@ mod common;
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
-    AttributeAction, AttributeValue, AttributeValueUpdate, ComparisonOperator,
-    ExpectedAttributeValue, ReturnConsumedCapacity, ReturnValue,
-    ReturnValuesOnConditionCheckFailure,
+    AttributeAction, AttributeValue, AttributeValueUpdate, BillingMode, ComparisonOperator,
+    ExpectedAttributeValue, KeyType, ReturnConsumedCapacity, ReturnValue,
+    ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
 };
 use aws_sdk_dynamodb::Client;
-use common::{create_table, item, n, s, Server};
+use common::{attr_def, create_table, item, key_elem, n, s, Server};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -192,15 +193,14 @@ async fn numbers_are_normalised() {
 async fn numeric_and_binary_keys_work() {
     let server = Server::in_memory().await;
     let client = server.client();
-    use aws_sdk_dynamodb::types::{KeyType, ScalarAttributeType};
     client
         .create_table()
         .table_name("NumBin")
-        .attribute_definitions(common::attr_def("id", ScalarAttributeType::N))
-        .attribute_definitions(common::attr_def("blob", ScalarAttributeType::B))
-        .key_schema(common::key_elem("id", KeyType::Hash))
-        .key_schema(common::key_elem("blob", KeyType::Range))
-        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .attribute_definitions(attr_def("id", ScalarAttributeType::N))
+        .attribute_definitions(attr_def("blob", ScalarAttributeType::B))
+        .key_schema(key_elem("id", KeyType::Hash))
+        .key_schema(key_elem("blob", KeyType::Range))
+        .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await
         .expect("CreateTable");
@@ -328,7 +328,7 @@ async fn condition_expression_success_and_failure() {
         .await
         .expect_err("version mismatch");
     match err.into_service_error() {
-        aws_sdk_dynamodb::operation::delete_item::DeleteItemError::ConditionalCheckFailedException(e) => {
+        DeleteItemError::ConditionalCheckFailedException(e) => {
             assert_eq!(e.item(), None)
         }
         other => panic!("expected ConditionalCheckFailedException, got {other:?}"),

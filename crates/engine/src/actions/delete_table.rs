@@ -26,10 +26,9 @@ pub async fn run(
     let name = input.table_name.unwrap_or_default();
     let meta = tenant.table(&name).ok_or_else(|| not_found(&name))?;
     if meta.deletion_protection() {
-        return Err(DynamoError::validation(format!(
-            "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first. ({})",
-            meta.description.table_arn.as_deref().unwrap_or_default()
-        )));
+        return Err(DynamoError::validation(
+            "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.",
+        ));
     }
     let id = meta.id;
     let catalog_key = keys::catalog_key(&name);
