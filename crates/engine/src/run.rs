@@ -65,21 +65,17 @@ where
     }
 }
 
-/// Runs `f` against a read snapshot.
+/// Runs `f` against a read snapshot, on the calling worker thread: reads
+/// never wait for the writer (WAL snapshots, or the memory map's read
+/// lock) and a single-item read is a few page lookups, so handing it to a
+/// blocking thread would cost more (two thread hops) than it saves.
+/// Multi-page reads (Query, Scan) should move to a blocking thread when
+/// the backend says its reads are not cheap (`Kv::reads_are_cheap`).
 pub async fn read<T, F>(kv: &Arc<dyn Kv>, f: F) -> Result<T, DynamoError>
 where
     T: Send + 'static,
     F: FnOnce(&dyn ReadTxn) -> Result<T, DynamoError> + Send + 'static,
 {
-    if kv.reads_are_cheap() {
-        let snapshot = kv.read().map_err(storage_error)?;
-        return f(&*snapshot);
-    }
-    let kv = kv.clone();
-    tokio::task::spawn_blocking(move || {
-        let snapshot = kv.read().map_err(storage_error)?;
-        f(&*snapshot)
-    })
-    .await
-    .map_err(|_| DynamoError::internal("Internal server error"))?
+    let snapshot = kv.read().map_err(storage_error)?;
+    f(&*snapshot)
 }

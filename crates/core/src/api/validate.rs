@@ -63,12 +63,15 @@ impl Violations {
 
     /// Length and pattern checks of a name, each reported separately.
     pub fn name_constraints(&mut self, n: &str, member: &str, min: usize, max: usize) {
-        let shown = format!("'{n}'");
-        let len = n.chars().count();
-        if !n
+        let valid_chars = n
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
-        {
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+        let len = n.chars().count();
+        if valid_chars && (min..=max).contains(&len) {
+            return;
+        }
+        let shown = format!("'{n}'");
+        if !valid_chars {
             self.push(
                 &shown,
                 member,
