@@ -519,13 +519,7 @@ fn describe_new(
     }
     if let Some(s) = &input.stream_specification {
         if s.stream_enabled == Some(true) {
-            let label = stream_label(now);
-            d.stream_specification = Some(StreamSpecification {
-                stream_enabled: Some(true),
-                stream_view_type: s.stream_view_type.clone(),
-            });
-            d.latest_stream_arn = Some(format!("{arn}/stream/{label}"));
-            d.latest_stream_label = Some(label);
+            enable_stream(&mut d, s.stream_view_type.clone(), now);
         }
     }
     if let Some(sse) = &input.sse_specification {
@@ -543,6 +537,20 @@ fn describe_new(
         d.on_demand_throughput = Some(odt.clone());
     }
     d
+}
+
+/// Turns a stream on in `d`: a new label and ARN from the time it starts.
+pub(crate) fn enable_stream(d: &mut TableDescription, view_type: Option<String>, now: f64) {
+    let label = stream_label(now);
+    d.stream_specification = Some(StreamSpecification {
+        stream_enabled: Some(true),
+        stream_view_type: view_type,
+    });
+    d.latest_stream_arn = Some(format!(
+        "{}/stream/{label}",
+        d.table_arn.as_deref().unwrap_or_default()
+    ));
+    d.latest_stream_label = Some(label);
 }
 
 /// A stream label: the creation time as `YYYY-MM-DDTHH:MM:SS.mmm` (UTC).

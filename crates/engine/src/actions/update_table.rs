@@ -6,15 +6,15 @@ use std::sync::Arc;
 
 use openddb_core::api::validate::Violations;
 use openddb_core::api::{
-    BillingModeSummary, ProvisionedThroughputDescription, StreamSpecification, TableClassSummary,
-    UpdateTableInput, UpdateTableOutput,
+    BillingModeSummary, ProvisionedThroughputDescription, TableClassSummary, UpdateTableInput,
+    UpdateTableOutput,
 };
 use openddb_core::{DynamoError, ErrorKind};
 
 use super::common::{
     check_table_name, describe_with_stats, now_epoch_seconds, read_stats, sse_description,
 };
-use super::create_table::stream_label;
+use super::create_table::enable_stream;
 use super::describe_table::not_found;
 use crate::catalog::TableMeta;
 use crate::keys;
@@ -189,7 +189,6 @@ fn apply(
             .as_ref()
             .and_then(|s| s.stream_enabled)
             == Some(true);
-        let arn = d.table_arn.clone().unwrap_or_default();
         match s.stream_enabled {
             Some(true) => {
                 if enabled_now {
@@ -203,13 +202,7 @@ fn apply(
                         "One or more parameter values were invalid: StreamViewType is required when StreamEnabled is true",
                     ));
                 }
-                let label = stream_label(now);
-                d.stream_specification = Some(StreamSpecification {
-                    stream_enabled: Some(true),
-                    stream_view_type: s.stream_view_type.clone(),
-                });
-                d.latest_stream_arn = Some(format!("{arn}/stream/{label}"));
-                d.latest_stream_label = Some(label);
+                enable_stream(d, s.stream_view_type.clone(), now);
             }
             _ => {
                 if !enabled_now {
