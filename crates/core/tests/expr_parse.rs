@@ -394,13 +394,13 @@ fn placeholder_map_checks() {
         "ExpressionAttributeValues contains invalid key: Syntax error; key: \"b\""
     );
     assert_eq!(
-        check_placeholders_without_expressions(&[], &["ConditionExpression"], false, true)
+        check_placeholders_without_expressions(false, false, false, true)
             .unwrap_err()
             .message,
-        "ExpressionAttributeValues can only be specified when using expressions: ConditionExpression is null"
+        "ExpressionAttributeValues can only be specified when using expressions"
     );
     assert_eq!(
-        check_placeholders_without_expressions(&[], &["ConditionExpression"], true, false)
+        check_placeholders_without_expressions(false, false, true, false)
             .unwrap_err()
             .message,
         "ExpressionAttributeNames can only be specified when using expressions"

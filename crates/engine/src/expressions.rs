@@ -91,22 +91,12 @@ impl RequestExpressions<'_> {
             .values
             .map(|v| v as &dyn PlaceholderMap<AttributeValue>);
         validate_placeholder_maps(names, values)?;
-        let value_expressions: Vec<&str> = present
-            .iter()
-            .copied()
-            .filter(|p| *p != "ProjectionExpression")
-            .collect();
         check_placeholders_without_expressions(
-            &present,
-            if value_expressions.is_empty() {
-                &["ConditionExpression"]
-            } else {
-                &value_expressions
-            },
+            !present.is_empty(),
+            present.iter().any(|p| *p != "ProjectionExpression"),
             names.is_some(),
             values.is_some(),
-        )
-        .map_err(todays_wording)?;
+        )?;
 
         let mut placeholders = Placeholders::new(names, values);
         let mut out = Prepared::default();
@@ -153,15 +143,6 @@ impl RequestExpressions<'_> {
         }
         Ok(out)
     }
-}
-
-/// Since June 2026 DynamoDB no longer names the missing expression.
-fn todays_wording(mut e: DynamoError) -> DynamoError {
-    const PREFIX: &str = "ExpressionAttributeValues can only be specified when using expressions";
-    if e.message.starts_with(PREFIX) {
-        e.message = PREFIX.to_string();
-    }
-    e
 }
 
 fn serialization(what: &str) -> DynamoError {

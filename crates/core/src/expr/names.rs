@@ -164,34 +164,24 @@ pub fn validate_placeholder_maps(
 }
 
 /// ExpressionAttributeNames/Values given to a request that has no
-/// expression to use them. `present` lists the expression parameters the
-/// request carries; `value_expressions` the ones this operation accepts that
-/// can hold values (every expression but ProjectionExpression), in the order
-/// DynamoDB names them (e.g. `["UpdateExpression", "ConditionExpression"]`).
+/// expression to use them: names need any expression, values one that can
+/// hold values (every expression but ProjectionExpression). Since June 2026
+/// DynamoDB no longer names the missing expression in the message.
 pub fn check_placeholders_without_expressions(
-    present: &[&str],
-    value_expressions: &[&str],
+    any_expression: bool,
+    any_value_expression: bool,
     has_names: bool,
     has_values: bool,
 ) -> Result<(), DynamoError> {
-    if has_names && present.is_empty() {
+    if has_names && !any_expression {
         return Err(DynamoError::validation(
             "ExpressionAttributeNames can only be specified when using expressions",
         ));
     }
-    if has_values
-        && !value_expressions.is_empty()
-        && !value_expressions.iter().any(|e| present.contains(e))
-    {
-        let verb = if value_expressions.len() > 1 {
-            "are"
-        } else {
-            "is"
-        };
-        return Err(DynamoError::validation(format!(
-            "ExpressionAttributeValues can only be specified when using expressions: {} {verb} null",
-            value_expressions.join(" and ")
-        )));
+    if has_values && !any_value_expression {
+        return Err(DynamoError::validation(
+            "ExpressionAttributeValues can only be specified when using expressions",
+        ));
     }
     Ok(())
 }
