@@ -118,17 +118,26 @@ impl RequestExpressions<'_> {
         }
         placeholders.check_unused()?;
 
-        if let Some(expected) = self.expected {
-            let operator = match self.conditional_operator {
-                Some("OR") => ConditionalOperator::Or,
-                _ => ConditionalOperator::And,
-            };
-            out.condition = legacy::expected_to_condition(&decode_expected(expected)?, operator)?;
-        } else if self.conditional_operator.is_some() && self.expected.is_none() {
-            // ConditionalOperator alone has nothing to combine.
-            return Err(DynamoError::validation(
-                "ConditionalOperator can only be used when Expected or QueryFilter or ScanFilter is present",
-            ));
+        match (self.expected, self.conditional_operator) {
+            (Some(expected), operator) => {
+                let entries = decode_expected(expected)?;
+                if operator.is_some() && entries.len() < 2 {
+                    return Err(DynamoError::validation(
+                        "ConditionalOperator can only be used when Filter or Expected has two or more elements",
+                    ));
+                }
+                let operator = match operator {
+                    Some("OR") => ConditionalOperator::Or,
+                    _ => ConditionalOperator::And,
+                };
+                out.condition = legacy::expected_to_condition(&entries, operator)?;
+            }
+            (None, Some(_)) => {
+                return Err(DynamoError::validation(
+                    "ConditionalOperator cannot be used without Filter or Expected",
+                ))
+            }
+            (None, None) => {}
         }
         if let Some(updates) = self.attribute_updates {
             out.update = Some(Update {

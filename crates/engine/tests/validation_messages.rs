@@ -349,6 +349,24 @@ both_modes! {
         }
     }
 
+    async fn conditional_operator_needs_two_expected_entries(db) {
+        // Wording from DynamoDB's own error catalogue (shipped in DynamoDB
+        // Local); enveloped like every request-level error of these writes.
+        setup(db).await;
+        let item = json!({"pk": {"S": "k"}});
+        check(db, vec![
+            ("PutItem", json!({"TableName": "hash", "Item": item, "ConditionalOperator": "AND"}), V,
+             "1 validation error detected: ConditionalOperator cannot be used without Filter or Expected".into()),
+            ("DeleteItem", json!({"TableName": "hash", "Key": item, "ConditionalOperator": "OR",
+                "Expected": {"a": {"Exists": false}}}), V,
+             "1 validation error detected: ConditionalOperator can only be used when Filter or Expected has two or more elements".into()),
+        ]).await;
+        wire(db, "PutItem", json!({"TableName": "hash", "Item": item, "ConditionalOperator": "OR",
+            "Expected": {"a": {"Exists": false}, "b": {"Exists": false}}}))
+            .await
+            .expect("two Expected entries combine with OR");
+    }
+
     async fn wire_responses_have_dynamodb_shape(db) {
         setup(db).await;
         let out = wire(db, "PutItem", json!({"TableName": "hash", "Item": {"pk": {"S": "k"}, "n": {"N": "007"}},
