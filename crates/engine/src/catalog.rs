@@ -19,6 +19,14 @@ pub struct KeySchema {
     pub sort_key: Option<KeyAttribute>,
 }
 
+/// Where key attributes come from: DynamoDB words key problems in a `Key`
+/// parameter differently from those in a whole item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyOf {
+    Item,
+    KeyParameter,
+}
+
 /// What the catalog stores per table.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TableMeta {
@@ -53,9 +61,9 @@ impl TableMeta {
         &self,
         item: &'a Item,
     ) -> Result<(&'a AttributeValue, Option<&'a AttributeValue>), DynamoError> {
-        let pk = self.key_part(item, &self.key_schema.partition_key, true, "item")?;
+        let pk = self.key_part(item, &self.key_schema.partition_key, true, KeyOf::Item)?;
         let sk = match &self.key_schema.sort_key {
-            Some(s) => Some(self.key_part(item, s, false, "item")?),
+            Some(s) => Some(self.key_part(item, s, false, KeyOf::Item)?),
             None => None,
         };
         Ok((pk, sk))
@@ -80,9 +88,14 @@ impl TableMeta {
                 "The provided key element does not match the schema",
             ));
         }
-        let pk = self.key_part(key, &self.key_schema.partition_key, true, "key")?;
+        let pk = self.key_part(
+            key,
+            &self.key_schema.partition_key,
+            true,
+            KeyOf::KeyParameter,
+        )?;
         let sk = match &self.key_schema.sort_key {
-            Some(s) => Some(self.key_part(key, s, false, "key")?),
+            Some(s) => Some(self.key_part(key, s, false, KeyOf::KeyParameter)?),
             None => None,
         };
         Ok((pk, sk))
@@ -93,10 +106,10 @@ impl TableMeta {
         item: &'a Item,
         attr: &KeyAttribute,
         is_partition: bool,
-        what: &str,
+        of: KeyOf,
     ) -> Result<&'a AttributeValue, DynamoError> {
         let Some(v) = item.get(&attr.name) else {
-            return Err(if what == "key" {
+            return Err(if of == KeyOf::KeyParameter {
                 DynamoError::validation("The provided key element does not match the schema")
             } else {
                 DynamoError::validation(format!(
@@ -106,7 +119,7 @@ impl TableMeta {
             });
         };
         if v.type_name() != attr.attr_type {
-            return Err(if what == "key" {
+            return Err(if of == KeyOf::KeyParameter {
                 DynamoError::validation("The provided key element does not match the schema")
             } else {
                 DynamoError::validation(format!(

@@ -25,27 +25,31 @@ pub enum Change {
     Delete,
 }
 
-/// The item before and after a write.
-pub struct Written {
+/// The item before and after a write, and whatever else the action's
+/// decision produced (`extra`).
+pub struct Written<X> {
     pub old: Option<Item>,
     pub new: Option<Item>,
     pub old_size: usize,
     pub new_size: usize,
+    pub extra: X,
 }
 
 fn decode(bytes: &[u8]) -> Result<Item, KvError> {
     decode_item(bytes).map_err(|e| KvError::Fatal(format!("corrupt item: {e}")))
 }
 
-/// Reads, decides and writes one item atomically.
-pub async fn write_item<F>(
+/// Reads, decides and writes one item atomically. `decide` may run more
+/// than once (a backend may retry); only its last answer counts.
+pub async fn write_item<F, X>(
     tenant: &Arc<Tenant>,
     meta: &TableMeta,
     key: Vec<u8>,
     mut decide: F,
-) -> Result<Written, DynamoError>
+) -> Result<Written<X>, DynamoError>
 where
-    F: FnMut(Option<&Item>) -> Result<Change, DynamoError> + Send + 'static,
+    F: FnMut(Option<&Item>) -> Result<(Change, X), DynamoError> + Send + 'static,
+    X: Send + 'static,
 {
     let table_id = meta.id;
     run::write(&tenant.kv, move |txn: &mut dyn Txn| {
@@ -56,7 +60,7 @@ where
             Some(bytes) => Some(decode(&bytes)?),
             None => None,
         };
-        let change = match decide(old.as_ref()) {
+        let (change, extra) = match decide(old.as_ref()) {
             Ok(c) => c,
             Err(e) => return Ok(Err(e)),
         };
@@ -85,6 +89,7 @@ where
             new,
             old_size,
             new_size,
+            extra,
         }))
     })
     .await

@@ -61,7 +61,7 @@ pub async fn run(
                 return Err(condition_failed(old, return_old_on_failure));
             }
         }
-        Ok(Change::Delete)
+        Ok((Change::Delete, ()))
     })
     .await?;
 

@@ -67,7 +67,7 @@ pub async fn run(
                 return Err(condition_failed(old, return_old_on_failure));
             }
         }
-        Ok(Change::Put(new_item.clone()))
+        Ok((Change::Put(new_item.clone()), ()))
     })
     .await?;
 

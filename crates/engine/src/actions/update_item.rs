@@ -67,8 +67,6 @@ pub async fn run(
     let condition = prepared.condition;
     let update = prepared.update;
     let key_attrs: Item = key_item.clone();
-    let updated_paths = Arc::new(parking_lot::Mutex::new(Vec::new()));
-    let updated_paths_w = updated_paths.clone();
     let written = write_item(tenant, &meta, key, move |old| {
         if let Some(c) = &condition {
             if !condition_holds(c, old)? {
@@ -76,16 +74,17 @@ pub async fn run(
             }
         }
         let mut item = old.cloned().unwrap_or_else(|| key_attrs.clone());
-        if let Some(u) = &update {
-            *updated_paths_w.lock() = apply_update(u, &mut item)?;
-        }
+        let paths = match &update {
+            Some(u) => apply_update(u, &mut item)?,
+            None => Vec::new(),
+        };
         check_item_size(&item, true)?;
-        Ok(Change::Put(item))
+        Ok((Change::Put(item), paths))
     })
     .await?;
 
     let units = write_units(written.old_size.max(written.new_size));
-    let paths = updated_paths.lock().clone();
+    let paths = written.extra;
     let attributes = match input.return_values.as_deref() {
         Some("ALL_OLD") => written.old,
         Some("ALL_NEW") => written.new,
