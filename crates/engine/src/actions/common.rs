@@ -54,6 +54,18 @@ pub fn check_table_name(v: &mut Violations, name: &Option<String>) {
     v.table_name(name.as_deref(), "tableName", 1);
 }
 
+/// The `TableName` check of the item actions: today DynamoDB reports an
+/// empty name without echoing it, and capitalises the member.
+pub fn check_item_table_name(v: &mut Violations, name: &Option<String>) {
+    match name.as_deref() {
+        Some("") => v.push_unnamed_value(
+            "TableName",
+            "Member must have length greater than or equal to 1",
+        ),
+        other => v.table_name(other, "tableName", 1),
+    }
+}
+
 /// PutItem, UpdateItem and DeleteItem report request-level problems inside
 /// DynamoDB's validation envelope (June 2026 wording).
 pub fn envelope(e: DynamoError) -> DynamoError {
@@ -182,13 +194,7 @@ impl WriteMembers<'_> {
             return v.into_result();
         }
         let mut v = Violations::new();
-        match self.table_name.as_deref() {
-            Some("") => v.push_unnamed_value(
-                "TableName",
-                "Member must have length greater than or equal to 1",
-            ),
-            other => v.table_name(other, "tableName", 1),
-        }
+        check_item_table_name(&mut v, self.table_name);
         if !v.is_empty() {
             return v.into_result();
         }

@@ -7,7 +7,7 @@ use openddb_core::api::{GetItemInput, GetItemOutput};
 use openddb_core::size::item_size;
 use openddb_core::DynamoError;
 
-use super::common::check_table_name;
+use super::common::check_item_table_name;
 use crate::capacity::{read_units, ReturnCapacity};
 use crate::expressions::{project, RequestExpressions};
 use crate::keys;
@@ -26,14 +26,7 @@ pub async fn run(
         "returnConsumedCapacity",
         RETURN_CONSUMED_CAPACITY,
     );
-    if input.table_name.as_deref() == Some("") {
-        v.push_unnamed_value(
-            "TableName",
-            "Member must have length greater than or equal to 1",
-        );
-    } else {
-        check_table_name(&mut v, &input.table_name);
-    }
+    check_item_table_name(&mut v, &input.table_name);
     if let Some(a) = &input.attributes_to_get {
         if a.is_empty() {
             v.push(
