@@ -46,6 +46,21 @@ pub fn encode_key_value(v: &AttributeValue, out: &mut Vec<u8>) {
     }
 }
 
+/// Appends the encoding of an S or B value without its terminator: the
+/// common prefix of the encodings of every value that begins with `v`
+/// (for `begins_with` key conditions). Numbers have no such prefix and
+/// are encoded whole.
+pub fn encode_key_prefix(v: &AttributeValue, out: &mut Vec<u8>) {
+    let (tag, bytes) = match v {
+        AttributeValue::S(s) => (TAG_S, s.as_bytes()),
+        AttributeValue::B(b) => (TAG_B, b.as_slice()),
+        other => return encode_key_value(other, out),
+    };
+    out.push(tag);
+    encode_bytes(bytes, out);
+    out.truncate(out.len() - 2);
+}
+
 fn encode_bytes(b: &[u8], out: &mut Vec<u8>) {
     out.reserve(b.len() + 2);
     for &byte in b {
@@ -292,6 +307,20 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn prefix_encoding_selects_exactly_the_values_that_begin_with_it(
+            s in "[a\\x00\\u{e9}]{0,6}", t in "[a\\x00\\u{e9}]{0,6}"
+        ) {
+            let mut p = Vec::new();
+            encode_key_prefix(&AttributeValue::S(s.clone()), &mut p);
+            let full = enc(&AttributeValue::S(t.clone()));
+            prop_assert_eq!(full.starts_with(&p), t.starts_with(&s));
+            let mut pb = Vec::new();
+            encode_key_prefix(&AttributeValue::B(s.clone().into_bytes()), &mut pb);
+            let fb = enc(&AttributeValue::B(t.clone().into_bytes()));
+            prop_assert_eq!(fb.starts_with(&pb), t.as_bytes().starts_with(s.as_bytes()));
+        }
+
         #[test]
         fn order_matches_dynamodb(a in arb_key(), b in arb_key()) {
             if let Some(want) = compare_values(&a, &b) {

@@ -1,7 +1,7 @@
 //! Table metadata as stored in the catalog, and the in-memory view of it
 //! every action works from.
 
-use openddb_core::api::{TableDescription, Tag};
+use openddb_core::api::{AttributeDefinition, KeySchemaElement, Projection, TableDescription, Tag};
 use openddb_core::{AttributeValue, DynamoError, Item};
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +37,159 @@ pub struct TableMeta {
     pub description: TableDescription,
     #[serde(default)]
     pub tags: Vec<Tag>,
+    /// Secondary indexes, local and global, with their storage ids.
+    #[serde(default)]
+    pub indexes: Vec<IndexMeta>,
+    /// Changes with every change to `indexes`; mirrored in the table's
+    /// statistics record so that a write sees a stale catalog in its
+    /// transaction.
+    #[serde(default)]
+    pub generation: u64,
+    /// The next index id to hand out (ids are never reused in a table).
+    #[serde(default)]
+    pub next_index_id: u32,
+}
+
+/// Which attributes an index stores besides the keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IndexProjection {
+    All,
+    KeysOnly,
+    Include(Vec<String>),
+}
+
+/// The life cycle of an index (local ones are always active).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IndexStatus {
+    /// Being backfilled; writes already maintain it.
+    Creating,
+    Active,
+    /// Being removed; writes no longer maintain it.
+    Deleting,
+}
+
+impl IndexStatus {
+    pub fn wire(self) -> &'static str {
+        match self {
+            IndexStatus::Creating => "CREATING",
+            IndexStatus::Active => "ACTIVE",
+            IndexStatus::Deleting => "DELETING",
+        }
+    }
+}
+
+/// A secondary index: its key attributes (several, for multi-attribute
+/// global keys), projection and storage id.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IndexMeta {
+    pub id: u32,
+    pub name: String,
+    pub global: bool,
+    pub partition: Vec<KeyAttribute>,
+    pub sort: Vec<KeyAttribute>,
+    pub projection: IndexProjection,
+    pub status: IndexStatus,
+}
+
+impl IndexMeta {
+    /// Builds an index from its declaration, resolving attribute types
+    /// from the table's attribute definitions (already validated).
+    pub fn declare(
+        id: u32,
+        name: &str,
+        global: bool,
+        key_schema: &[KeySchemaElement],
+        projection: Option<&Projection>,
+        definitions: &[AttributeDefinition],
+        status: IndexStatus,
+    ) -> IndexMeta {
+        let attr = |e: &KeySchemaElement| {
+            let name = e.attribute_name.clone().unwrap_or_default();
+            let attr_type = definitions
+                .iter()
+                .find(|d| d.attribute_name.as_deref() == Some(name.as_str()))
+                .and_then(|d| d.attribute_type.clone())
+                .unwrap_or_default();
+            KeyAttribute { name, attr_type }
+        };
+        let of_type = |t: &str| {
+            key_schema
+                .iter()
+                .filter(|e| e.key_type.as_deref() == Some(t))
+                .map(attr)
+                .collect::<Vec<_>>()
+        };
+        let projection = match projection.and_then(|p| p.projection_type.as_deref()) {
+            Some("KEYS_ONLY") => IndexProjection::KeysOnly,
+            Some("INCLUDE") => IndexProjection::Include(
+                projection
+                    .and_then(|p| p.non_key_attributes.clone())
+                    .unwrap_or_default(),
+            ),
+            _ => IndexProjection::All,
+        };
+        IndexMeta {
+            id,
+            name: name.to_string(),
+            global,
+            partition: of_type("HASH"),
+            sort: of_type("RANGE"),
+            projection,
+            status,
+        }
+    }
+
+    /// The index key attributes, partition first.
+    pub fn key_attributes(&self) -> impl Iterator<Item = &KeyAttribute> {
+        self.partition.iter().chain(self.sort.iter())
+    }
+
+    /// Whether writes must keep this index in step.
+    pub fn maintained(&self) -> bool {
+        self.status != IndexStatus::Deleting
+    }
+
+    /// The index key values of `item`, or `None` when the item lacks one
+    /// of them or has it with another type (sparse indexes).
+    pub fn key_values<'a>(&self, item: &'a Item) -> Option<Vec<&'a AttributeValue>> {
+        self.key_attributes()
+            .map(|a| item.get(&a.name).filter(|v| v.type_name() == a.attr_type))
+            .collect()
+    }
+
+    /// Whether the index stores attribute `name` of its items.
+    pub fn projects(&self, name: &str, table: &KeySchema) -> bool {
+        match &self.projection {
+            IndexProjection::All => true,
+            IndexProjection::KeysOnly => self.is_key(name, table),
+            IndexProjection::Include(attrs) => {
+                self.is_key(name, table) || attrs.iter().any(|a| a == name)
+            }
+        }
+    }
+
+    fn is_key(&self, name: &str, table: &KeySchema) -> bool {
+        table.names().any(|n| n == name) || self.key_attributes().any(|a| a.name == name)
+    }
+
+    /// The item as the index stores it.
+    pub fn project(&self, item: &Item, table: &KeySchema) -> Item {
+        match &self.projection {
+            IndexProjection::All => item.clone(),
+            _ => item
+                .iter()
+                .filter(|(k, _)| self.projects(k, table))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        }
+    }
+}
+
+impl KeySchema {
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.partition_key.name.as_str())
+            .chain(self.sort_key.as_ref().map(|s| s.name.as_str()))
+    }
 }
 
 /// Maximum size of a partition key value in bytes.
@@ -158,7 +311,15 @@ impl TableMeta {
     }
 
     pub fn key_names(&self) -> impl Iterator<Item = &str> {
-        std::iter::once(self.key_schema.partition_key.name.as_str())
-            .chain(self.key_schema.sort_key.as_ref().map(|s| s.name.as_str()))
+        self.key_schema.names()
+    }
+
+    pub fn index(&self, name: &str) -> Option<&IndexMeta> {
+        self.indexes.iter().find(|i| i.name == name)
+    }
+
+    /// The indexes writes must keep in step.
+    pub fn maintained_indexes(&self) -> impl Iterator<Item = &IndexMeta> {
+        self.indexes.iter().filter(|i| i.maintained())
     }
 }

@@ -100,10 +100,13 @@ impl Database {
         };
         let tenant = Arc::new(Tenant::load(kv)?);
         let mut tenants = self.tenants.write();
-        Ok(tenants
-            .entry(account_id.to_string())
-            .or_insert(tenant)
-            .clone())
+        if let Some(t) = tenants.get(account_id) {
+            return Ok(t.clone());
+        }
+        tenants.insert(account_id.to_string(), tenant.clone());
+        drop(tenants);
+        crate::indexing::resume(&tenant);
+        Ok(tenant)
     }
 
     /// Runs one wire-protocol action: `operation` is the name after
@@ -148,6 +151,8 @@ impl Database {
             "GetItem" => actions::get_item::run,
             "UpdateItem" => actions::update_item::run,
             "DeleteItem" => actions::delete_item::run,
+            "Query" => actions::query::run,
+            "Scan" => actions::scan::run,
         }
     }
 }
@@ -190,4 +195,8 @@ embedded_api! {
     update_item: update_item(api::UpdateItemInput) -> api::UpdateItemOutput;
     /// DeleteItem.
     delete_item: delete_item(api::DeleteItemInput) -> api::DeleteItemOutput;
+    /// Query.
+    query: query(api::QueryInput) -> api::QueryOutput;
+    /// Scan.
+    scan: scan(api::ScanInput) -> api::ScanOutput;
 }

@@ -30,6 +30,12 @@ pub struct RequestExpressions<'a> {
     pub conditional_operator: Option<&'a str>,
     pub attribute_updates: Option<&'a Value>,
     pub attributes_to_get: Option<&'a [String]>,
+    pub filter_expression: Option<&'a str>,
+    pub key_condition_expression: Option<&'a str>,
+    /// Legacy `KeyConditions`.
+    pub key_conditions: Option<&'a Value>,
+    /// Legacy `QueryFilter` or `ScanFilter`, with its parameter name.
+    pub filter: Option<(&'static str, &'a Value)>,
 }
 
 /// A resolved update, from an UpdateExpression or from AttributeUpdates
@@ -55,6 +61,13 @@ pub struct Prepared {
     pub condition: Option<Condition>,
     pub update: Option<Update>,
     pub projection: Option<Vec<DocumentPath>>,
+    /// FilterExpression, or the legacy QueryFilter/ScanFilter.
+    pub filter: Option<Condition>,
+    /// The parsed KeyConditionExpression (checked against the key schema
+    /// by the caller, who knows which index is queried).
+    pub key_condition: Option<Condition>,
+    /// The legacy KeyConditions entries.
+    pub key_conditions: Option<Vec<(String, ExpectedAttributeValue)>>,
 }
 
 impl RequestExpressions<'_> {
@@ -67,6 +80,12 @@ impl RequestExpressions<'_> {
         let mut non_expression = Vec::new();
         if self.attributes_to_get.is_some() {
             non_expression.push("AttributesToGet");
+        }
+        if let Some((name, _)) = self.filter {
+            non_expression.push(name);
+        }
+        if self.key_conditions.is_some() {
+            non_expression.push("KeyConditions");
         }
         if self.attribute_updates.is_some() {
             non_expression.push("AttributeUpdates");
@@ -83,6 +102,12 @@ impl RequestExpressions<'_> {
         }
         if self.condition_expression.is_some() {
             present.push("ConditionExpression");
+        }
+        if self.filter_expression.is_some() {
+            present.push("FilterExpression");
+        }
+        if self.key_condition_expression.is_some() {
+            present.push("KeyConditionExpression");
         }
         legacy::check_no_mixing(&non_expression, &present)?;
 
@@ -113,6 +138,20 @@ impl RequestExpressions<'_> {
                 Some(&mut placeholders),
             )?);
         }
+        if let Some(src) = self.key_condition_expression {
+            out.key_condition = Some(parse_condition(
+                ExpressionKind::KeyCondition,
+                src,
+                Some(&mut placeholders),
+            )?);
+        }
+        if let Some(src) = self.filter_expression {
+            out.filter = Some(parse_condition(
+                ExpressionKind::Filter,
+                src,
+                Some(&mut placeholders),
+            )?);
+        }
         if let Some(src) = self.projection_expression {
             out.projection = Some(parse_projection(src, Some(&mut placeholders))?.paths);
         }
@@ -132,12 +171,29 @@ impl RequestExpressions<'_> {
                 };
                 out.condition = legacy::expected_to_condition(&entries, operator)?;
             }
+            (None, Some(_)) if self.filter.is_some() => {}
             (None, Some(_)) => {
                 return Err(DynamoError::validation(
                     "ConditionalOperator cannot be used without Filter or Expected",
                 ))
             }
             (None, None) => {}
+        }
+        if let Some((name, filter)) = self.filter {
+            let entries = decode_expected(filter)?;
+            if self.conditional_operator.is_some() && entries.len() < 2 {
+                return Err(DynamoError::validation(
+                    "ConditionalOperator can only be used when Filter or Expected has two or more elements",
+                ));
+            }
+            let operator = match self.conditional_operator {
+                Some("OR") => ConditionalOperator::Or,
+                _ => ConditionalOperator::And,
+            };
+            out.filter = legacy::filter_to_condition(name, &entries, operator)?;
+        }
+        if let Some(conditions) = self.key_conditions {
+            out.key_conditions = Some(decode_expected(conditions)?);
         }
         if let Some(updates) = self.attribute_updates {
             out.update = Some(Update {

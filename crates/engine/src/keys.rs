@@ -4,8 +4,14 @@
 //! 0x00 'C' <table name>                      → catalog entry (TableMeta, JSON)
 //! 0x00 'N'                                   → next table id (u64 BE)
 //! 0x01 <table id u64 BE> <index id u32 BE> enc(pk) [enc(sk)] → item (codec bytes)
-//! 0x02 <table id u64 BE>                     → table statistics (item count, size)
+//! 0x01 <table id> <index id ≥ 1> enc(index pk…) enc(index sk…) enc(pk) [enc(sk)]
+//!                                            → index entry (projected item, codec bytes)
+//! 0x02 <table id u64 BE>                     → table statistics (item count, size, schema generation)
+//! 0x02 <table id u64 BE> <index id u32 BE>   → index statistics (item count, size)
 //! ```
+//!
+//! An index entry's key ends with the base item's key, so entries with the
+//! same index key (GSI keys are not unique) are distinct and ordered.
 //!
 //! Table ids are never reused, so a re-created table never sees old data.
 
@@ -40,6 +46,17 @@ pub fn stats_key(table_id: u64) -> Vec<u8> {
     k
 }
 
+/// Statistics of every index of a table (not the table's own record).
+pub fn index_stats_prefix(table_id: u64) -> Vec<u8> {
+    stats_key(table_id)
+}
+
+pub fn index_stats_key(table_id: u64, index_id: u32) -> Vec<u8> {
+    let mut k = stats_key(table_id);
+    k.extend_from_slice(&index_id.to_be_bytes());
+    k
+}
+
 /// Every key of a table's items and index entries.
 pub fn table_prefix(table_id: u64) -> Vec<u8> {
     let mut k = Vec::with_capacity(9);
@@ -65,28 +82,62 @@ pub fn item_key(table_id: u64, pk: &AttributeValue, sk: Option<&AttributeValue>)
     k
 }
 
-/// Statistics of a table, kept in the same transaction as every write.
+/// The storage key of an index entry: the index key, then the base key.
+pub fn index_entry_key<'a>(
+    table_id: u64,
+    index_id: u32,
+    index_key: impl IntoIterator<Item = &'a AttributeValue>,
+    pk: &AttributeValue,
+    sk: Option<&AttributeValue>,
+) -> Vec<u8> {
+    let mut k = index_prefix(table_id, index_id);
+    for v in index_key {
+        encode_key_value(v, &mut k);
+    }
+    encode_key_value(pk, &mut k);
+    if let Some(sk) = sk {
+        encode_key_value(sk, &mut k);
+    }
+    k
+}
+
+/// Statistics of a table or an index, kept in the same transaction as
+/// every write. A table's record also carries its schema generation, which
+/// changes whenever its set of indexes does: a write that was prepared
+/// against an older catalog sees the mismatch inside its transaction.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TableStats {
     pub item_count: i64,
     pub size_bytes: i64,
+    pub generation: u64,
 }
 
 impl TableStats {
-    pub fn encode(&self) -> [u8; 16] {
-        let mut out = [0u8; 16];
+    pub fn encode(&self) -> [u8; 24] {
+        let mut out = [0u8; 24];
         out[..8].copy_from_slice(&self.item_count.to_be_bytes());
-        out[8..].copy_from_slice(&self.size_bytes.to_be_bytes());
+        out[8..16].copy_from_slice(&self.size_bytes.to_be_bytes());
+        out[16..].copy_from_slice(&self.generation.to_be_bytes());
         out
     }
 
     pub fn decode(bytes: &[u8]) -> Option<TableStats> {
-        if bytes.len() != 16 {
+        if bytes.len() != 24 && bytes.len() != 16 {
             return None;
         }
         Some(TableStats {
             item_count: i64::from_be_bytes(bytes[..8].try_into().ok()?),
-            size_bytes: i64::from_be_bytes(bytes[8..].try_into().ok()?),
+            size_bytes: i64::from_be_bytes(bytes[8..16].try_into().ok()?),
+            generation: match bytes.get(16..24) {
+                Some(g) => u64::from_be_bytes(g.try_into().ok()?),
+                None => 0,
+            },
         })
+    }
+
+    /// Accounts for one item (or index entry) replaced by another.
+    pub fn replace(&mut self, old_size: Option<usize>, new_size: Option<usize>) {
+        self.item_count += i64::from(new_size.is_some()) - i64::from(old_size.is_some());
+        self.size_bytes += new_size.unwrap_or(0) as i64 - old_size.unwrap_or(0) as i64;
     }
 }

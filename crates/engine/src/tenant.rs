@@ -50,8 +50,22 @@ impl Tenant {
             .ok_or_else(crate::actions::describe_table::not_found_item)
     }
 
+    /// Caches a catalog entry after its change is durable. Changes to one
+    /// table may finish out of order (an UpdateTable and a background index
+    /// build); an entry never replaces a newer generation of the same table.
     pub fn put_table(&self, meta: Arc<TableMeta>) {
-        self.tables.write().insert(meta.name().to_string(), meta);
+        let mut tables = self.tables.write();
+        if let Some(cur) = tables.get(meta.name()) {
+            if cur.id == meta.id && cur.generation > meta.generation {
+                return;
+            }
+        }
+        tables.insert(meta.name().to_string(), meta);
+    }
+
+    /// Every table, by name.
+    pub fn tables(&self) -> Vec<Arc<TableMeta>> {
+        self.tables.read().values().cloned().collect()
     }
 
     pub fn remove_table(&self, name: &str) {

@@ -12,8 +12,8 @@ use openddb_kv::{KvError, Txn};
 
 use crate::actions::common::read_stats;
 use crate::actions::describe_table::not_found_item;
-use crate::catalog::TableMeta;
-use crate::keys;
+use crate::catalog::{IndexMeta, IndexStatus, TableMeta};
+use crate::keys::{self, TableStats};
 use crate::run;
 use crate::tenant::Tenant;
 
@@ -43,7 +43,7 @@ fn decode(bytes: &[u8]) -> Result<Item, KvError> {
 /// than once (a backend may retry); only its last answer counts.
 pub async fn write_item<F, X>(
     tenant: &Arc<Tenant>,
-    meta: &TableMeta,
+    meta: &Arc<TableMeta>,
     key: Vec<u8>,
     mut decide: F,
 ) -> Result<Written<X>, DynamoError>
@@ -52,9 +52,14 @@ where
     X: Send + 'static,
 {
     let table_id = meta.id;
+    let meta = meta.clone();
     run::write(&tenant.kv, move |txn: &mut dyn Txn| {
         let Some(mut stats) = read_stats(txn, table_id)? else {
             return Ok(Err(not_found_item()));
+        };
+        let current = match current_meta(txn, &meta, stats.generation)? {
+            Some(m) => m,
+            None => return Ok(Err(not_found_item())),
         };
         let old = match txn.get(&key)? {
             Some(bytes) => Some(decode(&bytes)?),
@@ -68,6 +73,9 @@ where
         let (new, new_size) = match change {
             Change::Put(mut item) => {
                 normalize_sets(&mut item);
+                if let Err(e) = check_index_keys(&current, &item) {
+                    return Ok(Err(e));
+                }
                 let size = item_size(&item);
                 txn.put(&key, &encode_item(&item))?;
                 (Some(item), size)
@@ -80,9 +88,12 @@ where
             }
         };
         if old.is_some() || new.is_some() {
-            stats.item_count += i64::from(new.is_some()) - i64::from(old.is_some());
-            stats.size_bytes += new_size as i64 - old_size as i64;
+            stats.replace(
+                old.as_ref().map(|_| old_size),
+                new.as_ref().map(|_| new_size),
+            );
             txn.put(&keys::stats_key(table_id), &stats.encode())?;
+            maintain_indexes(txn, &current, old.as_ref(), new.as_ref())?;
         }
         Ok(Ok(Written {
             old,
@@ -93,6 +104,116 @@ where
         }))
     })
     .await
+}
+
+/// The catalog entry a write must work with: the cached one, unless the
+/// table's indexes changed since it was read (its generation differs), in
+/// which case the entry is read again inside the transaction. `None` when
+/// the table was replaced by another of the same name.
+fn current_meta(
+    txn: &dyn Txn,
+    cached: &Arc<TableMeta>,
+    generation: u64,
+) -> Result<Option<Arc<TableMeta>>, KvError> {
+    if generation == cached.generation {
+        return Ok(Some(cached.clone()));
+    }
+    Ok(crate::indexing::load_meta(txn, cached.name(), cached.id)?.map(Arc::new))
+}
+
+/// DynamoDB refuses an item whose secondary-index key attribute has the
+/// wrong type or is an empty string or binary.
+pub fn check_index_keys(meta: &TableMeta, item: &Item) -> Result<(), DynamoError> {
+    for index in meta.maintained_indexes() {
+        for attr in index.key_attributes() {
+            let Some(v) = item.get(&attr.name) else {
+                continue;
+            };
+            if v.type_name() != attr.attr_type {
+                return Err(DynamoError::validation(format!(
+                    "One or more parameter values were invalid: Type mismatch for Index Key {} Expected: {} Actual: {} IndexName: {}",
+                    attr.name,
+                    attr.attr_type,
+                    v.type_name(),
+                    index.name
+                )));
+            }
+            let empty = match v {
+                openddb_core::AttributeValue::S(s) => s.is_empty().then_some("string"),
+                openddb_core::AttributeValue::B(b) => b.is_empty().then_some("binary"),
+                _ => None,
+            };
+            if let Some(kind) = empty {
+                return Err(DynamoError::validation(format!(
+                    "One or more parameter values are not valid. A value specified for a secondary index key is not supported. The AttributeValue for a key attribute cannot contain an empty {kind} value. IndexName: {}, IndexKey: {}",
+                    index.name, attr.name
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An item's entry in one index: its storage key and stored (projected) form.
+pub fn index_entry(meta: &TableMeta, index: &IndexMeta, item: &Item) -> Option<(Vec<u8>, Item)> {
+    let values = index.key_values(item)?;
+    let pk = item.get(&meta.key_schema.partition_key.name)?;
+    let sk = match &meta.key_schema.sort_key {
+        Some(s) => Some(item.get(&s.name)?),
+        None => None,
+    };
+    let key = keys::index_entry_key(meta.id, index.id, values, pk, sk);
+    Some((key, index.project(item, &meta.key_schema)))
+}
+
+/// Keeps every maintained index in step with one item's change, and its
+/// statistics. An index still being backfilled may lack the old entry, so
+/// its presence is read rather than assumed.
+fn maintain_indexes(
+    txn: &mut dyn Txn,
+    meta: &TableMeta,
+    old: Option<&Item>,
+    new: Option<&Item>,
+) -> Result<(), KvError> {
+    for index in meta.maintained_indexes() {
+        let old_entry = old.and_then(|o| index_entry(meta, index, o));
+        let new_entry = new.and_then(|n| index_entry(meta, index, n));
+        if old_entry.is_none() && new_entry.is_none() {
+            continue;
+        }
+        if let (Some((ok, oi)), Some((nk, ni))) = (&old_entry, &new_entry) {
+            if ok == nk && oi == ni && index.status == IndexStatus::Active {
+                continue;
+            }
+        }
+        let mut old_size = old_entry.as_ref().map(|(_, i)| item_size(i));
+        if let Some((k, _)) = &old_entry {
+            if index.status != IndexStatus::Active {
+                old_size = txn
+                    .get(k)?
+                    .map(|b| decode(&b).map(|i| item_size(&i)))
+                    .transpose()?;
+            }
+            if new_entry.as_ref().is_none_or(|(nk, _)| nk != k) {
+                txn.delete(k)?;
+            }
+        }
+        let new_size = match &new_entry {
+            Some((k, i)) => {
+                txn.put(k, &encode_item(i))?;
+                Some(item_size(i))
+            }
+            None => None,
+        };
+        let stats_key = keys::index_stats_key(meta.id, index.id);
+        let mut stats = txn
+            .get(&stats_key)?
+            .and_then(|b| TableStats::decode(&b))
+            .unwrap_or_default();
+        stats.replace(old_size, new_size);
+        txn.put(&stats_key, &stats.encode())?;
+    }
+    Ok(())
 }
 
 /// Reads one item by its storage key.

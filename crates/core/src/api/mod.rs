@@ -5,11 +5,13 @@
 
 mod de;
 mod item;
+mod query;
 mod table;
 pub mod validate;
 
 pub use de::{from_json_body, ATTRIBUTE_VALIDATION_MARKER};
 pub use item::*;
+pub use query::*;
 pub use table::*;
 
 use std::collections::HashMap;

@@ -273,7 +273,7 @@ wire_struct! {
         pub attribute_definitions: Vec<AttributeDefinition>,
         pub billing_mode: String,
         pub provisioned_throughput: ProvisionedThroughput,
-        pub global_secondary_index_updates: Vec<serde_json::Value>,
+        pub global_secondary_index_updates: Vec<GlobalSecondaryIndexUpdate>,
         pub stream_specification: StreamSpecification,
         #[serde(rename = "SSESpecification")]
         pub sse_specification: SseSpecification,
@@ -284,6 +284,30 @@ wire_struct! {
         pub warm_throughput: WarmThroughput,
         pub multi_region_consistency: String,
         pub global_table_witness_updates: Vec<serde_json::Value>,
+    }
+}
+
+wire_struct! {
+    /// One entry of UpdateTable's `GlobalSecondaryIndexUpdates`.
+    pub struct GlobalSecondaryIndexUpdate {
+        pub create: GlobalSecondaryIndex,
+        pub update: UpdateGlobalSecondaryIndexAction,
+        pub delete: DeleteGlobalSecondaryIndexAction,
+    }
+}
+
+wire_struct! {
+    pub struct UpdateGlobalSecondaryIndexAction {
+        pub index_name: String,
+        pub provisioned_throughput: ProvisionedThroughput,
+        pub on_demand_throughput: OnDemandThroughput,
+        pub warm_throughput: WarmThroughput,
+    }
+}
+
+wire_struct! {
+    pub struct DeleteGlobalSecondaryIndexAction {
+        pub index_name: String,
     }
 }
 

@@ -1,7 +1,8 @@
 //! The pre-expression request parameters — `Expected` (with
-//! `ConditionalOperator`), `AttributeUpdates` and `AttributesToGet` —
-//! validated with DynamoDB's messages and turned into the same trees the
-//! expression parsers produce. Also the rule that the two styles can't mix.
+//! `ConditionalOperator`), `QueryFilter`/`ScanFilter`, `AttributeUpdates`
+//! and `AttributesToGet` — validated with DynamoDB's messages and turned
+//! into the same trees the expression parsers produce. Also the rule that
+//! the two styles can't mix. (`KeyConditions` is in `keycond`.)
 
 use std::collections::BTreeMap;
 
@@ -43,6 +44,47 @@ pub enum ConditionalOperator {
     #[default]
     And,
     Or,
+}
+
+/// The ComparisonOperator values, in the order DynamoDB lists them.
+pub const COMPARISON_OPERATORS: &[&str] = &[
+    "IN",
+    "NULL",
+    "BETWEEN",
+    "LT",
+    "NOT_CONTAINS",
+    "EQ",
+    "GT",
+    "NOT_NULL",
+    "NE",
+    "LE",
+    "BEGINS_WITH",
+    "GE",
+    "CONTAINS",
+];
+
+/// The member check on the ComparisonOperator of one entry of a legacy
+/// condition map, `member` being the parameter as DynamoDB spells it in
+/// messages (`keyConditions`, `queryFilter`, `scanFilter`). DynamoDB lists
+/// this among a request's other member errors ("N validation errors
+/// detected"); a caller that collects those should check there first with
+/// [`COMPARISON_OPERATORS`], and this reports it alone.
+pub fn check_comparison_operator<'e>(
+    member: &str,
+    name: &str,
+    op: Option<&'e str>,
+) -> Result<&'e str, DynamoError> {
+    let path = format!("{member}.{name}.member.comparisonOperator");
+    match op {
+        None => Err(DynamoError::validation(format!(
+            "1 validation error detected: Value null at '{path}' failed to satisfy constraint: Member must not be null"
+        ))),
+        Some(op) if !COMPARISON_OPERATORS.contains(&op) => Err(DynamoError::validation(format!(
+            "1 validation error detected: Value '{op}' at '{path}' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+            COMPARISON_OPERATORS.join(", ")
+        ))),
+        Some(op) => Ok(op),
+    }
 }
 
 fn invalid(msg: String) -> DynamoError {
@@ -187,6 +229,43 @@ pub fn expected_to_condition(
         });
     }
     Ok(result)
+}
+
+/// `QueryFilter` or `ScanFilter` (entries in request order; `parameter`
+/// names it) as one condition; `None` when empty. A filter entry is a
+/// `Condition` (ComparisonOperator and AttributeValueList only): `Value`
+/// and `Exists` are not part of it and are ignored, as DynamoDB does.
+///
+/// The caller checks beforehand that `ConditionalOperator` comes with two or
+/// more entries, and for a Query afterwards that no entry names a key
+/// attribute ([`super::keycond::check_query_filter_keys`]).
+pub fn filter_to_condition(
+    parameter: &str,
+    entries: &[(String, ExpectedAttributeValue)],
+    operator: ConditionalOperator,
+) -> Result<Option<Condition>, DynamoError> {
+    let member = lower_first(parameter);
+    let mut result: Option<Condition> = None;
+    for (name, entry) in entries {
+        let op = check_comparison_operator(&member, name, entry.comparison_operator.as_deref())?;
+        let args = entry.attribute_value_list.as_deref().unwrap_or_default();
+        let c = comparison_condition(name, op, args)?;
+        result = Some(match (result, operator) {
+            (None, _) => c,
+            (Some(acc), ConditionalOperator::And) => Condition::and(acc, c),
+            (Some(acc), ConditionalOperator::Or) => Condition::or(acc, c),
+        });
+    }
+    Ok(result)
+}
+
+/// `QueryFilter` → `queryFilter`: a parameter as member paths spell it.
+fn lower_first(parameter: &str) -> String {
+    let mut chars = parameter.chars();
+    match chars.next() {
+        Some(c) => c.to_ascii_lowercase().to_string() + chars.as_str(),
+        None => String::new(),
+    }
 }
 
 /// One entry of `AttributeUpdates`; `action` is `PUT` when absent.

@@ -1,10 +1,13 @@
 //! DynamoDB's expression language: parse (`parser`) → tree (`ast`) →
 //! resolve placeholders (`names`) → evaluate (`eval`), apply (`update`) or
-//! project (`projection`); `legacy` turns the pre-expression parameters
-//! (Expected, AttributeUpdates, AttributesToGet) into the same trees.
+//! project (`projection`); `keycond` checks a Query's key condition against
+//! the key schema; `legacy` turns the pre-expression parameters (Expected,
+//! QueryFilter/ScanFilter, AttributeUpdates, AttributesToGet) into the same
+//! trees.
 
 pub mod ast;
 pub mod eval;
+pub mod keycond;
 pub mod legacy;
 pub mod lexer;
 pub mod names;
@@ -16,6 +19,10 @@ pub mod update;
 
 pub use ast::*;
 pub use eval::{evaluate, get_path, values_equal};
+pub use keycond::{
+    analyze_key_condition, check_key_condition_shape, check_key_conditions,
+    check_query_filter_keys, key_conditions_to_query, KeyAttr, KeyQuery, QuerySchema, SortRange,
+};
 pub use names::{
     check_placeholders_without_expressions, validate_placeholder_maps, PlaceholderMap, Placeholders,
 };

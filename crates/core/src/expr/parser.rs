@@ -481,6 +481,11 @@ struct Checker<'p, 'a> {
     /// In conditions an undefined name and an undefined value rank equally:
     /// the first one met is reported.
     condition: bool,
+    /// A KeyConditionExpression: ordering comparisons and BETWEEN take only
+    /// S, N or B operands, and DynamoDB reports the first problem met
+    /// walking the clauses in order, whether it is an undefined placeholder,
+    /// an operand count, an operand repeated or an operand of the wrong type.
+    key_condition: bool,
     problems: Vec<(Problem, String)>,
 }
 
@@ -518,12 +523,23 @@ impl<'p, 'a> Checker<'p, 'a> {
         Checker {
             ph,
             condition,
+            key_condition: false,
             problems: Vec::new(),
         }
     }
 
     fn report(&mut self, problem: Problem, message: String) {
-        let problem = if self.condition && problem == Problem::UndefinedValue {
+        let walk_order = matches!(
+            problem,
+            Problem::UndefinedName
+                | Problem::UndefinedValue
+                | Problem::OperandCount
+                | Problem::Distinct
+                | Problem::Function
+        );
+        let problem = if (self.key_condition && walk_order)
+            || (self.condition && problem == Problem::UndefinedValue)
+        {
             Problem::UndefinedName
         } else {
             problem
@@ -665,10 +681,14 @@ impl<'p, 'a> Checker<'p, 'a> {
             Raw::Cmp(a, op, b) => {
                 let (a, b) = (self.operand(a), self.operand(b));
                 self.distinct(op.symbol(), &a, &b);
+                if !matches!(op, Comparator::Eq | Comparator::Ne) {
+                    self.key_operand_types(op.symbol(), &[&a, &b]);
+                }
                 Condition::Compare(a, *op, b)
             }
             Raw::Between(a, lo, hi) => {
                 let (a, lo, hi) = (self.operand(a), self.operand(lo), self.operand(hi));
+                self.key_operand_types("BETWEEN", &[&a, &lo, &hi]);
                 self.between_bounds(&lo, &hi);
                 Condition::Between(a, lo, hi)
             }
@@ -692,6 +712,22 @@ impl<'p, 'a> Checker<'p, 'a> {
             Raw::Call(name, args) => self.condition_call(name, args),
             Raw::Path(_) | Raw::Value(_) | Raw::Arith(..) => {
                 Condition::AttributeExists(dummy_path())
+            }
+        }
+    }
+
+    /// In a KeyConditionExpression an ordering operator's operands must be
+    /// of a type a key can have; `=` is left to the schema check, which
+    /// words a mismatch differently.
+    fn key_operand_types(&mut self, op: &str, operands: &[&Operand]) {
+        if !self.key_condition {
+            return;
+        }
+        for o in operands {
+            if let Some(ty) = static_type(o) {
+                if !matches!(ty, "S" | "N" | "B") {
+                    self.wrong_type(op, ty);
+                }
             }
         }
     }
@@ -1017,6 +1053,11 @@ fn precheck(kind: ExpressionKind, src: &str) -> Result<(), DynamoError> {
 /// Parses a ConditionExpression, FilterExpression or KeyConditionExpression.
 /// With `placeholders`, `#n`/`:v` are resolved (and marked used) and the
 /// value-dependent checks run; without, they stay in the tree.
+///
+/// A KeyConditionExpression also gets the checks DynamoDB makes while
+/// parsing one (operand types of `<`-style operators and BETWEEN; the first
+/// problem met wins); its shape and key schema are checked afterwards by
+/// [`super::keycond::analyze_key_condition`].
 pub fn parse_condition(
     kind: ExpressionKind,
     src: &str,
@@ -1028,6 +1069,7 @@ pub fn parse_condition(
         .condition_top()
         .map_err(|idx| invalid(kind, p.syntax_message(idx)))?;
     let mut checker = Checker::new(placeholders, true);
+    checker.key_condition = kind == ExpressionKind::KeyCondition;
     let cond = checker.condition(&raw);
     match checker.first_problem(PRIORITY_CONDITION) {
         Some(msg) => Err(invalid(kind, msg)),

@@ -6,9 +6,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use openddb_core::api::validate::Violations;
 use openddb_core::api::TableDescription;
 use openddb_core::DynamoError;
-use openddb_kv::{KvError, ReadTxn};
+use std::collections::HashMap;
 
-use crate::catalog::TableMeta;
+use openddb_kv::{KeyRange, KvError, ReadTxn};
+
+use crate::catalog::{IndexStatus, TableMeta};
 use crate::keys::{self, TableStats};
 
 /// Seconds since the epoch with millisecond precision, as DynamoDB reports times.
@@ -29,21 +31,75 @@ pub fn read_stats(txn: &dyn ReadTxn, table_id: u64) -> Result<Option<TableStats>
     Ok(raw.and_then(|b| TableStats::decode(&b)))
 }
 
-/// The table's description with live ItemCount and TableSizeBytes.
-pub fn describe_with_stats(meta: &TableMeta, stats: TableStats) -> TableDescription {
+/// A table's statistics and those of its indexes, by index id.
+#[derive(Debug, Clone, Default)]
+pub struct AllStats {
+    pub table: TableStats,
+    pub indexes: HashMap<u32, TableStats>,
+}
+
+/// Reads the statistics of a table and all its indexes; `None` when the
+/// table is gone.
+pub fn read_all_stats(txn: &dyn ReadTxn, table_id: u64) -> Result<Option<AllStats>, KvError> {
+    let prefix = keys::index_stats_prefix(table_id);
+    let rows = txn.scan(&KeyRange::prefix(&prefix), false, usize::MAX)?;
+    let mut out: Option<AllStats> = None;
+    let mut indexes = HashMap::new();
+    for (k, v) in rows {
+        let Some(stats) = TableStats::decode(&v) else {
+            continue;
+        };
+        match k.len() - prefix.len() {
+            0 => {
+                out = Some(AllStats {
+                    table: stats,
+                    indexes: HashMap::new(),
+                })
+            }
+            4 => {
+                let id = u32::from_be_bytes(k[prefix.len()..].try_into().unwrap_or_default());
+                indexes.insert(id, stats);
+            }
+            _ => {}
+        }
+    }
+    Ok(out.map(|mut s| {
+        s.indexes = indexes;
+        s
+    }))
+}
+
+/// The table's description with live statistics for it and its indexes,
+/// and each index's current status.
+pub fn describe_with_stats(meta: &TableMeta, stats: &AllStats) -> TableDescription {
     let mut d = meta.description.clone();
-    d.item_count = Some(stats.item_count);
-    d.table_size_bytes = Some(stats.size_bytes);
+    if meta.indexes.iter().any(|i| i.status != IndexStatus::Active) {
+        d.table_status = Some("UPDATING".into());
+    }
+    d.item_count = Some(stats.table.item_count);
+    d.table_size_bytes = Some(stats.table.size_bytes);
+    let index_stats = |name: &str| {
+        meta.index(name)
+            .and_then(|i| stats.indexes.get(&i.id).copied())
+            .unwrap_or_default()
+    };
     if let Some(lsis) = d.local_secondary_indexes.as_mut() {
         for lsi in lsis {
-            lsi.item_count = Some(0);
-            lsi.index_size_bytes = Some(0);
+            let s = index_stats(lsi.index_name.as_deref().unwrap_or_default());
+            lsi.item_count = Some(s.item_count);
+            lsi.index_size_bytes = Some(s.size_bytes);
         }
     }
     if let Some(gsis) = d.global_secondary_indexes.as_mut() {
         for gsi in gsis {
-            gsi.item_count = Some(0);
-            gsi.index_size_bytes = Some(0);
+            let name = gsi.index_name.clone().unwrap_or_default();
+            let s = index_stats(&name);
+            gsi.item_count = Some(s.item_count);
+            gsi.index_size_bytes = Some(s.size_bytes);
+            if let Some(index) = meta.index(&name) {
+                gsi.index_status = Some(index.status.wire().into());
+                gsi.backfilling = (index.status == IndexStatus::Creating).then_some(true);
+            }
         }
     }
     d

@@ -13,7 +13,7 @@ use openddb_core::api::{
 use openddb_core::{DynamoError, ErrorKind};
 
 use super::common::{now_epoch_seconds, sse_description, table_arn};
-use crate::catalog::{KeyAttribute, KeySchema, TableMeta};
+use crate::catalog::{IndexMeta, IndexStatus, KeyAttribute, KeySchema, TableMeta};
 use crate::keys::{self, TableStats};
 use crate::run;
 use crate::tenant::Tenant;
@@ -26,7 +26,11 @@ const PROJECTION_TYPES: &[&str] = &["ALL", "KEYS_ONLY", "INCLUDE"];
 const STREAM_VIEW_TYPES: &[&str] = &["NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES", "KEYS_ONLY"];
 const TABLE_CLASSES: &[&str] = &["STANDARD", "STANDARD_INFREQUENT_ACCESS"];
 const MAX_LSIS: usize = 5;
-const MAX_GSIS: usize = 20;
+pub(crate) const MAX_GSIS: usize = 20;
+/// A global index key has up to four partition and four sort attributes
+/// (multi-attribute keys, November 2025).
+const MAX_GSI_KEY_PART: usize = 4;
+const MAX_GSI_KEY_ELEMENTS: usize = 2 * MAX_GSI_KEY_PART;
 const MAX_NON_KEY_ATTRIBUTES: usize = 100;
 
 fn invalid(msg: impl std::fmt::Display) -> DynamoError {
@@ -61,7 +65,7 @@ fn check_members(input: &CreateTableInput) -> Result<(), DynamoError> {
     v.table_name(input.table_name.as_deref(), "tableName", 3);
     v.require(&input.key_schema, "keySchema");
     if let Some(ks) = &input.key_schema {
-        check_key_schema_members(&mut v, ks, "keySchema");
+        check_key_schema_members(&mut v, ks, "keySchema", 2);
     }
     // DynamoDB reports global index members before local ones.
     if let Some(gsis) = &input.global_secondary_indexes {
@@ -73,6 +77,7 @@ fn check_members(input: &CreateTableInput) -> Result<(), DynamoError> {
                 &gsi.index_name,
                 &gsi.key_schema,
                 &gsi.projection,
+                true,
             );
             if let Some(pt) = &gsi.provisioned_throughput {
                 check_throughput_members(&mut v, pt, &format!("{m}.provisionedThroughput"));
@@ -88,6 +93,7 @@ fn check_members(input: &CreateTableInput) -> Result<(), DynamoError> {
                 &lsi.index_name,
                 &lsi.key_schema,
                 &lsi.projection,
+                false,
             );
         }
     }
@@ -132,7 +138,7 @@ fn check_len(v: &mut Violations, s: &str, member: &str, min: usize, max: usize) 
     }
 }
 
-fn check_key_schema_members(v: &mut Violations, ks: &[KeySchemaElement], member: &str) {
+fn check_key_schema_members(v: &mut Violations, ks: &[KeySchemaElement], member: &str, max: usize) {
     for (i, k) in ks.iter().enumerate() {
         let m = format!("{member}.{}.member", i + 1);
         v.require(&k.attribute_name, &format!("{m}.attributeName"));
@@ -149,11 +155,11 @@ fn check_key_schema_members(v: &mut Violations, ks: &[KeySchemaElement], member:
             "Member must have length greater than or equal to 1",
         );
     }
-    if ks.len() > 2 {
+    if ks.len() > max {
         v.push(
             &format!("'{}'", show_key_schema(ks)),
             member,
-            "Member must have length less than or equal to 2",
+            &format!("Member must have length less than or equal to {max}"),
         );
     }
 }
@@ -172,12 +178,13 @@ fn show_key_schema(ks: &[KeySchemaElement]) -> String {
     format!("[{}]", parts.join(", "))
 }
 
-fn check_index_members(
+pub(crate) fn check_index_members(
     v: &mut Violations,
     member: &str,
     name: &Option<String>,
     ks: &Option<Vec<KeySchemaElement>>,
     projection: &Option<Projection>,
+    global: bool,
 ) {
     match name {
         None => v.push(
@@ -189,7 +196,8 @@ fn check_index_members(
     }
     v.require(ks, &format!("{member}.keySchema"));
     if let Some(ks) = ks {
-        check_key_schema_members(v, ks, &format!("{member}.keySchema"));
+        let max = if global { MAX_GSI_KEY_ELEMENTS } else { 2 };
+        check_key_schema_members(v, ks, &format!("{member}.keySchema"), max);
     }
     v.require(projection, &format!("{member}.projection"));
     if let Some(p) = projection {
@@ -228,7 +236,7 @@ fn check_throughput_members(
 
 /// Validates a key schema against the attribute definitions; returns the
 /// parsed key.
-fn parse_key_schema(
+pub(crate) fn parse_key_schema(
     ks: &[KeySchemaElement],
     defs: &[(String, String)],
 ) -> Result<KeySchema, DynamoError> {
@@ -274,6 +282,59 @@ fn parse_key_schema(
     })
 }
 
+/// Validates a global index's key schema, which may name up to four
+/// partition and four sort attributes, partition attributes first.
+pub(crate) fn parse_gsi_key_schema(
+    ks: &[KeySchemaElement],
+    defs: &[(String, String)],
+) -> Result<(), DynamoError> {
+    let hashes = ks
+        .iter()
+        .filter(|k| k.key_type.as_deref() == Some("HASH"))
+        .count();
+    if ks.len() <= 2 && hashes <= 1 {
+        return parse_key_schema(ks, defs).map(|_| ());
+    }
+    if ks.first().and_then(|k| k.key_type.as_deref()) != Some("HASH") {
+        return Err(DynamoError::validation(
+            "Invalid KeySchema: The first KeySchemaElement is not a HASH key type",
+        ));
+    }
+    if hashes > MAX_GSI_KEY_PART {
+        return Err(invalid(
+            "The KeySchema exceeds the maximum allowed number of HASH key attributes",
+        ));
+    }
+    if ks.len() - hashes > MAX_GSI_KEY_PART {
+        return Err(invalid(
+            "The KeySchema exceeds the maximum allowed number of RANGE key attributes",
+        ));
+    }
+    if ks[..hashes]
+        .iter()
+        .any(|k| k.key_type.as_deref() != Some("HASH"))
+    {
+        return Err(invalid(
+            "All HASH key attributes must precede RANGE key attributes in the KeySchema",
+        ));
+    }
+    let mut names = HashSet::new();
+    for k in ks {
+        if !names.insert(k.attribute_name.as_deref().unwrap_or_default()) {
+            return Err(invalid(
+                "The KeySchema contains multiple key attributes with the same name",
+            ));
+        }
+    }
+    if !ks.iter().all(|k| {
+        defs.iter()
+            .any(|(n, _)| Some(n.as_str()) == k.attribute_name.as_deref())
+    }) {
+        return Err(undefined_keys(ks, defs));
+    }
+    Ok(())
+}
+
 fn undefined_keys(ks: &[KeySchemaElement], defs: &[(String, String)]) -> DynamoError {
     let keys: Vec<&str> = ks
         .iter()
@@ -287,7 +348,7 @@ fn undefined_keys(ks: &[KeySchemaElement], defs: &[(String, String)]) -> DynamoE
     ))
 }
 
-fn check_projection(p: &Projection, index: &str) -> Result<(), DynamoError> {
+pub(crate) fn check_projection(p: &Projection, index: &str) -> Result<(), DynamoError> {
     let ty = p.projection_type.as_deref().unwrap_or("ALL");
     match (ty, &p.non_key_attributes) {
         ("INCLUDE", None) => Err(invalid(format!(
@@ -399,7 +460,7 @@ fn check_definition(input: &CreateTableInput) -> Result<KeySchema, DynamoError> 
                 return Err(invalid(format!("Duplicate index name: {name}")));
             }
             let iks = gsi.key_schema.as_deref().unwrap_or_default();
-            parse_key_schema(iks, &defs)?;
+            parse_gsi_key_schema(iks, &defs)?;
             if let Some(p) = &gsi.projection {
                 check_projection(p, name)?;
             }
@@ -434,7 +495,7 @@ fn key_names(ks: &[KeySchemaElement]) -> HashSet<&str> {
         .collect()
 }
 
-fn throughput_description(
+pub(crate) fn throughput_description(
     pt: &Option<openddb_core::api::ProvisionedThroughput>,
 ) -> ProvisionedThroughputDescription {
     ProvisionedThroughputDescription {
@@ -615,8 +676,11 @@ pub async fn run(
         let meta = TableMeta {
             id,
             key_schema: key_schema.clone(),
+            indexes: declared_indexes(&description),
+            next_index_id: declared_indexes(&description).len() as u32 + 1,
             description: description.clone(),
             tags: tags.clone(),
+            generation: 0,
         };
         let bytes =
             serde_json::to_vec(&meta).map_err(|e| openddb_kv::KvError::Fatal(e.to_string()))?;
@@ -625,11 +689,48 @@ pub async fn run(
         Ok(Ok(meta))
     })
     .await?;
-    let description = super::common::describe_with_stats(&meta, TableStats::default());
+    let description = super::common::describe_with_stats(&meta, &Default::default());
     tenant.put_table(Arc::new(meta));
     Ok(CreateTableOutput {
         table_description: Some(description),
     })
+}
+
+/// The storage view of the indexes a table is created with: local ones
+/// first, ids from 1.
+fn declared_indexes(d: &TableDescription) -> Vec<IndexMeta> {
+    let defs = d.attribute_definitions.as_deref().unwrap_or_default();
+    let locals = d.local_secondary_indexes.iter().flatten().map(|l| {
+        (
+            l.index_name.as_deref().unwrap_or_default(),
+            false,
+            l.key_schema.as_deref().unwrap_or_default(),
+            l.projection.as_ref(),
+        )
+    });
+    let globals = d.global_secondary_indexes.iter().flatten().map(|g| {
+        (
+            g.index_name.as_deref().unwrap_or_default(),
+            true,
+            g.key_schema.as_deref().unwrap_or_default(),
+            g.projection.as_ref(),
+        )
+    });
+    locals
+        .chain(globals)
+        .enumerate()
+        .map(|(i, (name, global, ks, projection))| {
+            IndexMeta::declare(
+                i as u32 + 1,
+                name,
+                global,
+                ks,
+                projection,
+                defs,
+                IndexStatus::Active,
+            )
+        })
+        .collect()
 }
 
 fn in_use(name: &str) -> DynamoError {

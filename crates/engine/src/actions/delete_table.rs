@@ -8,7 +8,7 @@ use openddb_core::api::{DeleteTableInput, DeleteTableOutput};
 use openddb_core::DynamoError;
 use openddb_kv::prefix_successor;
 
-use super::common::{check_table_name, describe_with_stats, read_stats};
+use super::common::{check_table_name, describe_with_stats, read_all_stats};
 use super::describe_table::not_found;
 use crate::keys;
 use crate::run;
@@ -30,23 +30,35 @@ pub async fn run(
             "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.",
         ));
     }
+    if meta
+        .indexes
+        .iter()
+        .any(|i| i.status != crate::catalog::IndexStatus::Active)
+    {
+        return Err(DynamoError::new(
+            openddb_core::ErrorKind::ResourceInUseException,
+            "Attempt to change a resource which is still in use: Cannot delete table while indexes are being created, updated, or deleted.",
+        ));
+    }
     let id = meta.id;
     let catalog_key = keys::catalog_key(&name);
     let name_w = name.clone();
     let stats = run::write(&tenant.kv, move |txn| {
-        let Some(stats) = read_stats(txn, id)? else {
+        let Some(stats) = read_all_stats(txn, id)? else {
             return Ok(Err(not_found(&name_w)));
         };
         let prefix = keys::table_prefix(id);
         let end = prefix_successor(&prefix).unwrap_or_default();
         txn.delete_range(&prefix, &end)?;
-        txn.delete(&keys::stats_key(id))?;
+        let stats_prefix = keys::index_stats_prefix(id);
+        let stats_end = prefix_successor(&stats_prefix).unwrap_or_default();
+        txn.delete_range(&stats_prefix, &stats_end)?;
         txn.delete(&catalog_key)?;
         Ok(Ok(stats))
     })
     .await?;
     tenant.remove_table(&name);
-    let mut description = describe_with_stats(&meta, stats);
+    let mut description = describe_with_stats(&meta, &stats);
     description.table_status = Some("DELETING".into());
     Ok(DeleteTableOutput {
         table_description: Some(description),

@@ -6,7 +6,7 @@ use openddb_core::api::validate::Violations;
 use openddb_core::api::{DescribeTableInput, DescribeTableOutput};
 use openddb_core::DynamoError;
 
-use super::common::{check_table_name, describe_with_stats, read_stats};
+use super::common::{check_table_name, describe_with_stats, read_all_stats};
 use crate::run::{self, storage_error};
 use crate::tenant::Tenant;
 use crate::RequestContext;
@@ -34,11 +34,11 @@ pub async fn run(
     let meta = tenant.table(&name).ok_or_else(|| not_found(&name))?;
     let id = meta.id;
     let stats = run::read(&tenant.kv, move |txn| {
-        read_stats(txn, id).map_err(storage_error)
+        read_all_stats(txn, id).map_err(storage_error)
     })
     .await?;
     let stats = stats.ok_or_else(|| not_found(&name))?;
     Ok(DescribeTableOutput {
-        table: Some(describe_with_stats(&meta, stats)),
+        table: Some(describe_with_stats(&meta, &stats)),
     })
 }

@@ -6,7 +6,10 @@ pub mod delete_table;
 pub(crate) mod describe_table;
 pub mod get_item;
 pub mod list_tables;
+pub(crate) mod multi_read;
 pub mod put_item;
+pub mod query;
+pub mod scan;
 pub mod update_item;
 pub mod update_table;
 

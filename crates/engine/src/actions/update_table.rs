@@ -6,18 +6,21 @@ use std::sync::Arc;
 
 use openddb_core::api::validate::Violations;
 use openddb_core::api::{
-    BillingModeSummary, ProvisionedThroughputDescription, TableClassSummary, UpdateTableInput,
-    UpdateTableOutput,
+    BillingModeSummary, GlobalSecondaryIndexDescription, GlobalSecondaryIndexUpdate,
+    ProvisionedThroughputDescription, TableClassSummary, UpdateTableInput, UpdateTableOutput,
 };
 use openddb_core::{DynamoError, ErrorKind};
 
 use super::common::{
-    check_table_name, describe_with_stats, now_epoch_seconds, read_stats, sse_description,
+    check_table_name, describe_with_stats, now_epoch_seconds, read_all_stats, sse_description,
 };
 use super::create_table::enable_stream;
+use super::create_table::{
+    check_index_members, check_projection, parse_gsi_key_schema, throughput_description, MAX_GSIS,
+};
 use super::describe_table::not_found;
-use crate::catalog::TableMeta;
-use crate::keys;
+use crate::catalog::{IndexMeta, IndexStatus, TableMeta};
+use crate::indexing::{self, load_meta, store_meta};
 use crate::run;
 use crate::tenant::Tenant;
 use crate::RequestContext;
@@ -67,6 +70,30 @@ fn check_members(input: &UpdateTableInput) -> Result<(), DynamoError> {
         "tableClass",
         &["STANDARD", "STANDARD_INFREQUENT_ACCESS"],
     );
+    for (i, u) in input
+        .global_secondary_index_updates
+        .iter()
+        .flatten()
+        .enumerate()
+    {
+        let member = format!("globalSecondaryIndexUpdates.{}.member", i + 1);
+        if let Some(c) = &u.create {
+            check_index_members(
+                &mut v,
+                &format!("{member}.create"),
+                &c.index_name,
+                &c.key_schema,
+                &c.projection,
+                true,
+            );
+        }
+        if let Some(d) = &u.delete {
+            v.require(&d.index_name, &format!("{member}.delete.indexName"));
+        }
+        if let Some(u) = &u.update {
+            v.require(&u.index_name, &format!("{member}.update.indexName"));
+        }
+    }
     v.into_result()
 }
 
@@ -89,14 +116,15 @@ fn apply(
         None => current_on_demand,
     };
 
-    if input.global_secondary_index_updates.is_some() || input.replica_updates.is_some() {
+    if input.replica_updates.is_some() {
         return Err(DynamoError::new(
             ErrorKind::ValidationException,
-            "openddb does not support GlobalSecondaryIndexUpdates or ReplicaUpdates yet",
+            "openddb does not support ReplicaUpdates (global tables) yet",
         ));
     }
 
     let nothing = input.billing_mode.is_none()
+        && input.global_secondary_index_updates.is_none()
         && input.provisioned_throughput.is_none()
         && input.stream_specification.is_none()
         && input.sse_specification.is_none()
@@ -236,7 +264,230 @@ fn apply(
     if let Some(odt) = &input.on_demand_throughput {
         d.on_demand_throughput = Some(odt.clone());
     }
+    if let Some(updates) = &input.global_secondary_index_updates {
+        apply_index_updates(&mut next, input, updates, on_demand)?;
+    }
     Ok(next)
+}
+
+/// What the background must do after an UpdateTable commits.
+enum IndexJob {
+    Build(u32),
+    Remove(u32),
+}
+
+fn index_not_found(name: &str, table: &str) -> DynamoError {
+    DynamoError::resource_not_found(format!(
+        "Requested resource not found: Index {name} for table {table}"
+    ))
+}
+
+fn one_index_at_a_time() -> DynamoError {
+    DynamoError::new(
+        ErrorKind::LimitExceededException,
+        "Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table",
+    )
+}
+
+/// Applies GlobalSecondaryIndexUpdates: a new index is declared CREATING
+/// (writes maintain it from the commit on; the backfill fills in the rest),
+/// a deleted one becomes DELETING until its entries are gone.
+fn apply_index_updates(
+    next: &mut TableMeta,
+    input: &UpdateTableInput,
+    updates: &[GlobalSecondaryIndexUpdate],
+    on_demand: bool,
+) -> Result<(), DynamoError> {
+    if updates.is_empty() {
+        return Err(invalid("List of GlobalSecondaryIndexUpdates is empty"));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for u in updates {
+        let actions = [u.create.is_some(), u.update.is_some(), u.delete.is_some()]
+            .iter()
+            .filter(|a| **a)
+            .count();
+        if actions == 0 {
+            return Err(invalid("One of GlobalSecondaryIndexUpdate.Update, GlobalSecondaryIndexUpdate.Create, GlobalSecondaryIndexUpdate.Delete must not be null"));
+        }
+        if actions > 1 {
+            return Err(invalid(
+                "Only one global secondary index action is allowed per GlobalSecondaryIndexUpdate object",
+            ));
+        }
+        let name = u
+            .create
+            .as_ref()
+            .and_then(|c| c.index_name.clone())
+            .or_else(|| u.update.as_ref().and_then(|c| c.index_name.clone()))
+            .or_else(|| u.delete.as_ref().and_then(|c| c.index_name.clone()))
+            .unwrap_or_default();
+        if !seen.insert(name.clone()) {
+            return Err(invalid(format!(
+                "Only one global secondary index update per index is allowed simultaneously. Index: {name}"
+            )));
+        }
+    }
+    let table = next.name().to_string();
+    let structural = updates
+        .iter()
+        .filter(|u| u.create.is_some() || u.delete.is_some())
+        .count();
+    if structural > 1 {
+        return Err(one_index_at_a_time());
+    }
+    if structural == 1 && next.indexes.iter().any(|i| i.status != IndexStatus::Active) {
+        return Err(one_index_at_a_time());
+    }
+    for update in updates {
+        if let Some(create) = &update.create {
+            let name = create.index_name.clone().unwrap_or_default();
+            if next.index(&name).is_some() {
+                return Err(DynamoError::validation(
+                    "Attempting to create an index which already exists",
+                ));
+            }
+            if next.indexes.iter().filter(|i| i.global).count() >= MAX_GSIS {
+                return Err(DynamoError::new(
+                    ErrorKind::LimitExceededException,
+                    format!("Subscriber limit exceeded: Number of global secondary indexes exceeds per-table limit of {MAX_GSIS}"),
+                ));
+            }
+            let ks = create.key_schema.clone().unwrap_or_default();
+            // The new index's key attributes must be declared in this
+            // request; a redeclared table attribute keeps its stored type.
+            let Some(request_defs) = &input.attribute_definitions else {
+                return Err(invalid(format!(
+                    "AttributeDefinitions is not specified for index: {name}"
+                )));
+            };
+            let request_pairs: Vec<(String, String)> = request_defs
+                .iter()
+                .map(|d| {
+                    (
+                        d.attribute_name.clone().unwrap_or_default(),
+                        d.attribute_type.clone().unwrap_or_default(),
+                    )
+                })
+                .collect();
+            let mut defs = next
+                .description
+                .attribute_definitions
+                .clone()
+                .unwrap_or_default();
+            let key_names: Vec<&str> = ks
+                .iter()
+                .filter_map(|k| k.attribute_name.as_deref())
+                .collect();
+            for d in request_defs {
+                let used = key_names.contains(&d.attribute_name.as_deref().unwrap_or_default());
+                if used && !defs.iter().any(|e| e.attribute_name == d.attribute_name) {
+                    defs.push(d.clone());
+                }
+            }
+            let stored_pairs: Vec<(String, String)> = defs
+                .iter()
+                .filter(|d| {
+                    request_pairs
+                        .iter()
+                        .any(|(n, _)| Some(n) == d.attribute_name.as_ref())
+                })
+                .map(|d| {
+                    (
+                        d.attribute_name.clone().unwrap_or_default(),
+                        d.attribute_type.clone().unwrap_or_default(),
+                    )
+                })
+                .collect();
+            parse_gsi_key_schema(&ks, &stored_pairs).map_err(|e| {
+                if e.message.contains("Some index key attributes are not defined") {
+                    let keys: Vec<&str> = key_names.clone();
+                    let declared: Vec<&str> =
+                        request_pairs.iter().map(|(n, _)| n.as_str()).collect();
+                    invalid(format!(
+                        "Some index key attributes are not defined in AttributeDefinitions. Keys: [{}], AttributeDefinitions: [{}]",
+                        keys.join(", "),
+                        declared.join(", ")
+                    ))
+                } else {
+                    e
+                }
+            })?;
+            if let Some(p) = &create.projection {
+                check_projection(p, &name)?;
+            }
+            match (&create.provisioned_throughput, on_demand) {
+                (None, false) => {
+                    return Err(invalid(format!(
+                        "Both ReadCapacityUnits and WriteCapacityUnits must be specified for index: {name}"
+                    )))
+                }
+                (Some(_), true) => {
+                    return Err(invalid(format!(
+                        "ProvisionedThroughput should not be specified for index: {name} when BillingMode is PAY_PER_REQUEST"
+                    )))
+                }
+                _ => {}
+            }
+            let id = next.next_index_id.max(next.indexes.len() as u32 + 1);
+            next.next_index_id = id + 1;
+            next.indexes.push(IndexMeta::declare(
+                id,
+                &name,
+                true,
+                &ks,
+                create.projection.as_ref(),
+                &defs,
+                IndexStatus::Creating,
+            ));
+            next.description.attribute_definitions = Some(defs);
+            let arn = next.description.table_arn.clone().unwrap_or_default();
+            next.description
+                .global_secondary_indexes
+                .get_or_insert_with(Vec::new)
+                .push(GlobalSecondaryIndexDescription {
+                    index_name: Some(name.clone()),
+                    key_schema: Some(ks),
+                    projection: create.projection.clone(),
+                    index_status: Some("CREATING".into()),
+                    backfilling: Some(true),
+                    provisioned_throughput: Some(throughput_description(
+                        &create.provisioned_throughput,
+                    )),
+                    index_arn: Some(format!("{arn}/index/{name}")),
+                    on_demand_throughput: create.on_demand_throughput.clone(),
+                    ..Default::default()
+                });
+        }
+        if let Some(delete) = &update.delete {
+            let name = delete.index_name.clone().unwrap_or_default();
+            let Some(index) = next.indexes.iter_mut().find(|i| i.global && i.name == name) else {
+                return Err(index_not_found(&name, &table));
+            };
+            index.status = IndexStatus::Deleting;
+        }
+        if let Some(change) = &update.update {
+            let name = change.index_name.clone().unwrap_or_default();
+            if !next.indexes.iter().any(|i| i.global && i.name == name) {
+                return Err(index_not_found(&name, &table));
+            }
+            if let Some(gsi) = next
+                .description
+                .global_secondary_indexes
+                .iter_mut()
+                .flatten()
+                .find(|g| g.index_name.as_deref() == Some(name.as_str()))
+            {
+                if let Some(pt) = &change.provisioned_throughput {
+                    gsi.provisioned_throughput = Some(throughput_description(&Some(pt.clone())));
+                }
+                if let Some(odt) = &change.on_demand_throughput {
+                    gsi.on_demand_throughput = Some(odt.clone());
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 pub async fn run(
@@ -247,21 +498,56 @@ pub async fn run(
     check_members(&input)?;
     let name = input.table_name.clone().unwrap_or_default();
     let meta = tenant.table(&name).ok_or_else(|| not_found(&name))?;
-    let next = apply(&meta, &input, ctx, now_epoch_seconds())?;
-    let bytes = serde_json::to_vec(&next).map_err(|e| DynamoError::internal(e.to_string()))?;
+    // Checked against the cached entry first, then applied to the stored
+    // one inside the transaction (a background index change may have
+    // landed in between).
+    let now = now_epoch_seconds();
+    apply(&meta, &input, ctx, now)?;
     let id = meta.id;
-    let catalog_key = keys::catalog_key(&name);
     let name_w = name.clone();
-    let stats = run::write(&tenant.kv, move |txn| {
-        let Some(stats) = read_stats(txn, id)? else {
+    let ctx_w = ctx.clone();
+    let (next, stats, jobs) = run::write(&tenant.kv, move |txn| {
+        let Some(stored) = load_meta(txn, &name_w, id)? else {
             return Ok(Err(not_found(&name_w)));
         };
-        txn.put(&catalog_key, &bytes)?;
-        Ok(Ok(stats))
+        let mut next = match apply(&stored, &input, &ctx_w, now) {
+            Ok(n) => n,
+            Err(e) => return Ok(Err(e)),
+        };
+        let jobs: Vec<IndexJob> = next
+            .indexes
+            .iter()
+            .filter_map(|i| {
+                let before = stored.indexes.iter().find(|s| s.id == i.id);
+                match (i.status, before.map(|b| b.status)) {
+                    (IndexStatus::Creating, None) => Some(IndexJob::Build(i.id)),
+                    (IndexStatus::Deleting, Some(IndexStatus::Active)) => {
+                        Some(IndexJob::Remove(i.id))
+                    }
+                    _ => None,
+                }
+            })
+            .collect();
+        store_meta(txn, &mut next)?;
+        let Some(stats) = read_all_stats(txn, id)? else {
+            return Ok(Err(not_found(&name_w)));
+        };
+        Ok(Ok((next, stats, jobs)))
     })
     .await?;
-    let description = describe_with_stats(&next, stats);
-    tenant.put_table(Arc::new(next));
+    let description = describe_with_stats(&next, &stats);
+    let next = Arc::new(next);
+    tenant.put_table(next.clone());
+    for job in jobs {
+        match job {
+            IndexJob::Build(index) => {
+                tokio::spawn(indexing::build(tenant.clone(), next.clone(), index));
+            }
+            IndexJob::Remove(index) => {
+                tokio::spawn(indexing::remove(tenant.clone(), next.clone(), index));
+            }
+        }
+    }
     Ok(UpdateTableOutput {
         table_description: Some(description),
     })

@@ -1,0 +1,127 @@
+//! Scan: every item of a table or index (or of one segment of a parallel
+//! scan), page by page, narrowed by a filter.
+
+use std::sync::Arc;
+
+use openddb_core::api::{ScanInput, ScanOutput};
+use openddb_core::DynamoError;
+
+use super::multi_read::{
+    check_select, exclusive_start, parse_select, respond, run_page, shape, whole, Reader, Select,
+    Target,
+};
+use super::query::check_read_members;
+use crate::capacity::ReturnCapacity;
+use crate::expressions::RequestExpressions;
+use crate::pages::{resume_after, PageRequest};
+use crate::tenant::Tenant;
+use crate::RequestContext;
+
+/// Most segments a parallel scan may have.
+pub const MAX_TOTAL_SEGMENTS: i64 = 1_000_000;
+
+pub async fn run(
+    tenant: &Arc<Tenant>,
+    _ctx: &RequestContext,
+    input: ScanInput,
+) -> Result<ScanOutput, DynamoError> {
+    let mut v = check_read_members(
+        Reader::Scan,
+        &input.table_name,
+        input.index_name.as_deref(),
+        input.select.as_deref(),
+        input.limit,
+        input.return_consumed_capacity.as_deref(),
+        input.conditional_operator.as_deref(),
+        input.attributes_to_get.as_deref(),
+    );
+    if v.is_empty() {
+        v.at_least(input.segment, "segment", 0);
+        v.at_most(input.segment, "segment", MAX_TOTAL_SEGMENTS - 1);
+        v.at_least(input.total_segments, "totalSegments", 1);
+        v.at_most(input.total_segments, "totalSegments", MAX_TOTAL_SEGMENTS);
+    }
+    v.into_result()?;
+
+    let segment = match (input.segment, input.total_segments) {
+        (None, None) => None,
+        (Some(s), Some(t)) if s < t => Some((s as u32, t as u32)),
+        (Some(s), Some(t)) => {
+            return Err(DynamoError::validation(format!(
+                "The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: {s} is not less than TotalSegments: {t}"
+            )))
+        }
+        (Some(_), None) => {
+            return Err(DynamoError::validation(
+                "The TotalSegments parameter is required but was not present in the request when Segment parameter is present",
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(DynamoError::validation(
+                "The Segment parameter is required but was not present in the request when parameter TotalSegments is present",
+            ))
+        }
+    };
+
+    let select = parse_select(input.select.as_deref());
+    check_select(
+        Reader::Scan,
+        select,
+        input.index_name.is_some(),
+        input.projection_expression.is_some(),
+        input.attributes_to_get.is_some(),
+    )?;
+    let prepared = RequestExpressions {
+        projection_expression: input.projection_expression.as_deref(),
+        filter_expression: input.filter_expression.as_deref(),
+        names: input.expression_attribute_names.as_ref(),
+        values: input.expression_attribute_values.as_ref(),
+        attributes_to_get: input.attributes_to_get.as_deref(),
+        filter: input.scan_filter.as_ref().map(|f| ("ScanFilter", f)),
+        conditional_operator: input.conditional_operator.as_deref(),
+        ..Default::default()
+    }
+    .prepare()?;
+
+    let meta = tenant.table_or_not_found(input.table_name.as_deref().unwrap_or_default())?;
+    let target = Target::resolve(meta, input.index_name.as_deref())?;
+    let consistent = input.consistent_read.unwrap_or(false);
+    if consistent && target.index.as_ref().is_some_and(|i| i.global) {
+        return Err(DynamoError::validation(
+            "Consistent reads are not supported on global secondary indexes",
+        ));
+    }
+    let shape = shape(
+        &target,
+        select,
+        prepared.projection,
+        prepared.filter.as_ref(),
+    )?;
+    let mut range = whole(&target);
+    if let Some(esk) = &input.exclusive_start_key {
+        range = resume_after(range, exclusive_start(Reader::Scan, &target, esk)?, false);
+    }
+    let page = run_page(
+        tenant,
+        PageRequest {
+            meta: target.meta.clone(),
+            index: target.index.clone(),
+            range,
+            reverse: false,
+            limit: input.limit.map(|l| l as usize),
+            segment,
+            filter: prepared.filter,
+            projection: shape.projection,
+            count_only: shape.select == Select::Count,
+            fetch_from_table: shape.fetch_from_table,
+        },
+    )
+    .await?;
+    Ok(respond(
+        &target,
+        page,
+        shape.select,
+        consistent,
+        ReturnCapacity::parse(input.return_consumed_capacity.as_deref()),
+    ))
+}

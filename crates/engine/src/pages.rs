@@ -1,0 +1,277 @@
+//! Reading a page of many items, the engine of Query and Scan: walk a key
+//! range of the table or of one index in bounded chunks, stop at the
+//! request's Limit (counted before the filter) or once 1 MB has been read,
+//! and say where the next page starts.
+//!
+//! Only the entries inside the range are touched, chunk by chunk, so a
+//! Query reads what it returns plus what its filter drops, and memory stays
+//! bounded by one chunk and one page whatever the size of the table.
+
+use std::ops::Bound;
+use std::sync::Arc;
+
+use openddb_core::expr::{evaluate, project, Condition, DocumentPath};
+use openddb_core::keyenc::{encode_key_prefix, encode_key_value};
+use openddb_core::size::item_size;
+use openddb_core::value::decode_item;
+use openddb_core::{AttributeValue, DynamoError, Item};
+use openddb_kv::{prefix_successor, KeyRange, ReadTxn};
+
+use crate::catalog::{IndexMeta, TableMeta};
+use crate::keys;
+use crate::run::storage_error;
+
+/// DynamoDB stops a Query or Scan page once it has read this much.
+pub const PAGE_BYTES: usize = 1024 * 1024;
+
+/// How many entries one storage scan fetches at most.
+const CHUNK: usize = 256;
+
+/// A range condition on the sort attribute after the fixed ones.
+pub use openddb_core::expr::keycond::SortRange;
+
+/// What to read and how to shape it.
+pub struct PageRequest {
+    pub meta: Arc<TableMeta>,
+    /// The index read, or `None` for the table.
+    pub index: Option<IndexMeta>,
+    pub range: KeyRange,
+    /// Descending key order (Query with ScanIndexForward=false).
+    pub reverse: bool,
+    /// Most entries to read (DynamoDB's Limit, counted before the filter).
+    pub limit: Option<usize>,
+    /// Parallel scan: only entries whose partition key hashes to this
+    /// segment of that many.
+    pub segment: Option<(u32, u32)>,
+    pub filter: Option<Condition>,
+    /// Paths to return, or every attribute when `None`.
+    pub projection: Option<Vec<DocumentPath>>,
+    /// Only count (Select=COUNT).
+    pub count_only: bool,
+    /// Read each entry's item from the table (a local index queried for
+    /// attributes it does not project).
+    pub fetch_from_table: bool,
+}
+
+/// One page of results.
+#[derive(Debug, Default)]
+pub struct Page {
+    pub items: Vec<Item>,
+    pub count: usize,
+    pub scanned_count: usize,
+    pub last_evaluated_key: Option<Item>,
+    /// Bytes read from the index (or the table when no index is read).
+    pub read_bytes: usize,
+    /// Bytes read from the table for entries of a local index.
+    pub fetched_bytes: usize,
+}
+
+/// Where the items of a table or index live.
+pub fn target_prefix(meta: &TableMeta, index: Option<&IndexMeta>) -> Vec<u8> {
+    keys::index_prefix(meta.id, index.map_or(keys::BASE_INDEX, |i| i.id))
+}
+
+/// The key range a key condition selects: the fixed partition and leading
+/// sort values, then an optional range on the next sort attribute.
+pub fn key_condition_range(
+    prefix: &[u8],
+    partition: &[AttributeValue],
+    sort_equal: &[AttributeValue],
+    sort_range: Option<&SortRange>,
+) -> KeyRange {
+    let mut base = prefix.to_vec();
+    for v in partition.iter().chain(sort_equal) {
+        encode_key_value(v, &mut base);
+    }
+    let end_of = |p: &[u8]| match prefix_successor(p) {
+        Some(e) => Bound::Excluded(e),
+        None => Bound::Unbounded,
+    };
+    let with = |v: &AttributeValue| {
+        let mut k = base.clone();
+        encode_key_value(v, &mut k);
+        k
+    };
+    let after = |v: &AttributeValue| match prefix_successor(&with(v)) {
+        Some(k) => Bound::Included(k),
+        None => Bound::Unbounded,
+    };
+    let (start, end) = match sort_range {
+        None => (Bound::Included(base.clone()), end_of(&base)),
+        Some(SortRange::Lt(v)) => (Bound::Included(base.clone()), Bound::Excluded(with(v))),
+        Some(SortRange::Le(v)) => (Bound::Included(base.clone()), end_of(&with(v))),
+        Some(SortRange::Gt(v)) => (after(v), end_of(&base)),
+        Some(SortRange::Ge(v)) => (Bound::Included(with(v)), end_of(&base)),
+        Some(SortRange::Between(a, b)) => (Bound::Included(with(a)), end_of(&with(b))),
+        Some(SortRange::BeginsWith(v)) => {
+            let mut k = base.clone();
+            encode_key_prefix(v, &mut k);
+            (Bound::Included(k.clone()), end_of(&k))
+        }
+    };
+    KeyRange { start, end }
+}
+
+/// Narrows `range` to the entries after `exclusive_start` in the reading
+/// direction.
+pub fn resume_after(range: KeyRange, exclusive_start: Vec<u8>, reverse: bool) -> KeyRange {
+    let tighter_start = |b: &Bound<Vec<u8>>| match b {
+        Bound::Included(s) | Bound::Excluded(s) => exclusive_start >= *s,
+        Bound::Unbounded => true,
+    };
+    let tighter_end = |b: &Bound<Vec<u8>>| match b {
+        Bound::Included(e) | Bound::Excluded(e) => exclusive_start <= *e,
+        Bound::Unbounded => true,
+    };
+    if reverse {
+        KeyRange {
+            end: if tighter_end(&range.end) {
+                Bound::Excluded(exclusive_start)
+            } else {
+                range.end
+            },
+            start: range.start,
+        }
+    } else {
+        KeyRange {
+            start: if tighter_start(&range.start) {
+                Bound::Excluded(exclusive_start)
+            } else {
+                range.start
+            },
+            end: range.end,
+        }
+    }
+}
+
+/// The storage key of the entry an ExclusiveStartKey names (already
+/// validated to hold the table's and the index's key attributes).
+pub fn start_key(meta: &TableMeta, index: Option<&IndexMeta>, key: &Item) -> Option<Vec<u8>> {
+    let pk = key.get(&meta.key_schema.partition_key.name)?;
+    let sk = match &meta.key_schema.sort_key {
+        Some(s) => Some(key.get(&s.name)?),
+        None => None,
+    };
+    Some(match index {
+        None => keys::item_key(meta.id, pk, sk),
+        Some(i) => keys::index_entry_key(meta.id, i.id, i.key_values(key)?, pk, sk),
+    })
+}
+
+/// The LastEvaluatedKey of an entry: the table's key attributes, and the
+/// index's when an index is read.
+fn key_of(meta: &TableMeta, index: Option<&IndexMeta>, item: &Item) -> Item {
+    let mut names: Vec<&str> = meta.key_schema.names().collect();
+    if let Some(i) = index {
+        names.extend(i.key_attributes().map(|a| a.name.as_str()));
+    }
+    names
+        .into_iter()
+        .filter_map(|n| item.get(n).map(|v| (n.to_string(), v.clone())))
+        .collect()
+}
+
+/// The segment of a parallel scan an entry belongs to: a stable hash of
+/// its partition key (FNV-1a; stability across versions matters, quality
+/// beyond spreading keys evenly does not).
+pub fn segment_of(partition_key: &AttributeValue, total: u32) -> u32 {
+    let mut enc = Vec::with_capacity(32);
+    encode_key_value(partition_key, &mut enc);
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in enc {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    // Fold the high bits in: FNV's low bits alone spread poorly.
+    ((h ^ (h >> 32)) % u64::from(total)) as u32
+}
+
+fn corrupt(e: impl std::fmt::Display) -> DynamoError {
+    storage_error(openddb_kv::KvError::Fatal(format!("corrupt item: {e}")))
+}
+
+/// Reads one page in `txn`.
+pub fn read_page(txn: &dyn ReadTxn, req: &PageRequest) -> Result<Page, DynamoError> {
+    let meta = &req.meta;
+    let index = req.index.as_ref();
+    let mut page = Page::default();
+    let mut range = req.range.clone();
+    let mut last: Option<(Vec<u8>, Item)> = None;
+    let mut stopped = false;
+    'chunks: loop {
+        let want = match req.limit {
+            Some(l) => (l - page.scanned_count).min(CHUNK),
+            None => CHUNK,
+        };
+        let rows = txn.scan(&range, req.reverse, want).map_err(storage_error)?;
+        let exhausted = rows.len() < want;
+        let mut last_raw: Option<Vec<u8>> = None;
+        for (k, v) in rows {
+            let stored = decode_item(&v).map_err(corrupt)?;
+            last_raw = Some(k.clone());
+            if let Some((segment, total)) = req.segment {
+                let pk = stored.get(&meta.key_schema.partition_key.name);
+                if pk.is_none_or(|pk| segment_of(pk, total) != segment) {
+                    continue;
+                }
+            }
+            page.scanned_count += 1;
+            page.read_bytes += item_size(&stored);
+            let item = if req.fetch_from_table {
+                fetch(txn, meta, &stored, &mut page.fetched_bytes)?.unwrap_or(stored)
+            } else {
+                stored
+            };
+            if req.filter.as_ref().is_none_or(|f| evaluate(f, Some(&item))) {
+                page.count += 1;
+                if !req.count_only {
+                    page.items.push(match &req.projection {
+                        Some(paths) => project(paths, &item),
+                        None => item.clone(),
+                    });
+                }
+            }
+            last = Some((k, item));
+            if req.limit.is_some_and(|l| page.scanned_count >= l) || page.read_bytes > PAGE_BYTES {
+                stopped = true;
+                break 'chunks;
+            }
+        }
+        match last_raw {
+            Some(k) if !exhausted => range = resume_after(range, k, req.reverse),
+            _ => break,
+        }
+    }
+    if stopped {
+        page.last_evaluated_key = last.map(|(_, item)| key_of(meta, index, &item));
+    }
+    Ok(page)
+}
+
+/// The table's item for an index entry, adding its size to `bytes`.
+fn fetch(
+    txn: &dyn ReadTxn,
+    meta: &TableMeta,
+    entry: &Item,
+    bytes: &mut usize,
+) -> Result<Option<Item>, DynamoError> {
+    let Some(pk) = entry.get(&meta.key_schema.partition_key.name) else {
+        return Ok(None);
+    };
+    let sk = match &meta.key_schema.sort_key {
+        Some(s) => match entry.get(&s.name) {
+            Some(v) => Some(v),
+            None => return Ok(None),
+        },
+        None => None,
+    };
+    let Some(raw) = txn
+        .get(&keys::item_key(meta.id, pk, sk))
+        .map_err(storage_error)?
+    else {
+        return Ok(None);
+    };
+    let item = decode_item(&raw).map_err(corrupt)?;
+    *bytes += item_size(&item);
+    Ok(Some(item))
+}
