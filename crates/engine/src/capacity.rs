@@ -56,6 +56,45 @@ impl ReturnCapacity {
     }
 }
 
+impl ReturnCapacity {
+    /// The report of a write: `table_units` on the table plus what each
+    /// secondary index consumed (in the total, and by index for INDEXES).
+    pub fn report_write(
+        self,
+        table: &str,
+        table_units: f64,
+        indexes: &[crate::write::IndexWrite],
+    ) -> Option<ConsumedCapacity> {
+        let total = table_units + indexes.iter().map(|i| i.units).sum::<f64>();
+        let mut report = self.report(table, total)?;
+        if self == ReturnCapacity::Indexes {
+            report.table = Some(Capacity {
+                capacity_units: table_units,
+                ..Default::default()
+            });
+            for index in indexes {
+                let map = if index.global {
+                    report
+                        .global_secondary_indexes
+                        .get_or_insert_with(Default::default)
+                } else {
+                    report
+                        .local_secondary_indexes
+                        .get_or_insert_with(Default::default)
+                };
+                map.insert(
+                    index.name.clone(),
+                    Capacity {
+                        capacity_units: index.units,
+                        ..Default::default()
+                    },
+                );
+            }
+        }
+        Some(report)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,6 +8,7 @@
 //!                                            → index entry (projected item, codec bytes)
 //! 0x02 <table id u64 BE>                     → table statistics (item count, size, schema generation)
 //! 0x02 <table id u64 BE> <index id u32 BE>   → index statistics (item count, size)
+//! 0x03 <table id u64 BE> enc(pk)             → item-collection size (tables with local indexes)
 //! ```
 //!
 //! An index entry's key ends with the base item's key, so entries with the
@@ -21,6 +22,7 @@ use openddb_core::AttributeValue;
 const META: u8 = 0x00;
 const ITEMS: u8 = 0x01;
 const STATS: u8 = 0x02;
+const COLLECTIONS: u8 = 0x03;
 
 /// Index id of the base table.
 pub const BASE_INDEX: u32 = 0;
@@ -54,6 +56,22 @@ pub fn index_stats_prefix(table_id: u64) -> Vec<u8> {
 pub fn index_stats_key(table_id: u64, index_id: u32) -> Vec<u8> {
     let mut k = stats_key(table_id);
     k.extend_from_slice(&index_id.to_be_bytes());
+    k
+}
+
+/// Every item-collection size of a table.
+pub fn collections_prefix(table_id: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(9);
+    k.push(COLLECTIONS);
+    k.extend_from_slice(&table_id.to_be_bytes());
+    k
+}
+
+/// The size of the item collection (base items and local index entries)
+/// of one partition key.
+pub fn collection_key(table_id: u64, pk: &AttributeValue) -> Vec<u8> {
+    let mut k = collections_prefix(table_id);
+    encode_key_value(pk, &mut k);
     k
 }
 

@@ -12,6 +12,7 @@ use openddb_kv::{KvError, Txn};
 
 use crate::actions::common::read_stats;
 use crate::actions::describe_table::not_found_item;
+use crate::capacity::write_units;
 use crate::catalog::{IndexMeta, IndexStatus, TableMeta};
 use crate::keys::{self, TableStats};
 use crate::run;
@@ -33,7 +34,24 @@ pub struct Written<X> {
     pub old_size: usize,
     pub new_size: usize,
     pub extra: X,
+    /// The write units each secondary index consumed.
+    pub indexes: Vec<IndexWrite>,
+    /// The item collection's size after the write (tables with local
+    /// secondary indexes).
+    pub collection_size: Option<i64>,
 }
+
+/// The part of a write one secondary index took.
+#[derive(Debug, Clone)]
+pub struct IndexWrite {
+    pub name: String,
+    pub global: bool,
+    pub units: f64,
+}
+
+/// DynamoDB's limit on an item collection: the items of one partition key
+/// and their local secondary index entries.
+pub const MAX_COLLECTION_BYTES: i64 = 10 * 1024 * 1024 * 1024;
 
 fn decode(bytes: &[u8]) -> Result<Item, KvError> {
     decode_item(bytes).map_err(|e| KvError::Fatal(format!("corrupt item: {e}")))
@@ -87,13 +105,30 @@ where
                 (None, 0)
             }
         };
+        let mut indexes = Vec::new();
+        let mut collection_size = None;
         if old.is_some() || new.is_some() {
             stats.replace(
                 old.as_ref().map(|_| old_size),
                 new.as_ref().map(|_| new_size),
             );
             txn.put(&keys::stats_key(table_id), &stats.encode())?;
-            maintain_indexes(txn, &current, old.as_ref(), new.as_ref())?;
+            indexes = maintain_indexes(txn, &current, old.as_ref(), new.as_ref())?;
+            if current.indexes.iter().any(|i| !i.global) {
+                let delta = new_size as i64 - old_size as i64
+                    + indexes
+                        .iter()
+                        .filter(|i| !i.global)
+                        .map(|i| i.delta)
+                        .sum::<i64>();
+                let item = new.as_ref().or(old.as_ref());
+                if let Some(pk) = item.and_then(|i| i.get(&current.key_schema.partition_key.name)) {
+                    match update_collection(txn, table_id, pk, delta)? {
+                        Ok(size) => collection_size = Some(size),
+                        Err(e) => return Ok(Err(e)),
+                    }
+                }
+            }
         }
         Ok(Ok(Written {
             old,
@@ -101,9 +136,46 @@ where
             old_size,
             new_size,
             extra,
+            indexes: indexes
+                .into_iter()
+                .map(|c| IndexWrite {
+                    name: c.name,
+                    global: c.global,
+                    units: c.units,
+                })
+                .collect(),
+            collection_size,
         }))
     })
     .await
+}
+
+/// Adds `delta` bytes to the item collection of `pk`, refusing a write
+/// that would take it past DynamoDB's 10 GB limit; returns the new size.
+fn update_collection(
+    txn: &mut dyn Txn,
+    table_id: u64,
+    pk: &openddb_core::AttributeValue,
+    delta: i64,
+) -> Result<Result<i64, DynamoError>, KvError> {
+    let key = keys::collection_key(table_id, pk);
+    let before = match txn.get(&key)? {
+        Some(b) => <[u8; 8]>::try_from(b.as_slice()).map_or(0, i64::from_be_bytes),
+        None => 0,
+    };
+    let after = (before + delta).max(0);
+    if delta > 0 && after > MAX_COLLECTION_BYTES {
+        return Ok(Err(DynamoError::new(
+            openddb_core::ErrorKind::ItemCollectionSizeLimitExceededException,
+            "Collection size exceeded.",
+        )));
+    }
+    if after == 0 {
+        txn.delete(&key)?;
+    } else {
+        txn.put(&key, &after.to_be_bytes())?;
+    }
+    Ok(Ok(after))
 }
 
 /// The catalog entry a write must work with: the cached one, unless the
@@ -166,15 +238,27 @@ pub fn index_entry(meta: &TableMeta, index: &IndexMeta, item: &Item) -> Option<(
     Some((key, index.project(item, &meta.key_schema)))
 }
 
+/// What one index's maintenance did.
+struct IndexChange {
+    name: String,
+    global: bool,
+    units: f64,
+    /// Change in the index's stored bytes.
+    delta: i64,
+}
+
 /// Keeps every maintained index in step with one item's change, and its
 /// statistics. An index still being backfilled may lack the old entry, so
-/// its presence is read rather than assumed.
+/// its presence is read rather than assumed. Returns what each touched
+/// index consumed: a unit per started KB of each entry written or removed
+/// (an entry that moves to a new index key is both).
 fn maintain_indexes(
     txn: &mut dyn Txn,
     meta: &TableMeta,
     old: Option<&Item>,
     new: Option<&Item>,
-) -> Result<(), KvError> {
+) -> Result<Vec<IndexChange>, KvError> {
+    let mut changes = Vec::new();
     for index in meta.maintained_indexes() {
         let old_entry = old.and_then(|o| index_entry(meta, index, o));
         let new_entry = new.and_then(|n| index_entry(meta, index, n));
@@ -205,6 +289,21 @@ fn maintain_indexes(
             }
             None => None,
         };
+        let moved = match (&old_entry, &new_entry) {
+            (Some((ok, _)), Some((nk, _))) => ok != nk,
+            _ => false,
+        };
+        let units = if moved {
+            write_units(old_size.unwrap_or(0)) + write_units(new_size.unwrap_or(0))
+        } else {
+            write_units(old_size.unwrap_or(0).max(new_size.unwrap_or(0)))
+        };
+        changes.push(IndexChange {
+            name: index.name.clone(),
+            global: index.global,
+            units,
+            delta: new_size.unwrap_or(0) as i64 - old_size.unwrap_or(0) as i64,
+        });
         let stats_key = keys::index_stats_key(meta.id, index.id);
         let mut stats = txn
             .get(&stats_key)?
@@ -213,7 +312,7 @@ fn maintain_indexes(
         stats.replace(old_size, new_size);
         txn.put(&stats_key, &stats.encode())?;
     }
-    Ok(())
+    Ok(changes)
 }
 
 /// Reads one item by its storage key.

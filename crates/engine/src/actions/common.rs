@@ -140,17 +140,15 @@ pub fn condition_failed(old: Option<&openddb_core::Item>, return_old: bool) -> D
 }
 
 /// `ItemCollectionMetrics` for a write to a table with local secondary
-/// indexes, when asked for with `SIZE`.
+/// indexes, when asked for with `SIZE`: the partition key and DynamoDB's
+/// estimate of the collection's size as a range of whole gigabytes.
 pub fn item_collection_metrics(
     meta: &TableMeta,
     item_key: &openddb_core::Item,
     asked: Option<&str>,
+    collection_size: Option<i64>,
 ) -> Option<openddb_core::api::ItemCollectionMetrics> {
-    let has_lsi = meta
-        .description
-        .local_secondary_indexes
-        .as_ref()
-        .is_some_and(|l| !l.is_empty());
+    let has_lsi = meta.indexes.iter().any(|i| !i.global);
     if asked != Some("SIZE") || !has_lsi {
         return None;
     }
@@ -158,9 +156,11 @@ pub fn item_collection_metrics(
     if let Some(v) = item_key.get(&meta.key_schema.partition_key.name) {
         key.insert(meta.key_schema.partition_key.name.clone(), v.clone());
     }
+    let gb = collection_size.unwrap_or(0) as f64 / (1024.0 * 1024.0 * 1024.0);
+    let lower = gb.floor();
     Some(openddb_core::api::ItemCollectionMetrics {
         item_collection_key: Some(key),
-        size_estimate_range_g_b: Some(vec![0.0, 1.0]),
+        size_estimate_range_g_b: Some(vec![lower, lower + 1.0]),
     })
 }
 

@@ -53,6 +53,9 @@ pub async fn run(
         let stats_prefix = keys::index_stats_prefix(id);
         let stats_end = prefix_successor(&stats_prefix).unwrap_or_default();
         txn.delete_range(&stats_prefix, &stats_end)?;
+        let collections = keys::collections_prefix(id);
+        let collections_end = prefix_successor(&collections).unwrap_or_default();
+        txn.delete_range(&collections, &collections_end)?;
         txn.delete(&catalog_key)?;
         Ok(Ok(stats))
     })

@@ -95,11 +95,12 @@ pub async fn run(
     Ok(UpdateItemOutput {
         attributes: non_empty(attributes),
         consumed_capacity: ReturnCapacity::parse(input.return_consumed_capacity.as_deref())
-            .report(&table_name, units),
+            .report_write(&table_name, units, &written.indexes),
         item_collection_metrics: item_collection_metrics(
             &meta,
             &key_item,
             input.return_item_collection_metrics.as_deref(),
+            written.collection_size,
         ),
     })
 }
