@@ -336,3 +336,45 @@ pub async fn read_item(
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use openddb_kv::{write_blocking, Kv, Outcome};
+    use openddb_kv_memory::MemoryKv;
+
+    fn pk() -> openddb_core::AttributeValue {
+        openddb_core::AttributeValue::S("p".into())
+    }
+
+    fn update(kv: &MemoryKv, delta: i64) -> Result<i64, DynamoError> {
+        write_blocking(kv, move |txn| {
+            let r = update_collection(txn, 7, &pk(), delta)?;
+            Ok((Outcome::Commit, r))
+        })
+        .expect("storage")
+    }
+
+    #[test]
+    fn collections_grow_shrink_and_stop_at_ten_gigabytes() {
+        let kv = MemoryKv::new();
+        assert_eq!(update(&kv, 1000).unwrap(), 1000);
+        assert_eq!(
+            update(&kv, MAX_COLLECTION_BYTES - 1000).unwrap(),
+            MAX_COLLECTION_BYTES
+        );
+        let err = update(&kv, 1).unwrap_err();
+        assert_eq!(
+            err.kind,
+            openddb_core::ErrorKind::ItemCollectionSizeLimitExceededException
+        );
+        // Shrinking is always allowed, and an empty collection leaves no record.
+        assert_eq!(update(&kv, -MAX_COLLECTION_BYTES).unwrap(), 0);
+        let left = kv
+            .read()
+            .unwrap()
+            .get(&keys::collection_key(7, &pk()))
+            .unwrap();
+        assert_eq!(left, None);
+    }
+}
