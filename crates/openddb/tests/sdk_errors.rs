@@ -405,18 +405,23 @@ async fn missing_table_is_resource_not_found() {
 #[tokio::test]
 async fn unimplemented_operations_are_unknown_operations() {
     let (_server, client) = setup().await;
-    let query = failure(
+    let batch = failure(
         client
-            .query()
-            .table_name("Errs")
-            .key_condition_expression("pk = :k")
-            .expression_attribute_values(":k", s("k"))
+            .batch_get_item()
+            .request_items(
+                "Errs",
+                aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                    .keys(std::collections::HashMap::from([(
+                        "pk".to_string(),
+                        s("k"),
+                    )]))
+                    .build()
+                    .expect("keys"),
+            )
             .send()
             .await,
     );
-    assert_eq!(query.0, "UnknownOperationException");
-    let scan = failure(client.scan().table_name("Errs").send().await);
-    assert_eq!(scan.0, "UnknownOperationException");
+    assert_eq!(batch.0, "UnknownOperationException");
     let tags = failure(
         client
             .list_tags_of_resource()

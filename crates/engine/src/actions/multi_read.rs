@@ -6,13 +6,14 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use openddb_core::api::{Capacity, ConsumedCapacity, QueryOutput};
-use openddb_core::expr::{Condition, DocumentPath, Operand};
-use openddb_core::{DynamoError, Item};
+use openddb_core::expr::print::value_brief;
+use openddb_core::expr::{values_equal, Condition, DocumentPath, Operand};
+use openddb_core::{AttributeValue, DynamoError, Item};
 use openddb_kv::KeyRange;
 
 use crate::capacity::ReturnCapacity;
 use crate::catalog::{IndexMeta, IndexProjection, IndexStatus, TableMeta};
-use crate::pages::{read_page, start_key, Page, PageRequest};
+use crate::pages::{read_page, segment_of, start_key, Page, PageRequest};
 use crate::run;
 use crate::tenant::Tenant;
 
@@ -75,6 +76,9 @@ pub struct Shape {
     pub select: Select,
     pub projection: Option<Vec<DocumentPath>>,
     pub fetch_from_table: bool,
+    /// Return only what the index projects although the table's item was
+    /// read (a local index filtered on an attribute it does not project).
+    pub return_projected: bool,
 }
 
 pub fn parse_select(select: Option<&str>) -> Option<Select> {
@@ -145,6 +149,7 @@ pub fn shape(
             select,
             projection,
             fetch_from_table: false,
+            return_projected: false,
         });
     };
     let table_keys = &target.meta.key_schema;
@@ -200,10 +205,12 @@ pub fn shape(
         }
         _ => !index.global && unprojected,
     };
+    let return_projected = fetch_from_table && select == Select::AllProjectedAttributes;
     Ok(Shape {
         select,
         projection,
         fetch_from_table,
+        return_projected,
     })
 }
 
@@ -247,15 +254,29 @@ fn collect_operand(o: &Operand, out: &mut HashSet<String>) {
     }
 }
 
+/// What an ExclusiveStartKey must agree with besides the key schema.
+pub enum StartCheck<'a> {
+    /// A Query: the partition it reads (values of the queried schema's
+    /// partition attributes, in order).
+    Query {
+        partition_names: Vec<&'a str>,
+        partition: &'a [AttributeValue],
+    },
+    /// A Scan, and the segment it reads.
+    Scan { segment: Option<(u32, u32)> },
+}
+
 /// Checks an ExclusiveStartKey against the table's and index's key
-/// attributes and returns the storage key it names.
+/// attributes, and against what the request reads, and returns the storage
+/// key it names.
 pub fn exclusive_start(
-    reader: Reader,
     target: &Target,
     key: &Item,
+    check: StartCheck<'_>,
 ) -> Result<Vec<u8>, DynamoError> {
+    let scan = matches!(check, StartCheck::Scan { .. });
     let invalid = || {
-        DynamoError::validation(if reader == Reader::Scan && target.index.is_none() {
+        DynamoError::validation(if scan && target.index.is_none() {
             "The provided starting key is invalid: The provided key element does not match the schema"
         } else {
             "The provided starting key is invalid"
@@ -268,13 +289,52 @@ pub fn exclusive_start(
     target
         .meta
         .key_from_key_param(&table_part(&target.meta, key))
-        .map_err(|_| invalid())?;
+        .map_err(|e| if scan { invalid() } else { e })?;
     if let Some(index) = &target.index {
         for a in index.key_attributes() {
             if key.get(&a.name).map(|v| v.type_name()) != Some(a.attr_type.as_str()) {
                 return Err(invalid());
             }
         }
+    }
+    match check {
+        StartCheck::Query {
+            partition_names,
+            partition,
+        } => {
+            if target.index.is_none() && target.meta.key_schema.sort_key.is_none() {
+                // A partition of a hash-only table holds one item: there
+                // is nothing to resume after.
+                let shown: Vec<String> = key
+                    .iter()
+                    .map(|(n, v)| format!("{n}=AttributeValue: {}", value_brief(v)))
+                    .collect();
+                return Err(DynamoError::validation(format!(
+                    "The provided exclusive start key is invalid: ExclusiveStartKey: {{{}}}",
+                    shown.join(", ")
+                )));
+            }
+            let same_partition = partition_names
+                .iter()
+                .zip(partition)
+                .all(|(n, v)| key.get(*n).is_some_and(|k| values_equal(k, v)));
+            if !same_partition {
+                return Err(DynamoError::validation(
+                    "The provided starting key is outside query boundaries based on provided conditions",
+                ));
+            }
+        }
+        StartCheck::Scan {
+            segment: Some((segment, total)),
+        } => {
+            let pk = key.get(&target.meta.key_schema.partition_key.name);
+            if pk.is_some_and(|pk| segment_of(pk, total) != segment) {
+                return Err(DynamoError::validation(format!(
+                    "The provided starting key is invalid: Invalid ExclusiveStartKey. Please use ExclusiveStartKey with correct Segment. TotalSegments: {total} Segment: {segment}"
+                )));
+            }
+        }
+        StartCheck::Scan { segment: None } => {}
     }
     start_key(&target.meta, target.index.as_ref(), key).ok_or_else(invalid)
 }

@@ -14,7 +14,8 @@ use openddb_core::DynamoError;
 
 use super::common::check_table_name;
 use super::multi_read::{
-    check_select, exclusive_start, parse_select, respond, run_page, shape, Reader, Target,
+    check_select, exclusive_start, parse_select, respond, run_page, shape, Reader, StartCheck,
+    Target,
 };
 use crate::capacity::ReturnCapacity;
 use crate::expressions::RequestExpressions;
@@ -146,11 +147,16 @@ pub async fn run(
     );
     let reverse = input.scan_index_forward == Some(false);
     if let Some(esk) = &input.exclusive_start_key {
-        range = resume_after(
-            range,
-            exclusive_start(Reader::Query, &target, esk)?,
-            reverse,
-        );
+        let schema = schema_of(&target);
+        let start = exclusive_start(
+            &target,
+            esk,
+            StartCheck::Query {
+                partition_names: schema.partition.iter().map(|a| a.name).collect(),
+                partition: &key_query.partition,
+            },
+        )?;
+        range = resume_after(range, start, reverse);
     }
     let page = run_page(
         tenant,
@@ -165,9 +171,16 @@ pub async fn run(
             projection: shape.projection,
             count_only: shape.select == super::multi_read::Select::Count,
             fetch_from_table: shape.fetch_from_table,
+            return_projected: shape.return_projected,
         },
     )
     .await?;
+    let mut page = page;
+    if target.index.is_none() && target.meta.key_schema.sort_key.is_none() {
+        // A partition of a hash-only table is one item: once read, nothing
+        // is left to resume (and DynamoDB refuses a start key there).
+        page.last_evaluated_key = None;
+    }
     Ok(respond(
         &target,
         page,

@@ -8,7 +8,7 @@ use openddb_core::DynamoError;
 
 use super::multi_read::{
     check_select, exclusive_start, parse_select, respond, run_page, shape, whole, Reader, Select,
-    Target,
+    StartCheck, Target,
 };
 use super::query::check_read_members;
 use crate::capacity::ReturnCapacity;
@@ -99,7 +99,8 @@ pub async fn run(
     )?;
     let mut range = whole(&target);
     if let Some(esk) = &input.exclusive_start_key {
-        range = resume_after(range, exclusive_start(Reader::Scan, &target, esk)?, false);
+        let start = exclusive_start(&target, esk, StartCheck::Scan { segment })?;
+        range = resume_after(range, start, false);
     }
     let page = run_page(
         tenant,
@@ -114,6 +115,7 @@ pub async fn run(
             projection: shape.projection,
             count_only: shape.select == Select::Count,
             fetch_from_table: shape.fetch_from_table,
+            return_projected: shape.return_projected,
         },
     )
     .await?;

@@ -535,7 +535,17 @@ pub async fn run(
         Ok(Ok((next, stats, jobs)))
     })
     .await?;
-    let description = describe_with_stats(&next, &stats);
+    let mut description = describe_with_stats(&next, &stats);
+    // A just-declared index is still being allocated in DynamoDB's words:
+    // CREATING without backfilling yet.
+    for gsi in description.global_secondary_indexes.iter_mut().flatten() {
+        let new = jobs.iter().any(|j| {
+            matches!(j, IndexJob::Build(id) if next.indexes.iter().any(|i| i.id == *id && Some(&i.name) == gsi.index_name.as_ref()))
+        });
+        if new {
+            gsi.backfilling = Some(false);
+        }
+    }
     let next = Arc::new(next);
     tenant.put_table(next.clone());
     for job in jobs {

@@ -246,3 +246,151 @@ pub fn assert_error(
         }
     }
 }
+
+// ---------------------------------------------------------------------
+// Query, Scan and secondary-index helpers.
+
+pub fn b(v: &[u8]) -> AttributeValue {
+    AttributeValue::B(v.to_vec())
+}
+
+/// An attribute definition (`S`, `N` or `B`).
+pub fn attribute(name: &str, ty: &str) -> AttributeDefinition {
+    def(name, ty)
+}
+
+/// A key schema element (`HASH` or `RANGE`).
+pub fn key_element(name: &str, key_type: &str) -> KeySchemaElement {
+    key(name, key_type)
+}
+
+/// A projection: `ALL`, `KEYS_ONLY`, or `INCLUDE` with `non_key` attributes.
+pub fn projection(projection_type: &str, non_key: &[&str]) -> openddb_core::api::Projection {
+    openddb_core::api::Projection {
+        projection_type: Some(projection_type.into()),
+        non_key_attributes: (!non_key.is_empty())
+            .then(|| non_key.iter().map(|a| a.to_string()).collect()),
+    }
+}
+
+/// A local secondary index on the table's partition key `pk` and `sort`.
+pub fn local_index(
+    name: &str,
+    sort: &str,
+    projection: openddb_core::api::Projection,
+) -> openddb_core::api::LocalSecondaryIndex {
+    openddb_core::api::LocalSecondaryIndex {
+        index_name: Some(name.into()),
+        key_schema: Some(vec![key("pk", "HASH"), key(sort, "RANGE")]),
+        projection: Some(projection),
+    }
+}
+
+/// A global secondary index without provisioned throughput (for
+/// PAY_PER_REQUEST tables); `sort` is optional.
+pub fn global_index(
+    name: &str,
+    partition: &str,
+    sort: Option<&str>,
+    projection: openddb_core::api::Projection,
+) -> openddb_core::api::GlobalSecondaryIndex {
+    let mut schema = vec![key(partition, "HASH")];
+    schema.extend(sort.map(|s| key(s, "RANGE")));
+    openddb_core::api::GlobalSecondaryIndex {
+        index_name: Some(name.into()),
+        key_schema: Some(schema),
+        projection: Some(projection),
+        ..Default::default()
+    }
+}
+
+/// A PAY_PER_REQUEST table keyed by `pk` (S) and, when given, a sort key
+/// `sk` of type `sort_type`.
+pub fn table_input(name: &str, sort_type: Option<&str>) -> CreateTableInput {
+    let mut defs = vec![def("pk", "S")];
+    let mut schema = vec![key("pk", "HASH")];
+    if let Some(t) = sort_type {
+        defs.push(def("sk", t));
+        schema.push(key("sk", "RANGE"));
+    }
+    CreateTableInput {
+        table_name: Some(name.into()),
+        attribute_definitions: Some(defs),
+        key_schema: Some(schema),
+        billing_mode: Some("PAY_PER_REQUEST".into()),
+        ..Default::default()
+    }
+}
+
+/// The attributes `names` of `it` (a key, as LastEvaluatedKey holds it).
+pub fn key_of(it: &Item, names: &[&str]) -> Item {
+    names
+        .iter()
+        .filter_map(|n| it.get(*n).map(|v| (n.to_string(), v.clone())))
+        .collect()
+}
+
+/// Every page of a Query, following LastEvaluatedKey from the request's
+/// ExclusiveStartKey until it is absent.
+pub async fn query_pages(
+    db: &Database,
+    input: openddb_core::api::QueryInput,
+) -> Vec<openddb_core::api::QueryOutput> {
+    let mut pages = Vec::new();
+    let mut input = input;
+    loop {
+        let page = db.query(input.clone()).await.expect("query page");
+        let next = page.last_evaluated_key.clone();
+        pages.push(page);
+        assert!(pages.len() <= 10_000, "query does not end");
+        match next {
+            Some(k) => input.exclusive_start_key = Some(k),
+            None => return pages,
+        }
+    }
+}
+
+/// Every page of a Scan, following LastEvaluatedKey until it is absent.
+pub async fn scan_pages(
+    db: &Database,
+    input: openddb_core::api::ScanInput,
+) -> Vec<openddb_core::api::ScanOutput> {
+    let mut pages = Vec::new();
+    let mut input = input;
+    loop {
+        let page = db.scan(input.clone()).await.expect("scan page");
+        let next = page.last_evaluated_key.clone();
+        pages.push(page);
+        assert!(pages.len() <= 10_000, "scan does not end");
+        match next {
+            Some(k) => input.exclusive_start_key = Some(k),
+            None => return pages,
+        }
+    }
+}
+
+/// The items of all pages, in order.
+pub fn items_of(pages: &[openddb_core::api::QueryOutput]) -> Vec<Item> {
+    pages
+        .iter()
+        .flat_map(|p| p.items.clone().expect("Items"))
+        .collect()
+}
+
+/// Polls DescribeTable until the table and all its global indexes are
+/// ACTIVE (and none is being deleted), for at most a minute.
+pub async fn wait_until_active(db: &Database, table: &str) -> TableDescription {
+    for _ in 0..6000 {
+        let d = describe(db, table).await;
+        let indexes_ready = d
+            .global_secondary_indexes
+            .iter()
+            .flatten()
+            .all(|g| g.index_status.as_deref() == Some("ACTIVE"));
+        if d.table_status.as_deref() == Some("ACTIVE") && indexes_ready {
+            return d;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("{table} did not become ACTIVE within a minute");
+}
