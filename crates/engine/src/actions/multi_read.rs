@@ -40,6 +40,24 @@ pub struct Target {
 }
 
 impl Target {
+    /// Looks up the table and index a read names; refuses ConsistentRead
+    /// on a global index (after the index lookup, as DynamoDB does).
+    pub fn open(
+        tenant: &Tenant,
+        table_name: Option<&str>,
+        index_name: Option<&str>,
+        consistent: bool,
+    ) -> Result<Target, DynamoError> {
+        let meta = tenant.table_or_not_found(table_name.unwrap_or_default())?;
+        let target = Target::resolve(meta, index_name)?;
+        if consistent && target.index.as_ref().is_some_and(|i| i.global) {
+            return Err(DynamoError::validation(
+                "Consistent reads are not supported on global secondary indexes",
+            ));
+        }
+        Ok(target)
+    }
+
     pub fn resolve(meta: Arc<TableMeta>, index_name: Option<&str>) -> Result<Target, DynamoError> {
         let index = match index_name {
             None => None,
@@ -349,7 +367,7 @@ fn table_part(meta: &TableMeta, key: &Item) -> Item {
 /// Runs a page read on a snapshot: inline when the backend's reads are
 /// cheap, otherwise on a blocking thread so a long page never stalls the
 /// worker.
-pub async fn run_page(tenant: &Arc<Tenant>, req: PageRequest) -> Result<Page, DynamoError> {
+async fn run_page(tenant: &Arc<Tenant>, req: PageRequest) -> Result<Page, DynamoError> {
     let kv = tenant.kv.clone();
     if kv.reads_are_cheap() {
         return run::read(&kv, move |txn| read_page(txn, &req)).await;
@@ -362,10 +380,63 @@ pub async fn run_page(tenant: &Arc<Tenant>, req: PageRequest) -> Result<Page, Dy
     .map_err(|_| DynamoError::internal("Internal server error"))?
 }
 
+/// One page read, decided: what to walk and how to shape the result.
+pub struct ReadPlan {
+    pub reader: Reader,
+    pub range: KeyRange,
+    pub reverse: bool,
+    pub limit: Option<i64>,
+    pub segment: Option<(u32, u32)>,
+    pub filter: Option<Condition>,
+    pub shape: Shape,
+    pub consistent: bool,
+    pub capacity: ReturnCapacity,
+}
+
+/// Reads the page and builds the response.
+pub async fn execute(
+    tenant: &Arc<Tenant>,
+    target: &Target,
+    plan: ReadPlan,
+) -> Result<QueryOutput, DynamoError> {
+    let mut page = run_page(
+        tenant,
+        PageRequest {
+            meta: target.meta.clone(),
+            index: target.index.clone(),
+            range: plan.range,
+            reverse: plan.reverse,
+            limit: plan.limit.map(|l| l as usize),
+            segment: plan.segment,
+            filter: plan.filter,
+            projection: plan.shape.projection,
+            count_only: plan.shape.select == Select::Count,
+            fetch_from_table: plan.shape.fetch_from_table,
+            return_projected: plan.shape.return_projected,
+        },
+    )
+    .await?;
+    if plan.reader == Reader::Query
+        && target.index.is_none()
+        && target.meta.key_schema.sort_key.is_none()
+    {
+        // A partition of a hash-only table is one item: once read, nothing
+        // is left to resume (and DynamoDB refuses a start key there).
+        page.last_evaluated_key = None;
+    }
+    Ok(respond(
+        target,
+        page,
+        plan.shape.select,
+        plan.consistent,
+        plan.capacity,
+    ))
+}
+
 /// Assembles the response, with capacity sized on what was read before
 /// filtering: one rounding to 4 KB per request, half for eventual reads,
 /// split between the index and the table for INDEXES.
-pub fn respond(
+fn respond(
     target: &Target,
     page: Page,
     select: Select,

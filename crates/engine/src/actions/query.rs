@@ -14,12 +14,12 @@ use openddb_core::DynamoError;
 
 use super::common::check_table_name;
 use super::multi_read::{
-    check_select, exclusive_start, parse_select, respond, run_page, shape, Reader, StartCheck,
+    check_select, exclusive_start, execute, parse_select, shape, ReadPlan, Reader, StartCheck,
     Target,
 };
 use crate::capacity::ReturnCapacity;
 use crate::expressions::RequestExpressions;
-use crate::pages::{key_condition_range, resume_after, target_prefix, PageRequest};
+use crate::pages::{key_condition_range, resume_after, target_prefix};
 use crate::tenant::Tenant;
 use crate::RequestContext;
 
@@ -119,14 +119,13 @@ pub async fn run(
         (None, None) => return Err(no_key_condition()),
     }
 
-    let meta = tenant.table_or_not_found(input.table_name.as_deref().unwrap_or_default())?;
-    let target = Target::resolve(meta, input.index_name.as_deref())?;
     let consistent = input.consistent_read.unwrap_or(false);
-    if consistent && target.index.as_ref().is_some_and(|i| i.global) {
-        return Err(DynamoError::validation(
-            "Consistent reads are not supported on global secondary indexes",
-        ));
-    }
+    let target = Target::open(
+        tenant,
+        input.table_name.as_deref(),
+        input.index_name.as_deref(),
+        consistent,
+    )?;
 
     let key_query = analyze(&target, &prepared.key_condition, &prepared.key_conditions)?;
     if let Some(filter) = &prepared.filter {
@@ -158,36 +157,22 @@ pub async fn run(
         )?;
         range = resume_after(range, start, reverse);
     }
-    let page = run_page(
+    execute(
         tenant,
-        PageRequest {
-            meta: target.meta.clone(),
-            index: target.index.clone(),
+        &target,
+        ReadPlan {
+            reader: Reader::Query,
             range,
             reverse,
-            limit: input.limit.map(|l| l as usize),
+            limit: input.limit,
             segment: None,
             filter: prepared.filter,
-            projection: shape.projection,
-            count_only: shape.select == super::multi_read::Select::Count,
-            fetch_from_table: shape.fetch_from_table,
-            return_projected: shape.return_projected,
+            shape,
+            consistent,
+            capacity: ReturnCapacity::parse(input.return_consumed_capacity.as_deref()),
         },
     )
-    .await?;
-    let mut page = page;
-    if target.index.is_none() && target.meta.key_schema.sort_key.is_none() {
-        // A partition of a hash-only table is one item: once read, nothing
-        // is left to resume (and DynamoDB refuses a start key there).
-        page.last_evaluated_key = None;
-    }
-    Ok(respond(
-        &target,
-        page,
-        shape.select,
-        consistent,
-        ReturnCapacity::parse(input.return_consumed_capacity.as_deref()),
-    ))
+    .await
 }
 
 /// The key schema of what is queried, as the key-condition analysis sees it.

@@ -7,13 +7,13 @@ use openddb_core::api::{ScanInput, ScanOutput};
 use openddb_core::DynamoError;
 
 use super::multi_read::{
-    check_select, exclusive_start, parse_select, respond, run_page, shape, whole, Reader, Select,
+    check_select, exclusive_start, execute, parse_select, shape, whole, ReadPlan, Reader,
     StartCheck, Target,
 };
 use super::query::check_read_members;
 use crate::capacity::ReturnCapacity;
 use crate::expressions::RequestExpressions;
-use crate::pages::{resume_after, PageRequest};
+use crate::pages::resume_after;
 use crate::tenant::Tenant;
 use crate::RequestContext;
 
@@ -83,14 +83,13 @@ pub async fn run(
     }
     .prepare()?;
 
-    let meta = tenant.table_or_not_found(input.table_name.as_deref().unwrap_or_default())?;
-    let target = Target::resolve(meta, input.index_name.as_deref())?;
     let consistent = input.consistent_read.unwrap_or(false);
-    if consistent && target.index.as_ref().is_some_and(|i| i.global) {
-        return Err(DynamoError::validation(
-            "Consistent reads are not supported on global secondary indexes",
-        ));
-    }
+    let target = Target::open(
+        tenant,
+        input.table_name.as_deref(),
+        input.index_name.as_deref(),
+        consistent,
+    )?;
     let shape = shape(
         &target,
         select,
@@ -102,28 +101,20 @@ pub async fn run(
         let start = exclusive_start(&target, esk, StartCheck::Scan { segment })?;
         range = resume_after(range, start, false);
     }
-    let page = run_page(
+    execute(
         tenant,
-        PageRequest {
-            meta: target.meta.clone(),
-            index: target.index.clone(),
+        &target,
+        ReadPlan {
+            reader: Reader::Scan,
             range,
             reverse: false,
-            limit: input.limit.map(|l| l as usize),
+            limit: input.limit,
             segment,
             filter: prepared.filter,
-            projection: shape.projection,
-            count_only: shape.select == Select::Count,
-            fetch_from_table: shape.fetch_from_table,
-            return_projected: shape.return_projected,
+            shape,
+            consistent,
+            capacity: ReturnCapacity::parse(input.return_consumed_capacity.as_deref()),
         },
     )
-    .await?;
-    Ok(respond(
-        &target,
-        page,
-        shape.select,
-        consistent,
-        ReturnCapacity::parse(input.return_consumed_capacity.as_deref()),
-    ))
+    .await
 }
