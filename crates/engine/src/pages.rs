@@ -11,7 +11,7 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use openddb_core::expr::{evaluate, project, Condition, DocumentPath};
-use openddb_core::keyenc::{encode_key_prefix, encode_key_value};
+use openddb_core::keyenc::{decode_key_value, encode_key_prefix, encode_key_value};
 use openddb_core::size::item_size;
 use openddb_core::value::decode_item;
 use openddb_core::{AttributeValue, DynamoError, Item};
@@ -161,17 +161,20 @@ pub fn start_key(meta: &TableMeta, index: Option<&IndexMeta>, key: &Item) -> Opt
     })
 }
 
-/// The LastEvaluatedKey of an entry: the table's key attributes, and the
-/// index's when an index is read.
-fn key_of(meta: &TableMeta, index: Option<&IndexMeta>, item: &Item) -> Item {
-    let mut names: Vec<&str> = meta.key_schema.names().collect();
-    if let Some(i) = index {
-        names.extend(i.key_attributes().map(|a| a.name.as_str()));
-    }
-    names
+/// The LastEvaluatedKey of an entry, decoded from its storage key: the
+/// index's key attributes when an index is read, then the table's.
+fn key_of(meta: &TableMeta, index: Option<&IndexMeta>, storage_key: &[u8]) -> Option<Item> {
+    let mut rest = storage_key.get(target_prefix(meta, index).len()..)?;
+    let index_names = index
         .into_iter()
-        .filter_map(|n| item.get(n).map(|v| (n.to_string(), v.clone())))
-        .collect()
+        .flat_map(|i| i.key_attributes().map(|a| a.name.as_str()));
+    let mut key = Item::new();
+    for name in index_names.chain(meta.key_schema.names()) {
+        let (value, used) = decode_key_value(rest)?;
+        rest = &rest[used..];
+        key.insert(name.to_string(), value);
+    }
+    Some(key)
 }
 
 /// The segment of a parallel scan an entry belongs to: a stable hash of
@@ -199,7 +202,7 @@ pub fn read_page(txn: &dyn ReadTxn, req: &PageRequest) -> Result<Page, DynamoErr
     let index = req.index.as_ref();
     let mut page = Page::default();
     let mut range = req.range.clone();
-    let mut last: Option<(Vec<u8>, Item)> = None;
+    let mut last_evaluated: Option<Vec<u8>> = None;
     let mut stopped = false;
     'chunks: loop {
         let want = match req.limit {
@@ -208,13 +211,13 @@ pub fn read_page(txn: &dyn ReadTxn, req: &PageRequest) -> Result<Page, DynamoErr
         };
         let rows = txn.scan(&range, req.reverse, want).map_err(storage_error)?;
         let exhausted = rows.len() < want;
-        let mut last_raw: Option<Vec<u8>> = None;
+        let mut last_read: Option<Vec<u8>> = None;
         for (k, v) in rows {
             let stored = decode_item(&v).map_err(corrupt)?;
-            last_raw = Some(k.clone());
             if let Some((segment, total)) = req.segment {
                 let pk = stored.get(&meta.key_schema.partition_key.name);
                 if pk.is_none_or(|pk| segment_of(pk, total) != segment) {
+                    last_read = Some(k);
                     continue;
                 }
             }
@@ -233,23 +236,24 @@ pub fn read_page(txn: &dyn ReadTxn, req: &PageRequest) -> Result<Page, DynamoErr
                         (None, Some(i)) if req.return_projected => {
                             i.project(&item, &meta.key_schema)
                         }
-                        (None, _) => item.clone(),
+                        (None, _) => item,
                     });
                 }
             }
-            last = Some((k, item));
             if req.limit.is_some_and(|l| page.scanned_count >= l) || page.read_bytes > PAGE_BYTES {
+                last_evaluated = Some(k);
                 stopped = true;
                 break 'chunks;
             }
+            last_read = Some(k);
         }
-        match last_raw {
+        match last_read {
             Some(k) if !exhausted => range = resume_after(range, k, req.reverse),
             _ => break,
         }
     }
     if stopped {
-        page.last_evaluated_key = last.map(|(_, item)| key_of(meta, index, &item));
+        page.last_evaluated_key = last_evaluated.and_then(|k| key_of(meta, index, &k));
     }
     Ok(page)
 }
