@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark of openddb against DynamoDB Local and Dynoxide.
 #
-# Starts every server on its own loopback port, in two like-for-like groups,
+# Starts every server on its own loopback port, in like-for-like groups,
 # runs target/release/openddb-bench on each group with the servers' PIDs (for
 # server CPU per operation), stops the processes it started (by PID only),
 # then measures start-up time and idle memory.
 #
 #   durable group: openddb --data-dir DIR | dynoxide --db-path FILE | DynamoDB Local -dbPath DIR
 #   memory group:  openddb --in-memory    | dynoxide (in memory)    | DynamoDB Local -inMemory
+#   reads-durable, reads-memory: the same servers, fresh, running the read
+#   workloads (READ_WORKLOADS: 100-item Query, GSI Query, whole-table Scan)
 #
 # Usage: bench/run.sh            (build first: cargo build --release -p openddb -p openddb-bench)
 # Environment (defaults in brackets):
@@ -16,12 +18,19 @@
 #   OPENDDB         openddb binary                                              [target/release/openddb]
 #   BENCH           load generator                                              [target/release/openddb-bench]
 #   PEERS           peers to include, comma-separated: dynoxide,ddblocal        [dynoxide,ddblocal]
-#   BENCH_GROUPS    groups to run: durable,memory                               [durable,memory]
+#   BENCH_GROUPS    groups to run: durable, memory, reads-durable, reads-memory;
+#                   `reads` stands for reads-durable,reads-memory                [durable,memory]
 #   WORKLOADS       [put,get,update,cond-put]   CONCURRENCY [1,32]   DURATION [10s]
 #   WARMUP          [2s]                        ITEMS       [10000]
+#   READ_WORKLOADS  workloads of the reads groups                               [query-100,gsi-query,scan]
+#   QUERY_PARTITIONS [4] (of 10 000 items)      GSI_ITEMS   [100000]  SCAN_ITEMS [1000000]
+#   SCAN_LIMIT      longest a scan may run before it is reported as partial     [600s]
+#   LOAD_WITH       auto (BatchWriteItem where implemented, else PutItem), put or batch [auto]
+#   LOAD_CONCURRENCY PutItem requests in flight when loading                    [64]
 #   STARTUP         1 to measure start-up / idle RSS, 0 to skip                 [1]
 #   STARTUP_REPEAT  [10]
-#   BASE_PORT       first of the loopback ports used (12 consecutive ports)     [18100]
+#   BASE_PORT       first of the loopback ports used (18 consecutive ports)     [18100]
+#   DATA_ROOT       where the servers' data directories are created             [/tmp]
 #   OUT             directory for logs and results                              [/tmp/openddb-bench-DATE]
 set -euo pipefail
 
@@ -33,6 +42,13 @@ DYNOXIDE=${DYNOXIDE:-/work/peers/dynoxide/bin/dynoxide}
 PEERS=${PEERS:-dynoxide,ddblocal}
 GROUPS_TO_RUN=${BENCH_GROUPS:-durable,memory}
 WORKLOADS=${WORKLOADS:-put,get,update,cond-put}
+READ_WORKLOADS=${READ_WORKLOADS:-query-100,gsi-query,scan}
+QUERY_PARTITIONS=${QUERY_PARTITIONS:-4}
+GSI_ITEMS=${GSI_ITEMS:-100000}
+SCAN_ITEMS=${SCAN_ITEMS:-1000000}
+SCAN_LIMIT=${SCAN_LIMIT:-600s}
+LOAD_WITH=${LOAD_WITH:-auto}
+LOAD_CONCURRENCY=${LOAD_CONCURRENCY:-64}
 CONCURRENCY=${CONCURRENCY:-1,32}
 DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-2s}
@@ -40,11 +56,24 @@ ITEMS=${ITEMS:-10000}
 STARTUP=${STARTUP:-1}
 STARTUP_REPEAT=${STARTUP_REPEAT:-10}
 BASE_PORT=${BASE_PORT:-18100}
+DATA_ROOT=${DATA_ROOT:-/tmp}
 OUT=${OUT:-/tmp/openddb-bench-$(date +%Y%m%d-%H%M%S)}
 
 die() { echo "bench/run.sh: $*" >&2; exit 1; }
 has_peer() { [[ ",$PEERS," == *",$1,"* ]]; }
 has_group() { [[ ",$GROUPS_TO_RUN," == *",$1,"* ]]; }
+
+# `reads` stands for both read groups; anything else must be a group name.
+groups=()
+IFS=, read -ra requested <<<"$GROUPS_TO_RUN"
+for g in "${requested[@]}"; do
+    case $g in
+        reads) groups+=(reads-durable reads-memory) ;;
+        durable | memory | reads-durable | reads-memory) groups+=("$g") ;;
+        *) die "unknown group \`$g' in BENCH_GROUPS (durable, memory, reads-durable, reads-memory, reads)" ;;
+    esac
+done
+GROUPS_TO_RUN=$(IFS=,; echo "${groups[*]}")
 
 [[ -x $OPENDDB ]] || die "openddb binary not found at $OPENDDB (cargo build --release -p openddb, or set OPENDDB)"
 [[ -x $BENCH ]] || die "load generator not found at $BENCH (cargo build --release -p openddb-bench, or set BENCH)"
@@ -58,7 +87,8 @@ fi
 command -v curl >/dev/null || die "curl is needed to wait for the servers"
 
 mkdir -p "$OUT"
-DATA=$(mktemp -d /tmp/openddb-bench-data.XXXXXX)
+mkdir -p "$DATA_ROOT"
+DATA=$(mktemp -d "$DATA_ROOT/openddb-bench-data.XXXXXX")
 STARTED=()   # PIDs of the servers this script started
 
 stop_pid() {
@@ -97,14 +127,14 @@ wait_ready() {
 }
 
 # start NAME PORT COMMAND...: starts a server in the background, records its
-# PID in STARTED and in the variable PID_<NAME>, and waits until it answers.
+# PID in STARTED and in LAST_PID, and waits until it answers.
 start() {
     local name=$1 port=$2
     shift 2
     "$@" >"$OUT/$name.log" 2>&1 &
     local pid=$!
     STARTED+=("$pid")
-    printf -v "PID_${name//-/_}" '%s' "$pid"
+    LAST_PID=$pid
     wait_ready "$name" "$port" "$pid"
     echo "bench/run.sh: $name ready on 127.0.0.1:$port (pid $pid)" >&2
 }
@@ -119,9 +149,50 @@ bench() {
     local group=$1
     shift
     echo "bench/run.sh: running the $group group" >&2
-    "$BENCH" "$@" --workloads "$WORKLOADS" --concurrency "$CONCURRENCY" \
+    local workloads=$WORKLOADS
+    [[ $group == reads-* ]] && workloads=$READ_WORKLOADS
+    "$BENCH" "$@" --workloads "$workloads" --concurrency "$CONCURRENCY" \
         --duration "$DURATION" --warmup "$WARMUP" --items "$ITEMS" \
-        --markdown-file "$OUT/$group.md" | tee "$OUT/$group.txt"
+        --query-partitions "$QUERY_PARTITIONS" --gsi-items "$GSI_ITEMS" \
+        --scan-items "$SCAN_ITEMS" --scan-limit "$SCAN_LIMIT" \
+        --load-with "$LOAD_WITH" --load-concurrency "$LOAD_CONCURRENCY" \
+        --markdown-file "$OUT/$group.md" 2>&1 | tee "$OUT/$group.txt"
+}
+
+# run_group GROUP OFFSET DURABLE: starts openddb and the peers on ports
+# BASE_PORT+OFFSET.., on disk (DURABLE=1) or in memory, runs the group and
+# stops them.
+run_group() {
+    local group=$1 p=$((BASE_PORT + $2)) durable=$3 suffix
+    local args=()
+    if [[ $durable == 1 ]]; then
+        suffix=${group%durable}
+        mkdir -p "$DATA/$group"
+        start "${suffix}openddb-durable" $p "$OPENDDB" --host 127.0.0.1 --port $p --data-dir "$DATA/$group/openddb"
+        args+=(--target "openddb-durable=http://127.0.0.1:$p@$LAST_PID")
+        if has_peer dynoxide; then
+            start "${suffix}dynoxide-file" $((p + 1)) "$DYNOXIDE" --host 127.0.0.1 --port $((p + 1)) --db-path "$DATA/$group/dynoxide.db"
+            args+=(--target "dynoxide-file=http://127.0.0.1:$((p + 1))@$LAST_PID")
+        fi
+        if has_peer ddblocal; then
+            start "${suffix}ddblocal-disk" $((p + 2)) "$DDBLOCAL_START" $((p + 2)) -dbPath "$DATA/$group/ddblocal"
+            args+=(--target "ddblocal-disk=http://127.0.0.1:$((p + 2))@$LAST_PID")
+        fi
+    else
+        suffix=${group%memory}
+        start "${suffix}openddb-memory" $p "$OPENDDB" --host 127.0.0.1 --port $p --in-memory
+        args+=(--target "openddb-memory=http://127.0.0.1:$p@$LAST_PID")
+        if has_peer dynoxide; then
+            start "${suffix}dynoxide-memory" $((p + 1)) "$DYNOXIDE" --host 127.0.0.1 --port $((p + 1))
+            args+=(--target "dynoxide-memory=http://127.0.0.1:$((p + 1))@$LAST_PID")
+        fi
+        if has_peer ddblocal; then
+            start "${suffix}ddblocal-memory" $((p + 2)) "$DDBLOCAL_START" $((p + 2)) -inMemory
+            args+=(--target "ddblocal-memory=http://127.0.0.1:$((p + 2))@$LAST_PID")
+        fi
+    fi
+    bench "$group" "${args[@]}"
+    stop_all
 }
 
 echo "bench/run.sh: results and logs in $OUT" >&2
@@ -129,42 +200,15 @@ echo "bench/run.sh: results and logs in $OUT" >&2
     echo "date: $(date -u +%FT%TZ)"
     echo "host: $(uname -srm), $(nproc) cores"
     echo "openddb: $OPENDDB"
-    echo "settings: WORKLOADS=$WORKLOADS CONCURRENCY=$CONCURRENCY DURATION=$DURATION WARMUP=$WARMUP ITEMS=$ITEMS"
+    echo "settings: BENCH_GROUPS=$GROUPS_TO_RUN WORKLOADS=$WORKLOADS CONCURRENCY=$CONCURRENCY DURATION=$DURATION WARMUP=$WARMUP ITEMS=$ITEMS"
+    echo "reads: READ_WORKLOADS=$READ_WORKLOADS QUERY_PARTITIONS=$QUERY_PARTITIONS GSI_ITEMS=$GSI_ITEMS SCAN_ITEMS=$SCAN_ITEMS SCAN_LIMIT=$SCAN_LIMIT LOAD_WITH=$LOAD_WITH LOAD_CONCURRENCY=$LOAD_CONCURRENCY"
 } >"$OUT/settings.txt"
 
 P=$BASE_PORT
-if has_group durable; then
-    args=()
-    mkdir -p "$DATA/openddb"
-    start openddb-durable $((P + 0)) "$OPENDDB" --host 127.0.0.1 --port $((P + 0)) --data-dir "$DATA/openddb"
-    args+=(--target "openddb-durable=http://127.0.0.1:$((P + 0))@$PID_openddb_durable")
-    if has_peer dynoxide; then
-        start dynoxide-file $((P + 1)) "$DYNOXIDE" --host 127.0.0.1 --port $((P + 1)) --db-path "$DATA/dynoxide.db"
-        args+=(--target "dynoxide-file=http://127.0.0.1:$((P + 1))@$PID_dynoxide_file")
-    fi
-    if has_peer ddblocal; then
-        start ddblocal-disk $((P + 2)) "$DDBLOCAL_START" $((P + 2)) -dbPath "$DATA/ddblocal"
-        args+=(--target "ddblocal-disk=http://127.0.0.1:$((P + 2))@$PID_ddblocal_disk")
-    fi
-    bench durable "${args[@]}"
-    stop_all
-fi
-
-if has_group memory; then
-    args=()
-    start openddb-memory $((P + 3)) "$OPENDDB" --host 127.0.0.1 --port $((P + 3)) --in-memory
-    args+=(--target "openddb-memory=http://127.0.0.1:$((P + 3))@$PID_openddb_memory")
-    if has_peer dynoxide; then
-        start dynoxide-memory $((P + 4)) "$DYNOXIDE" --host 127.0.0.1 --port $((P + 4))
-        args+=(--target "dynoxide-memory=http://127.0.0.1:$((P + 4))@$PID_dynoxide_memory")
-    fi
-    if has_peer ddblocal; then
-        start ddblocal-memory $((P + 5)) "$DDBLOCAL_START" $((P + 5)) -inMemory
-        args+=(--target "ddblocal-memory=http://127.0.0.1:$((P + 5))@$PID_ddblocal_memory")
-    fi
-    bench memory "${args[@]}"
-    stop_all
-fi
+if has_group durable; then run_group durable 0 1; fi
+if has_group memory; then run_group memory 3 0; fi
+if has_group reads-durable; then run_group reads-durable 12 1; fi
+if has_group reads-memory; then run_group reads-memory 15 0; fi
 
 if [[ $STARTUP == 1 ]]; then
     echo "bench/run.sh: measuring start-up and idle memory" >&2

@@ -8,24 +8,31 @@
 //!               --target dynoxide=http://127.0.0.1:8002@PID \
 //!               --workloads put,get,update,cond-put --concurrency 1,32 \
 //!               --duration 10s --items 10000 [--markdown]
+//! openddb-bench --target ... --workloads query-100,gsi-query,scan \
+//!               --query-partitions 4 --gsi-items 100000 --scan-items 1000000
 //! openddb-bench startup --name openddb --url http://127.0.0.1:8000 \
 //!               -- target/release/openddb --port 8000 --in-memory
 //! ```
 //!
 //! Every worker owns one keep-alive connection and sends its next request
-//! when the previous one is answered. Each target gets a fresh `bench`
-//! table (pk S, PAY_PER_REQUEST) pre-loaded with `--items` items; every
-//! (workload, concurrency) cell has a warm-up and a measured window, during
-//! which latencies go into an HDR histogram and, when the server's PID is
-//! given, its CPU time is read from `/proc/PID/stat`. Only loopback targets
-//! are accepted, and all durations and counts are bounded.
+//! when the previous one is answered. Each target gets fresh tables for the
+//! chosen workloads (see `dataset`), pre-loaded; every (workload,
+//! concurrency) cell has a warm-up and a measured window, during which
+//! latencies go into an HDR histogram and, when the server's PID is given,
+//! its CPU time is read from `/proc/PID/stat`. The `scan` workload instead
+//! reads its whole table once, page by page, sampling the server's memory.
+//! Only loopback targets are accepted, and all durations and counts are
+//! bounded.
 
 mod client;
+mod dataset;
 mod procfs;
 mod report;
 mod run;
+mod scan;
 mod startup;
 mod target;
+mod wire;
 mod workload;
 
 use std::process::ExitCode;
@@ -33,7 +40,10 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::dataset::{Dataset, LoadPlan, LoadReport, LoadWith, Shape, GSI_VALUES, WINDOW};
+use crate::report::Report;
 use crate::run::{CellResult, Plan};
+use crate::scan::ScanResult;
 use crate::target::{parse_target, parse_url, Target};
 use crate::workload::Workload;
 
@@ -70,7 +80,8 @@ struct LoadArgs {
     /// first one is the subject of the ratios). PID enables server CPU/op.
     #[arg(long = "target", value_parser = parse_target)]
     targets: Vec<Target>,
-    /// Comma-separated workloads: put, get, update, cond-put.
+    /// Comma-separated workloads: put, get, update, cond-put (single items),
+    /// query-100, gsi-query (100-item queries), scan (whole table).
     #[arg(long, value_delimiter = ',', default_value = "put,get,update,cond-put")]
     workloads: Vec<Workload>,
     /// Comma-separated numbers of concurrent connections.
@@ -83,9 +94,37 @@ struct LoadArgs {
     /// first window: each workload once at the highest concurrency).
     #[arg(long, value_parser = parse_duration, default_value = "1s")]
     warmup: Duration,
-    /// Key space, and number of items pre-loaded into each target.
+    /// Key space, and number of items pre-loaded into each target, of the
+    /// single-item workloads.
     #[arg(long, default_value_t = 10_000)]
     items: u64,
+    /// query-100: partitions of the Query table.
+    #[arg(long, default_value_t = 4)]
+    query_partitions: u64,
+    /// query-100: items per partition of the Query table.
+    #[arg(long, default_value_t = 10_000)]
+    query_partition_items: u64,
+    /// gsi-query: items of the GSI table (a multiple of 100, at least
+    /// 10 000: 100 GSI partitions of at least 100 items).
+    #[arg(long, default_value_t = 100_000)]
+    gsi_items: u64,
+    /// scan: items of the Scan table.
+    #[arg(long, default_value_t = 1_000_000)]
+    scan_items: u64,
+    /// scan: give up (and report a partial scan) after this long.
+    #[arg(long, value_parser = parse_duration, default_value = "600s")]
+    scan_limit: Duration,
+    /// How the read workloads' tables are loaded: auto (BatchWriteItem of
+    /// 25 where the target implements it, else PutItem), put or batch. The
+    /// single-item workloads' table is always loaded with PutItem ×16.
+    #[arg(long, default_value = "auto")]
+    load_with: LoadWith,
+    /// Requests in flight when loading a read workload's table with PutItem.
+    #[arg(long, default_value_t = 64)]
+    load_concurrency: usize,
+    /// Requests in flight when loading with BatchWriteItem.
+    #[arg(long, default_value_t = 4)]
+    batch_load_concurrency: usize,
     /// Threads of the load generator's runtime (1 leaves the most CPU to
     /// the server on a small machine).
     #[arg(long, default_value_t = 1)]
@@ -197,8 +236,38 @@ fn run_load(args: LoadArgs) -> Result<(), String> {
     if args.targets.len() > MAX_TARGETS {
         return Err(format!("at most {MAX_TARGETS} targets"));
     }
-    if args.items == 0 || args.items > MAX_ITEMS {
-        return Err(format!("--items must be in 1..={MAX_ITEMS}"));
+    let query_items = args
+        .query_partitions
+        .saturating_mul(args.query_partition_items);
+    for (flag, n, min) in [
+        ("--items", args.items, 1),
+        (
+            "--query-partition-items",
+            args.query_partition_items,
+            WINDOW,
+        ),
+        (
+            "--query-partitions × --query-partition-items",
+            query_items,
+            args.query_partition_items.max(1),
+        ),
+        ("--gsi-items", args.gsi_items, GSI_VALUES * WINDOW),
+        ("--scan-items", args.scan_items, 1),
+    ] {
+        if n < min || n > MAX_ITEMS {
+            return Err(format!("{flag} must be in {min}..={MAX_ITEMS}"));
+        }
+    }
+    if args.gsi_items % GSI_VALUES != 0 {
+        return Err(format!("--gsi-items must be a multiple of {GSI_VALUES}"));
+    }
+    for (flag, c) in [
+        ("--load-concurrency", args.load_concurrency),
+        ("--batch-load-concurrency", args.batch_load_concurrency),
+    ] {
+        if c == 0 || c > MAX_CONCURRENCY {
+            return Err(format!("{flag} must be in 1..={MAX_CONCURRENCY}"));
+        }
     }
     if args
         .concurrency
@@ -218,9 +287,11 @@ fn run_load(args: LoadArgs) -> Result<(), String> {
     if args.client_threads == 0 || args.client_threads > 64 {
         return Err("--client-threads must be in 1..=64".into());
     }
-    let cells = args.targets.len() * args.workloads.len() * args.concurrency.len();
+    let (scans, loops): (Vec<Workload>, Vec<Workload>) =
+        args.workloads.iter().partition(|w| **w == Workload::Scan);
+    let cells = args.targets.len() * loops.len() * args.concurrency.len();
     let planned = (args.duration + args.warmup) * cells as u32
-        + args.warmup * (args.targets.len() * args.workloads.len()) as u32;
+        + args.warmup * (args.targets.len() * loops.len()) as u32;
     eprintln!(
         "openddb-bench: {cells} cells, about {:.0} s of load plus set-up",
         planned.as_secs_f64()
@@ -236,22 +307,46 @@ fn run_load(args: LoadArgs) -> Result<(), String> {
             .build()
     }
     .map_err(|e| format!("tokio runtime: {e}"))?;
+    let shape = Shape {
+        items: args.items,
+        query_partitions: args.query_partitions,
+        query_partition_items: args.query_partition_items,
+        gsi_items: args.gsi_items,
+        scan_items: args.scan_items,
+    };
+    let load_plan = LoadPlan {
+        with: args.load_with,
+        put_concurrency: args.load_concurrency,
+        batch_concurrency: args.batch_load_concurrency,
+    };
     let plan = Plan {
         duration: args.duration,
         warmup: args.warmup,
-        items: args.items,
+        shape: shape.clone(),
     };
+    let mut datasets: Vec<Dataset> = loops.iter().map(|w| w.dataset()).collect();
+    datasets.sort();
+    datasets.dedup();
     let mut results: Vec<CellResult> = Vec::new();
+    let mut scan_results: Vec<ScanResult> = Vec::new();
+    let mut loads: Vec<LoadReport> = Vec::new();
     let mut failures: Vec<String> = Vec::new();
     runtime.block_on(async {
         for target in &args.targets {
-            eprintln!(
-                "openddb-bench: {}: creating table and loading {} items",
-                target.name, args.items
-            );
-            if let Err(e) = run::prepare(target, args.items).await {
-                eprintln!("openddb-bench: {e}");
-                failures.push(e);
+            let mut prepared = true;
+            for &dataset in &datasets {
+                match dataset::prepare(target, dataset, &shape, &load_plan).await {
+                    Ok(report) => loads.push(report),
+                    Err(e) => {
+                        eprintln!("openddb-bench: {e}");
+                        failures.push(e);
+                        prepared = false;
+                        break;
+                    }
+                }
+                settle().await;
+            }
+            if !prepared {
                 continue;
             }
             // Warm every code path once (JIT, caches) before the first
@@ -260,16 +355,16 @@ fn run_load(args: LoadArgs) -> Result<(), String> {
             let warm = Plan {
                 duration: args.warmup,
                 warmup: Duration::ZERO,
-                items: args.items,
+                shape: shape.clone(),
             };
-            for &workload in &args.workloads {
+            for &workload in &loops {
                 if !args.warmup.is_zero() {
                     if let Err(e) = run::measure(target, workload, max_concurrency, &warm).await {
                         eprintln!("openddb-bench: warm-up: {e}");
                     }
                 }
             }
-            for &workload in &args.workloads {
+            for &workload in &loops {
                 for &concurrency in &args.concurrency {
                     match run::measure(target, workload, concurrency, &plan).await {
                         Ok(r) => {
@@ -293,6 +388,21 @@ fn run_load(args: LoadArgs) -> Result<(), String> {
                     tokio::time::sleep(Duration::from_millis(300)).await;
                 }
             }
+            if !scans.is_empty() {
+                if let Err(e) = run_scan(
+                    target,
+                    &shape,
+                    &load_plan,
+                    &args,
+                    &mut loads,
+                    &mut scan_results,
+                )
+                .await
+                {
+                    eprintln!("openddb-bench: {e}");
+                    failures.push(e);
+                }
+            }
         }
     });
     // Order the report by workload, then concurrency, then target order.
@@ -304,13 +414,18 @@ fn run_load(args: LoadArgs) -> Result<(), String> {
         )
     };
     results.sort_by_key(order);
+    let report = Report {
+        cells: &results,
+        scans: &scan_results,
+        loads: &loads,
+    };
     if args.markdown {
-        print!("{}", report::markdown(&results));
+        print!("{}", report::markdown(&report));
     } else {
-        println!("{}", report::plain(&results));
+        println!("{}", report::plain(&report));
     }
     if let Some(path) = &args.markdown_file {
-        std::fs::write(path, report::markdown(&results))
+        std::fs::write(path, report::markdown(&report))
             .map_err(|e| format!("writing {}: {e}", path.display()))?;
     }
     if failures.is_empty() {
@@ -322,6 +437,42 @@ fn run_load(args: LoadArgs) -> Result<(), String> {
             failures.join("\n  ")
         ))
     }
+}
+
+/// A pause after loading, for background work (WAL checkpoints, GC).
+async fn settle() {
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
+
+/// Loads the Scan table of `target` and scans it once. It is loaded last,
+/// after the closed-loop cells, so that they do not run next to a large
+/// table still being checkpointed.
+async fn run_scan(
+    target: &Target,
+    shape: &Shape,
+    load_plan: &LoadPlan,
+    args: &LoadArgs,
+    loads: &mut Vec<LoadReport>,
+    scans: &mut Vec<ScanResult>,
+) -> Result<(), String> {
+    loads.push(dataset::prepare(target, Dataset::Scan, shape, load_plan).await?);
+    settle().await;
+    eprintln!(
+        "openddb-bench: {}: scanning {} items",
+        target.name, shape.scan_items
+    );
+    let r = scan::measure(target, shape.scan_items, args.warmup, args.scan_limit).await?;
+    eprintln!(
+        "openddb-bench: {} scan: {} items in {} pages, {:.2} s, {:.0} items/s, peak RSS {} KiB",
+        r.target,
+        r.items,
+        r.pages,
+        r.elapsed.as_secs_f64(),
+        r.items_per_sec(),
+        r.rss_peak_kib.unwrap_or(0)
+    );
+    scans.push(r);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -3,7 +3,16 @@
 
 use std::fmt::Write as _;
 
+use crate::dataset::LoadReport;
 use crate::run::CellResult;
+use crate::scan::ScanResult;
+
+/// Everything one run measured.
+pub struct Report<'a> {
+    pub cells: &'a [CellResult],
+    pub scans: &'a [ScanResult],
+    pub loads: &'a [LoadReport],
+}
 
 fn fmt_opt(v: Option<f64>, digits: usize) -> String {
     v.map_or_else(|| "-".to_owned(), |v| format!("{v:.digits$}"))
@@ -19,8 +28,12 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
 /// Groups results by (workload, concurrency), keeping the order of first
 /// appearance and the order of targets inside each group.
 fn cells(results: &[CellResult]) -> Vec<Vec<&CellResult>> {
+    cells_of(&results.iter().collect::<Vec<_>>())
+}
+
+fn cells_of<'a>(results: &[&'a CellResult]) -> Vec<Vec<&'a CellResult>> {
     let mut groups: Vec<Vec<&CellResult>> = Vec::new();
-    for r in results {
+    for &r in results {
         match groups
             .iter_mut()
             .find(|g| g[0].workload == r.workload && g[0].concurrency == r.concurrency)
@@ -50,7 +63,30 @@ fn ratios(subject: &CellResult, peer: &CellResult) -> (Option<f64>, Option<f64>)
 }
 
 /// The human-readable report.
-pub fn plain(results: &[CellResult]) -> String {
+pub fn plain(report: &Report) -> String {
+    let mut out = plain_cells(report.cells);
+    if !report.scans.is_empty() {
+        out.push_str(&plain_scans(report.scans));
+    }
+    if !report.loads.is_empty() {
+        let _ = writeln!(out, "\n== loading ==");
+        for l in report.loads {
+            let _ = writeln!(
+                out,
+                "{:<18} {:<12} {:>9} items  {:<24} {:>8.1} s {:>9.0} items/s",
+                l.target,
+                l.table,
+                l.items,
+                l.method,
+                l.elapsed.as_secs_f64(),
+                l.items_per_sec()
+            );
+        }
+    }
+    out
+}
+
+fn plain_cells(results: &[CellResult]) -> String {
     let mut out = String::new();
     for group in cells(results) {
         let first = group[0];
@@ -63,15 +99,29 @@ pub fn plain(results: &[CellResult]) -> String {
         );
         let _ = writeln!(
             out,
-            "{:<18} {:>10} {:>8} {:>8} {:>8} {:>8} {:>12} {:>12}",
-            "target", "ops/s", "p50 µs", "p99 µs", "p999 µs", "errors", "srv CPU/op", "cli CPU/op"
+            "{:<18} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8} {:>12} {:>12}",
+            "target",
+            "ops/s",
+            "items/s",
+            "p50 µs",
+            "p99 µs",
+            "p999 µs",
+            "errors",
+            "srv CPU/op",
+            "cli CPU/op"
         );
         for r in &group {
+            let items = if r.workload.returns_items() {
+                format!("{:.0}", r.items_per_sec())
+            } else {
+                "-".to_owned()
+            };
             let _ = writeln!(
                 out,
-                "{:<18} {:>10.0} {:>8} {:>8} {:>8} {:>8} {:>12} {:>12}",
+                "{:<18} {:>10.0} {:>10} {:>8} {:>8} {:>8} {:>8} {:>12} {:>12}",
                 r.target,
                 r.throughput(),
+                items,
                 quantile(r, 0.5),
                 quantile(r, 0.99),
                 quantile(r, 0.999),
@@ -106,24 +156,62 @@ pub fn plain(results: &[CellResult]) -> String {
     out
 }
 
-/// Markdown tables: one row per cell, then the ratios.
-pub fn markdown(results: &[CellResult]) -> String {
+/// Markdown tables: the single-item cells, the query cells (with items/s),
+/// the scans and how the tables were loaded, each followed by its ratios.
+pub fn markdown(report: &Report) -> String {
+    let (many, single): (Vec<&CellResult>, Vec<&CellResult>) = report
+        .cells
+        .iter()
+        .partition(|r| r.workload.returns_items());
+    let mut parts = Vec::new();
+    if !single.is_empty() {
+        parts.push(markdown_cells(&single, false));
+    }
+    if !many.is_empty() {
+        parts.push(markdown_cells(&many, true));
+    }
+    if !report.scans.is_empty() {
+        parts.push(markdown_scans(report.scans));
+    }
+    if !report.loads.is_empty() {
+        parts.push(markdown_loads(report.loads));
+    }
+    parts.join("\n")
+}
+
+/// One row per cell, then the ratios; with `items`, an items/s column (and
+/// "req/s" for the request rate).
+fn markdown_cells(results: &[&CellResult], items: bool) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "| workload | conc. | target | ops/s | p50 µs | p99 µs | p99.9 µs | errors | server CPU µs/op |"
-    );
-    let _ = writeln!(out, "|---|---:|---|---:|---:|---:|---:|---:|---:|");
-    let groups = cells(results);
+    if items {
+        let _ = writeln!(
+            out,
+            "| workload | conc. | target | req/s | items/s | p50 µs | p99 µs | p99.9 µs | errors | server CPU µs/req |"
+        );
+        let _ = writeln!(out, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|");
+    } else {
+        let _ = writeln!(
+            out,
+            "| workload | conc. | target | ops/s | p50 µs | p99 µs | p99.9 µs | errors | server CPU µs/op |"
+        );
+        let _ = writeln!(out, "|---|---:|---|---:|---:|---:|---:|---:|---:|");
+    }
+    let groups = cells_of(results);
     for group in &groups {
         for r in group {
+            let items_col = if items {
+                format!(" {:.0} |", r.items_per_sec())
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {:.0} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {:.0} |{} {} | {} | {} | {} | {} |",
                 r.workload.name(),
                 r.concurrency,
                 r.target,
                 r.throughput(),
+                items_col,
                 quantile(r, 0.5),
                 quantile(r, 0.99),
                 quantile(r, 0.999),
@@ -156,7 +244,7 @@ pub fn markdown(results: &[CellResult]) -> String {
             }
         }
     }
-    let errors: Vec<&CellResult> = results.iter().filter(|r| r.errors > 0).collect();
+    let errors: Vec<&&CellResult> = results.iter().filter(|r| r.errors > 0).collect();
     if !errors.is_empty() {
         let _ = writeln!(out, "\nErrors:\n");
         for r in errors {
@@ -174,6 +262,155 @@ pub fn markdown(results: &[CellResult]) -> String {
                 kinds.join(", ")
             );
         }
+    }
+    out
+}
+
+fn mib(kib: Option<u64>) -> Option<f64> {
+    kib.map(|k| k as f64 / 1024.0)
+}
+
+fn scan_cpu_per_1000(r: &ScanResult) -> Option<f64> {
+    r.server_cpu_us
+        .filter(|_| r.items > 0)
+        .map(|us| us as f64 / 1000.0 / (r.items as f64 / 1000.0))
+}
+
+fn plain_scans(scans: &[ScanResult]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "\n== scan · whole table, 1 MB pages ==");
+    let _ = writeln!(
+        out,
+        "{:<18} {:>9} {:>6} {:>8} {:>10} {:>9} {:>9} {:>10} {:>10} {:>10}",
+        "target",
+        "items",
+        "pages",
+        "wall s",
+        "items/s",
+        "p50 ms",
+        "p99 ms",
+        "CPU ms/1k",
+        "RSS0 MiB",
+        "peak MiB"
+    );
+    for r in scans {
+        let _ = writeln!(
+            out,
+            "{:<18} {:>9} {:>6} {:>8.2} {:>10.0} {:>9.1} {:>9.1} {:>10} {:>10} {:>10}{}",
+            r.target,
+            r.items,
+            r.pages,
+            r.elapsed.as_secs_f64(),
+            r.items_per_sec(),
+            r.page_latency.value_at_quantile(0.5) as f64 / 1000.0,
+            r.page_latency.value_at_quantile(0.99) as f64 / 1000.0,
+            fmt_opt(scan_cpu_per_1000(r), 1),
+            fmt_opt(mib(r.rss_before_kib), 1),
+            fmt_opt(mib(r.rss_peak_kib), 1),
+            scan_note(r),
+        );
+    }
+    if let Some((first, peers)) = scans.split_first() {
+        for peer in peers {
+            let _ = writeln!(
+                out,
+                "  {} vs {}: items/s ×{}",
+                first.target,
+                peer.target,
+                fmt_opt(
+                    ratio(Some(first.items_per_sec()), Some(peer.items_per_sec())),
+                    2
+                )
+            );
+        }
+    }
+    out
+}
+
+fn scan_note(r: &ScanResult) -> String {
+    if !r.complete {
+        format!(
+            " (stopped at the time limit after {} of {} items)",
+            r.items, r.expected
+        )
+    } else if r.items != r.expected {
+        format!(" (returned {} items, {} expected)", r.items, r.expected)
+    } else {
+        String::new()
+    }
+}
+
+fn markdown_scans(scans: &[ScanResult]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "| workload | target | items | pages | wall s | items/s | page p50 ms | page p99 ms | server CPU ms per 1000 items | RSS before MiB | peak RSS during scan MiB |"
+    );
+    let _ = writeln!(
+        out,
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    for r in scans {
+        let _ = writeln!(
+            out,
+            "| scan | {}{} | {} | {} | {:.2} | {:.0} | {:.1} | {:.1} | {} | {} | {} |",
+            r.target,
+            scan_note(r),
+            r.items,
+            r.pages,
+            r.elapsed.as_secs_f64(),
+            r.items_per_sec(),
+            r.page_latency.value_at_quantile(0.5) as f64 / 1000.0,
+            r.page_latency.value_at_quantile(0.99) as f64 / 1000.0,
+            fmt_opt(scan_cpu_per_1000(r), 1),
+            fmt_opt(mib(r.rss_before_kib), 1),
+            fmt_opt(mib(r.rss_peak_kib), 1),
+        );
+    }
+    if let Some((first, peers)) = scans.split_first() {
+        if !peers.is_empty() {
+            let _ = writeln!(out);
+            let _ = writeln!(
+                out,
+                "| workload | comparison | items/s ratio | server CPU per item ratio (peer ÷ subject) |"
+            );
+            let _ = writeln!(out, "|---|---|---:|---:|");
+            for peer in peers {
+                let _ = writeln!(
+                    out,
+                    "| scan | {} vs {} | {}× | {}× |",
+                    first.target,
+                    peer.target,
+                    fmt_opt(
+                        ratio(Some(first.items_per_sec()), Some(peer.items_per_sec())),
+                        2
+                    ),
+                    fmt_opt(ratio(scan_cpu_per_1000(peer), scan_cpu_per_1000(first)), 2),
+                );
+            }
+        }
+    }
+    out
+}
+
+fn markdown_loads(loads: &[LoadReport]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "| target | table | items | loaded with | s | items/s |"
+    );
+    let _ = writeln!(out, "|---|---|---:|---|---:|---:|");
+    for l in loads {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {:.1} | {:.0} |",
+            l.target,
+            l.table,
+            l.items,
+            l.method,
+            l.elapsed.as_secs_f64(),
+            l.items_per_sec()
+        );
     }
     out
 }
