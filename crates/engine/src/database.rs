@@ -158,7 +158,10 @@ impl Database {
 }
 
 fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, DynamoError> {
-    serde_json::to_vec(value).map_err(|e| DynamoError::internal(e.to_string()))
+    // Most answers are small; a page of items grows from here by doubling.
+    let mut out = Vec::with_capacity(1024);
+    serde_json::to_writer(&mut out, value).map_err(|e| DynamoError::internal(e.to_string()))?;
+    Ok(out)
 }
 
 macro_rules! embedded_api {

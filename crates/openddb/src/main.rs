@@ -12,6 +12,9 @@ use openddb::server::{self, ServerConfig};
 use openddb::{Database, StorageConfig};
 use tracing_subscriber::EnvFilter;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(name = "openddb", version, about = "A DynamoDB-compatible database")]
 struct Cli {
