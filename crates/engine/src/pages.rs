@@ -196,20 +196,60 @@ fn corrupt(e: impl std::fmt::Display) -> DynamoError {
     storage_error(openddb_kv::KvError::Fatal(format!("corrupt item: {e}")))
 }
 
+/// A page being read: what has been gathered and where the walk stands.
+/// A walk may be continued in another snapshot (a Query or Scan page is not
+/// a snapshot read in DynamoDB either: each item is read consistently, and
+/// the walk resumes strictly after the last key it read).
+pub struct PageWalk {
+    pub page: Page,
+    range: KeyRange,
+    finished: bool,
+}
+
+impl PageWalk {
+    pub fn new(req: &PageRequest) -> PageWalk {
+        PageWalk {
+            page: Page::default(),
+            range: req.range.clone(),
+            finished: false,
+        }
+    }
+
+    pub fn finished(&self) -> bool {
+        self.finished
+    }
+}
+
 /// Reads one page in `txn`.
 pub fn read_page(txn: &dyn ReadTxn, req: &PageRequest) -> Result<Page, DynamoError> {
+    let mut walk = PageWalk::new(req);
+    continue_page(txn, req, &mut walk, usize::MAX)?;
+    Ok(walk.page)
+}
+
+/// Reads at most `max_chunks` more chunks of the page in `txn`; afterwards
+/// `walk.finished()` says whether the page is complete.
+pub fn continue_page(
+    txn: &dyn ReadTxn,
+    req: &PageRequest,
+    walk: &mut PageWalk,
+    max_chunks: usize,
+) -> Result<(), DynamoError> {
     let meta = &req.meta;
     let index = req.index.as_ref();
-    let mut page = Page::default();
-    let mut range = req.range.clone();
+    let page = &mut walk.page;
     let mut last_evaluated: Option<Vec<u8>> = None;
     let mut stopped = false;
-    'chunks: loop {
+    let mut chunks = 0;
+    'chunks: while chunks < max_chunks {
+        chunks += 1;
         let want = match req.limit {
             Some(l) => (l - page.scanned_count).min(CHUNK),
             None => CHUNK,
         };
-        let rows = txn.scan(&range, req.reverse, want).map_err(storage_error)?;
+        let rows = txn
+            .scan(&walk.range, req.reverse, want)
+            .map_err(storage_error)?;
         let exhausted = rows.len() < want;
         let mut last_read: Option<Vec<u8>> = None;
         for (k, v) in rows {
@@ -248,14 +288,21 @@ pub fn read_page(txn: &dyn ReadTxn, req: &PageRequest) -> Result<Page, DynamoErr
             last_read = Some(k);
         }
         match last_read {
-            Some(k) if !exhausted => range = resume_after(range, k, req.reverse),
-            _ => break,
+            Some(k) if !exhausted => {
+                let range = std::mem::replace(&mut walk.range, KeyRange::prefix(&[]));
+                walk.range = resume_after(range, k, req.reverse);
+            }
+            _ => {
+                walk.finished = true;
+                return Ok(());
+            }
         }
     }
     if stopped {
         page.last_evaluated_key = last_evaluated.and_then(|k| key_of(meta, index, &k));
+        walk.finished = true;
     }
-    Ok(page)
+    Ok(())
 }
 
 /// The table's item for an index entry, adding its size to `bytes`.

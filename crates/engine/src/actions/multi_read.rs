@@ -13,7 +13,7 @@ use openddb_kv::KeyRange;
 
 use crate::capacity::ReturnCapacity;
 use crate::catalog::{IndexMeta, IndexProjection, IndexStatus, TableMeta};
-use crate::pages::{read_page, segment_of, start_key, Page, PageRequest};
+use crate::pages::{continue_page, read_page, segment_of, start_key, Page, PageRequest, PageWalk};
 use crate::run;
 use crate::tenant::Tenant;
 
@@ -367,14 +367,28 @@ fn table_part(meta: &TableMeta, key: &Item) -> Item {
 /// Runs a page read on a snapshot: inline when the backend's reads are
 /// cheap, otherwise on a blocking thread so a long page never stalls the
 /// worker.
+///
+/// On a backend whose reads are not cheap, the first chunk is still read on
+/// the worker: most pages (a Query of a few hundred items) end within it,
+/// and a hand-off to the blocking pool and back costs more than the read.
+/// A longer page continues on a blocking thread, in a new snapshot.
 async fn run_page(tenant: &Arc<Tenant>, req: PageRequest) -> Result<Page, DynamoError> {
     let kv = tenant.kv.clone();
     if kv.reads_are_cheap() {
         return run::read(&kv, move |txn| read_page(txn, &req)).await;
     }
+    let mut walk = PageWalk::new(&req);
+    {
+        let snapshot = kv.read().map_err(run::storage_error)?;
+        continue_page(&*snapshot, &req, &mut walk, 1)?;
+    }
+    if walk.finished() {
+        return Ok(walk.page);
+    }
     tokio::task::spawn_blocking(move || {
         let snapshot = kv.read().map_err(run::storage_error)?;
-        read_page(&*snapshot, &req)
+        continue_page(&*snapshot, &req, &mut walk, usize::MAX)?;
+        Ok(walk.page)
     })
     .await
     .map_err(|_| DynamoError::internal("Internal server error"))?
