@@ -153,6 +153,7 @@ impl Database {
             "DeleteItem" => actions::delete_item::run,
             "Query" => actions::query::run,
             "Scan" => actions::scan::run,
+            "BatchGetItem" => actions::batch_get_item::run,
         }
     }
 }
@@ -202,4 +203,6 @@ embedded_api! {
     query: query(api::QueryInput) -> api::QueryOutput;
     /// Scan.
     scan: scan(api::ScanInput) -> api::ScanOutput;
+    /// BatchGetItem.
+    batch_get_item: batch_get_item(api::BatchGetItemInput) -> api::BatchGetItemOutput;
 }

@@ -407,16 +407,17 @@ async fn unimplemented_operations_are_unknown_operations() {
     let (_server, client) = setup().await;
     let batch = failure(
         client
-            .batch_get_item()
+            .batch_write_item()
             .request_items(
                 "Errs",
-                aws_sdk_dynamodb::types::KeysAndAttributes::builder()
-                    .keys(std::collections::HashMap::from([(
-                        "pk".to_string(),
-                        s("k"),
-                    )]))
-                    .build()
-                    .expect("keys"),
+                vec![aws_sdk_dynamodb::types::WriteRequest::builder()
+                    .delete_request(
+                        aws_sdk_dynamodb::types::DeleteRequest::builder()
+                            .key("pk", s("k"))
+                            .build()
+                            .expect("delete request"),
+                    )
+                    .build()],
             )
             .send()
             .await,

@@ -98,3 +98,31 @@ wire_struct! {
         pub consumed_capacity: ConsumedCapacity,
     }
 }
+
+wire_struct! {
+    /// The keys to read from one table in a BatchGetItem, and how.
+    pub struct KeysAndAttributes {
+        pub keys: Vec<Item>,
+        pub attributes_to_get: Vec<String>,
+        pub consistent_read: bool,
+        pub projection_expression: String,
+        pub expression_attribute_names: AttributeNames,
+    }
+}
+
+wire_struct! {
+    pub struct BatchGetItemInput {
+        pub request_items: std::collections::BTreeMap<String, KeysAndAttributes>,
+        pub return_consumed_capacity: String,
+    }
+}
+
+/// BatchGetItem's answer: `Responses` and `UnprocessedKeys` always.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct BatchGetItemOutput {
+    pub responses: std::collections::BTreeMap<String, Vec<Item>>,
+    pub unprocessed_keys: std::collections::BTreeMap<String, KeysAndAttributes>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumed_capacity: Option<Vec<ConsumedCapacity>>,
+}

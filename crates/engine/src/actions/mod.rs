@@ -1,5 +1,6 @@
 //! One module per DynamoDB action: validate → one kv transaction → response.
 
+pub mod batch_get_item;
 pub mod create_table;
 pub mod delete_item;
 pub mod delete_table;

@@ -1,0 +1,167 @@
+//! BatchGetItem in both storage modes: several tables, missing keys,
+//! projections, the 16 MB answer limit with UnprocessedKeys, capacity, and
+//! DynamoDB's errors.
+
+#[macro_use]
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::*;
+use openddb_core::api::{BatchGetItemInput, KeysAndAttributes};
+use openddb_core::{ErrorKind, Item};
+use openddb_engine::Database;
+
+fn keys_of(keys: Vec<Item>) -> KeysAndAttributes {
+    KeysAndAttributes {
+        keys: Some(keys),
+        ..Default::default()
+    }
+}
+
+fn batch(tables: Vec<(&str, KeysAndAttributes)>) -> BatchGetItemInput {
+    BatchGetItemInput {
+        request_items: Some(
+            tables
+                .into_iter()
+                .map(|(t, k)| (t.to_string(), k))
+                .collect::<BTreeMap<_, _>>(),
+        ),
+        ..Default::default()
+    }
+}
+
+fn hkey(pk: &str) -> Item {
+    item(&[("pk", s(pk))])
+}
+
+async fn setup(db: &Database) {
+    create_hash_table(db, "hhh").await;
+    create_composite_table(db, "ccc").await;
+    for i in 0..3 {
+        put(
+            db,
+            "hhh",
+            item(&[("pk", s(&format!("k{i}"))), ("a", s("x")), ("b", n("1"))]),
+        )
+        .await;
+    }
+    put(
+        db,
+        "ccc",
+        item(&[("pk", s("p")), ("sk", s("1")), ("v", s("ccc"))]),
+    )
+    .await;
+}
+
+both_modes! {
+    async fn reads_several_tables_and_skips_missing_keys(db) {
+        setup(db).await;
+        let mut c = keys_of(vec![
+            item(&[("pk", s("p")), ("sk", s("1"))]),
+            item(&[("pk", s("p")), ("sk", s("2"))]),
+        ]);
+        c.consistent_read = Some(true);
+        let mut input = batch(vec![
+            ("hhh", keys_of(vec![hkey("k0"), hkey("k2"), hkey("nope")])),
+            ("ccc", c),
+        ]);
+        input.return_consumed_capacity = Some("TOTAL".into());
+        let out = db.batch_get_item(input).await.expect("batch get");
+        let mut h: Vec<String> = out.responses["hhh"]
+            .iter()
+            .map(|i| match &i["pk"] {
+                openddb_core::AttributeValue::S(s) => s.clone(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        h.sort();
+        assert_eq!(h, ["k0", "k2"]);
+        assert_eq!(out.responses["ccc"].len(), 1);
+        assert!(out.unprocessed_keys.is_empty());
+        let capacity: BTreeMap<String, f64> = out
+            .consumed_capacity
+            .expect("ConsumedCapacity")
+            .into_iter()
+            .map(|c| (c.table_name, c.capacity_units))
+            .collect();
+        // Three eventually consistent reads at 0.5, two consistent at 1.
+        assert_eq!(capacity["hhh"], 1.5);
+        assert_eq!(capacity["ccc"], 2.0);
+    }
+
+    async fn projections_apply_per_table(db) {
+        setup(db).await;
+        let mut h = keys_of(vec![hkey("k1")]);
+        h.projection_expression = Some("#a".into());
+        h.expression_attribute_names = Some([("#a".to_string(), "a".to_string())].into());
+        let mut c = keys_of(vec![item(&[("pk", s("p")), ("sk", s("1"))])]);
+        c.attributes_to_get = Some(vec!["v".into()]);
+        let out = db.batch_get_item(batch(vec![("hhh", h), ("ccc", c)])).await.expect("batch get");
+        assert_eq!(out.responses["hhh"], vec![item(&[("a", s("x"))])]);
+        assert_eq!(out.responses["ccc"], vec![item(&[("v", s("ccc"))])]);
+    }
+
+    async fn answers_past_sixteen_megabytes_come_back_unprocessed(db) {
+        create_hash_table(db, "big").await;
+        let body = "x".repeat(390_000);
+        let keys: Vec<Item> = (0..50).map(|i| hkey(&format!("b{i:02}"))).collect();
+        for k in &keys {
+            let mut it = k.clone();
+            it.insert("body".into(), s(&body));
+            put(db, "big", it).await;
+        }
+        let mut input = batch(vec![("big", keys_of(keys.clone()))]);
+        input.request_items.as_mut().expect("items").get_mut("big").expect("big").consistent_read = Some(true);
+        let out = db.batch_get_item(input).await.expect("batch get");
+        let returned = out.responses["big"].len();
+        let unprocessed = out.unprocessed_keys["big"].keys.as_ref().expect("keys").len();
+        assert_eq!(returned + unprocessed, 50);
+        assert_eq!(returned, 16 * 1024 * 1024 / 390_006);
+        // The unprocessed entry keeps the table's read options.
+        assert_eq!(out.unprocessed_keys["big"].consistent_read, Some(true));
+    }
+
+    async fn errors_in_dynamodb_words(db) {
+        setup(db).await;
+        assert_error(
+            db.batch_get_item(BatchGetItemInput {
+                request_items: Some(BTreeMap::new()),
+                ..Default::default()
+            })
+            .await,
+            ErrorKind::ValidationException,
+            "The requestItems parameter is required for BatchGetItem",
+        );
+        let many: Vec<Item> = (0..101).map(|i| hkey(&format!("m{i}"))).collect();
+        assert_error(
+            db.batch_get_item(batch(vec![("hhh", keys_of(many))])).await,
+            ErrorKind::ValidationException,
+            "1 validation error detected: Value at 'RequestItems.hhh.member.Keys' failed to satisfy constraint: Member must have length less than or equal to 100",
+        );
+        let sixty: Vec<Item> = (0..60).map(|i| hkey(&format!("m{i}"))).collect();
+        let fifty: Vec<Item> = (0..50)
+            .map(|i| item(&[("pk", s("p")), ("sk", s(&i.to_string()))]))
+            .collect();
+        assert_error(
+            db.batch_get_item(batch(vec![("hhh", keys_of(sixty)), ("ccc", keys_of(fifty))])).await,
+            ErrorKind::ValidationException,
+            "Too many items requested for the BatchGetItem call",
+        );
+        assert_error(
+            db.batch_get_item(batch(vec![("missing", keys_of(vec![hkey("k")]))])).await,
+            ErrorKind::ResourceNotFoundException,
+            "Requested resource not found",
+        );
+        assert_error(
+            db.batch_get_item(batch(vec![("hhh", keys_of(vec![hkey("k0"), hkey("k0")]))])).await,
+            ErrorKind::ValidationException,
+            "Provided list of item keys contains duplicates",
+        );
+        assert_error(
+            db.batch_get_item(batch(vec![("hhh", keys_of(vec![item(&[("other", s("x"))])]))])).await,
+            ErrorKind::ValidationException,
+            "The provided key element does not match the schema",
+        );
+    }
+}
