@@ -154,6 +154,7 @@ impl Database {
             "Query" => actions::query::run,
             "Scan" => actions::scan::run,
             "BatchGetItem" => actions::batch_get_item::run,
+            "BatchWriteItem" => actions::batch_write_item::run,
         }
     }
 }
@@ -205,4 +206,6 @@ embedded_api! {
     scan: scan(api::ScanInput) -> api::ScanOutput;
     /// BatchGetItem.
     batch_get_item: batch_get_item(api::BatchGetItemInput) -> api::BatchGetItemOutput;
+    /// BatchWriteItem.
+    batch_write_item: batch_write_item(api::BatchWriteItemInput) -> api::BatchWriteItemOutput;
 }

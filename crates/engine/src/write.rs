@@ -15,7 +15,7 @@ use crate::actions::describe_table::not_found_item;
 use crate::capacity::write_units;
 use crate::catalog::{IndexMeta, IndexStatus, TableMeta};
 use crate::keys::{self, TableStats};
-use crate::run;
+use crate::run::{self, WriteResult};
 use crate::tenant::Tenant;
 
 /// What the action decided for the item.
@@ -69,85 +69,102 @@ where
     F: FnMut(Option<&Item>) -> Result<(Change, X), DynamoError> + Send + 'static,
     X: Send + 'static,
 {
-    let table_id = meta.id;
     let meta = meta.clone();
     run::write(&tenant.kv, move |txn: &mut dyn Txn| {
-        let Some(mut stats) = read_stats(txn, table_id)? else {
-            return Ok(Err(not_found_item()));
-        };
-        let current = match current_meta(txn, &meta, stats.generation)? {
-            Some(m) => m,
-            None => return Ok(Err(not_found_item())),
-        };
-        let old = match txn.get(&key)? {
-            Some(bytes) => Some(decode(&bytes)?),
-            None => None,
-        };
-        let (change, extra) = match decide(old.as_ref()) {
-            Ok(c) => c,
-            Err(e) => return Ok(Err(e)),
-        };
-        let old_size = old.as_ref().map_or(0, item_size);
-        let (new, new_size) = match change {
-            Change::Put(mut item) => {
-                normalize_sets(&mut item);
-                if let Err(e) = check_index_keys(&current, &item) {
-                    return Ok(Err(e));
-                }
-                let size = item_size(&item);
-                txn.put(&key, &encode_item(&item))?;
-                (Some(item), size)
+        write_in(txn, &meta, &key, &mut decide)
+    })
+    .await
+}
+
+/// The whole of one item's write inside a transaction the caller owns (so
+/// that several items can share one): the table's existence and current
+/// catalog, the old item, the action's decision, the new item, the table's
+/// statistics, every index and the item collection. `Ok(Err(_))` means the
+/// caller must abort the transaction.
+pub fn write_in<F, X>(
+    txn: &mut dyn Txn,
+    meta: &Arc<TableMeta>,
+    key: &[u8],
+    decide: &mut F,
+) -> WriteResult<Written<X>>
+where
+    F: FnMut(Option<&Item>) -> Result<(Change, X), DynamoError>,
+{
+    let table_id = meta.id;
+    let Some(mut stats) = read_stats(txn, table_id)? else {
+        return Ok(Err(not_found_item()));
+    };
+    let current = match current_meta(txn, meta, stats.generation)? {
+        Some(m) => m,
+        None => return Ok(Err(not_found_item())),
+    };
+    let old = match txn.get(key)? {
+        Some(bytes) => Some(decode(&bytes)?),
+        None => None,
+    };
+    let (change, extra) = match decide(old.as_ref()) {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(e)),
+    };
+    let old_size = old.as_ref().map_or(0, item_size);
+    let (new, new_size) = match change {
+        Change::Put(mut item) => {
+            normalize_sets(&mut item);
+            if let Err(e) = check_index_keys(&current, &item) {
+                return Ok(Err(e));
             }
-            Change::Delete => {
-                if old.is_some() {
-                    txn.delete(&key)?;
-                }
-                (None, 0)
+            let size = item_size(&item);
+            txn.put(key, &encode_item(&item))?;
+            (Some(item), size)
+        }
+        Change::Delete => {
+            if old.is_some() {
+                txn.delete(key)?;
             }
-        };
-        let mut indexes = Vec::new();
-        let mut collection_size = None;
-        if old.is_some() || new.is_some() {
-            stats.replace(
-                old.as_ref().map(|_| old_size),
-                new.as_ref().map(|_| new_size),
-            );
-            txn.put(&keys::stats_key(table_id), &stats.encode())?;
-            indexes = maintain_indexes(txn, &current, old.as_ref(), new.as_ref())?;
-            if current.indexes.iter().any(|i| !i.global) {
-                let delta = new_size as i64 - old_size as i64
-                    + indexes
-                        .iter()
-                        .filter(|i| !i.global)
-                        .map(|i| i.delta)
-                        .sum::<i64>();
-                let item = new.as_ref().or(old.as_ref());
-                if let Some(pk) = item.and_then(|i| i.get(&current.key_schema.partition_key.name)) {
-                    match update_collection(txn, table_id, pk, delta)? {
-                        Ok(size) => collection_size = Some(size),
-                        Err(e) => return Ok(Err(e)),
-                    }
+            (None, 0)
+        }
+    };
+    let mut indexes = Vec::new();
+    let mut collection_size = None;
+    if old.is_some() || new.is_some() {
+        stats.replace(
+            old.as_ref().map(|_| old_size),
+            new.as_ref().map(|_| new_size),
+        );
+        txn.put(&keys::stats_key(table_id), &stats.encode())?;
+        indexes = maintain_indexes(txn, &current, old.as_ref(), new.as_ref())?;
+        if current.indexes.iter().any(|i| !i.global) {
+            let delta = new_size as i64 - old_size as i64
+                + indexes
+                    .iter()
+                    .filter(|i| !i.global)
+                    .map(|i| i.delta)
+                    .sum::<i64>();
+            let item = new.as_ref().or(old.as_ref());
+            if let Some(pk) = item.and_then(|i| i.get(&current.key_schema.partition_key.name)) {
+                match update_collection(txn, table_id, pk, delta)? {
+                    Ok(size) => collection_size = Some(size),
+                    Err(e) => return Ok(Err(e)),
                 }
             }
         }
-        Ok(Ok(Written {
-            old,
-            new,
-            old_size,
-            new_size,
-            extra,
-            indexes: indexes
-                .into_iter()
-                .map(|c| IndexWrite {
-                    name: c.name,
-                    global: c.global,
-                    units: c.units,
-                })
-                .collect(),
-            collection_size,
-        }))
-    })
-    .await
+    }
+    Ok(Ok(Written {
+        old,
+        new,
+        old_size,
+        new_size,
+        extra,
+        indexes: indexes
+            .into_iter()
+            .map(|c| IndexWrite {
+                name: c.name,
+                global: c.global,
+                units: c.units,
+            })
+            .collect(),
+        collection_size,
+    }))
 }
 
 /// Adds `delta` bytes to the item collection of `pk`, refusing a write

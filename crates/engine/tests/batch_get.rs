@@ -165,3 +165,104 @@ both_modes! {
         );
     }
 }
+
+mod writes {
+    use super::*;
+    use openddb_core::api::{BatchWriteItemInput, DeleteRequest, PutRequest, WriteRequest};
+
+    fn put_req(it: Item) -> WriteRequest {
+        WriteRequest {
+            put_request: Some(PutRequest { item: Some(it) }),
+            ..Default::default()
+        }
+    }
+
+    fn delete_req(key: Item) -> WriteRequest {
+        WriteRequest {
+            delete_request: Some(DeleteRequest { key: Some(key) }),
+            ..Default::default()
+        }
+    }
+
+    fn writes(tables: Vec<(&str, Vec<WriteRequest>)>) -> BatchWriteItemInput {
+        BatchWriteItemInput {
+            request_items: Some(
+                tables
+                    .into_iter()
+                    .map(|(t, r)| (t.to_string(), r))
+                    .collect(),
+            ),
+            ..Default::default()
+        }
+    }
+
+    both_modes! {
+        async fn puts_and_deletes_over_several_tables(db) {
+            setup(db).await;
+            let mut input = writes(vec![
+                ("hhh", vec![put_req(item(&[("pk", s("new")), ("a", s("y"))])), delete_req(hkey("k0"))]),
+                ("ccc", vec![delete_req(item(&[("pk", s("p")), ("sk", s("1"))]))]),
+            ]);
+            input.return_consumed_capacity = Some("TOTAL".into());
+            let out = db.batch_write_item(input).await.expect("batch write");
+            assert!(out.unprocessed_items.is_empty());
+            let capacity: BTreeMap<String, f64> = out
+                .consumed_capacity
+                .expect("ConsumedCapacity")
+                .into_iter()
+                .map(|c| (c.table_name, c.capacity_units))
+                .collect();
+            assert_eq!(capacity["hhh"], 2.0);
+            assert_eq!(capacity["ccc"], 1.0);
+            assert_eq!(get(db, "hhh", hkey("new")).await, Some(item(&[("pk", s("new")), ("a", s("y"))])));
+            assert_eq!(get(db, "hhh", hkey("k0")).await, None);
+            assert_eq!(get(db, "ccc", item(&[("pk", s("p")), ("sk", s("1"))])).await, None);
+            assert_eq!(stats(db, "hhh").await.0, 3);
+            assert_eq!(stats(db, "ccc").await.0, 0);
+        }
+
+        async fn nothing_is_written_unless_every_request_is_valid(db) {
+            setup(db).await;
+            // The second put lacks the key: the first must not be written.
+            let bad = writes(vec![(
+                "hhh",
+                vec![put_req(item(&[("pk", s("fresh"))])), put_req(item(&[("a", s("x"))]))],
+            )]);
+            assert_error(
+                db.batch_write_item(bad).await,
+                ErrorKind::ValidationException,
+                "One or more parameter values were invalid: Missing the key pk in the item",
+            );
+            assert_eq!(get(db, "hhh", hkey("fresh")).await, None);
+            assert_error(
+                db.batch_write_item(writes(vec![("hhh", vec![put_req(hkey("d")), delete_req(hkey("d"))])])).await,
+                ErrorKind::ValidationException,
+                "Provided list of item keys contains duplicates",
+            );
+            assert_error(
+                db.batch_write_item(writes(vec![("nope", vec![put_req(hkey("x"))])])).await,
+                ErrorKind::ResourceNotFoundException,
+                "Requested resource not found",
+            );
+            assert_error(
+                db.batch_write_item(BatchWriteItemInput { request_items: Some(BTreeMap::new()), ..Default::default() }).await,
+                ErrorKind::ValidationException,
+                "The requestItems parameter is required for BatchWriteItem",
+            );
+            let many = (0..26).map(|i| put_req(hkey(&format!("m{i}")))).collect();
+            let err = db.batch_write_item(writes(vec![("hhh", many)])).await.expect_err("26 requests");
+            assert!(err.message.starts_with("1 validation error detected: Value '{hhh=[WriteRequest(PutRequest=PutRequest(Item={pk={S:m0}})"), "{}", err.message);
+            assert!(err.message.ends_with("at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]"), "{}", err.message);
+            let twenty: Vec<WriteRequest> = (0..20).map(|i| put_req(hkey(&format!("t{i}")))).collect();
+            let ten: Vec<WriteRequest> = (0..10)
+                .map(|i| put_req(item(&[("pk", s("q")), ("sk", s(&i.to_string()))])))
+                .collect();
+            assert_error(
+                db.batch_write_item(writes(vec![("hhh", twenty), ("ccc", ten)])).await,
+                ErrorKind::ValidationException,
+                "Too many items requested for the BatchWriteItem call",
+            );
+            assert_eq!(stats(db, "hhh").await.0, 3);
+        }
+    }
+}

@@ -407,17 +407,17 @@ async fn unimplemented_operations_are_unknown_operations() {
     let (_server, client) = setup().await;
     let batch = failure(
         client
-            .batch_write_item()
-            .request_items(
-                "Errs",
-                vec![aws_sdk_dynamodb::types::WriteRequest::builder()
-                    .delete_request(
-                        aws_sdk_dynamodb::types::DeleteRequest::builder()
+            .transact_get_items()
+            .transact_items(
+                aws_sdk_dynamodb::types::TransactGetItem::builder()
+                    .get(
+                        aws_sdk_dynamodb::types::Get::builder()
+                            .table_name("Errs")
                             .key("pk", s("k"))
                             .build()
-                            .expect("delete request"),
+                            .expect("get"),
                     )
-                    .build()],
+                    .build(),
             )
             .send()
             .await,

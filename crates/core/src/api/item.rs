@@ -126,3 +126,43 @@ pub struct BatchGetItemOutput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consumed_capacity: Option<Vec<ConsumedCapacity>>,
 }
+
+wire_struct! {
+    pub struct PutRequest {
+        pub item: Item,
+    }
+}
+
+wire_struct! {
+    pub struct DeleteRequest {
+        pub key: Item,
+    }
+}
+
+wire_struct! {
+    /// One write of a BatchWriteItem: exactly one of the two.
+    pub struct WriteRequest {
+        pub put_request: PutRequest,
+        pub delete_request: DeleteRequest,
+    }
+}
+
+wire_struct! {
+    pub struct BatchWriteItemInput {
+        pub request_items: std::collections::BTreeMap<String, Vec<WriteRequest>>,
+        pub return_consumed_capacity: String,
+        pub return_item_collection_metrics: String,
+    }
+}
+
+/// BatchWriteItem's answer: `UnprocessedItems` always.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct BatchWriteItemOutput {
+    pub unprocessed_items: std::collections::BTreeMap<String, Vec<WriteRequest>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item_collection_metrics:
+        Option<std::collections::BTreeMap<String, Vec<ItemCollectionMetrics>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumed_capacity: Option<Vec<ConsumedCapacity>>,
+}

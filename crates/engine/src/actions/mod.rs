@@ -1,6 +1,7 @@
 //! One module per DynamoDB action: validate → one kv transaction → response.
 
 pub mod batch_get_item;
+pub mod batch_write_item;
 pub mod create_table;
 pub mod delete_item;
 pub mod delete_table;
