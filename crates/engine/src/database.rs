@@ -155,6 +155,7 @@ impl Database {
             "Scan" => actions::scan::run,
             "BatchGetItem" => actions::batch_get_item::run,
             "BatchWriteItem" => actions::batch_write_item::run,
+            "TransactGetItems" => actions::transact_get_items::run,
         }
     }
 }
@@ -208,4 +209,6 @@ embedded_api! {
     batch_get_item: batch_get_item(api::BatchGetItemInput) -> api::BatchGetItemOutput;
     /// BatchWriteItem.
     batch_write_item: batch_write_item(api::BatchWriteItemInput) -> api::BatchWriteItemOutput;
+    /// TransactGetItems.
+    transact_get_items: transact_get_items(api::TransactGetItemsInput) -> api::TransactGetItemsOutput;
 }

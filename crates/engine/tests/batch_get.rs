@@ -266,3 +266,82 @@ mod writes {
         }
     }
 }
+
+mod transact_gets {
+    use super::*;
+    use openddb_core::api::{Get, TransactGetItem, TransactGetItemsInput};
+
+    fn get_of(table: &str, key: Item) -> TransactGetItem {
+        TransactGetItem {
+            get: Some(Get {
+                table_name: Some(table.into()),
+                key: Some(key),
+                ..Default::default()
+            }),
+        }
+    }
+
+    both_modes! {
+        async fn gets_in_order_with_empty_entries_and_transactional_capacity(db) {
+            setup(db).await;
+            let mut projected = get_of("ccc", item(&[("pk", s("p")), ("sk", s("1"))]));
+            projected.get.as_mut().expect("get").projection_expression = Some("v".into());
+            let out = db
+                .transact_get_items(TransactGetItemsInput {
+                    transact_items: Some(vec![
+                        get_of("hhh", hkey("k1")),
+                        get_of("hhh", hkey("missing")),
+                        projected,
+                    ]),
+                    return_consumed_capacity: Some("TOTAL".into()),
+                })
+                .await
+                .expect("transact get");
+            let responses = out.responses.expect("Responses");
+            assert_eq!(responses.len(), 3);
+            assert_eq!(responses[0].item.as_ref().map(|i| i["a"].clone()), Some(s("x")));
+            assert_eq!(responses[1].item, None);
+            assert_eq!(responses[2].item, Some(item(&[("v", s("ccc"))])));
+            let capacity: BTreeMap<String, (f64, Option<f64>)> = out
+                .consumed_capacity
+                .expect("ConsumedCapacity")
+                .into_iter()
+                .map(|c| (c.table_name, (c.capacity_units, c.read_capacity_units)))
+                .collect();
+            // Two units per item (per started 4 KB), found or not.
+            assert_eq!(capacity["hhh"], (4.0, Some(4.0)));
+            assert_eq!(capacity["ccc"], (2.0, Some(2.0)));
+        }
+
+        async fn transact_get_errors(db) {
+            setup(db).await;
+            assert_error(
+                db.transact_get_items(TransactGetItemsInput {
+                    transact_items: Some(vec![get_of("hhh", hkey("k1")), get_of("hhh", hkey("k1"))]),
+                    ..Default::default()
+                })
+                .await,
+                ErrorKind::ValidationException,
+                "Transaction request cannot include multiple operations on one item",
+            );
+            assert_error(
+                db.transact_get_items(TransactGetItemsInput {
+                    transact_items: Some(vec![get_of("nope", hkey("k1"))]),
+                    ..Default::default()
+                })
+                .await,
+                ErrorKind::ResourceNotFoundException,
+                "Requested resource not found",
+            );
+            assert_error(
+                db.transact_get_items(TransactGetItemsInput {
+                    transact_items: Some(vec![]),
+                    ..Default::default()
+                })
+                .await,
+                ErrorKind::ValidationException,
+                "1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length greater than or equal to 1",
+            );
+        }
+    }
+}

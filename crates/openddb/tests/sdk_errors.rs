@@ -407,15 +407,15 @@ async fn unimplemented_operations_are_unknown_operations() {
     let (_server, client) = setup().await;
     let batch = failure(
         client
-            .transact_get_items()
+            .transact_write_items()
             .transact_items(
-                aws_sdk_dynamodb::types::TransactGetItem::builder()
-                    .get(
-                        aws_sdk_dynamodb::types::Get::builder()
+                aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                    .delete(
+                        aws_sdk_dynamodb::types::Delete::builder()
                             .table_name("Errs")
                             .key("pk", s("k"))
                             .build()
-                            .expect("get"),
+                            .expect("delete"),
                     )
                     .build(),
             )

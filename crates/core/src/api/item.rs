@@ -166,3 +166,41 @@ pub struct BatchWriteItemOutput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consumed_capacity: Option<Vec<ConsumedCapacity>>,
 }
+
+wire_struct! {
+    /// The Get of a TransactGetItems entry.
+    pub struct Get {
+        pub table_name: String,
+        pub key: Item,
+        pub projection_expression: String,
+        pub expression_attribute_names: AttributeNames,
+    }
+}
+
+wire_struct! {
+    pub struct TransactGetItem {
+        pub get: Get,
+    }
+}
+
+wire_struct! {
+    pub struct TransactGetItemsInput {
+        pub transact_items: Vec<TransactGetItem>,
+        pub return_consumed_capacity: String,
+    }
+}
+
+/// One entry of TransactGetItems' `Responses`: `{}` when there is no item.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ItemResponse {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<Item>,
+}
+
+wire_struct! {
+    pub struct TransactGetItemsOutput {
+        pub responses: Vec<ItemResponse>,
+        pub consumed_capacity: Vec<ConsumedCapacity>,
+    }
+}

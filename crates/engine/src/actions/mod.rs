@@ -12,6 +12,7 @@ pub(crate) mod multi_read;
 pub mod put_item;
 pub mod query;
 pub mod scan;
+pub mod transact_get_items;
 pub mod update_item;
 pub mod update_table;
 

@@ -1,0 +1,148 @@
+//! TransactGetItems: up to 100 Gets, over one or more tables, read from one
+//! consistent snapshot and charged as transactional reads (two units per
+//! started 4 KB of each item).
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use openddb_core::api::validate::{Violations, RETURN_CONSUMED_CAPACITY};
+use openddb_core::api::{
+    Capacity, ConsumedCapacity, ItemResponse, TransactGetItemsInput, TransactGetItemsOutput,
+};
+use openddb_core::expr::DocumentPath;
+use openddb_core::size::item_size;
+use openddb_core::value::decode_item;
+use openddb_core::DynamoError;
+
+use super::describe_table::not_found_item;
+use crate::capacity::{read_units, ReturnCapacity};
+use crate::expressions::{project, RequestExpressions};
+use crate::keys;
+use crate::run::{self, storage_error};
+use crate::tenant::Tenant;
+use crate::RequestContext;
+
+/// Most Gets in one request.
+pub const MAX_ITEMS: usize = 100;
+
+struct PlannedGet {
+    table: String,
+    key: Vec<u8>,
+    projection: Option<Vec<DocumentPath>>,
+}
+
+pub async fn run(
+    tenant: &Arc<Tenant>,
+    _ctx: &RequestContext,
+    input: TransactGetItemsInput,
+) -> Result<TransactGetItemsOutput, DynamoError> {
+    let mut v = Violations::new();
+    v.require(&input.transact_items, "transactItems");
+    match input.transact_items.as_ref().map(Vec::len) {
+        Some(0) => v.push_unnamed_value(
+            "transactItems",
+            "Member must have length greater than or equal to 1",
+        ),
+        Some(n) if n > MAX_ITEMS => v.push_unnamed_value(
+            "transactItems",
+            &format!("Member must have length less than or equal to {MAX_ITEMS}"),
+        ),
+        _ => {}
+    }
+    v.one_of(
+        input.return_consumed_capacity.as_deref(),
+        "returnConsumedCapacity",
+        RETURN_CONSUMED_CAPACITY,
+    );
+    for (i, entry) in input.transact_items.iter().flatten().enumerate() {
+        let member = format!("transactItems.{}.member.get", i + 1);
+        v.require(&entry.get, &member);
+        if let Some(get) = &entry.get {
+            v.require(&get.table_name, &format!("{member}.tableName"));
+            v.require(&get.key, &format!("{member}.key"));
+        }
+    }
+    v.into_result()?;
+
+    let mut planned = Vec::new();
+    let mut seen = HashSet::new();
+    for get in input
+        .transact_items
+        .iter()
+        .flatten()
+        .filter_map(|e| e.get.as_ref())
+    {
+        let prepared = RequestExpressions {
+            projection_expression: get.projection_expression.as_deref(),
+            names: get.expression_attribute_names.as_ref(),
+            ..Default::default()
+        }
+        .prepare()?;
+        let table = get.table_name.clone().unwrap_or_default();
+        let meta = tenant.table(&table).ok_or_else(not_found_item)?;
+        let key_item = get.key.clone().unwrap_or_default();
+        let (pk, sk) = meta.key_from_key_param(&key_item)?;
+        let key = keys::item_key(meta.id, pk, sk);
+        if !seen.insert(key.clone()) {
+            return Err(DynamoError::validation(
+                "Transaction request cannot include multiple operations on one item",
+            ));
+        }
+        planned.push(PlannedGet {
+            table,
+            key,
+            projection: prepared.projection,
+        });
+    }
+
+    let planned = Arc::new(planned);
+    let reads = planned.clone();
+    let found = run::read(&tenant.kv, move |txn| {
+        let refs: Vec<&[u8]> = reads.iter().map(|p| p.key.as_slice()).collect();
+        let raw = txn.get_many(&refs).map_err(storage_error)?;
+        raw.into_iter()
+            .map(|r| {
+                r.map(|b| {
+                    decode_item(&b)
+                        .map_err(|e| storage_error(openddb_kv::KvError::Fatal(e.to_string())))
+                })
+                .transpose()
+            })
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await?;
+
+    let mut units: BTreeMap<String, f64> = BTreeMap::new();
+    let mut responses = Vec::with_capacity(found.len());
+    for (p, item) in planned.iter().zip(found) {
+        let size = item.as_ref().map_or(0, item_size);
+        *units.entry(p.table.clone()).or_default() += 2.0 * read_units(size, true);
+        responses.push(ItemResponse {
+            item: match (item, &p.projection) {
+                (Some(item), Some(paths)) => Some(project(paths, &item)),
+                (item, _) => item,
+            },
+        });
+    }
+    let capacity = ReturnCapacity::parse(input.return_consumed_capacity.as_deref());
+    let consumed = (capacity != ReturnCapacity::None).then(|| {
+        units
+            .into_iter()
+            .map(|(table, u)| ConsumedCapacity {
+                table_name: table,
+                capacity_units: u,
+                read_capacity_units: Some(u),
+                table: (capacity == ReturnCapacity::Indexes).then_some(Capacity {
+                    capacity_units: u,
+                    read_capacity_units: Some(u),
+                    write_capacity_units: None,
+                }),
+                ..Default::default()
+            })
+            .collect()
+    });
+    Ok(TransactGetItemsOutput {
+        responses: Some(responses),
+        consumed_capacity: consumed,
+    })
+}
