@@ -137,6 +137,33 @@ impl DynamoError {
         Self::new(ErrorKind::InternalServerError, message)
     }
 
+    /// `TransactionCanceledException` with one reason per action, in
+    /// request order: `(Code, Message)`, `("None", None)` for actions that
+    /// were fine.
+    pub fn transaction_canceled(reasons: &[(String, Option<String>)]) -> Self {
+        let codes: Vec<&str> = reasons.iter().map(|(c, _)| c.as_str()).collect();
+        let json = reasons
+            .iter()
+            .map(|(code, message)| {
+                let mut r = serde_json::Map::new();
+                r.insert("Code".into(), serde_json::Value::String(code.clone()));
+                if let Some(m) = message {
+                    r.insert("Message".into(), serde_json::Value::String(m.clone()));
+                }
+                serde_json::Value::Object(r)
+            })
+            .collect();
+        DynamoError {
+            kind: ErrorKind::TransactionCanceledException,
+            message: format!(
+                "Transaction cancelled, please refer cancellation reasons for specific reasons [{}]",
+                codes.join(", ")
+            ),
+            item: None,
+            cancellation_reasons: Some(serde_json::Value::Array(json)),
+        }
+    }
+
     /// The standard `ConditionalCheckFailedException`.
     pub fn conditional_check_failed(item: Option<Item>) -> Self {
         DynamoError {

@@ -340,7 +340,26 @@ mod transact_gets {
                 })
                 .await,
                 ErrorKind::ValidationException,
-                "1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length greater than or equal to 1",
+                "1 validation error detected: Value '[]' at 'transactItems' failed to satisfy constraint: Member must have length greater than or equal to 1",
+            );
+            let err = db
+                .transact_get_items(TransactGetItemsInput {
+                    transact_items: Some(vec![get_of("hhh", hkey("k1")), get_of("hhh", item(&[("x", s("y"))]))]),
+                    ..Default::default()
+                })
+                .await
+                .expect_err("bad key");
+            assert_eq!(err.kind, ErrorKind::TransactionCanceledException);
+            assert_eq!(
+                err.message,
+                "Transaction cancelled, please refer cancellation reasons for specific reasons [None, ValidationError]"
+            );
+            assert_eq!(
+                err.cancellation_reasons,
+                Some(serde_json::json!([
+                    {"Code": "None"},
+                    {"Code": "ValidationError", "Message": "The provided key element does not match the schema"}
+                ]))
             );
         }
     }

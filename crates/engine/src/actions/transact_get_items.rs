@@ -31,6 +31,25 @@ struct PlannedGet {
     projection: Option<Vec<DocumentPath>>,
 }
 
+/// DynamoDB echoes the list in its Java form in the length message.
+fn show_items(items: &[openddb_core::api::TransactGetItem]) -> String {
+    let shown: Vec<String> = items
+        .iter()
+        .map(|e| match &e.get {
+            Some(g) => format!(
+                "TransactGetItem(Get=Get(Key={:?}, ProjectionExpression={}, TableName={}))",
+                g.key
+                    .as_ref()
+                    .map(|k| k.keys().cloned().collect::<Vec<_>>()),
+                g.projection_expression.as_deref().unwrap_or("null"),
+                g.table_name.as_deref().unwrap_or("null")
+            ),
+            None => "TransactGetItem(Get=null)".to_string(),
+        })
+        .collect();
+    format!("[{}]", shown.join(", "))
+}
+
 pub async fn run(
     tenant: &Arc<Tenant>,
     _ctx: &RequestContext,
@@ -38,12 +57,14 @@ pub async fn run(
 ) -> Result<TransactGetItemsOutput, DynamoError> {
     let mut v = Violations::new();
     v.require(&input.transact_items, "transactItems");
-    match input.transact_items.as_ref().map(Vec::len) {
-        Some(0) => v.push_unnamed_value(
+    match input.transact_items.as_deref() {
+        Some([]) => v.push(
+            "'[]'",
             "transactItems",
             "Member must have length greater than or equal to 1",
         ),
-        Some(n) if n > MAX_ITEMS => v.push_unnamed_value(
+        Some(items) if items.len() > MAX_ITEMS => v.push(
+            &format!("'{}'", show_items(items)),
             "transactItems",
             &format!("Member must have length less than or equal to {MAX_ITEMS}"),
         ),
@@ -64,14 +85,15 @@ pub async fn run(
     }
     v.into_result()?;
 
-    let mut planned = Vec::new();
-    let mut seen = HashSet::new();
-    for get in input
+    let gets: Vec<&openddb_core::api::Get> = input
         .transact_items
         .iter()
         .flatten()
         .filter_map(|e| e.get.as_ref())
-    {
+        .collect();
+    let mut planned = Vec::new();
+    let mut seen = HashSet::new();
+    for (i, get) in gets.iter().enumerate() {
         let prepared = RequestExpressions {
             projection_expression: get.projection_expression.as_deref(),
             names: get.expression_attribute_names.as_ref(),
@@ -81,7 +103,20 @@ pub async fn run(
         let table = get.table_name.clone().unwrap_or_default();
         let meta = tenant.table(&table).ok_or_else(not_found_item)?;
         let key_item = get.key.clone().unwrap_or_default();
-        let (pk, sk) = meta.key_from_key_param(&key_item)?;
+        // A Get whose key does not fit the table cancels the transaction,
+        // with the reason at its place.
+        let (pk, sk) = meta.key_from_key_param(&key_item).map_err(|e| {
+            let reasons: Vec<(String, Option<String>)> = (0..gets.len())
+                .map(|j| {
+                    if j == i {
+                        ("ValidationError".to_string(), Some(e.message.clone()))
+                    } else {
+                        ("None".to_string(), None)
+                    }
+                })
+                .collect();
+            DynamoError::transaction_canceled(&reasons)
+        })?;
         let key = keys::item_key(meta.id, pk, sk);
         if !seen.insert(key.clone()) {
             return Err(DynamoError::validation(
