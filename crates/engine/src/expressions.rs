@@ -157,39 +157,19 @@ impl RequestExpressions<'_> {
         }
         placeholders.check_unused()?;
 
-        match (self.expected, self.conditional_operator) {
-            (Some(expected), operator) => {
-                let entries = decode_expected(expected)?;
-                if operator.is_some() && entries.len() < 2 {
-                    return Err(DynamoError::validation(
-                        "ConditionalOperator can only be used when Filter or Expected has two or more elements",
-                    ));
-                }
-                let operator = match operator {
-                    Some("OR") => ConditionalOperator::Or,
-                    _ => ConditionalOperator::And,
-                };
-                out.condition = legacy::expected_to_condition(&entries, operator)?;
-            }
-            (None, Some(_)) if self.filter.is_some() => {}
-            (None, Some(_)) => {
-                return Err(DynamoError::validation(
-                    "ConditionalOperator cannot be used without Filter or Expected",
-                ))
-            }
-            (None, None) => {}
+        if self.conditional_operator.is_some() && self.expected.is_none() && self.filter.is_none() {
+            return Err(DynamoError::validation(
+                "ConditionalOperator cannot be used without Filter or Expected",
+            ));
+        }
+        if let Some(expected) = self.expected {
+            let entries = decode_expected(expected)?;
+            let operator = self.legacy_operator(entries.len())?;
+            out.condition = legacy::expected_to_condition(&entries, operator)?;
         }
         if let Some((name, filter)) = self.filter {
             let entries = decode_expected(filter)?;
-            if self.conditional_operator.is_some() && entries.len() < 2 {
-                return Err(DynamoError::validation(
-                    "ConditionalOperator can only be used when Filter or Expected has two or more elements",
-                ));
-            }
-            let operator = match self.conditional_operator {
-                Some("OR") => ConditionalOperator::Or,
-                _ => ConditionalOperator::And,
-            };
+            let operator = self.legacy_operator(entries.len())?;
             out.filter = legacy::filter_to_condition(name, &entries, operator)?;
         }
         if let Some(conditions) = self.key_conditions {
@@ -207,6 +187,22 @@ impl RequestExpressions<'_> {
             out.projection = Some(legacy::attributes_to_get_paths(names));
         }
         Ok(out)
+    }
+}
+
+impl RequestExpressions<'_> {
+    /// How the `entries` of Expected or a legacy filter combine; the
+    /// operator needs two or more of them.
+    fn legacy_operator(&self, entries: usize) -> Result<ConditionalOperator, DynamoError> {
+        if self.conditional_operator.is_some() && entries < 2 {
+            return Err(DynamoError::validation(
+                "ConditionalOperator can only be used when Filter or Expected has two or more elements",
+            ));
+        }
+        Ok(match self.conditional_operator {
+            Some("OR") => ConditionalOperator::Or,
+            _ => ConditionalOperator::And,
+        })
     }
 }
 

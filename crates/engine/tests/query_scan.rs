@@ -1785,6 +1785,22 @@ both_modes! {
             "Filter Expression can only contain non-primary key attributes: Primary key attribute: sk",
         )
         .await;
+        // The legacy QueryFilter names the first key attribute in schema
+        // order, whatever the order of its entries.
+        let not_null = serde_json::json!({"ComparisonOperator": "NOT_NULL"});
+        query_error(
+            db,
+            QueryInput {
+                table_name: Some("refuse".into()),
+                key_conditions: Some(serde_json::json!(
+                    {"pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "p"}]}}
+                )),
+                query_filter: Some(serde_json::json!({"sk": not_null, "pk": not_null, "x": not_null})),
+                ..Default::default()
+            },
+            "QueryFilter can only contain non-primary key attributes: Primary key attribute: pk",
+        )
+        .await;
         let absent: Result<QueryOutput, DynamoError> = db
             .query(query("absent", "pk = :p", &[(":p", s("p"))]))
             .await;

@@ -304,26 +304,6 @@ pub fn key_conditions_to_query(
     against_schema(&terms, schema)
 }
 
-/// A `QueryFilter` may not name a key attribute of what is queried; the
-/// first one in schema order is reported.
-pub fn check_query_filter_keys(
-    entries: &[(String, ExpectedAttributeValue)],
-    schema: &QuerySchema,
-) -> Result<(), DynamoError> {
-    match schema
-        .partition
-        .iter()
-        .chain(&schema.sort)
-        .find(|a| entries.iter().any(|(name, _)| name == a.name))
-    {
-        Some(a) => Err(DynamoError::validation(format!(
-            "QueryFilter can only contain non-primary key attributes: Primary key attribute: {}",
-            a.name
-        ))),
-        None => Ok(()),
-    }
-}
-
 // ---------------------------------------------------------------- schema --
 
 fn missed(name: &str) -> DynamoError {
@@ -1552,43 +1532,6 @@ mod tests {
         assert_eq!(
             err("ScanFilter", kc(&[("x", Some("BETWEEN"), Some(vec![n("2"), n("1")]))])),
             "The BETWEEN condition was provided a range where the lower bound is greater than the upper bound"
-        );
-    }
-
-    #[test]
-    fn query_filter_may_not_name_a_key() {
-        let t = table(Some("S"));
-        let msg = |a: &str| {
-            format!("QueryFilter can only contain non-primary key attributes: Primary key attribute: {a}")
-        };
-        assert!(check_query_filter_keys(&kc(&[("x", Some("NOT_NULL"), None)]), &t).is_ok());
-        // The first key attribute in schema order, whatever the entry order.
-        let both = kc(&[
-            ("sk", Some("NOT_NULL"), None),
-            ("pk", Some("NOT_NULL"), None),
-        ]);
-        assert_eq!(
-            check_query_filter_keys(&both, &t).unwrap_err().message,
-            msg("pk")
-        );
-        assert_eq!(
-            check_query_filter_keys(&kc(&[("sk", Some("NOT_NULL"), None)]), &t)
-                .unwrap_err()
-                .message,
-            msg("sk")
-        );
-        // Only the keys of what is queried count.
-        let index = QuerySchema {
-            partition: vec![attr("g1", "S")],
-            sort: vec![attr("g2", "N")],
-            index_name: Some("gsi"),
-        };
-        assert!(check_query_filter_keys(&kc(&[("pk", Some("NOT_NULL"), None)]), &index).is_ok());
-        assert_eq!(
-            check_query_filter_keys(&kc(&[("g2", Some("NOT_NULL"), None)]), &index)
-                .unwrap_err()
-                .message,
-            msg("g2")
         );
     }
 }

@@ -238,7 +238,7 @@ pub fn expected_to_condition(
 ///
 /// The caller checks beforehand that `ConditionalOperator` comes with two or
 /// more entries, and for a Query afterwards that no entry names a key
-/// attribute ([`super::keycond::check_query_filter_keys`]).
+/// attribute of what is queried.
 pub fn filter_to_condition(
     parameter: &str,
     entries: &[(String, ExpectedAttributeValue)],

@@ -21,7 +21,7 @@ pub use ast::*;
 pub use eval::{evaluate, get_path, values_equal};
 pub use keycond::{
     analyze_key_condition, check_key_condition_shape, check_key_conditions,
-    check_query_filter_keys, key_conditions_to_query, KeyAttr, KeyQuery, QuerySchema, SortRange,
+    key_conditions_to_query, KeyAttr, KeyQuery, QuerySchema, SortRange,
 };
 pub use names::{
     check_placeholders_without_expressions, validate_placeholder_maps, PlaceholderMap, Placeholders,

@@ -16,7 +16,7 @@ use openddb_core::value::check_item;
 use openddb_core::{DynamoError, Item};
 use openddb_kv::Txn;
 
-use super::common::{check_item_size, item_collection_metrics};
+use super::common::{check_item_size, item_collection_metrics, show_item_java};
 use super::describe_table::not_found_item;
 use crate::capacity::{write_units, ReturnCapacity};
 use crate::catalog::TableMeta;
@@ -56,10 +56,10 @@ fn show_requests(items: &BTreeMap<String, Vec<WriteRequest>>) -> String {
                 .iter()
                 .map(|r| {
                     let put = r.put_request.as_ref().map_or("null".to_string(), |p| {
-                        format!("PutRequest(Item={})", show_item(p.item.as_ref()))
+                        format!("PutRequest(Item={})", show_item_java(p.item.as_ref()))
                     });
                     let delete = r.delete_request.as_ref().map_or("null".to_string(), |d| {
-                        format!("DeleteRequest(Key={})", show_item(d.key.as_ref()))
+                        format!("DeleteRequest(Key={})", show_item_java(d.key.as_ref()))
                     });
                     format!("WriteRequest(PutRequest={put}, DeleteRequest={delete})")
                 })
@@ -68,17 +68,6 @@ fn show_requests(items: &BTreeMap<String, Vec<WriteRequest>>) -> String {
         })
         .collect();
     format!("{{{}}}", tables.join(", "))
-}
-
-fn show_item(item: Option<&Item>) -> String {
-    let Some(item) = item else {
-        return "null".into();
-    };
-    let pairs: Vec<String> = item
-        .iter()
-        .map(|(k, v)| format!("{k}={}", openddb_core::expr::print::value_brief(v)))
-        .collect();
-    format!("{{{}}}", pairs.join(", "))
 }
 
 fn check_members(input: &BatchWriteItemInput) -> Result<(), DynamoError> {

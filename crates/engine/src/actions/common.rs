@@ -326,3 +326,16 @@ pub fn sse_description(
         })),
     }
 }
+
+/// An item as DynamoDB echoes request lists in its length messages
+/// (`{pk={S:a}}`; `null` when absent).
+pub fn show_item_java(item: Option<&openddb_core::Item>) -> String {
+    let Some(item) = item else {
+        return "null".into();
+    };
+    let pairs: Vec<String> = item
+        .iter()
+        .map(|(k, v)| format!("{k}={}", openddb_core::expr::print::value_brief(v)))
+        .collect();
+    format!("{{{}}}", pairs.join(", "))
+}

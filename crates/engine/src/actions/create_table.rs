@@ -673,11 +673,12 @@ pub async fn run(
             _ => 1,
         };
         txn.put(&counter, &(id + 1).to_be_bytes())?;
+        let indexes = declared_indexes(&description);
         let meta = TableMeta {
             id,
             key_schema: key_schema.clone(),
-            indexes: declared_indexes(&description),
-            next_index_id: declared_indexes(&description).len() as u32 + 1,
+            next_index_id: indexes.len() as u32 + 1,
+            indexes,
             description: description.clone(),
             tags: tags.clone(),
             generation: 0,

@@ -14,6 +14,7 @@ use openddb_core::size::item_size;
 use openddb_core::value::decode_item;
 use openddb_core::DynamoError;
 
+use super::common::show_item_java;
 use super::describe_table::not_found_item;
 use crate::capacity::{read_units, ReturnCapacity};
 use crate::expressions::{project, RequestExpressions};
@@ -37,10 +38,8 @@ fn show_items(items: &[openddb_core::api::TransactGetItem]) -> String {
         .iter()
         .map(|e| match &e.get {
             Some(g) => format!(
-                "TransactGetItem(Get=Get(Key={:?}, ProjectionExpression={}, TableName={}))",
-                g.key
-                    .as_ref()
-                    .map(|k| k.keys().cloned().collect::<Vec<_>>()),
+                "TransactGetItem(Get=Get(Key={}, ProjectionExpression={}, TableName={}))",
+                show_item_java(g.key.as_ref()),
                 g.projection_expression.as_deref().unwrap_or("null"),
                 g.table_name.as_deref().unwrap_or("null")
             ),
