@@ -10,26 +10,32 @@
 #   memory group:  openddb --in-memory    | dynoxide (in memory)    | DynamoDB Local -inMemory
 #   reads-durable, reads-memory: the same servers, fresh, running the read
 #   workloads (READ_WORKLOADS: 100-item Query, GSI Query, whole-table Scan)
+#   writes-durable, writes-memory: the same servers, fresh, running the
+#   multi-item writes (WORKLOADS_W: BatchWriteItem of 25 puts,
+#   TransactWriteItems of 4 actions) on the ITEMS-item table
 #
 # Usage: bench/run.sh            (build first: cargo build --release -p openddb -p openddb-bench)
+#        BENCH_GROUPS=writes STARTUP=0 bench/run.sh   (only the multi-item write groups)
 # Environment (defaults in brackets):
 #   DDBLOCAL_START  script starting DynamoDB Local: PORT [-inMemory|-dbPath DIR] [/work/peers/start-ddblocal.sh]
 #   DYNOXIDE        Dynoxide binary                                             [/work/peers/dynoxide/bin/dynoxide]
 #   OPENDDB         openddb binary                                              [target/release/openddb]
 #   BENCH           load generator                                              [target/release/openddb-bench]
 #   PEERS           peers to include, comma-separated: dynoxide,ddblocal        [dynoxide,ddblocal]
-#   BENCH_GROUPS    groups to run: durable, memory, reads-durable, reads-memory;
-#                   `reads` stands for reads-durable,reads-memory                [durable,memory]
+#   BENCH_GROUPS    groups to run: durable, memory, reads-durable, reads-memory,
+#                   writes-durable, writes-memory; `reads` stands for
+#                   reads-durable,reads-memory, `writes` for writes-durable,writes-memory [durable,memory]
 #   WORKLOADS       [put,get,update,cond-put]   CONCURRENCY [1,32]   DURATION [10s]
 #   WARMUP          [2s]                        ITEMS       [10000]
 #   READ_WORKLOADS  workloads of the reads groups                               [query-100,gsi-query,scan]
+#   WORKLOADS_W     workloads of the writes groups                              [batch-write-25,transact-write-4]
 #   QUERY_PARTITIONS [4] (of 10 000 items)      GSI_ITEMS   [100000]  SCAN_ITEMS [1000000]
 #   SCAN_LIMIT      longest a scan may run before it is reported as partial     [600s]
 #   LOAD_WITH       auto (BatchWriteItem where implemented, else PutItem), put or batch [auto]
 #   LOAD_CONCURRENCY PutItem requests in flight when loading                    [64]
 #   STARTUP         1 to measure start-up / idle RSS, 0 to skip                 [1]
 #   STARTUP_REPEAT  [10]
-#   BASE_PORT       first of the loopback ports used (18 consecutive ports)     [18100]
+#   BASE_PORT       first of the loopback ports used (24 consecutive ports)     [18100]
 #   DATA_ROOT       where the servers' data directories are created             [/tmp]
 #   OUT             directory for logs and results                              [/tmp/openddb-bench-DATE]
 set -euo pipefail
@@ -43,6 +49,7 @@ PEERS=${PEERS:-dynoxide,ddblocal}
 GROUPS_TO_RUN=${BENCH_GROUPS:-durable,memory}
 WORKLOADS=${WORKLOADS:-put,get,update,cond-put}
 READ_WORKLOADS=${READ_WORKLOADS:-query-100,gsi-query,scan}
+WORKLOADS_W=${WORKLOADS_W:-batch-write-25,transact-write-4}
 QUERY_PARTITIONS=${QUERY_PARTITIONS:-4}
 GSI_ITEMS=${GSI_ITEMS:-100000}
 SCAN_ITEMS=${SCAN_ITEMS:-1000000}
@@ -63,14 +70,16 @@ die() { echo "bench/run.sh: $*" >&2; exit 1; }
 has_peer() { [[ ",$PEERS," == *",$1,"* ]]; }
 has_group() { [[ ",$GROUPS_TO_RUN," == *",$1,"* ]]; }
 
-# `reads` stands for both read groups; anything else must be a group name.
+# `reads` and `writes` stand for both groups of their kind; anything else
+# must be a group name.
 groups=()
 IFS=, read -ra requested <<<"$GROUPS_TO_RUN"
 for g in "${requested[@]}"; do
     case $g in
         reads) groups+=(reads-durable reads-memory) ;;
-        durable | memory | reads-durable | reads-memory) groups+=("$g") ;;
-        *) die "unknown group \`$g' in BENCH_GROUPS (durable, memory, reads-durable, reads-memory, reads)" ;;
+        writes) groups+=(writes-durable writes-memory) ;;
+        durable | memory | reads-durable | reads-memory | writes-durable | writes-memory) groups+=("$g") ;;
+        *) die "unknown group \`$g' in BENCH_GROUPS (durable, memory, reads-durable, reads-memory, reads, writes-durable, writes-memory, writes)" ;;
     esac
 done
 GROUPS_TO_RUN=$(IFS=,; echo "${groups[*]}")
@@ -151,6 +160,7 @@ bench() {
     echo "bench/run.sh: running the $group group" >&2
     local workloads=$WORKLOADS
     [[ $group == reads-* ]] && workloads=$READ_WORKLOADS
+    [[ $group == writes-* ]] && workloads=$WORKLOADS_W
     "$BENCH" "$@" --workloads "$workloads" --concurrency "$CONCURRENCY" \
         --duration "$DURATION" --warmup "$WARMUP" --items "$ITEMS" \
         --query-partitions "$QUERY_PARTITIONS" --gsi-items "$GSI_ITEMS" \
@@ -202,6 +212,7 @@ echo "bench/run.sh: results and logs in $OUT" >&2
     echo "openddb: $OPENDDB"
     echo "settings: BENCH_GROUPS=$GROUPS_TO_RUN WORKLOADS=$WORKLOADS CONCURRENCY=$CONCURRENCY DURATION=$DURATION WARMUP=$WARMUP ITEMS=$ITEMS"
     echo "reads: READ_WORKLOADS=$READ_WORKLOADS QUERY_PARTITIONS=$QUERY_PARTITIONS GSI_ITEMS=$GSI_ITEMS SCAN_ITEMS=$SCAN_ITEMS SCAN_LIMIT=$SCAN_LIMIT LOAD_WITH=$LOAD_WITH LOAD_CONCURRENCY=$LOAD_CONCURRENCY"
+    echo "writes: WORKLOADS_W=$WORKLOADS_W (on the ITEMS-item table)"
 } >"$OUT/settings.txt"
 
 P=$BASE_PORT
@@ -209,6 +220,8 @@ if has_group durable; then run_group durable 0 1; fi
 if has_group memory; then run_group memory 3 0; fi
 if has_group reads-durable; then run_group reads-durable 12 1; fi
 if has_group reads-memory; then run_group reads-memory 15 0; fi
+if has_group writes-durable; then run_group writes-durable 18 1; fi
+if has_group writes-memory; then run_group writes-memory 21 0; fi
 
 if [[ $STARTUP == 1 ]]; then
     echo "bench/run.sh: measuring start-up and idle memory" >&2

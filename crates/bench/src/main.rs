@@ -10,6 +10,7 @@
 //!               --duration 10s --items 10000 [--markdown]
 //! openddb-bench --target ... --workloads query-100,gsi-query,scan \
 //!               --query-partitions 4 --gsi-items 100000 --scan-items 1000000
+//! openddb-bench --target ... --workloads batch-write-25,transact-write-4
 //! openddb-bench startup --name openddb --url http://127.0.0.1:8000 \
 //!               -- target/release/openddb --port 8000 --in-memory
 //! ```
@@ -19,7 +20,10 @@
 //! chosen workloads (see `dataset`), pre-loaded; every (workload,
 //! concurrency) cell has a warm-up and a measured window, during which
 //! latencies go into an HDR histogram and, when the server's PID is given,
-//! its CPU time is read from `/proc/PID/stat`. The `scan` workload instead
+//! its CPU time is read from `/proc/PID/stat`. The multi-item writes also
+//! count what DynamoDB lets a server answer under load without it being an
+//! error: items left in `UnprocessedItems` and transactions cancelled by
+//! `TransactionConflict`. The `scan` workload instead
 //! reads its whole table once, page by page, sampling the server's memory.
 //! Only loopback targets are accepted, and all durations and counts are
 //! bounded.
@@ -34,6 +38,7 @@ mod startup;
 mod target;
 mod wire;
 mod workload;
+mod writes;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -81,7 +86,9 @@ struct LoadArgs {
     #[arg(long = "target", value_parser = parse_target)]
     targets: Vec<Target>,
     /// Comma-separated workloads: put, get, update, cond-put (single items),
-    /// query-100, gsi-query (100-item queries), scan (whole table).
+    /// query-100, gsi-query (100-item queries), scan (whole table),
+    /// batch-write-25 (BatchWriteItem of 25 puts), transact-write-4
+    /// (TransactWriteItems of 2 puts, an update and a condition check).
     #[arg(long, value_delimiter = ',', default_value = "put,get,update,cond-put")]
     workloads: Vec<Workload>,
     /// Comma-separated numbers of concurrent connections.
@@ -95,7 +102,8 @@ struct LoadArgs {
     #[arg(long, value_parser = parse_duration, default_value = "1s")]
     warmup: Duration,
     /// Key space, and number of items pre-loaded into each target, of the
-    /// single-item workloads.
+    /// single-item workloads and the multi-item writes (at least 25 for
+    /// batch-write-25).
     #[arg(long, default_value_t = 10_000)]
     items: u64,
     /// query-100: partitions of the Query table.
@@ -258,6 +266,17 @@ fn run_load(args: LoadArgs) -> Result<(), String> {
             return Err(format!("{flag} must be in {min}..={MAX_ITEMS}"));
         }
     }
+    if let Some(w) = args
+        .workloads
+        .iter()
+        .find(|w| w.keys_per_request() as u64 > args.items)
+    {
+        return Err(format!(
+            "--items must be at least {} for {}",
+            w.keys_per_request(),
+            w.name()
+        ));
+    }
     if args.gsi_items % GSI_VALUES != 0 {
         return Err(format!("--gsi-items must be a multiple of {GSI_VALUES}"));
     }
@@ -368,8 +387,17 @@ fn run_load(args: LoadArgs) -> Result<(), String> {
                 for &concurrency in &args.concurrency {
                     match run::measure(target, workload, concurrency, &plan).await {
                         Ok(r) => {
+                            let shed = match workload {
+                                Workload::BatchWrite25 => {
+                                    format!(", {} unprocessed items", r.unprocessed)
+                                }
+                                Workload::TransactWrite4 => {
+                                    format!(", {} conflicts", r.conflicts)
+                                }
+                                _ => String::new(),
+                            };
                             eprintln!(
-                                "openddb-bench: {} {} c={}: {:.0} ops/s, p99 {} µs, {} errors",
+                                "openddb-bench: {} {} c={}: {:.0} ops/s, p99 {} µs, {} errors{shed}",
                                 r.target,
                                 workload.name(),
                                 concurrency,

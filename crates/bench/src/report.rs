@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use crate::dataset::LoadReport;
 use crate::run::CellResult;
 use crate::scan::ScanResult;
+use crate::workload::Workload;
 
 /// Everything one run measured.
 pub struct Report<'a> {
@@ -62,6 +63,64 @@ fn ratios(subject: &CellResult, peer: &CellResult) -> (Option<f64>, Option<f64>)
     )
 }
 
+/// Whether the cell's report has an items/s column.
+fn counts_items(w: Workload) -> bool {
+    w.returns_items() || w.writes_items()
+}
+
+/// `part` as a percentage of `whole`.
+fn percent(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        100.0 * part as f64 / whole as f64
+    }
+}
+
+/// What a multi-item write may leave undone without an error:
+/// transactions cancelled by conflicts (a share of all requests) or items
+/// left unprocessed (a share of all items sent).
+struct Undone {
+    /// `conflicts` or `unprocessed`.
+    name: &'static str,
+    count: u64,
+    percent: f64,
+}
+
+impl Undone {
+    fn of(r: &CellResult) -> Option<Undone> {
+        let (name, count, whole) = match r.workload {
+            Workload::TransactWrite4 => ("conflicts", r.conflicts, r.requests()),
+            Workload::BatchWrite25 => (
+                "unprocessed",
+                r.unprocessed,
+                r.requests() * r.workload.keys_per_request() as u64,
+            ),
+            _ => return None,
+        };
+        Some(Undone {
+            name,
+            count,
+            percent: percent(count, whole),
+        })
+    }
+
+    /// e.g. `12 (0.35 %)`.
+    fn figure(&self) -> String {
+        format!("{} ({:.2} %)", self.count, self.percent)
+    }
+}
+
+/// The share left undone by `subject` and by `peer`, e.g.
+/// `conflicts 0.35 % vs 0.00 %`.
+fn undone_vs(subject: &CellResult, peer: &CellResult) -> Option<String> {
+    let (a, b) = (Undone::of(subject)?, Undone::of(peer)?);
+    Some(format!(
+        "{} {:.2} % vs {:.2} %",
+        a.name, a.percent, b.percent
+    ))
+}
+
 /// The human-readable report.
 pub fn plain(report: &Report) -> String {
     let mut out = plain_cells(report.cells);
@@ -97,9 +156,11 @@ fn plain_cells(results: &[CellResult]) -> String {
             first.concurrency,
             first.window.as_secs_f64()
         );
+        // The multi-item writes add a column for what they left undone.
+        let undone_header = Undone::of(first).map_or(String::new(), |u| format!(" {:>16}", u.name));
         let _ = writeln!(
             out,
-            "{:<18} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8} {:>12} {:>12}",
+            "{:<18} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8}{undone_header} {:>12} {:>12}",
             "target",
             "ops/s",
             "items/s",
@@ -111,14 +172,16 @@ fn plain_cells(results: &[CellResult]) -> String {
             "cli CPU/op"
         );
         for r in &group {
-            let items = if r.workload.returns_items() {
+            let items = if counts_items(r.workload) {
                 format!("{:.0}", r.items_per_sec())
             } else {
                 "-".to_owned()
             };
+            let undone_col =
+                Undone::of(r).map_or(String::new(), |u| format!(" {:>16}", u.figure()));
             let _ = writeln!(
                 out,
-                "{:<18} {:>10.0} {:>10} {:>8} {:>8} {:>8} {:>8} {:>12} {:>12}",
+                "{:<18} {:>10.0} {:>10} {:>8} {:>8} {:>8} {:>8}{undone_col} {:>12} {:>12}",
                 r.target,
                 r.throughput(),
                 items,
@@ -132,9 +195,19 @@ fn plain_cells(results: &[CellResult]) -> String {
         }
         for peer in group.iter().skip(1) {
             let (tput, cpu) = ratios(first, peer);
+            let more = match undone_vs(first, peer) {
+                Some(undone) => format!(
+                    ", items/s ×{}, {undone}",
+                    fmt_opt(
+                        ratio(Some(first.items_per_sec()), Some(peer.items_per_sec())),
+                        2
+                    ),
+                ),
+                None => String::new(),
+            };
             let _ = writeln!(
                 out,
-                "  {} vs {}: throughput ×{}, server CPU/op ×{} less",
+                "  {} vs {}: throughput ×{}, server CPU/op ×{} less{more}",
                 first.target,
                 peer.target,
                 fmt_opt(tput, 2),
@@ -156,19 +229,43 @@ fn plain_cells(results: &[CellResult]) -> String {
     out
 }
 
+/// The columns of a markdown table of cells.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Table {
+    /// Single-item requests: ops/s.
+    Single,
+    /// Queries: req/s and items/s.
+    Reads,
+    /// Multi-item writes: req/s, items/s, conflicts and unprocessed items.
+    Writes,
+}
+
+impl Table {
+    fn of(w: Workload) -> Table {
+        if w.writes_items() {
+            Table::Writes
+        } else if w.returns_items() {
+            Table::Reads
+        } else {
+            Table::Single
+        }
+    }
+}
+
 /// Markdown tables: the single-item cells, the query cells (with items/s),
+/// the multi-item writes (with items/s, conflicts and unprocessed items),
 /// the scans and how the tables were loaded, each followed by its ratios.
 pub fn markdown(report: &Report) -> String {
-    let (many, single): (Vec<&CellResult>, Vec<&CellResult>) = report
-        .cells
-        .iter()
-        .partition(|r| r.workload.returns_items());
     let mut parts = Vec::new();
-    if !single.is_empty() {
-        parts.push(markdown_cells(&single, false));
-    }
-    if !many.is_empty() {
-        parts.push(markdown_cells(&many, true));
+    for table in [Table::Single, Table::Reads, Table::Writes] {
+        let cells: Vec<&CellResult> = report
+            .cells
+            .iter()
+            .filter(|r| Table::of(r.workload) == table)
+            .collect();
+        if !cells.is_empty() {
+            parts.push(markdown_cells(&cells, table));
+        }
     }
     if !report.scans.is_empty() {
         parts.push(markdown_scans(report.scans));
@@ -179,34 +276,56 @@ pub fn markdown(report: &Report) -> String {
     parts.join("\n")
 }
 
-/// One row per cell, then the ratios; with `items`, an items/s column (and
-/// "req/s" for the request rate).
-fn markdown_cells(results: &[&CellResult], items: bool) -> String {
+/// One row per cell, then the ratios. Queries and multi-item writes have
+/// an items/s column ("req/s" for the request rate); the writes also show
+/// the transactions cancelled by conflicts (share of requests) and the
+/// items left unprocessed (share of items sent).
+fn markdown_cells(results: &[&CellResult], table: Table) -> String {
     let mut out = String::new();
-    if items {
-        let _ = writeln!(
-            out,
-            "| workload | conc. | target | req/s | items/s | p50 µs | p99 µs | p99.9 µs | errors | server CPU µs/req |"
-        );
-        let _ = writeln!(out, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|");
-    } else {
-        let _ = writeln!(
-            out,
-            "| workload | conc. | target | ops/s | p50 µs | p99 µs | p99.9 µs | errors | server CPU µs/op |"
-        );
-        let _ = writeln!(out, "|---|---:|---|---:|---:|---:|---:|---:|---:|");
+    match table {
+        Table::Single => {
+            let _ = writeln!(
+                out,
+                "| workload | conc. | target | ops/s | p50 µs | p99 µs | p99.9 µs | errors | server CPU µs/op |"
+            );
+            let _ = writeln!(out, "|---|---:|---|---:|---:|---:|---:|---:|---:|");
+        }
+        Table::Reads => {
+            let _ = writeln!(
+                out,
+                "| workload | conc. | target | req/s | items/s | p50 µs | p99 µs | p99.9 µs | errors | server CPU µs/req |"
+            );
+            let _ = writeln!(out, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|");
+        }
+        Table::Writes => {
+            let _ = writeln!(
+                out,
+                "| workload | conc. | target | req/s | items/s | p50 µs | p99 µs | p99.9 µs | conflicts | unprocessed items | errors | server CPU µs/req |"
+            );
+            let _ = writeln!(
+                out,
+                "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+            );
+        }
     }
     let groups = cells_of(results);
     for group in &groups {
         for r in group {
-            let items_col = if items {
-                format!(" {:.0} |", r.items_per_sec())
-            } else {
-                String::new()
+            let items_col = match table {
+                Table::Single => String::new(),
+                Table::Reads | Table::Writes => format!(" {:.0} |", r.items_per_sec()),
+            };
+            let undone_cols = match (table, Undone::of(r)) {
+                (Table::Writes, Some(u)) if r.workload == Workload::TransactWrite4 => {
+                    format!(" {} | - |", u.figure())
+                }
+                (Table::Writes, Some(u)) => format!(" - | {} |", u.figure()),
+                (Table::Writes, None) => " - | - |".to_owned(),
+                _ => String::new(),
             };
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {:.0} |{} {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {:.0} |{} {} | {} | {} |{} {} | {} |",
                 r.workload.name(),
                 r.concurrency,
                 r.target,
@@ -215,6 +334,7 @@ fn markdown_cells(results: &[&CellResult], items: bool) -> String {
                 quantile(r, 0.5),
                 quantile(r, 0.99),
                 quantile(r, 0.999),
+                undone_cols,
                 r.errors,
                 fmt_opt(r.server_cpu_per_op(), 1),
             );
@@ -222,18 +342,44 @@ fn markdown_cells(results: &[&CellResult], items: bool) -> String {
     }
     if groups.iter().any(|g| g.len() > 1) {
         let _ = writeln!(out);
-        let _ = writeln!(
-            out,
-            "| workload | conc. | comparison | throughput ratio | server CPU/op ratio (peer ÷ subject) |"
-        );
-        let _ = writeln!(out, "|---|---:|---|---:|---:|");
+        if table == Table::Writes {
+            let _ = writeln!(
+                out,
+                "| workload | conc. | comparison | throughput ratio | items/s ratio | server CPU/req ratio (peer ÷ subject) | conflicts or unprocessed, subject vs peer |"
+            );
+            let _ = writeln!(out, "|---|---:|---|---:|---:|---:|---|");
+        } else {
+            let _ = writeln!(
+                out,
+                "| workload | conc. | comparison | throughput ratio | server CPU/op ratio (peer ÷ subject) |"
+            );
+            let _ = writeln!(out, "|---|---:|---|---:|---:|");
+        }
         for group in &groups {
             let first = group[0];
             for peer in group.iter().skip(1) {
                 let (tput, cpu) = ratios(first, peer);
+                let writes_cols = if table == Table::Writes {
+                    format!(
+                        " {}× |",
+                        fmt_opt(
+                            ratio(Some(first.items_per_sec()), Some(peer.items_per_sec())),
+                            2
+                        )
+                    )
+                } else {
+                    String::new()
+                };
+                let undone_col = match table {
+                    Table::Writes => format!(
+                        " {} |",
+                        undone_vs(first, peer).unwrap_or_else(|| "-".to_owned())
+                    ),
+                    _ => String::new(),
+                };
                 let _ = writeln!(
                     out,
-                    "| {} | {} | {} vs {} | {}× | {}× |",
+                    "| {} | {} | {} vs {} | {}× |{writes_cols} {}× |{undone_col}",
                     first.workload.name(),
                     first.concurrency,
                     first.target,

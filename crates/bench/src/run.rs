@@ -12,8 +12,7 @@ use crate::client::Conn;
 use crate::dataset::Shape;
 use crate::procfs;
 use crate::target::Target;
-use crate::wire;
-use crate::workload::{Rng, Workload};
+use crate::workload::{Outcome, Rng, Workload};
 
 /// Parameters shared by every cell of a run.
 #[derive(Debug, Clone)]
@@ -34,10 +33,17 @@ pub struct CellResult {
     pub workload: Workload,
     /// Number of connections / in-flight requests.
     pub concurrency: usize,
-    /// Requests answered with HTTP 200 inside the window.
+    /// Requests given the expected answer inside the window.
     pub ok: u64,
-    /// Items returned by those requests (Query workloads).
+    /// Items read or written by the requests of the window (for the
+    /// multi-item writes, including those of partial answers).
     pub items: u64,
+    /// `BatchWriteItem` answers with items left in `UnprocessedItems`.
+    pub partial: u64,
+    /// Items left in `UnprocessedItems` (not retried).
+    pub unprocessed: u64,
+    /// `TransactWriteItems` cancelled by `TransactionConflict` only.
+    pub conflicts: u64,
     /// Requests answered otherwise (or not at all) inside the window.
     pub errors: u64,
     /// Error kinds and counts, e.g. `400 ValidationException`.
@@ -60,14 +66,19 @@ impl CellResult {
         self.ok as f64 / self.window.as_secs_f64()
     }
 
-    /// Items returned per second.
+    /// Items read or written per second.
     pub fn items_per_sec(&self) -> f64 {
         self.items as f64 / self.window.as_secs_f64()
     }
 
+    /// Requests of the window, whatever their answer.
+    pub fn requests(&self) -> u64 {
+        self.ok + self.partial + self.conflicts + self.errors
+    }
+
     /// Server CPU microseconds per request (successful or not).
     pub fn server_cpu_per_op(&self) -> Option<f64> {
-        let n = self.ok + self.errors;
+        let n = self.requests();
         self.server_cpu_us
             .filter(|_| n > 0)
             .map(|us| us as f64 / n as f64)
@@ -75,7 +86,7 @@ impl CellResult {
 
     /// Client CPU microseconds per request.
     pub fn client_cpu_per_op(&self) -> Option<f64> {
-        let n = self.ok + self.errors;
+        let n = self.requests();
         self.client_cpu_us
             .filter(|_| n > 0)
             .map(|us| us as f64 / n as f64)
@@ -86,6 +97,9 @@ impl CellResult {
 struct WorkerTally {
     ok: u64,
     items: u64,
+    partial: u64,
+    unprocessed: u64,
+    conflicts: u64,
     errors: u64,
     kinds: BTreeMap<String, u64>,
     sample: Option<String>,
@@ -113,7 +127,6 @@ pub async fn measure(
     let start = Instant::now();
     let window_start = start + plan.warmup;
     let window_end = window_start + plan.duration;
-    let space = workload.request_space(&plan.shape);
     let mut set = JoinSet::new();
     for (worker, mut conn) in conns.into_iter().enumerate() {
         let target = target.clone();
@@ -123,16 +136,20 @@ pub async fn measure(
             let mut tally = WorkerTally {
                 ok: 0,
                 items: 0,
+                partial: 0,
+                unprocessed: 0,
+                conflicts: 0,
                 errors: 0,
                 kinds: BTreeMap::new(),
                 sample: None,
                 latency: new_histogram(),
             };
             let mut seq = (worker as u64) << 40;
+            let mut keys = Vec::with_capacity(workload.keys_per_request());
             loop {
-                let key = rng.below(space);
+                workload.draw_keys(&mut rng, &shape, &mut keys);
                 seq += 1;
-                let body = workload.body(key, seq, &shape);
+                let body = workload.body(&keys, seq, &shape);
                 let t0 = Instant::now();
                 if t0 >= window_end {
                     break;
@@ -140,25 +157,34 @@ pub async fn measure(
                 let outcome = conn.call(workload.operation(), body).await;
                 let t1 = Instant::now();
                 let counted = t0 >= window_start && t1 <= window_end;
-                let error = match &outcome {
-                    Ok(reply) => workload.check(reply),
-                    Err(e) => Some(("transport".to_owned(), e.clone())),
-                };
                 if counted {
                     let micros = (t1 - t0).as_micros().clamp(1, 60_000_000) as u64;
                     tally.latency.saturating_record(micros);
-                    match error {
-                        None => {
+                    let judged = match &outcome {
+                        Ok(reply) => workload.check(reply),
+                        Err(e) => Outcome::Error {
+                            kind: "transport".to_owned(),
+                            sample: e.clone(),
+                        },
+                    };
+                    match judged {
+                        Outcome::Ok { items } => {
                             tally.ok += 1;
-                            if workload.returns_items() {
-                                let reply = outcome.as_ref().expect("checked answer");
-                                tally.items += wire::count(&reply.body).unwrap_or(0);
-                            }
+                            tally.items += items;
                         }
-                        Some((kind, text)) => {
+                        Outcome::Partial {
+                            written,
+                            unprocessed,
+                        } => {
+                            tally.partial += 1;
+                            tally.items += written;
+                            tally.unprocessed += unprocessed;
+                        }
+                        Outcome::Conflict => tally.conflicts += 1,
+                        Outcome::Error { kind, sample } => {
                             tally.errors += 1;
                             *tally.kinds.entry(kind).or_default() += 1;
-                            tally.sample.get_or_insert(text);
+                            tally.sample.get_or_insert(sample);
                         }
                     }
                 }
@@ -193,6 +219,9 @@ pub async fn measure(
         concurrency,
         ok: 0,
         items: 0,
+        partial: 0,
+        unprocessed: 0,
+        conflicts: 0,
         errors: 0,
         error_kinds: BTreeMap::new(),
         error_sample: None,
@@ -205,6 +234,9 @@ pub async fn measure(
         let tally = joined.map_err(|e| format!("worker task: {e}"))?;
         result.ok += tally.ok;
         result.items += tally.items;
+        result.partial += tally.partial;
+        result.unprocessed += tally.unprocessed;
+        result.conflicts += tally.conflicts;
         result.errors += tally.errors;
         for (kind, n) in tally.kinds {
             *result.error_kinds.entry(kind).or_default() += n;

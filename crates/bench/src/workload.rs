@@ -1,5 +1,6 @@
-//! The workloads and the request bodies they send. Every target receives
-//! byte-for-byte the same kinds of requests over the same key space.
+//! The workloads, the request bodies they send and how their answers are
+//! judged. Every target receives byte-for-byte the same kinds of requests
+//! over the same key space.
 
 use std::fmt::Write as _;
 use std::str::FromStr;
@@ -9,6 +10,7 @@ use bytes::Bytes;
 use crate::client::Reply;
 use crate::dataset::{Dataset, Shape, GSI_NAME, WINDOW};
 use crate::wire;
+use crate::writes::{self, BATCH_PUTS, TRANSACT_ACTIONS};
 
 /// Name of the table the single-item workloads use.
 pub const TABLE: &str = "bench";
@@ -39,6 +41,39 @@ pub enum Workload {
     /// A full `Scan`, page by page; measured by [`crate::scan`], not in
     /// closed-loop cells.
     Scan,
+    /// `BatchWriteItem` of 25 `put`-shaped items at 25 distinct random
+    /// keys. Items returned in `UnprocessedItems` are counted, not retried.
+    BatchWrite25,
+    /// `TransactWriteItems` of 2 Puts, 1 counter Update and 1
+    /// ConditionCheck on 4 distinct random pre-loaded keys (see
+    /// [`writes::transact_body`]). Cancellations caused only by
+    /// `TransactionConflict` are counted as conflicts, not errors.
+    TransactWrite4,
+}
+
+/// How one answer was judged.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The expected answer; `items` read or written by the request.
+    Ok { items: u64 },
+    /// A `BatchWriteItem` answered 200 with some of its puts left in
+    /// `UnprocessedItems`: the server shed them, which DynamoDB allows.
+    Partial { written: u64, unprocessed: u64 },
+    /// A `TransactWriteItems` cancelled only because another transaction
+    /// held one of its items, which DynamoDB allows under concurrency.
+    Conflict,
+    /// Anything else: a kind (e.g. `400 ValidationException`) and a sample
+    /// of the answer.
+    Error { kind: String, sample: String },
+}
+
+impl Outcome {
+    fn error(kind: impl Into<String>, reply: &Reply) -> Outcome {
+        Outcome::Error {
+            kind: kind.into(),
+            sample: wire::reply_text(reply),
+        }
+    }
 }
 
 impl Workload {
@@ -52,13 +87,20 @@ impl Workload {
             Workload::Query100 => "query-100",
             Workload::GsiQuery => "gsi-query",
             Workload::Scan => "scan",
+            Workload::BatchWrite25 => "batch-write-25",
+            Workload::TransactWrite4 => "transact-write-4",
         }
     }
 
     /// The table this workload reads or writes.
     pub fn dataset(self) -> Dataset {
         match self {
-            Workload::Put | Workload::Get | Workload::Update | Workload::CondPut => Dataset::Point,
+            Workload::Put
+            | Workload::Get
+            | Workload::Update
+            | Workload::CondPut
+            | Workload::BatchWrite25
+            | Workload::TransactWrite4 => Dataset::Point,
             Workload::Query100 => Dataset::Query,
             Workload::GsiQuery => Dataset::Gsi,
             Workload::Scan => Dataset::Scan,
@@ -73,8 +115,36 @@ impl Workload {
         )
     }
 
+    /// Whether a request writes several items (reported as items/s, with
+    /// conflicts or unprocessed items).
+    pub fn writes_items(self) -> bool {
+        matches!(self, Workload::BatchWrite25 | Workload::TransactWrite4)
+    }
+
+    /// Distinct item keys one request touches.
+    pub fn keys_per_request(self) -> usize {
+        match self {
+            Workload::BatchWrite25 => BATCH_PUTS,
+            Workload::TransactWrite4 => TRANSACT_ACTIONS,
+            _ => 1,
+        }
+    }
+
+    /// Draws the keys of the next request into `keys`: one number below
+    /// [`Workload::request_space`], or, for the multi-item writes,
+    /// [`Workload::keys_per_request`] distinct item numbers.
+    pub fn draw_keys(self, rng: &mut Rng, shape: &Shape, keys: &mut Vec<u64>) {
+        match self.keys_per_request() {
+            1 => {
+                keys.clear();
+                keys.push(rng.below(self.request_space(shape)));
+            }
+            n => writes::draw_distinct(rng, shape.items, n, keys),
+        }
+    }
+
     /// How many distinct requests there are; [`Workload::body`] takes a
-    /// number below this.
+    /// number below this (for the multi-item writes, numbers below it).
     pub fn request_space(self, shape: &Shape) -> u64 {
         match self {
             Workload::Query100 => {
@@ -85,30 +155,54 @@ impl Workload {
         }
     }
 
-    /// `None` when `reply` is the expected answer, else an error kind and a
-    /// sample of the answer. Successful answers that lack what the workload
-    /// asked for count as errors too.
-    pub fn check(self, reply: &Reply) -> Option<(String, String)> {
+    /// Judges `reply`. Successful answers that lack what the workload asked
+    /// for count as errors too.
+    pub fn check(self, reply: &Reply) -> Outcome {
         if !reply.ok() {
-            return Some((reply.error_kind(), wire::reply_text(reply)));
+            if self == Workload::TransactWrite4
+                && reply
+                    .error_kind()
+                    .ends_with(" TransactionCanceledException")
+            {
+                let mut codes = writes::cancellation_codes(reply);
+                if writes::only_conflicts(&codes) {
+                    return Outcome::Conflict;
+                }
+                codes.retain(|c| c != "None");
+                return Outcome::error(
+                    format!("{} [{}]", reply.error_kind(), codes.join(", ")),
+                    reply,
+                );
+            }
+            return Outcome::error(reply.error_kind(), reply);
         }
         match self {
-            Workload::Get if wire::find(&reply.body, b"\"Item\"").is_none() => Some((
-                "200 GetItem without Item".to_owned(),
-                wire::reply_text(reply),
-            )),
+            Workload::Get if wire::find(&reply.body, b"\"Item\"").is_none() => {
+                Outcome::error("200 GetItem without Item", reply)
+            }
             Workload::Query100 | Workload::GsiQuery => match wire::count(&reply.body) {
-                Some(n) if n == WINDOW => None,
-                Some(n) => Some((
-                    format!("200 Query with Count {n}, not {WINDOW}"),
-                    wire::reply_text(reply),
-                )),
-                None => Some((
-                    "200 Query without Count".to_owned(),
-                    wire::reply_text(reply),
-                )),
+                Some(n) if n == WINDOW => Outcome::Ok { items: n },
+                Some(n) => Outcome::error(format!("200 Query with Count {n}, not {WINDOW}"), reply),
+                None => Outcome::error("200 Query without Count", reply),
             },
-            _ => None,
+            Workload::BatchWrite25 => match writes::unprocessed_items(&reply.body) {
+                Some(0) => Outcome::Ok {
+                    items: BATCH_PUTS as u64,
+                },
+                Some(n) if n <= BATCH_PUTS as u64 => Outcome::Partial {
+                    written: BATCH_PUTS as u64 - n,
+                    unprocessed: n,
+                },
+                Some(n) => Outcome::error(
+                    format!("200 BatchWriteItem with {n} UnprocessedItems, more than sent"),
+                    reply,
+                ),
+                None => Outcome::error("200 BatchWriteItem without UnprocessedItems", reply),
+            },
+            Workload::TransactWrite4 => Outcome::Ok {
+                items: TRANSACT_ACTIONS as u64,
+            },
+            _ => Outcome::Ok { items: 1 },
         }
     }
 
@@ -120,15 +214,18 @@ impl Workload {
             Workload::Update => "UpdateItem",
             Workload::Query100 | Workload::GsiQuery => "Query",
             Workload::Scan => "Scan",
+            Workload::BatchWrite25 => "BatchWriteItem",
+            Workload::TransactWrite4 => "TransactWriteItems",
         }
     }
 
-    /// The body of request number `key` (below [`Workload::request_space`]:
+    /// The body of the request on `keys` (drawn by [`Workload::draw_keys`]:
     /// an item number for the single-item workloads, a partition and window
-    /// for the queries); `seq` varies the written values from request to
-    /// request.
-    pub fn body(self, key: u64, seq: u64, shape: &Shape) -> Bytes {
-        let mut s = String::with_capacity(400);
+    /// for the queries, distinct item numbers for the multi-item writes);
+    /// `seq` varies the written values from request to request.
+    pub fn body(self, keys: &[u64], seq: u64, shape: &Shape) -> Bytes {
+        let key = keys[0];
+        let mut s = String::with_capacity(400 * keys.len());
         match self {
             Workload::Put => {
                 s.push_str(r#"{"TableName":"bench","Item":"#);
@@ -182,6 +279,8 @@ impl Workload {
             Workload::Scan => {
                 let _ = write!(s, r#"{{"TableName":"{}"}}"#, Dataset::Scan.table());
             }
+            Workload::BatchWrite25 => writes::batch_body(&mut s, keys, seq),
+            Workload::TransactWrite4 => writes::transact_body(&mut s, keys, seq),
         }
         Bytes::from(s)
     }
@@ -199,8 +298,10 @@ impl FromStr for Workload {
             "query-100" => Ok(Workload::Query100),
             "gsi-query" => Ok(Workload::GsiQuery),
             "scan" | "scan-1m" => Ok(Workload::Scan),
+            "batch-write-25" => Ok(Workload::BatchWrite25),
+            "transact-write-4" => Ok(Workload::TransactWrite4),
             _ => Err(format!(
-                "unknown workload `{s}` (expected put, get, update, cond-put, query-100, gsi-query, scan)"
+                "unknown workload `{s}` (expected put, get, update, cond-put, query-100, gsi-query, scan, batch-write-25, transact-write-4)"
             )),
         }
     }
@@ -275,12 +376,21 @@ mod tests {
             Workload::GsiQuery,
             Workload::Scan,
         ] {
-            let body = w.body(42, 7, &shape);
+            let body = w.body(&[42], 7, &shape);
             let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
             assert_eq!(v["TableName"], w.dataset().table());
         }
+        let mut rng = Rng::new(1);
+        let mut keys = Vec::new();
+        for w in [Workload::BatchWrite25, Workload::TransactWrite4] {
+            w.draw_keys(&mut rng, &shape, &mut keys);
+            assert_eq!(keys.len(), w.keys_per_request());
+            assert!(keys.iter().all(|&k| k < shape.items));
+            let _: serde_json::Value = serde_json::from_slice(&w.body(&keys, 7, &shape)).unwrap();
+            assert_eq!(w.name().parse::<Workload>().unwrap(), w);
+        }
         let v: serde_json::Value =
-            serde_json::from_slice(&Workload::Put.body(1, 0, &shape)).unwrap();
+            serde_json::from_slice(&Workload::Put.body(&[1], 0, &shape)).unwrap();
         let item = &v["Item"];
         assert_eq!(item["pk"]["S"], "k000000001");
         // Name lengths + value lengths, as DynamoDB counts item size.
@@ -310,19 +420,81 @@ mod tests {
         let shape = shape();
         let last = Workload::Query100.request_space(&shape) - 1;
         let v: serde_json::Value =
-            serde_json::from_slice(&Workload::Query100.body(last, 0, &shape)).unwrap();
+            serde_json::from_slice(&Workload::Query100.body(&[last], 0, &shape)).unwrap();
         let values = &v["ExpressionAttributeValues"];
         assert_eq!(values[":p"]["S"], "p00002");
         assert_eq!(values[":a"]["S"], "s000009900");
         assert_eq!(values[":b"]["S"], "s000009999");
         let last = Workload::GsiQuery.request_space(&shape) - 1;
         let v: serde_json::Value =
-            serde_json::from_slice(&Workload::GsiQuery.body(last, 0, &shape)).unwrap();
+            serde_json::from_slice(&Workload::GsiQuery.body(&[last], 0, &shape)).unwrap();
         let values = &v["ExpressionAttributeValues"];
         assert_eq!(v["IndexName"], GSI_NAME);
         assert_eq!(values[":g"]["S"], "g099");
         assert_eq!(values[":a"]["S"], "s000000900");
         assert_eq!(values[":b"]["S"], "s000000999");
+    }
+
+    fn reply(status: u16, body: &str) -> Reply {
+        Reply {
+            status: hyper::StatusCode::from_u16(status).unwrap(),
+            body: Bytes::from(body.to_owned()),
+        }
+    }
+
+    #[test]
+    fn write_answers() {
+        use Workload::{BatchWrite25, TransactWrite4};
+        let ok = reply(200, r#"{"UnprocessedItems":{}}"#);
+        assert_eq!(BatchWrite25.check(&ok), Outcome::Ok { items: 25 });
+        let shed = reply(
+            200,
+            r#"{"UnprocessedItems":{"bench":[{"PutRequest":{}},{"PutRequest":{}}]}}"#,
+        );
+        assert_eq!(
+            BatchWrite25.check(&shed),
+            Outcome::Partial {
+                written: 23,
+                unprocessed: 2
+            }
+        );
+        assert!(matches!(
+            BatchWrite25.check(&reply(200, "{}")),
+            Outcome::Error { .. }
+        ));
+        assert_eq!(
+            TransactWrite4.check(&reply(200, "{}")),
+            Outcome::Ok { items: 4 }
+        );
+        let conflict = reply(
+            400,
+            r#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","CancellationReasons":[{"Code":"None"},{"Code":"TransactionConflict"},{"Code":"None"},{"Code":"None"}]}"#,
+        );
+        assert_eq!(TransactWrite4.check(&conflict), Outcome::Conflict);
+        // The same answer to another workload is an error.
+        assert!(matches!(
+            BatchWrite25.check(&conflict),
+            Outcome::Error { .. }
+        ));
+        let failed = reply(
+            400,
+            r#"{"__type":"TransactionCanceledException","CancellationReasons":[{"Code":"None"},{"Code":"None"},{"Code":"None"},{"Code":"ConditionalCheckFailed"}]}"#,
+        );
+        match TransactWrite4.check(&failed) {
+            Outcome::Error { kind, .. } => assert_eq!(
+                kind,
+                "400 TransactionCanceledException [ConditionalCheckFailed]"
+            ),
+            other => panic!("{other:?}"),
+        }
+        let unknown = reply(
+            400,
+            r#"{"__type":"com.amazonaws.dynamodb.v20120810#UnknownOperationException"}"#,
+        );
+        assert!(matches!(
+            TransactWrite4.check(&unknown),
+            Outcome::Error { .. }
+        ));
     }
 
     #[test]

@@ -4,6 +4,35 @@
 
 use crate::value::Item;
 
+/// Why one entry of a transaction was cancelled (`Code` `None` for the
+/// entries that were not the cause).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CancellationReason {
+    pub code: String,
+    pub message: Option<String>,
+    /// The item as it was, for a failed condition that asked for it.
+    pub item: Option<Item>,
+}
+
+impl CancellationReason {
+    /// An entry that did not cause the cancellation.
+    pub fn none() -> CancellationReason {
+        CancellationReason {
+            code: "None".into(),
+            message: None,
+            item: None,
+        }
+    }
+
+    pub fn new(code: &str, message: impl Into<String>) -> CancellationReason {
+        CancellationReason {
+            code: code.into(),
+            message: Some(message.into()),
+            item: None,
+        }
+    }
+}
+
 /// Every error type openddb can answer with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
@@ -140,14 +169,23 @@ impl DynamoError {
     /// `TransactionCanceledException` with one reason per action, in
     /// request order: `(Code, Message)`, `("None", None)` for actions that
     /// were fine.
-    pub fn transaction_canceled(reasons: &[(String, Option<String>)]) -> Self {
-        let codes: Vec<&str> = reasons.iter().map(|(c, _)| c.as_str()).collect();
+    pub fn transaction_canceled(reasons: &[CancellationReason]) -> Self {
+        let codes: Vec<&str> = reasons.iter().map(|r| r.code.as_str()).collect();
         let json = reasons
             .iter()
-            .map(|(code, message)| {
+            .map(|reason| {
                 let mut r = serde_json::Map::new();
-                r.insert("Code".into(), serde_json::Value::String(code.clone()));
-                if let Some(m) = message {
+                if let Some(item) = &reason.item {
+                    r.insert(
+                        "Item".into(),
+                        serde_json::to_value(item).unwrap_or(serde_json::Value::Null),
+                    );
+                }
+                r.insert(
+                    "Code".into(),
+                    serde_json::Value::String(reason.code.clone()),
+                );
+                if let Some(m) = &reason.message {
                     r.insert("Message".into(), serde_json::Value::String(m.clone()));
                 }
                 serde_json::Value::Object(r)

@@ -11,6 +11,6 @@ pub mod number;
 pub mod size;
 pub mod value;
 
-pub use error::{DynamoError, ErrorKind};
+pub use error::{CancellationReason, DynamoError, ErrorKind};
 pub use number::Number;
 pub use value::{AttributeValue, Item};

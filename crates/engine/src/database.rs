@@ -14,6 +14,7 @@ use parking_lot::RwLock;
 use serde::Serialize;
 
 use crate::actions;
+use crate::inflight::ConflictFaults;
 use crate::run::storage_error;
 use crate::tenant::Tenant;
 
@@ -57,6 +58,7 @@ pub struct Database {
     storage: Storage,
     tenants: RwLock<HashMap<String, Arc<Tenant>>>,
     default_context: RequestContext,
+    faults: Arc<ConflictFaults>,
 }
 
 impl Database {
@@ -73,6 +75,7 @@ impl Database {
             storage,
             tenants: RwLock::new(HashMap::new()),
             default_context: RequestContext::default(),
+            faults: Arc::default(),
         })
     }
 
@@ -82,7 +85,17 @@ impl Database {
             storage: Storage::Memory,
             tenants: RwLock::new(HashMap::new()),
             default_context: RequestContext::default(),
+            faults: Arc::default(),
         }
+    }
+
+    /// Fault injection: cancel this share (0 to 1) of TransactWriteItems and
+    /// TransactGetItems requests with a `TransactionConflict`, as DynamoDB
+    /// does when another request holds one of their items, so that retry
+    /// paths can be tested on demand. Set before the first request.
+    pub fn with_transaction_conflicts(mut self, share: f64) -> Database {
+        self.faults = Arc::new(ConflictFaults::new(share));
+        self
     }
 
     /// The context embedded calls run with.
@@ -98,7 +111,7 @@ impl Database {
             Storage::Memory => Arc::new(MemoryKv::new()),
             Storage::Sqlite(tenants) => tenants.tenant(account_id).map_err(storage_error)?,
         };
-        let tenant = Arc::new(Tenant::load(kv)?);
+        let tenant = Arc::new(Tenant::load(kv, self.faults.clone())?);
         let mut tenants = self.tenants.write();
         if let Some(t) = tenants.get(account_id) {
             return Ok(t.clone());
@@ -156,6 +169,7 @@ impl Database {
             "BatchGetItem" => actions::batch_get_item::run,
             "BatchWriteItem" => actions::batch_write_item::run,
             "TransactGetItems" => actions::transact_get_items::run,
+            "TransactWriteItems" => actions::transact_write_items::run,
         }
     }
 }
@@ -211,4 +225,6 @@ embedded_api! {
     batch_write_item: batch_write_item(api::BatchWriteItemInput) -> api::BatchWriteItemOutput;
     /// TransactGetItems.
     transact_get_items: transact_get_items(api::TransactGetItemsInput) -> api::TransactGetItemsOutput;
+    /// TransactWriteItems.
+    transact_write_items: transact_write_items(api::TransactWriteItemsInput) -> api::TransactWriteItemsOutput;
 }

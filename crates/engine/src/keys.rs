@@ -9,6 +9,8 @@
 //! 0x02 <table id u64 BE>                     → table statistics (item count, size, schema generation)
 //! 0x02 <table id u64 BE> <index id u32 BE>   → index statistics (item count, size)
 //! 0x03 <table id u64 BE> enc(pk)             → item-collection size (tables with local indexes)
+//! 0x04 'T' <client request token>            → what a TransactWriteItems with that token did
+//! 0x04 'E' <completed ms u64 BE> <token>     → (empty) the tokens in the order they expire
 //! ```
 //!
 //! An index entry's key ends with the base item's key, so entries with the
@@ -23,6 +25,7 @@ const META: u8 = 0x00;
 const ITEMS: u8 = 0x01;
 const STATS: u8 = 0x02;
 const COLLECTIONS: u8 = 0x03;
+const TOKENS: u8 = 0x04;
 
 /// Index id of the base table.
 pub const BASE_INDEX: u32 = 0;
@@ -56,6 +59,26 @@ pub fn index_stats_prefix(table_id: u64) -> Vec<u8> {
 pub fn index_stats_key(table_id: u64, index_id: u32) -> Vec<u8> {
     let mut k = stats_key(table_id);
     k.extend_from_slice(&index_id.to_be_bytes());
+    k
+}
+
+/// The record of a client request token.
+pub fn token_key(token: &str) -> Vec<u8> {
+    let mut k = vec![TOKENS, b'T'];
+    k.extend_from_slice(token.as_bytes());
+    k
+}
+
+/// Every token's expiry entry, oldest first.
+pub fn token_expiry_prefix() -> Vec<u8> {
+    vec![TOKENS, b'E']
+}
+
+/// A token's entry in the expiry order.
+pub fn token_expiry_key(completed_ms: u64, token: &str) -> Vec<u8> {
+    let mut k = token_expiry_prefix();
+    k.extend_from_slice(&completed_ms.to_be_bytes());
+    k.extend_from_slice(token.as_bytes());
     k
 }
 

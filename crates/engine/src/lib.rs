@@ -9,10 +9,12 @@ mod catalog;
 mod database;
 mod expressions;
 mod indexing;
+mod inflight;
 mod keys;
 mod pages;
 mod run;
 mod tenant;
+mod tokens;
 mod write;
 
 pub use database::{Database, RequestContext, StorageConfig};

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use openddb_core::{DynamoError, ErrorKind};
+use openddb_core::{CancellationReason, DynamoError, ErrorKind};
 use openddb_kv::{Kv, KvError, Outcome, ReadTxn, Txn};
 use parking_lot::Mutex;
 
@@ -14,12 +14,34 @@ use parking_lot::Mutex;
 /// `Err` is a storage error.
 pub type WriteResult<T> = Result<Result<T, DynamoError>, KvError>;
 
+/// What DynamoDB says, in a cancellation reason or as the
+/// `TransactionConflictException` of a plain write, when a transaction holds
+/// the item.
+pub const CONFLICT_MESSAGE: &str = "Transaction is ongoing for the item";
+
+/// A plain write refused because a transaction holds its item.
+pub fn transaction_conflict() -> DynamoError {
+    DynamoError::new(ErrorKind::TransactionConflictException, CONFLICT_MESSAGE)
+}
+
+/// A transaction cancelled because others hold the items marked `true`.
+pub fn conflict_cancellation(held: &[bool]) -> DynamoError {
+    let reasons: Vec<CancellationReason> = held
+        .iter()
+        .map(|h| {
+            if *h {
+                CancellationReason::new("TransactionConflict", CONFLICT_MESSAGE)
+            } else {
+                CancellationReason::none()
+            }
+        })
+        .collect();
+    DynamoError::transaction_canceled(&reasons)
+}
+
 pub fn storage_error(e: KvError) -> DynamoError {
     match e {
-        KvError::Conflict => DynamoError::new(
-            ErrorKind::TransactionConflictException,
-            "Transaction is ongoing for the item",
-        ),
+        KvError::Conflict => transaction_conflict(),
         KvError::Retryable(_) | KvError::Unavailable(_) => DynamoError::new(
             ErrorKind::ServiceUnavailable,
             "The service is currently unavailable or busy.",

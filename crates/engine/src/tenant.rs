@@ -8,6 +8,7 @@ use openddb_kv::{KeyRange, Kv};
 use parking_lot::RwLock;
 
 use crate::catalog::TableMeta;
+use crate::inflight::{ConflictFaults, InFlight};
 use crate::keys;
 use crate::run::storage_error;
 
@@ -16,11 +17,15 @@ pub struct Tenant {
     /// Every table by name, sorted as ListTables returns them. Updated only
     /// after the catalog change is durable.
     tables: RwLock<BTreeMap<String, Arc<TableMeta>>>,
+    /// The items writes in flight hold (transaction conflicts).
+    pub inflight: Arc<InFlight>,
+    /// The share of transactions cancelled on purpose.
+    pub faults: Arc<ConflictFaults>,
 }
 
 impl Tenant {
     /// Loads the catalog of a tenant's keyspace.
-    pub fn load(kv: Arc<dyn Kv>) -> Result<Tenant, DynamoError> {
+    pub fn load(kv: Arc<dyn Kv>, faults: Arc<ConflictFaults>) -> Result<Tenant, DynamoError> {
         let mut tables = BTreeMap::new();
         {
             let snapshot = kv.read().map_err(storage_error)?;
@@ -37,6 +42,8 @@ impl Tenant {
         Ok(Tenant {
             kv,
             tables: RwLock::new(tables),
+            inflight: InFlight::new(),
+            faults,
         })
     }
 

@@ -58,7 +58,9 @@ fn decode(bytes: &[u8]) -> Result<Item, KvError> {
 }
 
 /// Reads, decides and writes one item atomically. `decide` may run more
-/// than once (a backend may retry); only its last answer counts.
+/// than once (a backend may retry); only its last answer counts. The item
+/// is held until the write is answered; a transaction holding it already
+/// makes this a `TransactionConflictException`.
 pub async fn write_item<F, X>(
     tenant: &Arc<Tenant>,
     meta: &Arc<TableMeta>,
@@ -69,6 +71,10 @@ where
     F: FnMut(Option<&Item>) -> Result<(Change, X), DynamoError> + Send + 'static,
     X: Send + 'static,
 {
+    let _held = tenant
+        .inflight
+        .write(&key)
+        .ok_or_else(run::transaction_conflict)?;
     let meta = meta.clone();
     run::write(&tenant.kv, move |txn: &mut dyn Txn| {
         write_in(txn, &meta, &key, &mut decide)

@@ -48,9 +48,21 @@ struct ServeArgs {
     /// Log filter (e.g. info, debug, openddb_server=debug); RUST_LOG overrides it.
     #[arg(long, default_value = "info")]
     log_level: String,
+    /// Fault injection: the share (0 to 1) of TransactWriteItems and
+    /// TransactGetItems requests to cancel with a TransactionConflict, to
+    /// exercise clients' retry paths. 0 (the default) injects nothing.
+    #[arg(long, value_name = "SHARE", default_value_t = 0.0, value_parser = parse_share)]
+    fault_transaction_conflicts: f64,
     /// Worker threads serving requests.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
     threads: u16,
+}
+
+fn parse_share(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("`{s}` is not a share between 0 and 1")),
+    }
 }
 
 fn main() -> ExitCode {
@@ -101,7 +113,15 @@ async fn run(args: ServeArgs) -> Result<(), String> {
             .map_err(|err| format!("cannot create {}: {err}", args.data_dir.display()))?;
         StorageConfig::Directory(args.data_dir.clone())
     };
-    let db = Database::open(storage).map_err(|err| format!("cannot open the database: {err}"))?;
+    let db = Database::open(storage)
+        .map_err(|err| format!("cannot open the database: {err}"))?
+        .with_transaction_conflicts(args.fault_transaction_conflicts);
+    if args.fault_transaction_conflicts > 0.0 {
+        tracing::warn!(
+            share = args.fault_transaction_conflicts,
+            "fault injection: cancelling this share of transactions with TransactionConflict"
+        );
+    }
 
     let config = ServerConfig {
         host: args.host,

@@ -204,3 +204,79 @@ wire_struct! {
         pub consumed_capacity: Vec<ConsumedCapacity>,
     }
 }
+
+wire_struct! {
+    /// A TransactWriteItems entry that only checks a condition.
+    pub struct ConditionCheck {
+        pub key: Item,
+        pub table_name: String,
+        pub condition_expression: String,
+        pub expression_attribute_names: AttributeNames,
+        pub expression_attribute_values: AttributeValues,
+        pub return_values_on_condition_check_failure: String,
+    }
+}
+
+wire_struct! {
+    /// The Put of a TransactWriteItems entry.
+    pub struct Put {
+        pub item: Item,
+        pub table_name: String,
+        pub condition_expression: String,
+        pub expression_attribute_names: AttributeNames,
+        pub expression_attribute_values: AttributeValues,
+        pub return_values_on_condition_check_failure: String,
+    }
+}
+
+wire_struct! {
+    /// The Delete of a TransactWriteItems entry.
+    pub struct Delete {
+        pub key: Item,
+        pub table_name: String,
+        pub condition_expression: String,
+        pub expression_attribute_names: AttributeNames,
+        pub expression_attribute_values: AttributeValues,
+        pub return_values_on_condition_check_failure: String,
+    }
+}
+
+wire_struct! {
+    /// The Update of a TransactWriteItems entry.
+    pub struct Update {
+        pub key: Item,
+        pub update_expression: String,
+        pub table_name: String,
+        pub condition_expression: String,
+        pub expression_attribute_names: AttributeNames,
+        pub expression_attribute_values: AttributeValues,
+        pub return_values_on_condition_check_failure: String,
+    }
+}
+
+wire_struct! {
+    /// One entry of TransactWriteItems: exactly one of the four.
+    pub struct TransactWriteItem {
+        pub condition_check: ConditionCheck,
+        pub put: Put,
+        pub delete: Delete,
+        pub update: Update,
+    }
+}
+
+wire_struct! {
+    pub struct TransactWriteItemsInput {
+        pub transact_items: Vec<TransactWriteItem>,
+        pub return_consumed_capacity: String,
+        pub return_item_collection_metrics: String,
+        pub client_request_token: String,
+    }
+}
+
+wire_struct! {
+    pub struct TransactWriteItemsOutput {
+        pub consumed_capacity: Vec<ConsumedCapacity>,
+        pub item_collection_metrics:
+            std::collections::BTreeMap<String, Vec<ItemCollectionMetrics>>,
+    }
+}

@@ -1,7 +1,9 @@
 //! BatchWriteItem: up to 25 puts and deletes over one or more tables.
 //! Every request is checked before anything is written, and all of them
 //! are written in one transaction (DynamoDB promises less: each item
-//! atomically). openddb never sheds work, so UnprocessedItems is empty.
+//! atomically). A request whose item a transaction holds is not written
+//! but returned in UnprocessedItems, for the caller to retry, as DynamoDB
+//! returns the writes it could not do.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -37,6 +39,8 @@ struct Planned {
     put: Option<Item>,
     /// The key attributes, for ItemCollectionMetrics.
     item_key: Item,
+    /// The request as sent, to return it unprocessed.
+    request: WriteRequest,
 }
 
 /// What one write did, for capacity and metrics.
@@ -147,6 +151,7 @@ fn plan(tenant: &Tenant, input: &BatchWriteItemInput) -> Result<Vec<Planned>, Dy
                 key,
                 put,
                 item_key,
+                request: request.clone(),
             });
         }
     }
@@ -165,7 +170,24 @@ pub async fn run(
     input: BatchWriteItemInput,
 ) -> Result<BatchWriteItemOutput, DynamoError> {
     check_members(&input)?;
-    let planned = Arc::new(plan(tenant, &input)?);
+    let mut planned = plan(tenant, &input)?;
+    let keys: Vec<Vec<u8>> = planned.iter().map(|p| p.key.clone()).collect();
+    let (_held, refused) = tenant.inflight.writes(&keys);
+    let mut unprocessed: BTreeMap<String, Vec<WriteRequest>> = BTreeMap::new();
+    if refused.iter().any(|r| *r) {
+        let mut refused = refused.into_iter();
+        planned.retain(|p| {
+            if refused.next() != Some(true) {
+                return true;
+            }
+            unprocessed
+                .entry(p.meta.name().to_string())
+                .or_default()
+                .push(p.request.clone());
+            false
+        });
+    }
+    let planned = Arc::new(planned);
     let writes = planned.clone();
     let done = run::write(&tenant.kv, move |txn: &mut dyn Txn| {
         let mut done = Vec::with_capacity(writes.len());
@@ -196,7 +218,10 @@ pub async fn run(
     .await?;
 
     let capacity = ReturnCapacity::parse(input.return_consumed_capacity.as_deref());
-    let mut output = BatchWriteItemOutput::default();
+    let mut output = BatchWriteItemOutput {
+        unprocessed_items: unprocessed,
+        ..Default::default()
+    };
     if capacity != ReturnCapacity::None {
         let mut per_table: BTreeMap<String, (f64, Vec<IndexWrite>)> = BTreeMap::new();
         for d in &done {

@@ -339,3 +339,71 @@ pub fn show_item_java(item: Option<&openddb_core::Item>) -> String {
         .collect();
     format!("{{{}}}", pairs.join(", "))
 }
+
+/// DynamoDB echoes a TransactWriteItems list in its Java form in the
+/// length message.
+pub fn show_transact_write_items(items: &[openddb_core::api::TransactWriteItem]) -> String {
+    fn opt(s: Option<&str>) -> &str {
+        s.unwrap_or("null")
+    }
+    fn map<V: std::fmt::Debug>(m: Option<&std::collections::HashMap<String, V>>) -> String {
+        m.map_or("null".into(), |m| {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            let shown: Vec<String> = keys.iter().map(|k| format!("{k}={:?}", m[*k])).collect();
+            format!("{{{}}}", shown.join(", "))
+        })
+    }
+    let shown: Vec<String> = items
+        .iter()
+        .map(|e| {
+            let check = e.condition_check.as_ref().map_or("null".to_string(), |c| {
+                format!(
+                    "ConditionCheck(Key={}, TableName={}, ConditionExpression={}, ExpressionAttributeNames={}, ExpressionAttributeValues={}, ReturnValuesOnConditionCheckFailure={})",
+                    show_item_java(c.key.as_ref()),
+                    opt(c.table_name.as_deref()),
+                    opt(c.condition_expression.as_deref()),
+                    map(c.expression_attribute_names.as_ref()),
+                    map(c.expression_attribute_values.as_ref()),
+                    opt(c.return_values_on_condition_check_failure.as_deref()),
+                )
+            });
+            let put = e.put.as_ref().map_or("null".to_string(), |p| {
+                format!(
+                    "Put(Item={}, TableName={}, ConditionExpression={}, ExpressionAttributeNames={}, ExpressionAttributeValues={}, ReturnValuesOnConditionCheckFailure={})",
+                    show_item_java(p.item.as_ref()),
+                    opt(p.table_name.as_deref()),
+                    opt(p.condition_expression.as_deref()),
+                    map(p.expression_attribute_names.as_ref()),
+                    map(p.expression_attribute_values.as_ref()),
+                    opt(p.return_values_on_condition_check_failure.as_deref()),
+                )
+            });
+            let delete = e.delete.as_ref().map_or("null".to_string(), |d| {
+                format!(
+                    "Delete(Key={}, TableName={}, ConditionExpression={}, ExpressionAttributeNames={}, ExpressionAttributeValues={}, ReturnValuesOnConditionCheckFailure={})",
+                    show_item_java(d.key.as_ref()),
+                    opt(d.table_name.as_deref()),
+                    opt(d.condition_expression.as_deref()),
+                    map(d.expression_attribute_names.as_ref()),
+                    map(d.expression_attribute_values.as_ref()),
+                    opt(d.return_values_on_condition_check_failure.as_deref()),
+                )
+            });
+            let update = e.update.as_ref().map_or("null".to_string(), |u| {
+                format!(
+                    "Update(Key={}, UpdateExpression={}, TableName={}, ConditionExpression={}, ExpressionAttributeNames={}, ExpressionAttributeValues={}, ReturnValuesOnConditionCheckFailure={})",
+                    show_item_java(u.key.as_ref()),
+                    opt(u.update_expression.as_deref()),
+                    opt(u.table_name.as_deref()),
+                    opt(u.condition_expression.as_deref()),
+                    map(u.expression_attribute_names.as_ref()),
+                    map(u.expression_attribute_values.as_ref()),
+                    opt(u.return_values_on_condition_check_failure.as_deref()),
+                )
+            });
+            format!("TransactWriteItem(ConditionCheck={check}, Put={put}, Delete={delete}, Update={update})")
+        })
+        .collect();
+    format!("[{}]", shown.join(", "))
+}

@@ -12,7 +12,7 @@ use openddb_core::api::{
 use openddb_core::expr::DocumentPath;
 use openddb_core::size::item_size;
 use openddb_core::value::decode_item;
-use openddb_core::DynamoError;
+use openddb_core::{CancellationReason, DynamoError};
 
 use super::common::show_item_java;
 use super::describe_table::not_found_item;
@@ -105,12 +105,12 @@ pub async fn run(
         // A Get whose key does not fit the table cancels the transaction,
         // with the reason at its place.
         let (pk, sk) = meta.key_from_key_param(&key_item).map_err(|e| {
-            let reasons: Vec<(String, Option<String>)> = (0..gets.len())
+            let reasons: Vec<CancellationReason> = (0..gets.len())
                 .map(|j| {
                     if j == i {
-                        ("ValidationError".to_string(), Some(e.message.clone()))
+                        CancellationReason::new("ValidationError", e.message.clone())
                     } else {
-                        ("None".to_string(), None)
+                        CancellationReason::none()
                     }
                 })
                 .collect();
@@ -127,6 +127,17 @@ pub async fn run(
             key,
             projection: prepared.projection,
         });
+    }
+
+    // An item a write holds now cancels the read, as does the
+    // fault-injection setting.
+    let keys: Vec<Vec<u8>> = planned.iter().map(|p| p.key.clone()).collect();
+    let mut busy = tenant.inflight.busy(&keys);
+    if tenant.faults.strike() {
+        busy[0] = true;
+    }
+    if busy.iter().any(|b| *b) {
+        return Err(run::conflict_cancellation(&busy));
     }
 
     let planned = Arc::new(planned);
