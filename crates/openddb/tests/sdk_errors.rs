@@ -405,24 +405,14 @@ async fn missing_table_is_resource_not_found() {
 #[tokio::test]
 async fn unimplemented_operations_are_unknown_operations() {
     let (_server, client) = setup().await;
-    let batch = failure(
+    let ttl = failure(
         client
-            .transact_write_items()
-            .transact_items(
-                aws_sdk_dynamodb::types::TransactWriteItem::builder()
-                    .delete(
-                        aws_sdk_dynamodb::types::Delete::builder()
-                            .table_name("Errs")
-                            .key("pk", s("k"))
-                            .build()
-                            .expect("delete"),
-                    )
-                    .build(),
-            )
+            .describe_time_to_live()
+            .table_name("Errs")
             .send()
             .await,
     );
-    assert_eq!(batch.0, "UnknownOperationException");
+    assert_eq!(ttl.0, "UnknownOperationException");
     let tags = failure(
         client
             .list_tags_of_resource()

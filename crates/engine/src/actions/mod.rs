@@ -18,3 +18,5 @@ pub mod update_item;
 pub mod update_table;
 
 pub(crate) mod common;
+#[cfg(test)]
+mod conflict_tests;

@@ -452,9 +452,7 @@ fn execute(
             }
             // A table deleted since the request was checked, or an empty
             // index key value.
-            Err(e)
-                if e.kind == ErrorKind::ResourceNotFoundException || refused_outright(&e) =>
-            {
+            Err(e) if e.kind == ErrorKind::ResourceNotFoundException || refused_outright(&e) => {
                 return Ok(Err(e))
             }
             Err(e) => {
@@ -515,7 +513,10 @@ pub async fn run(
                 .get_many(&refs)
                 .map_err(run::storage_error)?
                 .iter()
-                .map(|b| b.as_ref().map_or(Ok(0), |b| decode(b).map(|i| item_size(&i))))
+                .map(|b| {
+                    b.as_ref()
+                        .map_or(Ok(0), |b| decode(b).map(|i| item_size(&i)))
+                })
                 .collect::<Result<Vec<usize>, KvError>>()
                 .map_err(run::storage_error)?;
             Ok(Some((record, sizes)))
