@@ -124,7 +124,8 @@ struct LoadArgs {
     scan_limit: Duration,
     /// How the read workloads' tables are loaded: auto (BatchWriteItem of
     /// 25 where the target implements it, else PutItem), put or batch. The
-    /// single-item workloads' table is always loaded with PutItem ×16.
+    /// table of the single-item workloads and multi-item writes is always
+    /// loaded with PutItem ×16.
     #[arg(long, default_value = "auto")]
     load_with: LoadWith,
     /// Requests in flight when loading a read workload's table with PutItem.

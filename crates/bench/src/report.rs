@@ -560,3 +560,80 @@ fn markdown_loads(loads: &[LoadReport]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    fn cell(
+        target: &str,
+        workload: Workload,
+        ok: u64,
+        conflicts: u64,
+        unprocessed: u64,
+    ) -> CellResult {
+        let mut latency = hdrhistogram::Histogram::new_with_bounds(1, 60_000_000, 3).unwrap();
+        latency.record(100).unwrap();
+        CellResult {
+            target: target.to_owned(),
+            workload,
+            concurrency: 32,
+            ok,
+            items: ok * workload.keys_per_request() as u64,
+            partial: u64::from(unprocessed > 0),
+            unprocessed,
+            conflicts,
+            errors: 0,
+            error_kinds: BTreeMap::new(),
+            error_sample: None,
+            window: Duration::from_secs(1),
+            latency,
+            server_cpu_us: Some(1_000_000),
+            client_cpu_us: None,
+        }
+    }
+
+    /// Every row of a markdown table has as many cells as its header.
+    fn assert_rectangular(markdown: &str) {
+        for table in markdown.split("\n\n") {
+            let widths: Vec<usize> = table
+                .lines()
+                .filter(|l| l.starts_with('|'))
+                .map(|l| l.matches('|').count())
+                .collect();
+            assert!(widths.windows(2).all(|w| w[0] == w[1]), "{table}");
+        }
+    }
+
+    #[test]
+    fn writes_report_conflicts_and_unprocessed_items() {
+        let cells = [
+            cell("a", Workload::BatchWrite25, 100, 0, 5),
+            cell("b", Workload::BatchWrite25, 50, 0, 0),
+            cell("a", Workload::TransactWrite4, 99, 1, 0),
+            cell("b", Workload::TransactWrite4, 10, 0, 0),
+            cell("a", Workload::Put, 10, 0, 0),
+            cell("b", Workload::Put, 5, 0, 0),
+        ];
+        let report = Report {
+            cells: &cells,
+            scans: &[],
+            loads: &[],
+        };
+        let md = markdown(&report);
+        assert_rectangular(&md);
+        assert!(
+            md.contains("| batch-write-25 | 32 | a | 100 | 2500 |"),
+            "{md}"
+        );
+        assert!(md.contains("| - | 5 (0.20 %) | 0 |"), "{md}");
+        assert!(md.contains("| 1 (1.00 %) | - | 0 |"), "{md}");
+        assert!(md.contains("| transact-write-4 | 32 | a vs b | 9.90× | 9.90× | 10.00× | conflicts 1.00 % vs 0.00 % |"), "{md}");
+        assert!(md.contains("| put | 32 | a vs b | 2.00× | 2.00× |"), "{md}");
+        let plain = plain(&report);
+        assert!(plain.contains("conflicts 1.00 % vs 0.00 %"), "{plain}");
+        assert!(plain.contains("unprocessed 0.20 % vs 0.00 %"), "{plain}");
+    }
+}
