@@ -340,11 +340,36 @@ pub fn show_item_java(item: Option<&openddb_core::Item>) -> String {
     format!("{{{}}}", pairs.join(", "))
 }
 
+/// The `TransactItems` member of both transaction actions: present, and
+/// 1 to `max` entries (DynamoDB echoes an over-long list in its Java form).
+pub fn check_transact_items<T>(
+    v: &mut Violations,
+    items: &Option<Vec<T>>,
+    max: usize,
+    show: impl Fn(&[T]) -> String,
+) {
+    v.require(items, "transactItems");
+    match items.as_deref() {
+        Some([]) => v.push(
+            "'[]'",
+            "transactItems",
+            "Member must have length greater than or equal to 1",
+        ),
+        Some(list) if list.len() > max => v.push(
+            &format!("'{}'", show(list)),
+            "transactItems",
+            &format!("Member must have length less than or equal to {max}"),
+        ),
+        _ => {}
+    }
+}
+
 /// DynamoDB echoes a TransactWriteItems list in its Java form in the
 /// length message.
 pub fn show_transact_write_items(items: &[openddb_core::api::TransactWriteItem]) -> String {
-    fn opt(s: Option<&str>) -> &str {
-        s.unwrap_or("null")
+    use openddb_core::api::{AttributeNames, AttributeValues};
+    fn opt(s: &Option<String>) -> &str {
+        s.as_deref().unwrap_or("null")
     }
     fn map<V: std::fmt::Debug>(m: Option<&std::collections::HashMap<String, V>>) -> String {
         m.map_or("null".into(), |m| {
@@ -354,53 +379,55 @@ pub fn show_transact_write_items(items: &[openddb_core::api::TransactWriteItem])
             format!("{{{}}}", shown.join(", "))
         })
     }
+    /// One action: its leading members, then those every kind shares.
+    fn action(
+        kind: &str,
+        leading: String,
+        table: &Option<String>,
+        condition: &Option<String>,
+        names: &Option<AttributeNames>,
+        values: &Option<AttributeValues>,
+        on_failure: &Option<String>,
+    ) -> String {
+        format!(
+            "{kind}({leading}, TableName={}, ConditionExpression={}, ExpressionAttributeNames={}, ExpressionAttributeValues={}, ReturnValuesOnConditionCheckFailure={})",
+            opt(table),
+            opt(condition),
+            map(names.as_ref()),
+            map(values.as_ref()),
+            opt(on_failure),
+        )
+    }
     let shown: Vec<String> = items
         .iter()
         .map(|e| {
-            let check = e.condition_check.as_ref().map_or("null".to_string(), |c| {
-                format!(
-                    "ConditionCheck(Key={}, TableName={}, ConditionExpression={}, ExpressionAttributeNames={}, ExpressionAttributeValues={}, ReturnValuesOnConditionCheckFailure={})",
-                    show_item_java(c.key.as_ref()),
-                    opt(c.table_name.as_deref()),
-                    opt(c.condition_expression.as_deref()),
-                    map(c.expression_attribute_names.as_ref()),
-                    map(c.expression_attribute_values.as_ref()),
-                    opt(c.return_values_on_condition_check_failure.as_deref()),
-                )
+            let check = e.condition_check.as_ref().map_or("null".into(), |c| {
+                let leading = format!("Key={}", show_item_java(c.key.as_ref()));
+                action("ConditionCheck", leading, &c.table_name, &c.condition_expression,
+                    &c.expression_attribute_names, &c.expression_attribute_values,
+                    &c.return_values_on_condition_check_failure)
             });
-            let put = e.put.as_ref().map_or("null".to_string(), |p| {
-                format!(
-                    "Put(Item={}, TableName={}, ConditionExpression={}, ExpressionAttributeNames={}, ExpressionAttributeValues={}, ReturnValuesOnConditionCheckFailure={})",
-                    show_item_java(p.item.as_ref()),
-                    opt(p.table_name.as_deref()),
-                    opt(p.condition_expression.as_deref()),
-                    map(p.expression_attribute_names.as_ref()),
-                    map(p.expression_attribute_values.as_ref()),
-                    opt(p.return_values_on_condition_check_failure.as_deref()),
-                )
+            let put = e.put.as_ref().map_or("null".into(), |p| {
+                let leading = format!("Item={}", show_item_java(p.item.as_ref()));
+                action("Put", leading, &p.table_name, &p.condition_expression,
+                    &p.expression_attribute_names, &p.expression_attribute_values,
+                    &p.return_values_on_condition_check_failure)
             });
-            let delete = e.delete.as_ref().map_or("null".to_string(), |d| {
-                format!(
-                    "Delete(Key={}, TableName={}, ConditionExpression={}, ExpressionAttributeNames={}, ExpressionAttributeValues={}, ReturnValuesOnConditionCheckFailure={})",
-                    show_item_java(d.key.as_ref()),
-                    opt(d.table_name.as_deref()),
-                    opt(d.condition_expression.as_deref()),
-                    map(d.expression_attribute_names.as_ref()),
-                    map(d.expression_attribute_values.as_ref()),
-                    opt(d.return_values_on_condition_check_failure.as_deref()),
-                )
+            let delete = e.delete.as_ref().map_or("null".into(), |d| {
+                let leading = format!("Key={}", show_item_java(d.key.as_ref()));
+                action("Delete", leading, &d.table_name, &d.condition_expression,
+                    &d.expression_attribute_names, &d.expression_attribute_values,
+                    &d.return_values_on_condition_check_failure)
             });
-            let update = e.update.as_ref().map_or("null".to_string(), |u| {
-                format!(
-                    "Update(Key={}, UpdateExpression={}, TableName={}, ConditionExpression={}, ExpressionAttributeNames={}, ExpressionAttributeValues={}, ReturnValuesOnConditionCheckFailure={})",
+            let update = e.update.as_ref().map_or("null".into(), |u| {
+                let leading = format!(
+                    "Key={}, UpdateExpression={}",
                     show_item_java(u.key.as_ref()),
-                    opt(u.update_expression.as_deref()),
-                    opt(u.table_name.as_deref()),
-                    opt(u.condition_expression.as_deref()),
-                    map(u.expression_attribute_names.as_ref()),
-                    map(u.expression_attribute_values.as_ref()),
-                    opt(u.return_values_on_condition_check_failure.as_deref()),
-                )
+                    opt(&u.update_expression)
+                );
+                action("Update", leading, &u.table_name, &u.condition_expression,
+                    &u.expression_attribute_names, &u.expression_attribute_values,
+                    &u.return_values_on_condition_check_failure)
             });
             format!("TransactWriteItem(ConditionCheck={check}, Put={put}, Delete={delete}, Update={update})")
         })

@@ -55,20 +55,7 @@ pub async fn run(
     input: TransactGetItemsInput,
 ) -> Result<TransactGetItemsOutput, DynamoError> {
     let mut v = Violations::new();
-    v.require(&input.transact_items, "transactItems");
-    match input.transact_items.as_deref() {
-        Some([]) => v.push(
-            "'[]'",
-            "transactItems",
-            "Member must have length greater than or equal to 1",
-        ),
-        Some(items) if items.len() > MAX_ITEMS => v.push(
-            &format!("'{}'", show_items(items)),
-            "transactItems",
-            &format!("Member must have length less than or equal to {MAX_ITEMS}"),
-        ),
-        _ => {}
-    }
+    super::common::check_transact_items(&mut v, &input.transact_items, MAX_ITEMS, show_items);
     v.one_of(
         input.return_consumed_capacity.as_deref(),
         "returnConsumedCapacity",

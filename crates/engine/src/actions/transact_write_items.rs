@@ -159,20 +159,12 @@ fn entry(e: &TransactWriteItem) -> Option<Entry<'_>> {
 fn check_members(input: &TransactWriteItemsInput) -> Result<(), DynamoError> {
     use openddb_core::api::validate::RETURN_VALUES_ON_CCF;
     let mut v = Violations::new();
-    v.require(&input.transact_items, "transactItems");
-    match input.transact_items.as_deref() {
-        Some([]) => v.push(
-            "'[]'",
-            "transactItems",
-            "Member must have length greater than or equal to 1",
-        ),
-        Some(items) if items.len() > MAX_ACTIONS => v.push(
-            &format!("'{}'", super::common::show_transact_write_items(items)),
-            "transactItems",
-            &format!("Member must have length less than or equal to {MAX_ACTIONS}"),
-        ),
-        _ => {}
-    }
+    super::common::check_transact_items(
+        &mut v,
+        &input.transact_items,
+        MAX_ACTIONS,
+        super::common::show_transact_write_items,
+    );
     for (i, e) in input.transact_items.iter().flatten().enumerate() {
         let Some(entry) = entry(e) else {
             continue;
