@@ -282,6 +282,14 @@ fn plan(tenant: &Tenant, input: &TransactWriteItemsInput) -> Result<Vec<Planned>
             bytes += item_size(item);
         }
         bytes += e.key.map_or(0, item_size);
+        // The values an Update writes (or a condition compares) travel in
+        // the request too.
+        bytes += e.values.map_or(0, |values| {
+            values
+                .iter()
+                .map(|(name, v)| name.len() + openddb_core::size::value_size(v))
+                .sum()
+        });
         prepared.push(p);
     }
     if bytes > MAX_TRANSACTION_BYTES {
@@ -568,7 +576,7 @@ pub async fn run(
 }
 
 /// Per table, in the order the tables first appear in the request.
-fn by_table<'a, T: Default>(planned: &'a [Planned]) -> Vec<(&'a str, T)> {
+fn by_table<T: Default>(planned: &[Planned]) -> Vec<(&str, T)> {
     let mut tables: Vec<(&str, T)> = Vec::new();
     for p in planned {
         if !tables.iter().any(|(t, _)| *t == p.meta.name()) {
