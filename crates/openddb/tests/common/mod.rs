@@ -84,7 +84,13 @@ impl Server {
     }
 
     pub async fn start(storage: StorageConfig) -> Server {
-        let db = Arc::new(Database::open(storage).expect("open the database"));
+        Server::with_database(Database::open(storage).expect("open the database")).await
+    }
+
+    /// Serves an already configured database (fault injection, say) on
+    /// 127.0.0.1 with a free port.
+    pub async fn with_database(db: Database) -> Server {
+        let db = Arc::new(db);
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a loopback port");
