@@ -533,15 +533,26 @@ pub async fn run(
         }
     }
 
-    let keys: Vec<Vec<u8>> = planned.iter().map(|p| p.key.clone()).collect();
+    // Entries whose key does not fit their table hold nothing (they will
+    // cancel the transaction with their own reason).
+    let held: Vec<usize> = (0..planned.len())
+        .filter(|i| !matches!(planned[*i].op, Op::Refused(_)))
+        .collect();
+    let keys: Vec<Vec<u8>> = held.iter().map(|i| planned[*i].key.clone()).collect();
     let _held = match tenant.inflight.transaction(&keys) {
         Ok(claim) => claim,
-        Err(taken) => return Err(run::conflict_cancellation(&taken)),
+        Err(taken) => {
+            let mut at = vec![false; planned.len()];
+            for (i, t) in held.iter().zip(taken) {
+                at[*i] = t;
+            }
+            return Err(run::conflict_cancellation(&at));
+        }
     };
     if tenant.faults.strike() {
-        let mut taken = vec![false; keys.len()];
-        taken[0] = true;
-        return Err(run::conflict_cancellation(&taken));
+        let mut at = vec![false; planned.len()];
+        at[0] = true;
+        return Err(run::conflict_cancellation(&at));
     }
 
     let planned = Arc::new(planned);
@@ -549,7 +560,16 @@ pub async fn run(
     let done = run::write(&tenant.kv, move |txn: &mut dyn Txn| {
         execute(txn, &work, token.as_deref().map(|t| (t, fingerprint)))
     })
-    .await?;
+    .await
+    .map_err(|e| {
+        // A conflict the store itself detected (servers sharing one
+        // database) cancels the whole transaction.
+        if e.kind == ErrorKind::TransactionConflictException {
+            run::conflict_cancellation(&vec![true; planned.len()])
+        } else {
+            e
+        }
+    })?;
 
     let mut output = TransactWriteItemsOutput::default();
     if capacity != ReturnCapacity::None {
