@@ -48,6 +48,9 @@ pub struct TableMeta {
     /// The next index id to hand out (ids are never reused in a table).
     #[serde(default)]
     pub next_index_id: u32,
+    /// The enabled stream, if any.
+    #[serde(default)]
+    pub stream: Option<crate::streams::StreamRef>,
 }
 
 /// Which attributes an index stores besides the keys.

@@ -59,6 +59,7 @@ pub struct Database {
     tenants: RwLock<HashMap<String, Arc<Tenant>>>,
     default_context: RequestContext,
     faults: Arc<ConflictFaults>,
+    stream_settings: crate::streams::StreamSettings,
 }
 
 impl Database {
@@ -76,6 +77,7 @@ impl Database {
             tenants: RwLock::new(HashMap::new()),
             default_context: RequestContext::default(),
             faults: Arc::default(),
+            stream_settings: Default::default(),
         })
     }
 
@@ -86,7 +88,15 @@ impl Database {
             tenants: RwLock::new(HashMap::new()),
             default_context: RequestContext::default(),
             faults: Arc::default(),
+            stream_settings: Default::default(),
         }
+    }
+
+    /// How streams enabled from now on cut their shards (tests use small
+    /// shards to exercise consumers that follow shard lineage).
+    pub fn with_stream_settings(mut self, settings: crate::streams::StreamSettings) -> Database {
+        self.stream_settings = settings;
+        self
     }
 
     /// Fault injection: cancel this share (0 to 1) of TransactWriteItems and
@@ -111,7 +121,7 @@ impl Database {
             Storage::Memory => Arc::new(MemoryKv::new()),
             Storage::Sqlite(tenants) => tenants.tenant(account_id).map_err(storage_error)?,
         };
-        let tenant = Arc::new(Tenant::load(kv, self.faults.clone())?);
+        let tenant = Arc::new(Tenant::load(kv, self.faults.clone(), self.stream_settings)?);
         let mut tenants = self.tenants.write();
         if let Some(t) = tenants.get(account_id) {
             return Ok(t.clone());

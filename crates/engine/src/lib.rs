@@ -13,6 +13,7 @@ mod inflight;
 mod keys;
 mod pages;
 mod run;
+pub mod streams;
 mod tenant;
 mod tokens;
 mod write;

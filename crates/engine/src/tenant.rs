@@ -21,11 +21,17 @@ pub struct Tenant {
     pub inflight: Arc<InFlight>,
     /// The share of transactions cancelled on purpose.
     pub faults: Arc<ConflictFaults>,
+    /// How new streams cut their shards.
+    pub stream_settings: crate::streams::StreamSettings,
 }
 
 impl Tenant {
     /// Loads the catalog of a tenant's keyspace.
-    pub fn load(kv: Arc<dyn Kv>, faults: Arc<ConflictFaults>) -> Result<Tenant, DynamoError> {
+    pub fn load(
+        kv: Arc<dyn Kv>,
+        faults: Arc<ConflictFaults>,
+        stream_settings: crate::streams::StreamSettings,
+    ) -> Result<Tenant, DynamoError> {
         let mut tables = BTreeMap::new();
         {
             let snapshot = kv.read().map_err(storage_error)?;
@@ -44,6 +50,7 @@ impl Tenant {
             tables: RwLock::new(tables),
             inflight: InFlight::new(),
             faults,
+            stream_settings,
         })
     }
 

@@ -24,6 +24,9 @@ pub enum Change {
     Put(Item),
     /// Remove the item (a no-op when there is none).
     Delete,
+    /// Remove the item because its Time to Live passed (the stream record
+    /// names DynamoDB's service as the remover).
+    Expire,
 }
 
 /// The item before and after a write, and whatever else the action's
@@ -113,6 +116,7 @@ where
         Err(e) => return Ok(Err(e)),
     };
     let old_size = old.as_ref().map_or(0, item_size);
+    let by_ttl = matches!(change, Change::Expire);
     let (new, new_size) = match change {
         Change::Put(mut item) => {
             normalize_sets(&mut item);
@@ -123,13 +127,26 @@ where
             txn.put(key, &encode_item(&item))?;
             (Some(item), size)
         }
-        Change::Delete => {
+        Change::Delete | Change::Expire => {
             if old.is_some() {
                 txn.delete(key)?;
             }
             (None, 0)
         }
     };
+    if let Some(stream) = &current.stream {
+        if old != new {
+            let item = new.as_ref().or(old.as_ref());
+            let pk_name = &current.key_schema.partition_key.name;
+            if let Some(pk) = item.and_then(|i| i.get(pk_name)) {
+                let keys: Item = current
+                    .key_names()
+                    .filter_map(|n| item?.get(n).map(|v| (n.to_string(), v.clone())))
+                    .collect();
+                crate::streams::append(txn, stream, pk, &keys, old.as_ref(), new.as_ref(), by_ttl)?;
+            }
+        }
+    }
     let mut indexes = Vec::new();
     let mut collection_size = None;
     if old.is_some() || new.is_some() {

@@ -663,6 +663,8 @@ pub async fn run(
     );
     let tags = input.tags.clone().unwrap_or_default();
     let catalog_key = keys::catalog_key(&name);
+    let region = ctx.region.clone();
+    let stream_settings = tenant.stream_settings;
     let meta = run::write(&tenant.kv, move |txn| {
         if txn.get(&catalog_key)?.is_some() {
             return Ok(Err(in_use(&name)));
@@ -674,7 +676,7 @@ pub async fn run(
         };
         txn.put(&counter, &(id + 1).to_be_bytes())?;
         let indexes = declared_indexes(&description);
-        let meta = TableMeta {
+        let mut meta = TableMeta {
             id,
             key_schema: key_schema.clone(),
             next_index_id: indexes.len() as u32 + 1,
@@ -682,7 +684,9 @@ pub async fn run(
             description: description.clone(),
             tags: tags.clone(),
             generation: 0,
+            stream: None,
         };
+        crate::streams::reconcile(txn, &mut meta, &region, &stream_settings)?;
         let bytes =
             serde_json::to_vec(&meta).map_err(|e| openddb_kv::KvError::Fatal(e.to_string()))?;
         txn.put(&catalog_key, &bytes)?;

@@ -43,10 +43,15 @@ pub async fn run(
     let id = meta.id;
     let catalog_key = keys::catalog_key(&name);
     let name_w = name.clone();
+    let stream = meta.stream.as_ref().map(|s| s.id);
     let stats = run::write(&tenant.kv, move |txn| {
         let Some(stats) = read_all_stats(txn, id)? else {
             return Ok(Err(not_found(&name_w)));
         };
+        // The table's stream stays readable for a day after the table goes.
+        if let Some(stream) = stream {
+            crate::streams::disable(txn, stream, crate::streams::now_ms())?;
+        }
         let prefix = keys::table_prefix(id);
         let end = prefix_successor(&prefix).unwrap_or_default();
         txn.delete_range(&prefix, &end)?;

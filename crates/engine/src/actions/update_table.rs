@@ -506,6 +506,7 @@ pub async fn run(
     let id = meta.id;
     let name_w = name.clone();
     let ctx_w = ctx.clone();
+    let stream_settings = tenant.stream_settings;
     let (next, stats, jobs) = run::write(&tenant.kv, move |txn| {
         let Some(stored) = load_meta(txn, &name_w, id)? else {
             return Ok(Err(not_found(&name_w)));
@@ -528,6 +529,7 @@ pub async fn run(
                 }
             })
             .collect();
+        crate::streams::reconcile(txn, &mut next, &ctx_w.region, &stream_settings)?;
         store_meta(txn, &mut next)?;
         let Some(stats) = read_all_stats(txn, id)? else {
             return Ok(Err(not_found(&name_w)));
