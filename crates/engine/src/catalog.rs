@@ -51,6 +51,22 @@ pub struct TableMeta {
     /// The enabled stream, if any.
     #[serde(default)]
     pub stream: Option<crate::streams::StreamRef>,
+    /// Time to Live, while enabled.
+    #[serde(default)]
+    pub ttl: Option<TimeToLive>,
+}
+
+/// A table's Time to Live setting while it is enabled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeToLive {
+    /// The attribute that holds each item's expiry (epoch seconds).
+    pub attribute_name: String,
+    /// The catalog generation that enabled it: tells a backfill of an
+    /// earlier enabling (since disabled) to stop.
+    pub since: u64,
+    /// Whether every item written before TTL was enabled is in the TTL
+    /// index (DescribeTimeToLive says `ENABLING` until then).
+    pub backfilled: bool,
 }
 
 /// Which attributes an index stores besides the keys.

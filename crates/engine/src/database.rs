@@ -60,6 +60,7 @@ pub struct Database {
     default_context: RequestContext,
     faults: Arc<ConflictFaults>,
     stream_settings: crate::streams::StreamSettings,
+    ttl_sweep_interval: std::time::Duration,
 }
 
 impl Database {
@@ -78,6 +79,7 @@ impl Database {
             default_context: RequestContext::default(),
             faults: Arc::default(),
             stream_settings: Default::default(),
+            ttl_sweep_interval: crate::ttl::sweeper::DEFAULT_INTERVAL,
         })
     }
 
@@ -89,6 +91,7 @@ impl Database {
             default_context: RequestContext::default(),
             faults: Arc::default(),
             stream_settings: Default::default(),
+            ttl_sweep_interval: crate::ttl::sweeper::DEFAULT_INTERVAL,
         }
     }
 
@@ -96,6 +99,14 @@ impl Database {
     /// shards to exercise consumers that follow shard lineage).
     pub fn with_stream_settings(mut self, settings: crate::streams::StreamSettings) -> Database {
         self.stream_settings = settings;
+        self
+    }
+
+    /// How often each tenant's Time to Live sweeper looks for expired items
+    /// (default 30 s, so an item goes within a minute of its expiry). Set
+    /// before the first request.
+    pub fn with_ttl_sweep_interval(mut self, interval: std::time::Duration) -> Database {
+        self.ttl_sweep_interval = interval;
         self
     }
 
@@ -121,7 +132,12 @@ impl Database {
             Storage::Memory => Arc::new(MemoryKv::new()),
             Storage::Sqlite(tenants) => tenants.tenant(account_id).map_err(storage_error)?,
         };
-        let tenant = Arc::new(Tenant::load(kv, self.faults.clone(), self.stream_settings)?);
+        let tenant = Arc::new(Tenant::load(
+            kv,
+            self.faults.clone(),
+            self.stream_settings,
+            self.ttl_sweep_interval,
+        )?);
         let mut tenants = self.tenants.write();
         if let Some(t) = tenants.get(account_id) {
             return Ok(t.clone());
@@ -129,6 +145,8 @@ impl Database {
         tenants.insert(account_id.to_string(), tenant.clone());
         drop(tenants);
         crate::indexing::resume(&tenant);
+        crate::ttl::index::resume(&tenant);
+        crate::ttl::sweeper::ensure(&tenant);
         Ok(tenant)
     }
 
@@ -180,6 +198,13 @@ impl Database {
             "BatchWriteItem" => actions::batch_write_item::run,
             "TransactGetItems" => actions::transact_get_items::run,
             "TransactWriteItems" => actions::transact_write_items::run,
+            "UpdateTimeToLive" => actions::update_time_to_live::run,
+            "DescribeTimeToLive" => actions::describe_time_to_live::run,
+            // DynamoDB Streams (`DynamoDBStreams_20120810`).
+            "ListStreams" => actions::list_streams::run,
+            "DescribeStream" => actions::describe_stream::run,
+            "GetShardIterator" => actions::get_shard_iterator::run,
+            "GetRecords" => actions::get_records::run,
         }
     }
 }
@@ -237,4 +262,16 @@ embedded_api! {
     transact_get_items: transact_get_items(api::TransactGetItemsInput) -> api::TransactGetItemsOutput;
     /// TransactWriteItems.
     transact_write_items: transact_write_items(api::TransactWriteItemsInput) -> api::TransactWriteItemsOutput;
+    /// UpdateTimeToLive.
+    update_time_to_live: update_time_to_live(api::UpdateTimeToLiveInput) -> api::UpdateTimeToLiveOutput;
+    /// DescribeTimeToLive.
+    describe_time_to_live: describe_time_to_live(api::DescribeTimeToLiveInput) -> api::DescribeTimeToLiveOutput;
+    /// ListStreams (DynamoDB Streams).
+    list_streams: list_streams(api::ListStreamsInput) -> api::ListStreamsOutput;
+    /// DescribeStream (DynamoDB Streams).
+    describe_stream: describe_stream(api::DescribeStreamInput) -> api::DescribeStreamOutput;
+    /// GetShardIterator (DynamoDB Streams).
+    get_shard_iterator: get_shard_iterator(api::GetShardIteratorInput) -> api::GetShardIteratorOutput;
+    /// GetRecords (DynamoDB Streams).
+    get_records: get_records(api::GetRecordsInput) -> api::GetRecordsOutput;
 }

@@ -11,6 +11,10 @@
 //! 0x03 <table id u64 BE> enc(pk)             → item-collection size (tables with local indexes)
 //! 0x04 'T' <client request token>            → what a TransactWriteItems with that token did
 //! 0x04 'E' <completed ms u64 BE> <token>     → (empty) the tokens in the order they expire
+//! 0x05 …, 0x06 …                             → streams (see streams.rs)
+//! 0x07 <table id u64 BE> <expiry s u64 BE> <item storage key>
+//!                                            → (empty) Time to Live index: the items of a
+//!                                              table with TTL enabled, by expiry
 //! ```
 //!
 //! An index entry's key ends with the base item's key, so entries with the
@@ -26,6 +30,7 @@ const ITEMS: u8 = 0x01;
 const STATS: u8 = 0x02;
 const COLLECTIONS: u8 = 0x03;
 const TOKENS: u8 = 0x04;
+const TTL: u8 = 0x07;
 
 /// Index id of the base table.
 pub const BASE_INDEX: u32 = 0;
@@ -80,6 +85,36 @@ pub fn token_expiry_key(completed_ms: u64, token: &str) -> Vec<u8> {
     k.extend_from_slice(&completed_ms.to_be_bytes());
     k.extend_from_slice(token.as_bytes());
     k
+}
+
+/// Every Time to Live index entry of a table.
+pub fn ttl_prefix(table_id: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(9);
+    k.push(TTL);
+    k.extend_from_slice(&table_id.to_be_bytes());
+    k
+}
+
+/// The Time to Live entries of a table that expire at `expiry` seconds
+/// or later (the start of a range).
+pub fn ttl_from(table_id: u64, expiry: u64) -> Vec<u8> {
+    let mut k = ttl_prefix(table_id);
+    k.extend_from_slice(&expiry.to_be_bytes());
+    k
+}
+
+/// An item's Time to Live entry: its expiry, then its storage key.
+pub fn ttl_key(table_id: u64, expiry: u64, item_key: &[u8]) -> Vec<u8> {
+    let mut k = ttl_from(table_id, expiry);
+    k.extend_from_slice(item_key);
+    k
+}
+
+/// The expiry and item storage key of a Time to Live entry of `table_id`.
+pub fn split_ttl_key(table_id: u64, key: &[u8]) -> Option<(u64, &[u8])> {
+    let rest = key.strip_prefix(ttl_prefix(table_id).as_slice())?;
+    let expiry = u64::from_be_bytes(rest.get(..8)?.try_into().ok()?);
+    Some((expiry, &rest[8..]))
 }
 
 /// Every item-collection size of a table.

@@ -16,6 +16,7 @@ mod run;
 pub mod streams;
 mod tenant;
 mod tokens;
+mod ttl;
 mod write;
 
 pub use database::{Database, RequestContext, StorageConfig};

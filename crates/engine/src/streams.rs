@@ -923,3 +923,119 @@ mod tests {
         assert!(get(&*snap, 7).unwrap().is_some());
     }
 }
+
+/// The next sequence number a stream will hand out.
+pub fn next_sequence(txn: &dyn ReadTxn, stream: u64) -> Result<u64, KvError> {
+    Ok(txn
+        .get(&state_key(stream))?
+        .and_then(|b| WriteState::decode(&b))
+        .map_or(0, |s| s.next_seq))
+}
+
+/// A sequence number as the API shows it.
+pub fn show_sequence(seq: u64) -> String {
+    (FIRST_SEQUENCE + u128::from(seq)).to_string()
+}
+
+/// A sequence number given by a client; `None` unless it is one of ours.
+pub fn parse_sequence(s: &str) -> Option<u64> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: u128 = s.parse().ok()?;
+    u64::try_from(n.checked_sub(FIRST_SEQUENCE)?).ok()
+}
+
+/// How long a shard iterator stays valid.
+pub const ITERATOR_LIFETIME_MS: u64 = 15 * 60 * 1000;
+
+/// Where a shard iterator points: the next record it returns is the
+/// shard's first with a sequence number of at least `from`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IteratorPosition {
+    pub stream: u64,
+    pub shard: u32,
+    pub from: u64,
+    pub issued_ms: u64,
+}
+
+/// A shard iterator in DynamoDB's shape: the stream ARN, a version, and an
+/// opaque checked payload.
+pub fn encode_iterator(arn: &str, p: &IteratorPosition) -> String {
+    use base64::Engine;
+    let mut payload = Vec::with_capacity(32);
+    payload.extend_from_slice(&p.stream.to_be_bytes());
+    payload.extend_from_slice(&p.shard.to_be_bytes());
+    payload.extend_from_slice(&p.from.to_be_bytes());
+    payload.extend_from_slice(&p.issued_ms.to_be_bytes());
+    let crc = crc32fast::hash(&[arn.as_bytes(), &payload].concat());
+    payload.extend_from_slice(&crc.to_be_bytes());
+    format!(
+        "{arn}|1|{}",
+        base64::engine::general_purpose::STANDARD.encode(payload)
+    )
+}
+
+/// Reads a shard iterator back; `None` when it is not one of ours.
+pub fn decode_iterator(s: &str) -> Option<(String, IteratorPosition)> {
+    use base64::Engine;
+    let (rest, payload) = s.rsplit_once('|')?;
+    let (arn, version) = rest.rsplit_once('|')?;
+    if version != "1" {
+        return None;
+    }
+    let payload = base64::engine::general_purpose::STANDARD
+        .decode(payload)
+        .ok()?;
+    if payload.len() != 32 {
+        return None;
+    }
+    let crc = u32::from_be_bytes(payload[28..32].try_into().ok()?);
+    if crc32fast::hash(&[arn.as_bytes(), &payload[..28]].concat()) != crc {
+        return None;
+    }
+    Some((
+        arn.to_string(),
+        IteratorPosition {
+            stream: u64::from_be_bytes(payload[..8].try_into().ok()?),
+            shard: u32::from_be_bytes(payload[8..12].try_into().ok()?),
+            from: u64::from_be_bytes(payload[12..20].try_into().ok()?),
+            issued_ms: u64::from_be_bytes(payload[20..28].try_into().ok()?),
+        },
+    ))
+}
+
+/// The stream with this ARN, if the tenant still has it.
+pub fn by_arn(txn: &dyn ReadTxn, arn: &str) -> Result<Option<StreamMeta>, KvError> {
+    Ok(list(txn)?.into_iter().find(|s| s.arn == arn))
+}
+
+#[cfg(test)]
+mod codec_tests {
+    use super::*;
+
+    #[test]
+    fn iterators_and_sequence_numbers_round_trip() {
+        let p = IteratorPosition {
+            stream: 3,
+            shard: 9,
+            from: 12345,
+            issued_ms: 99,
+        };
+        let it = encode_iterator("arn:aws:dynamodb:us-east-1:1:table/t/stream/x", &p);
+        assert_eq!(
+            decode_iterator(&it),
+            Some((
+                "arn:aws:dynamodb:us-east-1:1:table/t/stream/x".to_string(),
+                p
+            ))
+        );
+        let tampered = it.replace("|1|", "|2|");
+        assert_eq!(decode_iterator(&tampered), None);
+        assert_eq!(decode_iterator("garbage"), None);
+        assert_eq!(show_sequence(0), "100000000000000000000");
+        assert_eq!(parse_sequence(&show_sequence(42)), Some(42));
+        assert_eq!(parse_sequence("12"), None);
+        assert_eq!(parse_sequence("abc"), None);
+    }
+}

@@ -23,6 +23,8 @@ pub struct Tenant {
     pub faults: Arc<ConflictFaults>,
     /// How new streams cut their shards.
     pub stream_settings: crate::streams::StreamSettings,
+    /// Deletes expired items while a table has Time to Live enabled.
+    pub sweeper: crate::ttl::sweeper::Sweeper,
 }
 
 impl Tenant {
@@ -31,6 +33,7 @@ impl Tenant {
         kv: Arc<dyn Kv>,
         faults: Arc<ConflictFaults>,
         stream_settings: crate::streams::StreamSettings,
+        ttl_sweep_interval: std::time::Duration,
     ) -> Result<Tenant, DynamoError> {
         let mut tables = BTreeMap::new();
         {
@@ -51,6 +54,7 @@ impl Tenant {
             inflight: InFlight::new(),
             faults,
             stream_settings,
+            sweeper: crate::ttl::sweeper::Sweeper::new(ttl_sweep_interval),
         })
     }
 

@@ -155,6 +155,7 @@ where
             new.as_ref().map(|_| new_size),
         );
         txn.put(&keys::stats_key(table_id), &stats.encode())?;
+        crate::ttl::index::maintain(txn, &current, key, old.as_ref(), new.as_ref())?;
         indexes = maintain_indexes(txn, &current, old.as_ref(), new.as_ref())?;
         if current.indexes.iter().any(|i| !i.global) {
             let delta = new_size as i64 - old_size as i64

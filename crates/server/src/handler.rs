@@ -94,12 +94,11 @@ async fn post<'h>(
             .get(X_AMZ_TARGET)
             .map_or(&[][..], HeaderValue::as_bytes),
     );
+    // DynamoDB Streams shares the port; its operation names are distinct
+    // from DynamoDB's, so the engine dispatches both by name.
     let operation = match target {
-        Some(Target::DynamoDb(operation)) => operation,
-        // The seam for DynamoDB Streams: once the engine serves them, route
-        // them like the DynamoDB API (after authentication). Until then
-        // they are answered as DynamoDB's own endpoint answers them.
-        Some(Target::Streams(_)) | None => {
+        Some(Target::DynamoDb(operation)) | Some(Target::Streams(operation)) => operation,
+        None => {
             let err = protocol_error(&body, ErrorKind::UnknownOperationException);
             return (fail(err), "");
         }

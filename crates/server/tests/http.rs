@@ -283,7 +283,7 @@ async fn unknown_target_is_unknown_operation() {
         "",
         "X-Amz-Target: whatever\r\n",
         "X-Amz-Target: DynamoDB_20120810.ListTable\r\n",
-        "X-Amz-Target: DynamoDBStreams_20120810.ListStreams\r\n",
+        "X-Amz-Target: DynamoDBStreams_20120810.ListTables\r\n",
     ] {
         let headers = format!("Content-Type: application/x-amz-json-1.0\r\n{target}");
         let reply = round_trip(&server, &post(&headers, b"{}")).await;

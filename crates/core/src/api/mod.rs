@@ -6,13 +6,17 @@
 mod de;
 mod item;
 mod query;
+mod streams;
 mod table;
+mod ttl;
 pub mod validate;
 
 pub use de::{from_json_body, ATTRIBUTE_VALIDATION_MARKER};
 pub use item::*;
 pub use query::*;
+pub use streams::*;
 pub use table::*;
+pub use ttl::*;
 
 use std::collections::HashMap;
 

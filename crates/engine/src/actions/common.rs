@@ -434,3 +434,24 @@ pub fn show_transact_write_items(items: &[openddb_core::api::TransactWriteItem])
         .collect();
     format!("[{}]", shown.join(", "))
 }
+
+/// The length constraint of the Streams API's ARN members (37 to 1024).
+pub fn check_stream_arn(v: &mut Violations, arn: Option<&str>, member: &str) {
+    let Some(arn) = arn else {
+        return;
+    };
+    let len = arn.chars().count();
+    if len < 37 {
+        v.push(
+            &format!("'{arn}'"),
+            member,
+            "Member must have length greater than or equal to 37",
+        );
+    } else if len > 1024 {
+        v.push(
+            &format!("'{arn}'"),
+            member,
+            "Member must have length less than or equal to 1024",
+        );
+    }
+}

@@ -685,6 +685,7 @@ pub async fn run(
             tags: tags.clone(),
             generation: 0,
             stream: None,
+            ttl: None,
         };
         crate::streams::reconcile(txn, &mut meta, &region, &stream_settings)?;
         let bytes =

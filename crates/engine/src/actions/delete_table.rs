@@ -61,6 +61,7 @@ pub async fn run(
         let collections = keys::collections_prefix(id);
         let collections_end = prefix_successor(&collections).unwrap_or_default();
         txn.delete_range(&collections, &collections_end)?;
+        crate::ttl::index::remove_all(txn, id)?;
         txn.delete(&catalog_key)?;
         Ok(Ok(stats))
     })

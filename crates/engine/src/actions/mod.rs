@@ -5,8 +5,13 @@ pub mod batch_write_item;
 pub mod create_table;
 pub mod delete_item;
 pub mod delete_table;
+pub mod describe_stream;
 pub(crate) mod describe_table;
+pub mod describe_time_to_live;
 pub mod get_item;
+pub mod get_records;
+pub mod get_shard_iterator;
+pub mod list_streams;
 pub mod list_tables;
 pub(crate) mod multi_read;
 pub mod put_item;
@@ -16,6 +21,7 @@ pub mod transact_get_items;
 pub mod transact_write_items;
 pub mod update_item;
 pub mod update_table;
+pub mod update_time_to_live;
 
 pub(crate) mod common;
 #[cfg(test)]

@@ -1,0 +1,122 @@
+//! DescribeStream: a stream's status, view type, key schema and shards
+//! (oldest first, with their parents and sequence-number ranges), paged
+//! by shard id.
+
+use std::sync::Arc;
+
+use openddb_core::api::validate::Violations;
+use openddb_core::api::{
+    DescribeStreamInput, DescribeStreamOutput, SequenceNumberRange, Shard, StreamDescription,
+};
+use openddb_core::DynamoError;
+
+use super::common::check_stream_arn;
+use crate::run::{self, storage_error};
+use crate::streams::{self, show_sequence, StreamMeta};
+use crate::tenant::Tenant;
+use crate::RequestContext;
+
+/// Most shards one page may list.
+pub const MAX_LIMIT: i64 = 100;
+
+/// The answer for an ARN the tenant has no stream for.
+pub fn stream_not_found(arn: &str) -> DynamoError {
+    DynamoError::resource_not_found(format!(
+        "Requested resource not found: Stream: {arn} not found"
+    ))
+}
+
+/// The stream an ARN names, from a snapshot.
+pub async fn lookup(tenant: &Tenant, arn: &str) -> Result<StreamMeta, DynamoError> {
+    let arn_w = arn.to_string();
+    run::read(&tenant.kv, move |txn| {
+        streams::by_arn(txn, &arn_w).map_err(storage_error)
+    })
+    .await?
+    .ok_or_else(|| stream_not_found(arn))
+}
+
+pub async fn run(
+    tenant: &Arc<Tenant>,
+    _ctx: &RequestContext,
+    input: DescribeStreamInput,
+) -> Result<DescribeStreamOutput, DynamoError> {
+    let mut v = Violations::new();
+    v.require(&input.stream_arn, "streamArn");
+    check_stream_arn(&mut v, input.stream_arn.as_deref(), "streamArn");
+    v.at_least(input.limit, "limit", 1);
+    v.at_most(input.limit, "limit", MAX_LIMIT);
+    if let Some(id) = &input.exclusive_start_shard_id {
+        let len = id.chars().count();
+        if !(28..=65).contains(&len) {
+            v.push(
+                &format!("'{id}'"),
+                "exclusiveStartShardId",
+                if len < 28 {
+                    "Member must have length greater than or equal to 28"
+                } else {
+                    "Member must have length less than or equal to 65"
+                },
+            );
+        }
+    }
+    v.into_result()?;
+    let arn = input.stream_arn.unwrap_or_default();
+    let limit = input.limit.unwrap_or(MAX_LIMIT) as usize;
+
+    let stream = lookup(tenant, &arn).await?;
+    let id = stream.id;
+    let shards = run::read(&tenant.kv, move |txn| {
+        streams::shards(txn, id).map_err(storage_error)
+    })
+    .await?;
+    let start = match &input.exclusive_start_shard_id {
+        Some(after) => shards
+            .iter()
+            .position(|s| &s.shard_id == after)
+            .map_or(0, |p| p + 1),
+        None => 0,
+    };
+    let page: Vec<&streams::ShardMeta> = shards.iter().skip(start).take(limit).collect();
+    let more = start + page.len() < shards.len();
+    let shown = page
+        .iter()
+        .map(|s| Shard {
+            shard_id: Some(s.shard_id.clone()),
+            sequence_number_range: Some(SequenceNumberRange {
+                starting_sequence_number: Some(show_sequence(s.first_seq)),
+                ending_sequence_number: s
+                    .closed
+                    .then(|| show_sequence(s.last_seq.unwrap_or(s.first_seq))),
+            }),
+            parent_shard_id: s.parent.and_then(|p| {
+                shards
+                    .iter()
+                    .find(|x| x.index == p)
+                    .map(|x| x.shard_id.clone())
+            }),
+        })
+        .collect();
+    Ok(DescribeStreamOutput {
+        stream_description: Some(StreamDescription {
+            stream_arn: Some(stream.arn.clone()),
+            stream_label: Some(stream.label.clone()),
+            stream_status: Some(
+                if stream.disabled_ms.is_some() {
+                    "DISABLED"
+                } else {
+                    "ENABLED"
+                }
+                .into(),
+            ),
+            stream_view_type: Some(stream.view_type.clone()),
+            creation_request_date_time: Some((stream.created_ms / 1000) as f64),
+            table_name: Some(stream.table_name.clone()),
+            key_schema: Some(stream.key_schema.clone()),
+            shards: Some(shown),
+            last_evaluated_shard_id: more
+                .then(|| page.last().map(|s| s.shard_id.clone()))
+                .flatten(),
+        }),
+    })
+}
