@@ -7,5 +7,6 @@
 #![forbid(unsafe_code)]
 
 pub use openddb_core as core;
+pub use openddb_engine::streams::StreamSettings;
 pub use openddb_engine::{Database, RequestContext, StorageConfig};
 pub use openddb_server as server;
