@@ -147,6 +147,7 @@ impl Database {
         crate::indexing::resume(&tenant);
         crate::ttl::index::resume(&tenant);
         crate::ttl::sweeper::ensure(&tenant);
+        crate::trimmer::ensure(&tenant);
         Ok(tenant)
     }
 

@@ -16,6 +16,7 @@ mod run;
 pub mod streams;
 mod tenant;
 mod tokens;
+mod trimmer;
 mod ttl;
 mod write;
 

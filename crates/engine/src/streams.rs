@@ -48,6 +48,8 @@ pub struct StreamSettings {
     pub rollover_ms: u64,
     /// How long records (and closed shards, disabled streams) are kept.
     pub retention_ms: u64,
+    /// How often the retention task looks for what to remove.
+    pub trim_interval_ms: u64,
 }
 
 impl Default for StreamSettings {
@@ -57,6 +59,7 @@ impl Default for StreamSettings {
             max_open_shards: 4,
             rollover_ms: 4 * 3600 * 1000,
             retention_ms: 24 * 3600 * 1000,
+            trim_interval_ms: 60 * 1000,
         }
     }
 }

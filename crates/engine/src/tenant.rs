@@ -25,6 +25,11 @@ pub struct Tenant {
     pub stream_settings: crate::streams::StreamSettings,
     /// Deletes expired items while a table has Time to Live enabled.
     pub sweeper: crate::ttl::sweeper::Sweeper,
+    /// The stream retention task.
+    pub trimmer: crate::trimmer::Trimmer,
+    /// Whether disabled streams are still kept (they keep the trimmer
+    /// running after their tables are gone).
+    stream_history: std::sync::atomic::AtomicBool,
 }
 
 impl Tenant {
@@ -36,8 +41,17 @@ impl Tenant {
         ttl_sweep_interval: std::time::Duration,
     ) -> Result<Tenant, DynamoError> {
         let mut tables = BTreeMap::new();
+        let stream_history;
         {
             let snapshot = kv.read().map_err(storage_error)?;
+            stream_history = !snapshot
+                .scan(
+                    &KeyRange::prefix(&crate::streams::streams_prefix()),
+                    false,
+                    1,
+                )
+                .map_err(storage_error)?
+                .is_empty();
             let range = KeyRange::prefix(&keys::catalog_prefix());
             let mut rows = snapshot
                 .scan(&range, false, usize::MAX)
@@ -55,7 +69,21 @@ impl Tenant {
             faults,
             stream_settings,
             sweeper: crate::ttl::sweeper::Sweeper::new(ttl_sweep_interval),
+            trimmer: Default::default(),
+            stream_history: std::sync::atomic::AtomicBool::new(stream_history),
         })
+    }
+
+    /// Whether the tenant keeps streams of deleted tables or disabled
+    /// streams (as of the last look).
+    pub fn has_stream_history(&self) -> bool {
+        self.stream_history
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub fn set_stream_history(&self, present: bool) {
+        self.stream_history
+            .store(present, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub fn table(&self, name: &str) -> Option<Arc<TableMeta>> {

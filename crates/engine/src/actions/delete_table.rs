@@ -67,6 +67,10 @@ pub async fn run(
     })
     .await?;
     tenant.remove_table(&name);
+    if meta.stream.is_some() {
+        tenant.set_stream_history(true);
+        crate::trimmer::ensure(tenant);
+    }
     let mut description = describe_with_stats(&meta, &stats);
     description.table_status = Some("DELETING".into());
     Ok(DeleteTableOutput {

@@ -550,6 +550,11 @@ pub async fn run(
     }
     let next = Arc::new(next);
     tenant.put_table(next.clone());
+    if meta.stream.is_some() {
+        // The disabled stream is kept, and trimmed, for a day.
+        tenant.set_stream_history(true);
+    }
+    crate::trimmer::ensure(tenant);
     for job in jobs {
         match job {
             IndexJob::Build(index) => {
