@@ -435,6 +435,28 @@ pub fn show_transact_write_items(items: &[openddb_core::api::TransactWriteItem])
     format!("[{}]", shown.join(", "))
 }
 
+/// Whether `arn` has the shape of a stream ARN
+/// (`arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>`);
+/// DynamoDB refuses other text with a ValidationException before it looks
+/// for the stream.
+pub fn is_stream_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    if parts.len() != 6 || parts[0] != "arn" || parts[2] != "dynamodb" {
+        return false;
+    }
+    let resource: Vec<&str> = parts[5].split('/').collect();
+    resource.len() == 4
+        && resource[0] == "table"
+        && !resource[1].is_empty()
+        && resource[2] == "stream"
+        && !resource[3].is_empty()
+}
+
+/// The ValidationException for text that is not a stream ARN.
+pub fn invalid_stream_arn() -> DynamoError {
+    DynamoError::validation("Invalid StreamArn")
+}
+
 /// The length constraint of the Streams API's ARN members (37 to 1024).
 pub fn check_stream_arn(v: &mut Violations, arn: Option<&str>, member: &str) {
     let Some(arn) = arn else {

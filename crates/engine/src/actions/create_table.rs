@@ -23,7 +23,9 @@ const KEY_TYPES: &[&str] = &["HASH", "RANGE"];
 const ATTRIBUTE_TYPES: &[&str] = &["B", "N", "S"];
 const BILLING_MODES: &[&str] = &["PROVISIONED", "PAY_PER_REQUEST"];
 const PROJECTION_TYPES: &[&str] = &["ALL", "KEYS_ONLY", "INCLUDE"];
-const STREAM_VIEW_TYPES: &[&str] = &["NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES", "KEYS_ONLY"];
+/// Stream view types in the order DynamoDB lists them in its message.
+pub(crate) const STREAM_VIEW_TYPES: &[&str] =
+    &["OLD_IMAGE", "KEYS_ONLY", "NEW_AND_OLD_IMAGES", "NEW_IMAGE"];
 const TABLE_CLASSES: &[&str] = &["STANDARD", "STANDARD_INFREQUENT_ACCESS"];
 const MAX_LSIS: usize = 5;
 pub(crate) const MAX_GSIS: usize = 20;
@@ -398,6 +400,22 @@ fn check_definition(input: &CreateTableInput) -> Result<KeySchema, DynamoError> 
             ))
         }
         _ => {}
+    }
+
+    if let Some(s) = &input.stream_specification {
+        match (s.stream_enabled, &s.stream_view_type) {
+            (Some(true), None) => {
+                return Err(invalid(
+                    "Table is being created with a stream enabled, UpdateViewType is required",
+                ))
+            }
+            (Some(false), Some(_)) => {
+                return Err(invalid(
+                    "Table is being created with a stream disabled, UpdateViewType should not be specified",
+                ))
+            }
+            _ => {}
+        }
     }
 
     let ks = input.key_schema.as_deref().unwrap_or_default();

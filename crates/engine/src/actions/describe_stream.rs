@@ -28,6 +28,9 @@ pub fn stream_not_found(arn: &str) -> DynamoError {
 
 /// The stream an ARN names, from a snapshot.
 pub async fn lookup(tenant: &Tenant, arn: &str) -> Result<StreamMeta, DynamoError> {
+    if !super::common::is_stream_arn(arn) {
+        return Err(super::common::invalid_stream_arn());
+    }
     let arn_w = arn.to_string();
     run::read(&tenant.kv, move |txn| {
         streams::by_arn(txn, &arn_w).map_err(storage_error)
@@ -45,7 +48,6 @@ pub async fn run(
     v.require(&input.stream_arn, "streamArn");
     check_stream_arn(&mut v, input.stream_arn.as_deref(), "streamArn");
     v.at_least(input.limit, "limit", 1);
-    v.at_most(input.limit, "limit", MAX_LIMIT);
     if let Some(id) = &input.exclusive_start_shard_id {
         let len = id.chars().count();
         if !(28..=65).contains(&len) {
@@ -61,6 +63,11 @@ pub async fn run(
         }
     }
     v.into_result()?;
+    if input.limit.is_some_and(|l| l > MAX_LIMIT) {
+        return Err(DynamoError::validation(format!(
+            "One or more parameter values were invalid: Limit cannot be greater than the maximum: {MAX_LIMIT}"
+        )));
+    }
     let arn = input.stream_arn.unwrap_or_default();
     let limit = input.limit.unwrap_or(MAX_LIMIT) as usize;
 
@@ -71,10 +78,11 @@ pub async fn run(
     })
     .await?;
     let start = match &input.exclusive_start_shard_id {
+        // An unknown shard id ends the listing rather than failing.
         Some(after) => shards
             .iter()
             .position(|s| &s.shard_id == after)
-            .map_or(0, |p| p + 1),
+            .map_or(shards.len(), |p| p + 1),
         None => 0,
     };
     let page: Vec<&streams::ShardMeta> = shards.iter().skip(start).take(limit).collect();

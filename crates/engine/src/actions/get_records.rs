@@ -23,10 +23,10 @@ pub const MAX_LIMIT: i64 = 1000;
 /// Most bytes (as DynamoDB sizes records) one call returns.
 const MAX_BYTES: u64 = 1024 * 1024;
 
-pub fn trimmed(arn: &str) -> DynamoError {
+pub fn trimmed() -> DynamoError {
     DynamoError::new(
         ErrorKind::TrimmedDataAccessException,
-        format!("Attempted to access data that has been trimmed from stream {arn}"),
+        "The data you are trying to access has been trimmed",
     )
 }
 
@@ -36,7 +36,7 @@ fn invalid_iterator() -> DynamoError {
 
 pub async fn run(
     tenant: &Arc<Tenant>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     input: GetRecordsInput,
 ) -> Result<GetRecordsOutput, DynamoError> {
     let mut v = Violations::new();
@@ -56,8 +56,12 @@ pub async fn run(
         }
     }
     v.at_least(input.limit, "limit", 1);
-    v.at_most(input.limit, "limit", MAX_LIMIT);
     v.into_result()?;
+    if input.limit.is_some_and(|l| l > MAX_LIMIT) {
+        return Err(DynamoError::validation(format!(
+            "One or more parameter values were invalid: Limit should be less than or equal to {MAX_LIMIT}"
+        )));
+    }
     let limit = input.limit.unwrap_or(MAX_LIMIT) as usize;
     let (arn, pos) = decode_iterator(input.shard_iterator.as_deref().unwrap_or_default())
         .ok_or_else(invalid_iterator)?;
@@ -65,7 +69,7 @@ pub async fn run(
     if now.saturating_sub(pos.issued_ms) > ITERATOR_LIFETIME_MS {
         return Err(DynamoError::new(
             ErrorKind::ExpiredIteratorException,
-            "Iterator expired. The iterator was created more than 15 minutes ago.",
+            "The provided iterator exceeds the maximum age allowed.",
         ));
     }
 
@@ -82,13 +86,15 @@ pub async fn run(
     })
     .await?;
     let (Some(stream), Some(shard)) = (stream, shard) else {
-        return Err(trimmed(&arn));
+        return Err(DynamoError::resource_not_found(
+            "Invalid ShardId in ShardIterator",
+        ));
     };
     if stream.arn != arn {
         return Err(invalid_iterator());
     }
     if pos.from < trimmed_below && shard.first_seq < trimmed_below {
-        return Err(trimmed(&arn));
+        return Err(trimmed());
     }
 
     let mut out = Vec::with_capacity(records.len());
@@ -105,7 +111,8 @@ pub async fn run(
             event_name: r.event.wire().into(),
             event_version: "1.1".into(),
             event_source: "aws:dynamodb".into(),
-            aws_region: stream.region.clone(),
+            // The region that answers the GetRecords call.
+            aws_region: ctx.region.clone(),
             dynamodb: StreamRecord {
                 approximate_creation_date_time: Some((r.created_ms / 1000) as f64),
                 keys: Some(r.keys),

@@ -22,10 +22,12 @@ const ITERATOR_TYPES: &[&str] = &[
     "AFTER_SEQUENCE_NUMBER",
 ];
 
-pub fn shard_not_found(shard: &str, arn: &str) -> DynamoError {
-    DynamoError::resource_not_found(format!(
-        "Requested resource not found: Shard does not exist: {shard} in stream {arn}"
-    ))
+pub fn shard_not_found() -> DynamoError {
+    DynamoError::resource_not_found("Requested resource not found: Shard does not exist")
+}
+
+fn invalid_sequence() -> DynamoError {
+    DynamoError::validation("One or more parameter values were invalid: Invalid SequenceNumber")
 }
 
 pub async fn run(
@@ -43,6 +45,38 @@ pub async fn run(
         "shardIteratorType",
         ITERATOR_TYPES,
     );
+    if let Some(id) = &input.shard_id {
+        let len = id.chars().count();
+        if len < 28 {
+            v.push(
+                &format!("'{id}'"),
+                "shardId",
+                "Member must have length greater than or equal to 28",
+            );
+        } else if len > 65 {
+            v.push(
+                &format!("'{id}'"),
+                "shardId",
+                "Member must have length less than or equal to 65",
+            );
+        }
+    }
+    if let Some(seq) = &input.sequence_number {
+        let len = seq.chars().count();
+        if len < 21 {
+            v.push(
+                &format!("'{seq}'"),
+                "sequenceNumber",
+                "Member must have length greater than or equal to 21",
+            );
+        } else if len > 40 {
+            v.push(
+                &format!("'{seq}'"),
+                "sequenceNumber",
+                "Member must have length less than or equal to 40",
+            );
+        }
+    }
     v.into_result()?;
     let arn = input.stream_arn.unwrap_or_default();
     let shard_id = input.shard_id.unwrap_or_default();
@@ -51,14 +85,10 @@ pub async fn run(
     let at = match kind.as_str() {
         "AT_SEQUENCE_NUMBER" | "AFTER_SEQUENCE_NUMBER" => {
             let Some(given) = input.sequence_number.as_deref() else {
-                return Err(DynamoError::validation(format!(
-                    "Must specify SequenceNumber when ShardIteratorType is {kind}"
-                )));
+                return Err(invalid_sequence());
             };
             let Some(seq) = parse_sequence(given) else {
-                return Err(DynamoError::validation(format!(
-                    "Invalid SequenceNumber for ShardIteratorType {kind}: {given}"
-                )));
+                return Err(invalid_sequence());
             };
             Some(if kind == "AT_SEQUENCE_NUMBER" {
                 seq
@@ -66,7 +96,14 @@ pub async fn run(
                 seq + 1
             })
         }
-        _ => None,
+        _ => {
+            if input.sequence_number.is_some() {
+                return Err(DynamoError::validation(
+                    "One or more parameter values were invalid: SequenceNumber should not be passed for this iterator type",
+                ));
+            }
+            None
+        }
     };
 
     let stream = lookup(tenant, &arn).await?;
@@ -80,7 +117,7 @@ pub async fn run(
     })
     .await?;
     let Some(shard) = shards.iter().find(|s| s.shard_id == shard_id) else {
-        return Err(shard_not_found(&shard_id, &arn));
+        return Err(shard_not_found());
     };
     let end = if shard.closed {
         shard.last_seq.map_or(shard.first_seq, |l| l + 1)
@@ -91,14 +128,11 @@ pub async fn run(
         ("TRIM_HORIZON", _) => shard.first_seq.max(trimmed),
         ("LATEST", _) => end,
         (_, Some(seq)) => {
-            let given = input.sequence_number.unwrap_or_default();
             if seq < shard.first_seq || seq > end {
-                return Err(DynamoError::validation(format!(
-                    "Invalid SequenceNumber {given} for shard {shard_id}: it is outside the shard's range"
-                )));
+                return Err(invalid_sequence());
             }
             if seq < trimmed {
-                return Err(super::get_records::trimmed(&arn));
+                return Err(super::get_records::trimmed());
             }
             seq
         }

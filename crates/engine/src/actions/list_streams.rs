@@ -22,7 +22,6 @@ pub async fn run(
 ) -> Result<ListStreamsOutput, DynamoError> {
     let mut v = Violations::new();
     v.at_least(input.limit, "limit", 1);
-    v.at_most(input.limit, "limit", MAX_LIMIT);
     if let Some(t) = &input.table_name {
         v.table_name(Some(t), "tableName", 3);
     }
@@ -30,6 +29,18 @@ pub async fn run(
         super::common::check_stream_arn(&mut v, Some(arn), "exclusiveStartStreamArn");
     }
     v.into_result()?;
+    if input.limit.is_some_and(|l| l > MAX_LIMIT) {
+        return Err(DynamoError::validation(format!(
+            "One or more parameter values were invalid: Limit cannot be greater than the maximum allowed size: {MAX_LIMIT}"
+        )));
+    }
+    if input
+        .exclusive_start_stream_arn
+        .as_deref()
+        .is_some_and(|a| !super::common::is_stream_arn(a))
+    {
+        return Err(super::common::invalid_stream_arn());
+    }
     let limit = input.limit.unwrap_or(MAX_LIMIT) as usize;
 
     let all = run::read(&tenant.kv, |txn| streams::list(txn).map_err(storage_error)).await?;

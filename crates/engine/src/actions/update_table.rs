@@ -62,7 +62,7 @@ fn check_members(input: &UpdateTableInput) -> Result<(), DynamoError> {
         v.one_of(
             s.stream_view_type.as_deref(),
             "streamSpecification.streamViewType",
-            &["NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES", "KEYS_ONLY"],
+            super::create_table::STREAM_VIEW_TYPES,
         );
     }
     v.one_of(
@@ -211,35 +211,56 @@ fn apply(
         }
     }
 
+    if input.stream_specification.is_some() {
+        if input.provisioned_throughput.is_some()
+            || input.billing_mode.as_deref() == Some("PROVISIONED")
+        {
+            return Err(invalid(
+                "You cannot modify stream status while updating table IOPS",
+            ));
+        }
+        if input
+            .global_secondary_index_updates
+            .iter()
+            .flatten()
+            .any(|u| u.create.is_some() || u.delete.is_some())
+        {
+            return Err(invalid(
+                "You cannot create or delete index while changing stream status",
+            ));
+        }
+    }
     if let Some(s) = &input.stream_specification {
         let enabled_now = d
             .stream_specification
             .as_ref()
             .and_then(|s| s.stream_enabled)
             == Some(true);
+        let table = d.table_name.clone().unwrap_or_default();
         match s.stream_enabled {
             Some(true) => {
+                if s.stream_view_type.is_none() {
+                    return Err(invalid(
+                        "If stream is being enabled then UpdateViewType is required",
+                    ));
+                }
                 if enabled_now {
                     return Err(DynamoError::validation(format!(
-                        "Table already has an enabled stream: {}",
-                        d.latest_stream_arn.as_deref().unwrap_or_default()
+                        "Table already has an enabled stream: TableName: {table}"
                     )));
-                }
-                if s.stream_view_type.is_none() {
-                    return Err(DynamoError::validation(
-                        "One or more parameter values were invalid: StreamViewType is required when StreamEnabled is true",
-                    ));
                 }
                 enable_stream(d, s.stream_view_type.clone(), now);
             }
             _ => {
-                if !enabled_now {
-                    return Err(DynamoError::validation("Table already has stream disabled"));
-                }
                 if s.stream_view_type.is_some() {
                     return Err(invalid(
-                        "StreamViewType cannot be specified when StreamEnabled is false",
+                        "If stream is being disabled, then UpdateViewType must not be specified",
                     ));
+                }
+                if !enabled_now {
+                    return Err(DynamoError::validation(format!(
+                        "Table has no stream to disable: TableName: {table}"
+                    )));
                 }
                 d.stream_specification = None;
             }
