@@ -405,14 +405,6 @@ async fn missing_table_is_resource_not_found() {
 #[tokio::test]
 async fn unimplemented_operations_are_unknown_operations() {
     let (_server, client) = setup().await;
-    let ttl = failure(
-        client
-            .describe_time_to_live()
-            .table_name("Errs")
-            .send()
-            .await,
-    );
-    assert_eq!(ttl.0, "UnknownOperationException");
     let tags = failure(
         client
             .list_tags_of_resource()

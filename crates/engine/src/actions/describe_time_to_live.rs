@@ -23,7 +23,12 @@ pub fn description(meta: &TableMeta) -> TimeToLiveDescription {
         },
         Some(ttl) => TimeToLiveDescription {
             time_to_live_status: Some(
-                if ttl.backfilled { "ENABLED" } else { "ENABLING" }.into(),
+                if ttl.backfilled {
+                    "ENABLED"
+                } else {
+                    "ENABLING"
+                }
+                .into(),
             ),
             attribute_name: Some(ttl.attribute_name.clone()),
         },

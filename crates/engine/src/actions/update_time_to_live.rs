@@ -27,6 +27,7 @@ fn check_members(input: &UpdateTimeToLiveInput) -> Result<(), DynamoError> {
     match &input.time_to_live_specification {
         None => v.require(&input.time_to_live_specification, "timeToLiveSpecification"),
         Some(spec) => {
+            v.require(&spec.enabled, "timeToLiveSpecification.enabled");
             let member = "timeToLiveSpecification.attributeName";
             match spec.attribute_name.as_deref() {
                 None => v.require(&spec.attribute_name, member),
@@ -51,7 +52,6 @@ fn check_members(input: &UpdateTimeToLiveInput) -> Result<(), DynamoError> {
                     }
                 }
             }
-            v.require(&spec.enabled, "timeToLiveSpecification.enabled");
         }
     }
     v.into_result()
@@ -63,14 +63,14 @@ fn check_members(input: &UpdateTimeToLiveInput) -> Result<(), DynamoError> {
 fn apply(meta: &TableMeta, enabled: bool, attribute: &str) -> Result<TableMeta, DynamoError> {
     let mut next = meta.clone();
     match (&meta.ttl, enabled) {
-        (Some(_), true) => return Err(DynamoError::validation("TimeToLive is already enabled")),
-        (None, false) => return Err(DynamoError::validation("TimeToLive is already disabled")),
-        (Some(current), false) if current.attribute_name != attribute => {
+        (Some(current), _) if current.attribute_name != attribute => {
             return Err(DynamoError::validation(format!(
                 "TimeToLive is active on a different AttributeName: current AttributeName is {}",
                 current.attribute_name
             )))
         }
+        (Some(_), true) => return Err(DynamoError::validation("TimeToLive is already enabled")),
+        (None, false) => return Err(DynamoError::validation("TimeToLive is already disabled")),
         (Some(_), false) => next.ttl = None,
         (None, true) => {
             next.ttl = Some(TimeToLive {

@@ -5,6 +5,8 @@
 
 pub mod index;
 pub mod sweeper;
+#[cfg(test)]
+mod tests;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -44,7 +46,9 @@ fn whole_seconds(n: &Number) -> Option<u64> {
         u64::try_from(n.coefficient().checked_mul(scale)?).ok()
     } else {
         // More than 38 fractional digits leave nothing of the coefficient.
-        let scale = 10u128.checked_pow(exponent.unsigned_abs()).unwrap_or(u128::MAX);
+        let scale = 10u128
+            .checked_pow(exponent.unsigned_abs())
+            .unwrap_or(u128::MAX);
         u64::try_from(n.coefficient() / scale).ok()
     }
 }
@@ -57,7 +61,7 @@ pub fn due(expiry: u64, now: u64) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+mod expiry_tests {
     use super::*;
 
     fn with(v: AttributeValue) -> Item {
@@ -70,8 +74,14 @@ mod tests {
 
     #[test]
     fn only_non_negative_numbers_are_expiries() {
-        assert_eq!(expiry_of(&with(num("1700000000")), "exp"), Some(1_700_000_000));
-        assert_eq!(expiry_of(&with(num("1700000000.9")), "exp"), Some(1_700_000_000));
+        assert_eq!(
+            expiry_of(&with(num("1700000000")), "exp"),
+            Some(1_700_000_000)
+        );
+        assert_eq!(
+            expiry_of(&with(num("1700000000.9")), "exp"),
+            Some(1_700_000_000)
+        );
         assert_eq!(expiry_of(&with(num("1.7E9")), "exp"), Some(1_700_000_000));
         assert_eq!(expiry_of(&with(num("0.5")), "exp"), Some(0));
         assert_eq!(expiry_of(&with(num("1E-130")), "exp"), Some(0));
