@@ -53,6 +53,11 @@ struct ServeArgs {
     /// exercise clients' retry paths. 0 (the default) injects nothing.
     #[arg(long, value_name = "SHARE", default_value_t = 0.0, value_parser = parse_share)]
     fault_transaction_conflicts: f64,
+    /// How often (seconds, fractions allowed) each account's Time to Live
+    /// sweeper deletes expired items; the default deletes an item within a
+    /// minute of its expiry.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0, value_parser = parse_interval)]
+    ttl_sweep_interval: f64,
     /// Worker threads serving requests.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
     threads: u16,
@@ -62,6 +67,15 @@ fn parse_share(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
         _ => Err(format!("`{s}` is not a share between 0 and 1")),
+    }
+}
+
+fn parse_interval(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.01..=86_400.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "`{s}` is not a number of seconds between 0.01 and 86400"
+        )),
     }
 }
 
@@ -115,7 +129,8 @@ async fn run(args: ServeArgs) -> Result<(), String> {
     };
     let db = Database::open(storage)
         .map_err(|err| format!("cannot open the database: {err}"))?
-        .with_transaction_conflicts(args.fault_transaction_conflicts);
+        .with_transaction_conflicts(args.fault_transaction_conflicts)
+        .with_ttl_sweep_interval(std::time::Duration::from_secs_f64(args.ttl_sweep_interval));
     if args.fault_transaction_conflicts > 0.0 {
         tracing::warn!(
             share = args.fault_transaction_conflicts,
