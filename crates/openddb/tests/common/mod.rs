@@ -177,3 +177,196 @@ pub fn key_elem(name: &str, kind: KeyType) -> KeySchemaElement {
         .build()
         .expect("key schema element")
 }
+
+/// An `aws-sdk-dynamodbstreams` client for the server at `addr`, set up
+/// like [`client`] (same credentials, so the same account's streams).
+pub fn streams_client(addr: SocketAddr) -> aws_sdk_dynamodbstreams::Client {
+    use aws_sdk_dynamodbstreams::config as sc;
+    let config = sc::Config::builder()
+        .behavior_version(sc::BehaviorVersion::latest())
+        .endpoint_url(format!("http://{addr}"))
+        .region(sc::Region::new("us-east-1"))
+        .credentials_provider(sc::Credentials::new(
+            "AKIDOPENDDBTEST",
+            "secret",
+            None,
+            None,
+            "static",
+        ))
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .retry_config(sc::retry::RetryConfig::disabled())
+        .timeout_config(
+            sc::timeout::TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .operation_timeout(Duration::from_secs(30))
+                .build(),
+        )
+        .build();
+    aws_sdk_dynamodbstreams::Client::from_conf(config)
+}
+
+impl Server {
+    /// Serves a database whose streams cut their shards by `settings`
+    /// (tiny shards, say), in memory or in `storage`'s directory.
+    pub async fn with_stream_settings(
+        storage: StorageConfig,
+        settings: openddb::StreamSettings,
+    ) -> Server {
+        let db = Database::open(storage)
+            .expect("open the database")
+            .with_stream_settings(settings);
+        Server::with_database(db).await
+    }
+
+    pub fn streams(&self) -> aws_sdk_dynamodbstreams::Client {
+        streams_client(self.addr)
+    }
+}
+
+/// A Streams attribute value as the DynamoDB client's type (the two SDKs
+/// model the same shape twice).
+pub fn from_stream_value(v: &aws_sdk_dynamodbstreams::types::AttributeValue) -> AttributeValue {
+    use aws_sdk_dynamodbstreams::types::AttributeValue as S;
+    match v {
+        S::B(b) => AttributeValue::B(b.clone()),
+        S::Bool(b) => AttributeValue::Bool(*b),
+        S::Bs(bs) => AttributeValue::Bs(bs.clone()),
+        S::L(l) => AttributeValue::L(l.iter().map(from_stream_value).collect()),
+        S::M(m) => AttributeValue::M(from_stream_item(m)),
+        S::N(n) => AttributeValue::N(n.clone()),
+        S::Ns(ns) => AttributeValue::Ns(ns.clone()),
+        S::Null(b) => AttributeValue::Null(*b),
+        S::S(s) => AttributeValue::S(s.clone()),
+        S::Ss(ss) => AttributeValue::Ss(ss.clone()),
+        other => panic!("unknown stream attribute value {other:?}"),
+    }
+}
+
+/// A Streams image (`Keys`, `NewImage`, `OldImage`) as a DynamoDB item.
+pub fn from_stream_item(
+    m: &HashMap<String, aws_sdk_dynamodbstreams::types::AttributeValue>,
+) -> HashMap<String, AttributeValue> {
+    m.iter()
+        .map(|(k, v)| (k.clone(), from_stream_value(v)))
+        .collect()
+}
+
+/// A sequence number as a number (they are decimal strings that compare
+/// as numbers, not always as text).
+pub fn seq_number(seq: &str) -> u128 {
+    seq.parse()
+        .unwrap_or_else(|_| panic!("sequence number {seq:?} is not a decimal number"))
+}
+
+/// Every shard of a stream, following `LastEvaluatedShardId` pages, with
+/// the stream's description (of the first page).
+pub async fn describe_all_shards(
+    streams: &aws_sdk_dynamodbstreams::Client,
+    arn: &str,
+) -> (
+    aws_sdk_dynamodbstreams::types::StreamDescription,
+    Vec<aws_sdk_dynamodbstreams::types::Shard>,
+) {
+    let mut shards = Vec::new();
+    let mut first = None;
+    let mut start: Option<String> = None;
+    loop {
+        let out = streams
+            .describe_stream()
+            .stream_arn(arn)
+            .set_exclusive_start_shard_id(start.take())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("DescribeStream {arn}: {e:?}"));
+        let d = out.stream_description.expect("StreamDescription");
+        shards.extend(d.shards.clone().unwrap_or_default());
+        start = d.last_evaluated_shard_id.clone();
+        first.get_or_insert(d);
+        if start.is_none() {
+            break;
+        }
+    }
+    (first.expect("one page"), shards)
+}
+
+/// Orders shards so that each comes after its parent (a parent no longer
+/// listed counts as done), keeping the listed order otherwise.
+pub fn lineage_order(
+    shards: &[aws_sdk_dynamodbstreams::types::Shard],
+) -> Vec<aws_sdk_dynamodbstreams::types::Shard> {
+    let listed: std::collections::HashSet<&str> =
+        shards.iter().filter_map(|s| s.shard_id()).collect();
+    let mut done: std::collections::HashSet<String> = Default::default();
+    let mut out = Vec::with_capacity(shards.len());
+    while out.len() < shards.len() {
+        let before = out.len();
+        for s in shards {
+            let id = s.shard_id().expect("ShardId");
+            if done.contains(id) {
+                continue;
+            }
+            let ready = match s.parent_shard_id() {
+                Some(p) => done.contains(p) || !listed.contains(p),
+                None => true,
+            };
+            if ready {
+                done.insert(id.to_owned());
+                out.push(s.clone());
+            }
+        }
+        assert!(out.len() > before, "shard lineage has a cycle: {shards:?}");
+    }
+    out
+}
+
+/// One shard read from `TRIM_HORIZON` until a read returns nothing (an
+/// open shard) or no next iterator (a closed shard read to its end).
+pub struct ShardRead {
+    pub shard: aws_sdk_dynamodbstreams::types::Shard,
+    pub records: Vec<aws_sdk_dynamodbstreams::types::Record>,
+    /// The last read returned no `NextShardIterator`.
+    pub exhausted: bool,
+}
+
+/// Reads every record of every shard of a stream, parents before children.
+pub async fn read_stream(streams: &aws_sdk_dynamodbstreams::Client, arn: &str) -> Vec<ShardRead> {
+    use aws_sdk_dynamodbstreams::types::ShardIteratorType;
+    let (_, shards) = describe_all_shards(streams, arn).await;
+    let mut out = Vec::new();
+    for shard in lineage_order(&shards) {
+        let id = shard.shard_id().expect("ShardId").to_owned();
+        let mut iterator = streams
+            .get_shard_iterator()
+            .stream_arn(arn)
+            .shard_id(&id)
+            .shard_iterator_type(ShardIteratorType::TrimHorizon)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GetShardIterator {id}: {e:?}"))
+            .shard_iterator;
+        let mut records = Vec::new();
+        let mut exhausted = false;
+        while let Some(it) = iterator.take() {
+            let page = streams
+                .get_records()
+                .shard_iterator(it)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("GetRecords {id}: {e:?}"));
+            let got = page.records.unwrap_or_default();
+            let empty = got.is_empty();
+            records.extend(got);
+            match page.next_shard_iterator {
+                None => exhausted = true,
+                Some(next) if !empty => iterator = Some(next),
+                Some(_) => {}
+            }
+        }
+        out.push(ShardRead {
+            shard,
+            records,
+            exhausted,
+        });
+    }
+    out
+}
