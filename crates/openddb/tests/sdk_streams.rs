@@ -1154,6 +1154,11 @@ async fn get_records_shapes_for_each_view_type() {
             assert_eq!(r.event_source(), Some("aws:dynamodb"), "{ctx}");
             assert_eq!(r.aws_region(), Some("us-east-1"), "{ctx}");
             let id = r.event_id().expect("eventID");
+            // Real records carry 32 hex digits.
+            assert!(
+                id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+                "{ctx}: eventID {id}"
+            );
             assert!(
                 !id.is_empty() && event_ids.insert(id.to_owned()),
                 "{ctx}: eventID {id}"
@@ -1178,6 +1183,10 @@ async fn get_records_shapes_for_each_view_type() {
             assert!(seq > last_seq, "{ctx}: sequence numbers increase");
             last_seq = seq;
             assert!(d.size_bytes().is_some_and(|b| b > 0), "{ctx}: SizeBytes");
+            if view_type == "KEYS_ONLY" {
+                // Item size of the keys: "pk" + "a", "sk" + "1" (or "2").
+                assert_eq!(d.size_bytes(), Some(6), "{ctx}: SizeBytes");
+            }
             assert_eq!(
                 d.stream_view_type().map(|v| v.as_str()),
                 Some(view_type),
@@ -1614,4 +1623,139 @@ async fn get_records_pages_skips_ends_and_refuses_bad_input() {
     let (got, next) = get_records(&streams, &end, None).await;
     assert!(got.is_empty());
     assert_eq!(next, None);
+}
+
+// ---------------------------------------------------------------------------
+// Errors as DynamoDB itself reports them
+// ---------------------------------------------------------------------------
+//
+// The error codes below are those real DynamoDB gives (the ScyllaDB
+// Alternator suite, written to pass against DynamoDB, asserts them:
+// test_describe_nonexistent_stream, test_get_shard_iterator*,
+// test_list_streams_with_nonexistent_last_stream,
+// test_describe_stream_with_nonexistent_last_shard,
+// test_streams_starting_sequence_number; see
+// /work/notes/streams-digest.md §3). DynamoDB Local differs on several.
+
+/// A table with a stream of 3 records in one shard: (server, ARN, shard).
+async fn three_records() -> (Server, String, String) {
+    let server = Server::in_memory().await;
+    let client = server.client();
+    let arn = create_stream_table(&client, "Errs", "KEYS_ONLY", false).await;
+    for k in ["a", "b", "c"] {
+        put(&client, "Errs", pk(k)).await;
+    }
+    let shard = only_shard(&server.streams(), &arn).await;
+    (server, arn, shard)
+}
+
+#[tokio::test]
+async fn at_sequence_number_of_the_starting_sequence_number_reads_everything() {
+    let (server, arn, shard) = three_records().await;
+    let streams = server.streams();
+    let (_, shards) = describe_all_shards(&streams, &arn).await;
+    let start = shards[0]
+        .sequence_number_range()
+        .and_then(|r| r.starting_sequence_number())
+        .expect("StartingSequenceNumber")
+        .to_owned();
+    let it = iterator(
+        &streams,
+        &arn,
+        &shard,
+        ShardIteratorType::AtSequenceNumber,
+        Some(&start),
+    )
+    .await;
+    let (got, _) = get_records(&streams, &it, None).await;
+    assert_eq!(got.len(), 3);
+    // The shard's last sequence number so far, and the ExclusiveStartShardId
+    // of the last shard: an empty page.
+    let out = streams
+        .describe_stream()
+        .stream_arn(&arn)
+        .exclusive_start_shard_id(&shard)
+        .send()
+        .await
+        .expect("DescribeStream after the last shard");
+    let d = out.stream_description.expect("StreamDescription");
+    assert!(d.shards().is_empty(), "{:?}", d.shards());
+    assert_eq!(d.last_evaluated_shard_id(), None);
+}
+
+// BUG (open): a malformed stream ARN (long enough, but not an ARN) is a
+// ValidationException on DynamoDB; openddb checks only its length and
+// answers ResourceNotFoundException.
+#[tokio::test]
+async fn malformed_stream_arns_are_validation_errors() {
+    let (server, _arn, shard) = three_records().await;
+    let streams = server.streams();
+    let garbage = "sdfadfsdfnlfkajakfgjalksfgklasjklasdjfklasdfasdfgasf";
+    fails_with!(
+        streams.describe_stream().stream_arn(garbage).send().await,
+        "ValidationException"
+    );
+    fails_with!(
+        streams
+            .get_shard_iterator()
+            .stream_arn(garbage)
+            .shard_id(&shard)
+            .shard_iterator_type(ShardIteratorType::TrimHorizon)
+            .send()
+            .await,
+        "ValidationException"
+    );
+    fails_with!(
+        streams
+            .list_streams()
+            .exclusive_start_stream_arn("kossaapaaasdafsdaasdasdasdasasdasfadfadfasdasdas")
+            .send()
+            .await,
+        "ValidationException"
+    );
+}
+
+// BUG (open): DescribeStream with an ExclusiveStartShardId the stream does
+// not have answers an empty page on DynamoDB; openddb starts over from the
+// first shard (a consumer paging with a stale id would see every shard
+// again).
+#[tokio::test]
+async fn describe_stream_after_an_unknown_shard_is_an_empty_page() {
+    let (server, arn, _shard) = three_records().await;
+    let out = server
+        .streams()
+        .describe_stream()
+        .stream_arn(&arn)
+        .exclusive_start_shard_id("shardId-00000000000000000000-00000000")
+        .send()
+        .await
+        .expect("DescribeStream after an unknown shard");
+    let d = out.stream_description.expect("StreamDescription");
+    assert!(d.shards().is_empty(), "{:?}", d.shards());
+}
+
+// BUG (open): a SequenceNumber with TRIM_HORIZON or LATEST is a
+// ValidationException on DynamoDB; openddb ignores it.
+#[tokio::test]
+async fn sequence_number_with_trim_horizon_or_latest_is_refused() {
+    let (server, arn, shard) = three_records().await;
+    let streams = server.streams();
+    let it = iterator(&streams, &arn, &shard, ShardIteratorType::TrimHorizon, None).await;
+    let (got, _) = get_records(&streams, &it, None).await;
+    let seq = seq_of(&got[0]);
+    for kind in [ShardIteratorType::TrimHorizon, ShardIteratorType::Latest] {
+        for given in [seq.as_str(), "garbage"] {
+            fails_with!(
+                streams
+                    .get_shard_iterator()
+                    .stream_arn(&arn)
+                    .shard_id(&shard)
+                    .shard_iterator_type(kind.clone())
+                    .sequence_number(given)
+                    .send()
+                    .await,
+                "ValidationException"
+            );
+        }
+    }
 }

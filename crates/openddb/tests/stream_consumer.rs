@@ -217,17 +217,48 @@ impl Consumer {
     /// until it has nothing more (open) or ends (closed).
     async fn pass(&mut self) -> Pass {
         self.passes += 1;
-        let (description, listed) = describe_all_shards(&self.streams, &self.arn).await;
-        let disabled = description.stream_status() == Some(&StreamStatus::Disabled);
-        let open = listed
-            .iter()
-            .filter(|s| {
-                s.sequence_number_range()
-                    .and_then(|r| r.ending_sequence_number())
-                    .is_none()
-            })
-            .count();
-        self.max_open = self.max_open.max(open);
+        // DescribeStream, page by page. Each page is one consistent view;
+        // shards may close and open between pages, so open shards are
+        // counted per page (a shard seen open on page 1 may have been
+        // replaced by one seen open on page 2).
+        let mut listed = Vec::new();
+        // Disabled on every page (the status may change between pages).
+        let mut disabled = true;
+        let mut open = 0;
+        let mut start: Option<String> = None;
+        loop {
+            let d = self
+                .streams
+                .describe_stream()
+                .stream_arn(&self.arn)
+                .set_exclusive_start_shard_id(start.take())
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("DescribeStream: {e:?}"))
+                .stream_description
+                .expect("StreamDescription");
+            disabled &= d.stream_status() == Some(&StreamStatus::Disabled);
+            let page = d.shards();
+            let open_in_page = page
+                .iter()
+                .filter(|s| {
+                    s.sequence_number_range()
+                        .and_then(|r| r.ending_sequence_number())
+                        .is_none()
+                })
+                .count();
+            assert!(
+                open_in_page <= MAX_OPEN_SHARDS,
+                "{open_in_page} open shards in one DescribeStream page"
+            );
+            self.max_open = self.max_open.max(open_in_page);
+            open += open_in_page;
+            listed.extend(page.iter().cloned());
+            start = d.last_evaluated_shard_id().map(str::to_owned);
+            if start.is_none() {
+                break;
+            }
+        }
         if disabled {
             assert_eq!(open, 0, "a disabled stream has no open shard");
         }
