@@ -971,13 +971,9 @@ async fn get_shard_iterator_of_each_type_and_its_errors() {
     );
 }
 
-// BUG (open): GetShardIterator AT_SEQUENCE_NUMBER on a closed shard accepts
-// the sequence number right after the shard's EndingSequenceNumber (it is
-// outside the shard's SequenceNumberRange, and belongs to a child), where
-// every other sequence number outside the range is refused with a
-// ValidationException. get_shard_iterator.rs compares with `seq > end`,
-// `end` being last + 1 for a closed shard: right for AFTER_SEQUENCE_NUMBER
-// of the last record (which becomes last + 1), one too far for AT.
+// AT_SEQUENCE_NUMBER on a closed shard refuses the number right after the
+// shard's EndingSequenceNumber (outside its range; it belongs to a child),
+// as every other number outside the range; AFTER the last one is accepted.
 #[tokio::test]
 async fn at_sequence_number_just_past_a_closed_shard_is_refused() {
     let server = small_shards(2).await;
@@ -1683,9 +1679,8 @@ async fn at_sequence_number_of_the_starting_sequence_number_reads_everything() {
     assert_eq!(d.last_evaluated_shard_id(), None);
 }
 
-// BUG (open): a malformed stream ARN (long enough, but not an ARN) is a
-// ValidationException on DynamoDB; openddb checks only its length and
-// answers ResourceNotFoundException.
+// A malformed stream ARN (long enough, but not an ARN) is a
+// ValidationException, as on DynamoDB, not ResourceNotFoundException.
 #[tokio::test]
 async fn malformed_stream_arns_are_validation_errors() {
     let (server, _arn, shard) = three_records().await;
@@ -1715,10 +1710,8 @@ async fn malformed_stream_arns_are_validation_errors() {
     );
 }
 
-// BUG (open): DescribeStream with an ExclusiveStartShardId the stream does
-// not have answers an empty page on DynamoDB; openddb starts over from the
-// first shard (a consumer paging with a stale id would see every shard
-// again).
+// DescribeStream with an ExclusiveStartShardId the stream does not have
+// answers an empty page, as DynamoDB does (rather than starting over).
 #[tokio::test]
 async fn describe_stream_after_an_unknown_shard_is_an_empty_page() {
     let (server, arn, _shard) = three_records().await;
@@ -1734,8 +1727,8 @@ async fn describe_stream_after_an_unknown_shard_is_an_empty_page() {
     assert!(d.shards().is_empty(), "{:?}", d.shards());
 }
 
-// BUG (open): a SequenceNumber with TRIM_HORIZON or LATEST is a
-// ValidationException on DynamoDB; openddb ignores it.
+// A SequenceNumber with TRIM_HORIZON or LATEST is a ValidationException,
+// as on DynamoDB.
 #[tokio::test]
 async fn sequence_number_with_trim_horizon_or_latest_is_refused() {
     let (server, arn, shard) = three_records().await;

@@ -128,7 +128,14 @@ pub async fn run(
         ("TRIM_HORIZON", _) => shard.first_seq.max(trimmed),
         ("LATEST", _) => end,
         (_, Some(seq)) => {
-            if seq < shard.first_seq || seq > end {
+            // A closed shard ends with its last record: AT a number past
+            // it names a child's record; AFTER the last one is its end.
+            let past_end = if shard.closed && kind == "AT_SEQUENCE_NUMBER" {
+                seq >= end
+            } else {
+                seq > end
+            };
+            if seq < shard.first_seq || past_end {
                 return Err(invalid_sequence());
             }
             if seq < trimmed {
