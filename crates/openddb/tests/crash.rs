@@ -5,18 +5,14 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
-use common::{create_table, item, n, s};
+use common::{create_table, item, n, s, ServerProcess};
 
 const TABLE: &str = "Crash";
 const WRITERS: usize = 16;
@@ -24,71 +20,6 @@ const COUNTERS: usize = 4;
 const CYCLES: usize = 3;
 /// Acknowledged writes to wait for before the kill (besides 300 ms of load).
 const MIN_ACKED: usize = 200;
-
-/// The server process; killed (SIGKILL) and reaped when dropped, so a failing
-/// test leaves nothing running.
-struct ServerProcess {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl ServerProcess {
-    fn start(data_dir: &Path) -> ServerProcess {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_openddb"))
-            .arg("--port")
-            .arg("0")
-            .arg("--data-dir")
-            .arg(data_dir)
-            .arg("--log-level")
-            .arg("warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start the openddb binary");
-        let stderr = child.stderr.take().expect("piped stderr");
-        let (tx, rx) = mpsc::channel();
-        // Keep draining stderr after the address line so the server never
-        // blocks on a full pipe.
-        std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if let Some(addr) = line.strip_prefix("openddb listening on ") {
-                    if let Some(tx) = tx.take() {
-                        let _ = tx.send(addr.trim().to_owned());
-                    }
-                }
-            }
-        });
-        let mut server = ServerProcess {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        };
-        let addr = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the server prints its address");
-        server.addr = addr.parse().expect("a socket address");
-        server
-    }
-
-    fn client(&self) -> Client {
-        common::client(self.addr)
-    }
-
-    /// SIGKILL: no chance to flush or finish anything.
-    fn kill(mut self) {
-        self.child.kill().expect("SIGKILL the server");
-        self.child.wait().expect("reap the server");
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// What the writers were told, across all cycles.
 #[derive(Default, Clone)]

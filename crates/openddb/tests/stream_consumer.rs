@@ -23,7 +23,10 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, StreamSpecification, StreamViewType};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodbstreams as ds;
-use common::{create_table, describe_all_shards, from_stream_item, item, n, s, seq_number, Server};
+use common::{
+    create_table, describe_all_shards, enable_stream, from_stream_item, item, n, s, seq_number,
+    Server,
+};
 use ds::types::{ShardIteratorType, StreamStatus};
 use openddb::{StorageConfig, StreamSettings};
 use tokio::sync::Mutex;
@@ -394,22 +397,7 @@ async fn consume_a_busy_stream(server: Server, label: &str) {
     let started = Instant::now();
     let client = server.client();
     create_table(&client, TABLE, false).await;
-    let arn = client
-        .update_table()
-        .table_name(TABLE)
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::NewAndOldImages)
-                .build()
-                .expect("stream specification"),
-        )
-        .send()
-        .await
-        .expect("enable the stream")
-        .table_description
-        .and_then(|t| t.latest_stream_arn)
-        .expect("LatestStreamArn");
+    let arn = enable_stream(&client, TABLE, StreamViewType::NewAndOldImages).await;
 
     let items: Arc<Vec<Mutex<ItemState>>> = Arc::new(
         (0..ITEMS)

@@ -16,18 +16,17 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::{AttributeValue, StreamSpecification, StreamViewType};
+use aws_sdk_dynamodb::types::{AttributeValue, StreamViewType};
 use aws_sdk_dynamodb::Client;
-use common::{create_table, from_stream_item, item, n, read_stream, s, seq_number, Server};
+use common::{
+    create_table, enable_stream, from_stream_item, item, n, read_stream, s, seq_number, Server,
+    ServerProcess,
+};
 use openddb::{StorageConfig, StreamSettings};
 
 type Item = HashMap<String, AttributeValue>;
@@ -38,75 +37,6 @@ const ITEMS_PER_WRITER: usize = 5;
 const CYCLES: usize = 3;
 /// Acknowledged writes to wait for before each kill (besides 300 ms of load).
 const MIN_ACKED: usize = 150;
-
-/// The server process; killed (SIGKILL) and reaped when dropped, so a failing
-/// test leaves nothing running.
-struct ServerProcess {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl ServerProcess {
-    fn start(data_dir: &Path) -> ServerProcess {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_openddb"))
-            .arg("--port")
-            .arg("0")
-            .arg("--data-dir")
-            .arg(data_dir)
-            .arg("--log-level")
-            .arg("warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start the openddb binary");
-        let stderr = child.stderr.take().expect("piped stderr");
-        let (tx, rx) = mpsc::channel();
-        // Keep draining stderr after the address line so the server never
-        // blocks on a full pipe.
-        std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if let Some(addr) = line.strip_prefix("openddb listening on ") {
-                    if let Some(tx) = tx.take() {
-                        let _ = tx.send(addr.trim().to_owned());
-                    }
-                }
-            }
-        });
-        let mut server = ServerProcess {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        };
-        let addr = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the server prints its address");
-        server.addr = addr.parse().expect("a socket address");
-        server
-    }
-
-    fn client(&self) -> Client {
-        common::client(self.addr)
-    }
-
-    fn streams(&self) -> aws_sdk_dynamodbstreams::Client {
-        common::streams_client(self.addr)
-    }
-
-    /// SIGKILL: no chance to flush or finish anything.
-    fn kill(mut self) {
-        self.child.kill().expect("SIGKILL the server");
-        self.child.wait().expect("reap the server");
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// One change to one item, as a stream record describes it.
 #[derive(Debug, Clone, PartialEq)]
@@ -163,19 +93,7 @@ async fn stream_records_and_items_agree_after_sigkill() {
         .await;
         let client = server.client();
         create_table(&client, TABLE, false).await;
-        client
-            .update_table()
-            .table_name(TABLE)
-            .stream_specification(
-                StreamSpecification::builder()
-                    .stream_enabled(true)
-                    .stream_view_type(StreamViewType::NewAndOldImages)
-                    .build()
-                    .expect("stream specification"),
-            )
-            .send()
-            .await
-            .expect("enable the stream");
+        enable_stream(&client, TABLE, StreamViewType::NewAndOldImages).await;
         server.shutdown().await;
     }
 
