@@ -57,6 +57,15 @@ impl Reply {
     }
 }
 
+/// The operations of the DynamoDB Streams API (`DynamoDBStreams_20120810`,
+/// served on the same endpoint); their names occur in no other API.
+const STREAMS_OPERATIONS: [&str; 4] = [
+    "DescribeStream",
+    "GetRecords",
+    "GetShardIterator",
+    "ListStreams",
+];
+
 /// The `X-Amz-Target` value of `op`, static for the operations used on hot
 /// paths.
 fn amz_target(op: &str) -> HeaderValue {
@@ -64,8 +73,16 @@ fn amz_target(op: &str) -> HeaderValue {
         "PutItem" => HeaderValue::from_static("DynamoDB_20120810.PutItem"),
         "GetItem" => HeaderValue::from_static("DynamoDB_20120810.GetItem"),
         "UpdateItem" => HeaderValue::from_static("DynamoDB_20120810.UpdateItem"),
-        _ => HeaderValue::from_str(&format!("DynamoDB_20120810.{op}"))
-            .unwrap_or_else(|_| HeaderValue::from_static("DynamoDB_20120810.Invalid")),
+        "GetRecords" => HeaderValue::from_static("DynamoDBStreams_20120810.GetRecords"),
+        _ => {
+            let api = if STREAMS_OPERATIONS.contains(&op) {
+                "DynamoDBStreams_20120810"
+            } else {
+                "DynamoDB_20120810"
+            };
+            HeaderValue::from_str(&format!("{api}.{op}"))
+                .unwrap_or_else(|_| HeaderValue::from_static("DynamoDB_20120810.Invalid"))
+        }
     }
 }
 
@@ -97,7 +114,8 @@ impl Conn {
         Ok(Conn { sender, host })
     }
 
-    /// Sends `body` as operation `op` (e.g. `PutItem`) and reads the full
+    /// Sends `body` as operation `op` (e.g. `PutItem`, or `GetRecords` of
+    /// the Streams API) and reads the full
     /// answer. Transport failures and time-outs are returned as `Err`; the
     /// connection should then be reopened.
     pub async fn call(&mut self, op: &str, body: Bytes) -> Result<Reply, String> {
@@ -134,5 +152,31 @@ impl Conn {
             Ok(result) => result,
             Err(_) => Err(format!("no answer within {REQUEST_TIMEOUT:?}")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streams_operations_have_their_own_target() {
+        assert_eq!(amz_target("PutItem"), "DynamoDB_20120810.PutItem");
+        assert_eq!(
+            amz_target("DescribeTable"),
+            "DynamoDB_20120810.DescribeTable"
+        );
+        assert_eq!(
+            amz_target("GetRecords"),
+            "DynamoDBStreams_20120810.GetRecords"
+        );
+        assert_eq!(
+            amz_target("GetShardIterator"),
+            "DynamoDBStreams_20120810.GetShardIterator"
+        );
+        assert_eq!(
+            amz_target("DescribeStream"),
+            "DynamoDBStreams_20120810.DescribeStream"
+        );
     }
 }

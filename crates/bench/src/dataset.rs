@@ -1,6 +1,8 @@
 //! The tables the workloads run on, how each is created and how its items
 //! are loaded: `PutItem` at high concurrency, or `BatchWriteItem` of 25
-//! items where the target implements it.
+//! items where the target implements it. Two tables have a
+//! NEW_AND_OLD_IMAGES stream; a target that cannot create them is reported
+//! as not supporting the workloads on them, not as a failure.
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,6 +13,7 @@ use bytes::Bytes;
 use tokio::task::JoinSet;
 
 use crate::client::{Conn, Reply};
+use crate::streams::{self, STREAM_SPECIFICATION};
 use crate::target::Target;
 use crate::wire;
 use crate::workload::{push_item, push_payload, TABLE};
@@ -39,9 +42,19 @@ pub struct Shape {
     pub gsi_items: u64,
     /// Items of the Scan table.
     pub scan_items: u64,
+    /// Writes made to the `get-records` table after its stream was
+    /// enabled (so records in its stream).
+    pub stream_records: u64,
 }
 
 impl Shape {
+    /// Keys of the `get-records` table: each is written twice, so that
+    /// half of its stream's records are INSERTs (new image) and half
+    /// MODIFYs (old and new images).
+    pub fn record_keys(&self) -> u64 {
+        self.stream_records.div_ceil(2)
+    }
+
     /// Sort-key windows of [`WINDOW`] items under one GSI partition.
     pub fn gsi_windows_per_value(&self) -> u64 {
         self.gsi_items / GSI_VALUES - WINDOW + 1
@@ -96,6 +109,14 @@ pub enum Dataset {
     /// `bench_scan` (pk S): the single-item workloads' items, `scan_items`
     /// of them.
     Scan,
+    /// `bench_streamed`: [`Dataset::Point`] with a NEW_AND_OLD_IMAGES
+    /// stream, loaded the same way, for the streamed writes.
+    Streamed,
+    /// `bench_records` (pk S) with a NEW_AND_OLD_IMAGES stream, onto which
+    /// `stream_records` puts (PutItem ×16) were made after the stream was
+    /// enabled: put n writes key `k{n mod record_keys}` with `t = p{n}`, so
+    /// every put changes its item and writes one record.
+    Records,
 }
 
 impl Dataset {
@@ -106,16 +127,33 @@ impl Dataset {
             Dataset::Query => "bench_query",
             Dataset::Gsi => "bench_gsi",
             Dataset::Scan => "bench_scan",
+            Dataset::Streamed => "bench_streamed",
+            Dataset::Records => "bench_records",
         }
+    }
+
+    /// Whether the table is prepared only after the cells on the other
+    /// tables have run (like the Scan table): the `get-records` table's
+    /// records must not weigh on the streamed writes, and on Dynoxide
+    /// every streamed write costs more the more records any stream on the
+    /// server holds.
+    pub fn loaded_late(self) -> bool {
+        self == Dataset::Records
+    }
+
+    /// Whether the table has a stream.
+    pub fn streamed(self) -> bool {
+        matches!(self, Dataset::Streamed | Dataset::Records)
     }
 
     /// Number of items.
     pub fn items(self, shape: &Shape) -> u64 {
         match self {
-            Dataset::Point => shape.items,
+            Dataset::Point | Dataset::Streamed => shape.items,
             Dataset::Query => shape.query_partitions * shape.query_partition_items,
             Dataset::Gsi => shape.gsi_items,
             Dataset::Scan => shape.scan_items,
+            Dataset::Records => shape.stream_records,
         }
     }
 
@@ -140,6 +178,9 @@ impl Dataset {
             Dataset::Point | Dataset::Scan => format!(
                 r#"{{"TableName":"{table}","AttributeDefinitions":[{{"AttributeName":"pk","AttributeType":"S"}}],"KeySchema":[{{"AttributeName":"pk","KeyType":"HASH"}}],"BillingMode":"PAY_PER_REQUEST"}}"#
             ),
+            Dataset::Streamed | Dataset::Records => format!(
+                r#"{{"TableName":"{table}","AttributeDefinitions":[{{"AttributeName":"pk","AttributeType":"S"}}],"KeySchema":[{{"AttributeName":"pk","KeyType":"HASH"}}],"BillingMode":"PAY_PER_REQUEST",{STREAM_SPECIFICATION}}}"#
+            ),
             Dataset::Query => format!(
                 r#"{{"TableName":"{table}","AttributeDefinitions":[{{"AttributeName":"pk","AttributeType":"S"}},{{"AttributeName":"sk","AttributeType":"S"}}],"KeySchema":[{{"AttributeName":"pk","KeyType":"HASH"}},{{"AttributeName":"sk","KeyType":"RANGE"}}],"BillingMode":"PAY_PER_REQUEST"}}"#
             ),
@@ -153,7 +194,8 @@ impl Dataset {
     /// ~215 for the GSI table, which carries `g` and `gs` as well).
     pub fn push_item(self, s: &mut String, n: u64, shape: &Shape) {
         match self {
-            Dataset::Point | Dataset::Scan => push_item(s, n, 0),
+            Dataset::Point | Dataset::Scan | Dataset::Streamed => push_item(s, n, 0),
+            Dataset::Records => push_item(s, n % shape.record_keys(), n),
             Dataset::Query => {
                 let per = shape.query_partition_items;
                 let _ = write!(
@@ -210,6 +252,34 @@ pub struct LoadReport {
     /// e.g. `PutItem ×64` or `BatchWriteItem(25) ×4`.
     pub method: String,
     pub elapsed: Duration,
+    /// What was found after loading, e.g. `; stream: 20000 records in 1
+    /// shard` (empty for tables without a stream).
+    pub note: String,
+}
+
+/// Why a table could not be prepared.
+#[derive(Debug)]
+pub enum PrepareError {
+    /// The target lacks what the table needs (a stream, an operation of
+    /// the Streams API): its workloads are reported as unsupported.
+    Unsupported(String),
+    /// Anything else: the run reports a failure.
+    Failed(String),
+}
+
+impl From<String> for PrepareError {
+    fn from(e: String) -> Self {
+        PrepareError::Failed(e)
+    }
+}
+
+impl std::fmt::Display for PrepareError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PrepareError::Unsupported(why) => write!(f, "unsupported: {why}"),
+            PrepareError::Failed(e) => f.write_str(e),
+        }
+    }
 }
 
 impl LoadReport {
@@ -227,13 +297,17 @@ fn fail(target: &Target, what: &str, reply: &Reply) -> String {
 }
 
 /// Deletes `dataset`'s table if it exists, creates it fresh (PAY_PER_REQUEST),
-/// waits until it and its indexes are ACTIVE and loads its items.
+/// waits until it and its indexes are ACTIVE and loads its items. A
+/// streamed table that the target refuses to create, or creates without a
+/// stream, is [`PrepareError::Unsupported`]; so is a Streams API operation
+/// the target does not know when the `get-records` table's stream is read
+/// through after loading.
 pub async fn prepare(
     target: &Target,
     dataset: Dataset,
     shape: &Shape,
     plan: &LoadPlan,
-) -> Result<LoadReport, String> {
+) -> Result<LoadReport, PrepareError> {
     let table = dataset.table();
     let mut conn = Conn::open(target).await?;
     let name = format!(r#"{{"TableName":"{table}"}}"#);
@@ -248,13 +322,19 @@ pub async fn prepare(
         )
         .await?;
     } else if !deleted.error_kind().contains("ResourceNotFoundException") {
-        return Err(fail(target, "DeleteTable", &deleted));
+        return Err(fail(target, "DeleteTable", &deleted).into());
     }
     let created = conn
         .call("CreateTable", Bytes::from(dataset.create_body()))
         .await?;
     if !created.ok() {
-        return Err(fail(target, "CreateTable", &created));
+        if dataset.streamed() {
+            return Err(PrepareError::Unsupported(format!(
+                "CreateTable with a StreamSpecification answered {}",
+                wire::reply_text(&created)
+            )));
+        }
+        return Err(fail(target, "CreateTable", &created).into());
     }
     wait_for(
         target,
@@ -264,7 +344,29 @@ pub async fn prepare(
         "the table to become ACTIVE",
     )
     .await?;
-    load(target, dataset, shape, plan, &mut conn).await
+    if dataset.streamed() {
+        streams::stream_arn(&mut conn, target, table).await?;
+    }
+    let mut report = load(target, dataset, shape, plan, &mut conn).await?;
+    if dataset == Dataset::Records {
+        // A fresh connection: this one sat idle through the load, and
+        // DynamoDB Local closes idle connections.
+        let mut conn = Conn::open(target).await?;
+        let contents = streams::read_through(&mut conn, target, table).await?;
+        report.note = format!(
+            "; stream: {} records in {} shard{}",
+            contents.records,
+            contents.shards,
+            if contents.shards == 1 { "" } else { "s" }
+        );
+        if contents.records != report.items {
+            eprintln!(
+                "openddb-bench: {}: the stream of {table} holds {} records after {} puts",
+                target.name, contents.records, report.items
+            );
+        }
+    }
+    Ok(report)
 }
 
 /// The table and all its GSIs are ACTIVE.
@@ -307,26 +409,37 @@ async fn load(
 ) -> Result<LoadReport, String> {
     let items = dataset.items(shape);
     // The single-item workloads' table is loaded as it always was (PutItem
-    // over 16 connections), so that their figures compare with past runs.
+    // over 16 connections), so that their figures compare with past runs;
+    // its streamed twin likewise, so that the two compare with each other,
+    // and the `get-records` table too: it is defined by the puts made to
+    // it (and DynamoDB Local on disk takes BatchWriteItem on a streamed
+    // table at a few dozen items/s, PutItem at hundreds).
     let (with, put_concurrency) = match dataset {
-        Dataset::Point => (LoadWith::Put, POINT_LOAD_CONCURRENCY),
+        Dataset::Point | Dataset::Streamed | Dataset::Records => {
+            (LoadWith::Put, POINT_LOAD_CONCURRENCY)
+        }
         _ => (plan.with, plan.put_concurrency),
     };
-    let batch = match with {
-        LoadWith::Put => false,
-        LoadWith::Batch => true,
+    let started = Instant::now();
+    // With `auto`, the first batch probes for BatchWriteItem; when it is
+    // accepted whole, the load goes on from the second instead of writing
+    // the same items twice.
+    let (batch, first) = match with {
+        LoadWith::Put => (false, 0),
+        LoadWith::Batch => (true, 0),
         LoadWith::Auto => {
-            // Probe with the first batch; it is written again by the load.
             let reply = conn
                 .call(
                     "BatchWriteItem",
                     dataset.batch_body(0, items.min(BATCH), shape),
                 )
                 .await?;
-            if reply.ok() {
-                true
+            if reply.ok() && unprocessed_none(&reply) {
+                (true, 1)
+            } else if reply.ok() {
+                (true, 0)
             } else if reply.error_kind().contains("UnknownOperationException") {
-                false
+                (false, 0)
             } else {
                 return Err(fail(target, "BatchWriteItem (probe)", &reply));
             }
@@ -343,10 +456,10 @@ async fn load(
         target.name,
         dataset.table()
     );
-    // Requests are numbered; worker w sends w, w + connections, ...
+    // Requests are numbered; worker w sends first + w, first + w +
+    // connections, ...
     let requests = if batch { items.div_ceil(BATCH) } else { items };
-    let done = Arc::new(AtomicU64::new(0));
-    let started = Instant::now();
+    let done = Arc::new(AtomicU64::new(first));
     let mut set = JoinSet::new();
     for worker in 0..connections as u64 {
         let target = target.clone();
@@ -354,7 +467,7 @@ async fn load(
         let done = done.clone();
         set.spawn(async move {
             let mut conn = Conn::open(&target).await?;
-            let mut request = worker;
+            let mut request = first + worker;
             while request < requests {
                 if batch {
                     let from = request * BATCH;
@@ -409,7 +522,16 @@ async fn load(
         items,
         method,
         elapsed: started.elapsed(),
+        note: String::new(),
     })
+}
+
+/// A BatchWriteItem answer that left nothing unprocessed.
+fn unprocessed_none(reply: &Reply) -> bool {
+    wire::find(&reply.body, b"\"UnprocessedItems\":{}").is_some()
+        || reply.json()["UnprocessedItems"]
+            .as_object()
+            .is_some_and(|m| m.is_empty())
 }
 
 /// Sends one `BatchWriteItem`, then its `UnprocessedItems` until none are
@@ -451,6 +573,7 @@ mod tests {
             query_partition_items: 10_000,
             gsi_items: 100_000,
             scan_items: 1_000,
+            stream_records: 100,
         }
     }
 
@@ -476,7 +599,14 @@ mod tests {
     #[test]
     fn items_are_json_of_about_200_bytes() {
         let shape = shape();
-        for d in [Dataset::Point, Dataset::Query, Dataset::Gsi, Dataset::Scan] {
+        for d in [
+            Dataset::Point,
+            Dataset::Query,
+            Dataset::Gsi,
+            Dataset::Scan,
+            Dataset::Streamed,
+            Dataset::Records,
+        ] {
             let mut s = String::new();
             d.push_item(&mut s, 12_345, &shape);
             let item: serde_json::Value = serde_json::from_str(&s).unwrap();
@@ -501,5 +631,52 @@ mod tests {
             s.contains(r#""g":{"S":"g034"},"gs":{"S":"s000000012"}"#),
             "{s}"
         );
+    }
+
+    #[test]
+    fn streamed_tables() {
+        let shape = shape();
+        for d in [Dataset::Streamed, Dataset::Records] {
+            assert!(d.streamed());
+            let v: serde_json::Value = serde_json::from_str(&d.create_body()).unwrap();
+            assert_eq!(v["StreamSpecification"]["StreamEnabled"], true);
+            assert_eq!(
+                v["StreamSpecification"]["StreamViewType"],
+                "NEW_AND_OLD_IMAGES"
+            );
+            // The same key schema as the point table.
+            let plain: serde_json::Value =
+                serde_json::from_str(&Dataset::Point.create_body()).unwrap();
+            assert_eq!(v["KeySchema"], plain["KeySchema"]);
+        }
+        assert!(!Dataset::Point.streamed());
+        // Put n and put n + record_keys write the same key, with different
+        // values: one INSERT and one MODIFY record.
+        assert_eq!(shape.record_keys(), 50);
+        let item = |n| {
+            let mut s = String::new();
+            Dataset::Records.push_item(&mut s, n, &shape);
+            serde_json::from_str::<serde_json::Value>(&s).unwrap()
+        };
+        assert_eq!(item(7)["pk"], item(57)["pk"]);
+        assert_ne!(item(7)["t"], item(57)["t"]);
+        assert_ne!(item(7)["pk"], item(8)["pk"]);
+        // A batch of 25 consecutive puts has 25 distinct keys.
+        let body: serde_json::Value =
+            serde_json::from_slice(&Dataset::Records.batch_body(25, 50, &shape)).unwrap();
+        let mut keys: Vec<String> = body["RequestItems"]["bench_records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                r["PutRequest"]["Item"]["pk"]["S"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), 25);
     }
 }

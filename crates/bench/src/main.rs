@@ -11,6 +11,9 @@
 //! openddb-bench --target ... --workloads query-100,gsi-query,scan \
 //!               --query-partitions 4 --gsi-items 100000 --scan-items 1000000
 //! openddb-bench --target ... --workloads batch-write-25,transact-write-4
+//! openddb-bench --target ... \
+//!               --workloads put,put-streamed,update,update-streamed,get-records \
+//!               --stream-records 20000
 //! openddb-bench startup --name openddb --url http://127.0.0.1:8000 \
 //!               -- target/release/openddb --port 8000 --in-memory
 //! ```
@@ -25,6 +28,10 @@
 //! error: items left in `UnprocessedItems` and transactions cancelled by
 //! `TransactionConflict`. The `scan` workload instead
 //! reads its whole table once, page by page, sampling the server's memory.
+//! The streamed writes run on a twin of the single-item table with a
+//! NEW_AND_OLD_IMAGES stream, and `get-records` reads a stream through the
+//! Streams API on the same port; a target that has no streams has those
+//! cells reported as unsupported.
 //! Only loopback targets are accepted, and all durations and counts are
 //! bounded.
 
@@ -35,6 +42,7 @@ mod report;
 mod run;
 mod scan;
 mod startup;
+mod streams;
 mod target;
 mod wire;
 mod workload;
@@ -45,7 +53,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::dataset::{Dataset, LoadPlan, LoadReport, LoadWith, Shape, GSI_VALUES, WINDOW};
+use crate::dataset::{
+    Dataset, LoadPlan, LoadReport, LoadWith, PrepareError, Shape, GSI_VALUES, WINDOW,
+};
 use crate::report::Report;
 use crate::run::{CellResult, Plan};
 use crate::scan::ScanResult;
@@ -88,7 +98,10 @@ struct LoadArgs {
     /// Comma-separated workloads: put, get, update, cond-put (single items),
     /// query-100, gsi-query (100-item queries), scan (whole table),
     /// batch-write-25 (BatchWriteItem of 25 puts), transact-write-4
-    /// (TransactWriteItems of 2 puts, an update and a condition check).
+    /// (TransactWriteItems of 2 puts, an update and a condition check),
+    /// put-streamed, update-streamed (put and update on a table with a
+    /// NEW_AND_OLD_IMAGES stream), get-records (GetRecords along a stream's
+    /// shard iterators).
     #[arg(long, value_delimiter = ',', default_value = "put,get,update,cond-put")]
     workloads: Vec<Workload>,
     /// Comma-separated numbers of concurrent connections.
@@ -119,13 +132,18 @@ struct LoadArgs {
     /// scan: items of the Scan table.
     #[arg(long, default_value_t = 1_000_000)]
     scan_items: u64,
+    /// get-records: puts made to its table after the stream was enabled,
+    /// over half as many keys (so half INSERT and half MODIFY records).
+    #[arg(long, default_value_t = 20_000)]
+    stream_records: u64,
     /// scan: give up (and report a partial scan) after this long.
     #[arg(long, value_parser = parse_duration, default_value = "600s")]
     scan_limit: Duration,
     /// How the read workloads' tables are loaded: auto (BatchWriteItem of
     /// 25 where the target implements it, else PutItem), put or batch. The
-    /// table of the single-item workloads and multi-item writes is always
-    /// loaded with PutItem ×16.
+    /// table of the single-item workloads and multi-item writes, its
+    /// streamed twin and the get-records table are always loaded with
+    /// PutItem ×16.
     #[arg(long, default_value = "auto")]
     load_with: LoadWith,
     /// Requests in flight when loading a read workload's table with PutItem.
@@ -262,6 +280,9 @@ fn run_load(args: LoadArgs) -> Result<(), String> {
         ),
         ("--gsi-items", args.gsi_items, GSI_VALUES * WINDOW),
         ("--scan-items", args.scan_items, 1),
+        // At least 25 keys, so that a BatchWriteItem of 25 puts loading it
+        // never writes one key twice.
+        ("--stream-records", args.stream_records, 50),
     ] {
         if n < min || n > MAX_ITEMS {
             return Err(format!("{flag} must be in {min}..={MAX_ITEMS}"));
@@ -333,6 +354,7 @@ fn run_load(args: LoadArgs) -> Result<(), String> {
         query_partition_items: args.query_partition_items,
         gsi_items: args.gsi_items,
         scan_items: args.scan_items,
+        stream_records: args.stream_records,
     };
     let load_plan = LoadPlan {
         with: args.load_with,
@@ -344,96 +366,56 @@ fn run_load(args: LoadArgs) -> Result<(), String> {
         warmup: args.warmup,
         shape: shape.clone(),
     };
-    let mut datasets: Vec<Dataset> = loops.iter().map(|w| w.dataset()).collect();
-    datasets.sort();
-    datasets.dedup();
-    let mut results: Vec<CellResult> = Vec::new();
+    let mut collected = Collected::default();
     let mut scan_results: Vec<ScanResult> = Vec::new();
-    let mut loads: Vec<LoadReport> = Vec::new();
-    let mut failures: Vec<String> = Vec::new();
     runtime.block_on(async {
         for target in &args.targets {
-            let mut prepared = true;
-            for &dataset in &datasets {
-                match dataset::prepare(target, dataset, &shape, &load_plan).await {
-                    Ok(report) => loads.push(report),
-                    Err(e) => {
-                        eprintln!("openddb-bench: {e}");
-                        failures.push(e);
-                        prepared = false;
-                        break;
-                    }
-                }
-                settle().await;
-            }
-            if !prepared {
-                continue;
-            }
-            // Warm every code path once (JIT, caches) before the first
-            // measured cell, at the highest concurrency; results discarded.
-            let max_concurrency = args.concurrency.iter().copied().max().unwrap_or(1);
-            let warm = Plan {
-                duration: args.warmup,
-                warmup: Duration::ZERO,
-                shape: shape.clone(),
-            };
-            for &workload in &loops {
-                if !args.warmup.is_zero() {
-                    if let Err(e) = run::measure(target, workload, max_concurrency, &warm).await {
-                        eprintln!("openddb-bench: warm-up: {e}");
-                    }
-                }
-            }
-            for &workload in &loops {
-                for &concurrency in &args.concurrency {
-                    match run::measure(target, workload, concurrency, &plan).await {
-                        Ok(r) => {
-                            let shed = match workload {
-                                Workload::BatchWrite25 => {
-                                    format!(", {} unprocessed items", r.unprocessed)
-                                }
-                                Workload::TransactWrite4 => {
-                                    format!(", {} conflicts", r.conflicts)
-                                }
-                                _ => String::new(),
-                            };
-                            eprintln!(
-                                "openddb-bench: {} {} c={}: {:.0} ops/s, p99 {} µs, {} errors{shed}",
-                                r.target,
-                                workload.name(),
-                                concurrency,
-                                r.throughput(),
-                                r.latency.value_at_quantile(0.99),
-                                r.errors
-                            );
-                            results.push(r);
-                        }
-                        Err(e) => {
-                            eprintln!("openddb-bench: {e}");
-                            failures.push(e);
-                        }
-                    }
-                    // Let background work (checkpoints, GC) settle between cells.
-                    tokio::time::sleep(Duration::from_millis(300)).await;
-                }
-            }
-            if !scans.is_empty() {
+            // Tables loaded late are prepared after the cells on the others
+            // (see `Dataset::loaded_late`).
+            let (early, late): (Vec<Workload>, Vec<Workload>) =
+                loops.iter().partition(|w| !w.dataset().loaded_late());
+            let ran = run_cells(
+                target,
+                &early,
+                &args,
+                &shape,
+                &load_plan,
+                &plan,
+                &mut collected,
+            )
+            .await
+                && run_cells(
+                    target,
+                    &late,
+                    &args,
+                    &shape,
+                    &load_plan,
+                    &plan,
+                    &mut collected,
+                )
+                .await;
+            if ran && !scans.is_empty() {
                 if let Err(e) = run_scan(
                     target,
                     &shape,
                     &load_plan,
                     &args,
-                    &mut loads,
+                    &mut collected.loads,
                     &mut scan_results,
                 )
                 .await
                 {
                     eprintln!("openddb-bench: {e}");
-                    failures.push(e);
+                    collected.failures.push(e);
                 }
             }
         }
     });
+    let Collected {
+        mut results,
+        loads,
+        failures,
+    } = collected;
     // Order the report by workload, then concurrency, then target order.
     let order = |r: &CellResult| {
         (
@@ -468,6 +450,132 @@ fn run_load(args: LoadArgs) -> Result<(), String> {
     }
 }
 
+/// What the closed-loop cells of a run produced.
+#[derive(Default)]
+struct Collected {
+    results: Vec<CellResult>,
+    loads: Vec<LoadReport>,
+    failures: Vec<String>,
+}
+
+/// Prepares the tables of `workloads` on `target`, warms every workload up
+/// once at the highest concurrency (JIT, caches; results discarded), then
+/// measures each (workload, concurrency) cell. Workloads whose table the
+/// target cannot have are recorded as unsupported cells. `false` when a
+/// table could not be prepared (a failure, recorded).
+async fn run_cells(
+    target: &Target,
+    workloads: &[Workload],
+    args: &LoadArgs,
+    shape: &Shape,
+    load_plan: &LoadPlan,
+    plan: &Plan,
+    out: &mut Collected,
+) -> bool {
+    let mut datasets: Vec<Dataset> = workloads.iter().map(|w| w.dataset()).collect();
+    datasets.sort();
+    datasets.dedup();
+    // Tables this target cannot have, and why.
+    let mut lacking: Vec<(Dataset, String)> = Vec::new();
+    for dataset in datasets {
+        match dataset::prepare(target, dataset, shape, load_plan).await {
+            Ok(report) => {
+                if !report.note.is_empty() {
+                    eprintln!(
+                        "openddb-bench: {}: {}{}",
+                        target.name, report.table, report.note
+                    );
+                }
+                out.loads.push(report);
+            }
+            Err(PrepareError::Unsupported(why)) => {
+                eprintln!(
+                    "openddb-bench: {}: {} unsupported: {why}",
+                    target.name,
+                    dataset.table()
+                );
+                lacking.push((dataset, why));
+            }
+            Err(PrepareError::Failed(e)) => {
+                eprintln!("openddb-bench: {e}");
+                out.failures.push(e);
+                return false;
+            }
+        }
+        settle().await;
+    }
+    let mut runnable = Vec::new();
+    for &workload in workloads {
+        match lacking.iter().find(|(d, _)| *d == workload.dataset()) {
+            Some((_, why)) => {
+                for &concurrency in &args.concurrency {
+                    out.results.push(CellResult::unsupported(
+                        &target.name,
+                        workload,
+                        concurrency,
+                        args.duration,
+                        why,
+                    ));
+                }
+            }
+            None => runnable.push(workload),
+        }
+    }
+    let max_concurrency = args.concurrency.iter().copied().max().unwrap_or(1);
+    let warm = Plan {
+        duration: args.warmup,
+        warmup: Duration::ZERO,
+        shape: shape.clone(),
+    };
+    for &workload in &runnable {
+        if !args.warmup.is_zero() {
+            if let Err(e) = run::measure(target, workload, max_concurrency, &warm).await {
+                eprintln!("openddb-bench: warm-up: {e}");
+            }
+        }
+    }
+    for &workload in &runnable {
+        for &concurrency in &args.concurrency {
+            match run::measure(target, workload, concurrency, plan).await {
+                Ok(r) => {
+                    eprintln!("openddb-bench: {}", cell_line(&r));
+                    out.results.push(r);
+                }
+                Err(e) => {
+                    eprintln!("openddb-bench: {e}");
+                    out.failures.push(e);
+                }
+            }
+            // Let background work (checkpoints, GC) settle between cells.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+    true
+}
+
+/// One line of progress for a measured cell.
+fn cell_line(r: &CellResult) -> String {
+    let more = match r.workload {
+        Workload::BatchWrite25 => format!(", {} unprocessed items", r.unprocessed),
+        Workload::TransactWrite4 => format!(", {} conflicts", r.conflicts),
+        Workload::GetRecords => format!(
+            ", {:.0} records/s, {} GetShardIterator calls",
+            r.items_per_sec(),
+            r.side_calls
+        ),
+        _ => String::new(),
+    };
+    format!(
+        "{} {} c={}: {:.0} ops/s, p99 {} µs, {} errors{more}",
+        r.target,
+        r.workload.name(),
+        r.concurrency,
+        r.throughput(),
+        r.latency.value_at_quantile(0.99),
+        r.errors
+    )
+}
+
 /// A pause after loading, for background work (WAL checkpoints, GC).
 async fn settle() {
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -484,7 +592,11 @@ async fn run_scan(
     loads: &mut Vec<LoadReport>,
     scans: &mut Vec<ScanResult>,
 ) -> Result<(), String> {
-    loads.push(dataset::prepare(target, Dataset::Scan, shape, load_plan).await?);
+    loads.push(
+        dataset::prepare(target, Dataset::Scan, shape, load_plan)
+            .await
+            .map_err(|e| e.to_string())?,
+    );
     settle().await;
     eprintln!(
         "openddb-bench: {}: scanning {} items",

@@ -1,5 +1,8 @@
 //! Plain-text and markdown reports. The first target is the subject; the
-//! ratios compare it with each other target of the same cell.
+//! ratios compare it with each other target of the same cell. Cells a
+//! target could not run are shown as unsupported, with the reason.
+
+mod streams;
 
 use std::fmt::Write as _;
 
@@ -55,8 +58,12 @@ fn quantile(r: &CellResult, q: f64) -> u64 {
 }
 
 /// Throughput ratio subject/peer and CPU-per-op ratio peer/subject (how many
-/// times less server CPU the subject spends per operation).
+/// times less server CPU the subject spends per operation); none when
+/// either could not run the cell.
 fn ratios(subject: &CellResult, peer: &CellResult) -> (Option<f64>, Option<f64>) {
+    if subject.unsupported.is_some() || peer.unsupported.is_some() {
+        return (None, None);
+    }
     (
         ratio(Some(subject.throughput()), Some(peer.throughput())),
         ratio(peer.server_cpu_per_op(), subject.server_cpu_per_op()),
@@ -121,9 +128,35 @@ fn undone_vs(subject: &CellResult, peer: &CellResult) -> Option<String> {
     ))
 }
 
+/// `a vs b` in a comparison, or which of them could not run the cell.
+fn comparison_note(subject: &CellResult, peer: &CellResult) -> Option<String> {
+    let lacking: Vec<&str> = [subject, peer]
+        .iter()
+        .filter(|r| r.unsupported.is_some())
+        .map(|r| r.target.as_str())
+        .collect();
+    (!lacking.is_empty()).then(|| format!("{} unsupported", lacking.join(" and ")))
+}
+
+/// The targets that could not run some workload, and why (one line per
+/// target and workload), e.g. `- dynoxide put-streamed: ...`.
+fn unsupported_list(results: &[&CellResult]) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for r in results {
+        if let Some(why) = &r.unsupported {
+            let line = format!("{} {}: {why}", r.target, r.workload.name());
+            if !lines.contains(&line) {
+                lines.push(line);
+            }
+        }
+    }
+    lines
+}
+
 /// The human-readable report.
 pub fn plain(report: &Report) -> String {
     let mut out = plain_cells(report.cells);
+    out.push_str(&streams::plain_cost(report.cells));
     if !report.scans.is_empty() {
         out.push_str(&plain_scans(report.scans));
     }
@@ -132,13 +165,14 @@ pub fn plain(report: &Report) -> String {
         for l in report.loads {
             let _ = writeln!(
                 out,
-                "{:<18} {:<12} {:>9} items  {:<24} {:>8.1} s {:>9.0} items/s",
+                "{:<18} {:<14} {:>9} items  {:<24} {:>8.1} s {:>9.0} items/s{}",
                 l.target,
                 l.table,
                 l.items,
                 l.method,
                 l.elapsed.as_secs_f64(),
-                l.items_per_sec()
+                l.items_per_sec(),
+                l.note
             );
         }
     }
@@ -172,6 +206,10 @@ fn plain_cells(results: &[CellResult]) -> String {
             "cli CPU/op"
         );
         for r in &group {
+            if let Some(why) = &r.unsupported {
+                let _ = writeln!(out, "{:<18} unsupported: {why}", r.target);
+                continue;
+            }
             let items = if counts_items(r.workload) {
                 format!("{:.0}", r.items_per_sec())
             } else {
@@ -193,7 +231,24 @@ fn plain_cells(results: &[CellResult]) -> String {
                 fmt_opt(r.client_cpu_per_op(), 1),
             );
         }
+        for r in group
+            .iter()
+            .filter(|r| r.workload == Workload::GetRecords && r.unsupported.is_none())
+        {
+            let _ = writeln!(
+                out,
+                "  {}: {} records/request, {} GetShardIterator calls, server CPU {} µs/record",
+                r.target,
+                fmt_opt(records_per_request(r), 1),
+                r.side_calls,
+                fmt_opt(r.server_cpu_per_item(), 2)
+            );
+        }
         for peer in group.iter().skip(1) {
+            if let Some(note) = comparison_note(first, peer) {
+                let _ = writeln!(out, "  {} vs {}: {note}", first.target, peer.target);
+                continue;
+            }
             let (tput, cpu) = ratios(first, peer);
             let more = match undone_vs(first, peer) {
                 Some(undone) => format!(
@@ -238,11 +293,16 @@ enum Table {
     Reads,
     /// Multi-item writes: req/s, items/s, conflicts and unprocessed items.
     Writes,
+    /// GetRecords: req/s, records/s, records per request, GetShardIterator
+    /// calls, server CPU per request and per record.
+    Stream,
 }
 
 impl Table {
     fn of(w: Workload) -> Table {
-        if w.writes_items() {
+        if w == Workload::GetRecords {
+            Table::Stream
+        } else if w.writes_items() {
             Table::Writes
         } else if w.returns_items() {
             Table::Reads
@@ -252,12 +312,19 @@ impl Table {
     }
 }
 
+/// Records a GetRecords request returned on average.
+fn records_per_request(r: &CellResult) -> Option<f64> {
+    (r.ok > 0).then(|| r.items as f64 / r.ok as f64)
+}
+
 /// Markdown tables: the single-item cells, the query cells (with items/s),
 /// the multi-item writes (with items/s, conflicts and unprocessed items),
-/// the scans and how the tables were loaded, each followed by its ratios.
+/// the GetRecords cells (with records/s), the cost of streams (streamed
+/// writes against plain ones), the scans and how the tables were loaded,
+/// each followed by its ratios.
 pub fn markdown(report: &Report) -> String {
     let mut parts = Vec::new();
-    for table in [Table::Single, Table::Reads, Table::Writes] {
+    for table in [Table::Single, Table::Reads, Table::Writes, Table::Stream] {
         let cells: Vec<&CellResult> = report
             .cells
             .iter()
@@ -266,6 +333,10 @@ pub fn markdown(report: &Report) -> String {
         if !cells.is_empty() {
             parts.push(markdown_cells(&cells, table));
         }
+    }
+    let cost = streams::markdown_cost(report.cells);
+    if !cost.is_empty() {
+        parts.push(cost);
     }
     if !report.scans.is_empty() {
         parts.push(markdown_scans(report.scans));
@@ -276,117 +347,170 @@ pub fn markdown(report: &Report) -> String {
     parts.join("\n")
 }
 
+/// The header of a markdown table of cells, its alignment row included.
+fn cells_header(table: Table) -> &'static str {
+    match table {
+        Table::Single => {
+            "| workload | conc. | target | ops/s | p50 µs | p99 µs | p99.9 µs | errors | server CPU µs/op |\n\
+             |---|---:|---|---:|---:|---:|---:|---:|---:|"
+        }
+        Table::Reads => {
+            "| workload | conc. | target | req/s | items/s | p50 µs | p99 µs | p99.9 µs | errors | server CPU µs/req |\n\
+             |---|---:|---|---:|---:|---:|---:|---:|---:|---:|"
+        }
+        Table::Writes => {
+            "| workload | conc. | target | req/s | items/s | p50 µs | p99 µs | p99.9 µs | conflicts | unprocessed items | errors | server CPU µs/req |\n\
+             |---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        }
+        Table::Stream => {
+            "| workload | conc. | target | req/s | records/s | records/req | p50 µs | p99 µs | p99.9 µs | GetShardIterator calls | errors | server CPU µs/req | server CPU µs/record |\n\
+             |---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        }
+    }
+}
+
+/// A row of `table` for a cell: its figures, or `unsupported` and dashes.
+fn cells_row(r: &CellResult, table: Table) -> String {
+    let lead = format!(
+        "| {} | {} | {} |",
+        r.workload.name(),
+        r.concurrency,
+        r.target
+    );
+    if r.unsupported.is_some() {
+        let columns = cells_header(table)
+            .lines()
+            .next()
+            .map_or(0, |h| h.matches('|').count() - 1);
+        return format!("{lead} unsupported |{}", " - |".repeat(columns - 4));
+    }
+    let latency = format!(
+        "{} | {} | {} |",
+        quantile(r, 0.5),
+        quantile(r, 0.99),
+        quantile(r, 0.999)
+    );
+    let cpu = fmt_opt(r.server_cpu_per_op(), 1);
+    match table {
+        Table::Single => format!(
+            "{lead} {:.0} | {latency} {} | {cpu} |",
+            r.throughput(),
+            r.errors
+        ),
+        Table::Reads => format!(
+            "{lead} {:.0} | {:.0} | {latency} {} | {cpu} |",
+            r.throughput(),
+            r.items_per_sec(),
+            r.errors
+        ),
+        Table::Writes => {
+            let undone = match Undone::of(r) {
+                Some(u) if r.workload == Workload::TransactWrite4 => {
+                    format!("{} | - |", u.figure())
+                }
+                Some(u) => format!("- | {} |", u.figure()),
+                None => "- | - |".to_owned(),
+            };
+            format!(
+                "{lead} {:.0} | {:.0} | {latency} {undone} {} | {cpu} |",
+                r.throughput(),
+                r.items_per_sec(),
+                r.errors
+            )
+        }
+        Table::Stream => format!(
+            "{lead} {:.0} | {:.0} | {} | {latency} {} | {} | {cpu} | {} |",
+            r.throughput(),
+            r.items_per_sec(),
+            fmt_opt(records_per_request(r), 1),
+            r.side_calls,
+            r.errors,
+            fmt_opt(r.server_cpu_per_item(), 2)
+        ),
+    }
+}
+
+/// The ratios of `peer` to `subject` in `table`: throughput, then (multi-item
+/// writes) items/s, (GetRecords) records/s, then server CPU per operation
+/// (per record for GetRecords) and (multi-item writes) what was left undone.
+fn comparison_row(subject: &CellResult, peer: &CellResult, table: Table) -> String {
+    let lead = format!(
+        "| {} | {} | {} vs {} |",
+        subject.workload.name(),
+        subject.concurrency,
+        subject.target,
+        peer.target
+    );
+    let columns = match table {
+        Table::Single | Table::Reads => 2,
+        Table::Writes => 4,
+        Table::Stream => 3,
+    };
+    if let Some(note) = comparison_note(subject, peer) {
+        return format!("{lead} {note} |{}", " - |".repeat(columns - 1));
+    }
+    let (tput, cpu) = ratios(subject, peer);
+    let items = fmt_opt(
+        ratio(Some(subject.items_per_sec()), Some(peer.items_per_sec())),
+        2,
+    );
+    match table {
+        Table::Single | Table::Reads => {
+            format!("{lead} {}× | {}× |", fmt_opt(tput, 2), fmt_opt(cpu, 2))
+        }
+        Table::Writes => format!(
+            "{lead} {}× | {items}× | {}× | {} |",
+            fmt_opt(tput, 2),
+            fmt_opt(cpu, 2),
+            undone_vs(subject, peer).unwrap_or_else(|| "-".to_owned())
+        ),
+        Table::Stream => format!(
+            "{lead} {}× | {items}× | {}× |",
+            fmt_opt(tput, 2),
+            fmt_opt(
+                ratio(peer.server_cpu_per_item(), subject.server_cpu_per_item()),
+                2
+            )
+        ),
+    }
+}
+
 /// One row per cell, then the ratios. Queries and multi-item writes have
 /// an items/s column ("req/s" for the request rate); the writes also show
 /// the transactions cancelled by conflicts (share of requests) and the
-/// items left unprocessed (share of items sent).
+/// items left unprocessed (share of items sent); GetRecords shows
+/// records/s, records per request and the GetShardIterator calls made on
+/// the way (not counted as requests).
 fn markdown_cells(results: &[&CellResult], table: Table) -> String {
     let mut out = String::new();
-    match table {
-        Table::Single => {
-            let _ = writeln!(
-                out,
-                "| workload | conc. | target | ops/s | p50 µs | p99 µs | p99.9 µs | errors | server CPU µs/op |"
-            );
-            let _ = writeln!(out, "|---|---:|---|---:|---:|---:|---:|---:|---:|");
-        }
-        Table::Reads => {
-            let _ = writeln!(
-                out,
-                "| workload | conc. | target | req/s | items/s | p50 µs | p99 µs | p99.9 µs | errors | server CPU µs/req |"
-            );
-            let _ = writeln!(out, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|");
-        }
-        Table::Writes => {
-            let _ = writeln!(
-                out,
-                "| workload | conc. | target | req/s | items/s | p50 µs | p99 µs | p99.9 µs | conflicts | unprocessed items | errors | server CPU µs/req |"
-            );
-            let _ = writeln!(
-                out,
-                "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-            );
-        }
-    }
+    let _ = writeln!(out, "{}", cells_header(table));
     let groups = cells_of(results);
     for group in &groups {
         for r in group {
-            let items_col = match table {
-                Table::Single => String::new(),
-                Table::Reads | Table::Writes => format!(" {:.0} |", r.items_per_sec()),
-            };
-            let undone_cols = match (table, Undone::of(r)) {
-                (Table::Writes, Some(u)) if r.workload == Workload::TransactWrite4 => {
-                    format!(" {} | - |", u.figure())
-                }
-                (Table::Writes, Some(u)) => format!(" - | {} |", u.figure()),
-                (Table::Writes, None) => " - | - |".to_owned(),
-                _ => String::new(),
-            };
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {:.0} |{} {} | {} | {} |{} {} | {} |",
-                r.workload.name(),
-                r.concurrency,
-                r.target,
-                r.throughput(),
-                items_col,
-                quantile(r, 0.5),
-                quantile(r, 0.99),
-                quantile(r, 0.999),
-                undone_cols,
-                r.errors,
-                fmt_opt(r.server_cpu_per_op(), 1),
-            );
+            let _ = writeln!(out, "{}", cells_row(r, table));
         }
     }
     if groups.iter().any(|g| g.len() > 1) {
         let _ = writeln!(out);
-        if table == Table::Writes {
-            let _ = writeln!(
-                out,
-                "| workload | conc. | comparison | throughput ratio | items/s ratio | server CPU/req ratio (peer ÷ subject) | conflicts or unprocessed, subject vs peer |"
-            );
-            let _ = writeln!(out, "|---|---:|---|---:|---:|---:|---|");
-        } else {
-            let _ = writeln!(
-                out,
-                "| workload | conc. | comparison | throughput ratio | server CPU/op ratio (peer ÷ subject) |"
-            );
-            let _ = writeln!(out, "|---|---:|---|---:|---:|");
-        }
+        let header = match table {
+            Table::Single | Table::Reads => {
+                "| workload | conc. | comparison | throughput ratio | server CPU/op ratio (peer ÷ subject) |\n\
+                 |---|---:|---|---:|---:|"
+            }
+            Table::Writes => {
+                "| workload | conc. | comparison | throughput ratio | items/s ratio | server CPU/req ratio (peer ÷ subject) | conflicts or unprocessed, subject vs peer |\n\
+                 |---|---:|---|---:|---:|---:|---|"
+            }
+            Table::Stream => {
+                "| workload | conc. | comparison | req/s ratio | records/s ratio | server CPU/record ratio (peer ÷ subject) |\n\
+                 |---|---:|---|---:|---:|---:|"
+            }
+        };
+        let _ = writeln!(out, "{header}");
         for group in &groups {
             let first = group[0];
             for peer in group.iter().skip(1) {
-                let (tput, cpu) = ratios(first, peer);
-                let writes_cols = if table == Table::Writes {
-                    format!(
-                        " {}× |",
-                        fmt_opt(
-                            ratio(Some(first.items_per_sec()), Some(peer.items_per_sec())),
-                            2
-                        )
-                    )
-                } else {
-                    String::new()
-                };
-                let undone_col = match table {
-                    Table::Writes => format!(
-                        " {} |",
-                        undone_vs(first, peer).unwrap_or_else(|| "-".to_owned())
-                    ),
-                    _ => String::new(),
-                };
-                let _ = writeln!(
-                    out,
-                    "| {} | {} | {} vs {} | {}× |{writes_cols} {}× |{undone_col}",
-                    first.workload.name(),
-                    first.concurrency,
-                    first.target,
-                    peer.target,
-                    fmt_opt(tput, 2),
-                    fmt_opt(cpu, 2)
-                );
+                let _ = writeln!(out, "{}", comparison_row(first, peer, table));
             }
         }
     }
@@ -407,6 +531,13 @@ fn markdown_cells(results: &[&CellResult], table: Table) -> String {
                 r.concurrency,
                 kinds.join(", ")
             );
+        }
+    }
+    let unsupported = unsupported_list(results);
+    if !unsupported.is_empty() {
+        let _ = writeln!(out, "\nUnsupported:\n");
+        for line in unsupported {
+            let _ = writeln!(out, "- {line}");
         }
     }
     out
@@ -549,11 +680,12 @@ fn markdown_loads(loads: &[LoadReport]) -> String {
     for l in loads {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {:.1} | {:.0} |",
+            "| {} | {} | {} | {}{} | {:.1} | {:.0} |",
             l.target,
             l.table,
             l.items,
             l.method,
+            l.note,
             l.elapsed.as_secs_f64(),
             l.items_per_sec()
         );
@@ -586,6 +718,8 @@ mod tests {
             unprocessed,
             conflicts,
             errors: 0,
+            side_calls: 0,
+            unsupported: None,
             error_kinds: BTreeMap::new(),
             error_sample: None,
             window: Duration::from_secs(1),
@@ -635,5 +769,94 @@ mod tests {
         let plain = plain(&report);
         assert!(plain.contains("conflicts 1.00 % vs 0.00 %"), "{plain}");
         assert!(plain.contains("unprocessed 0.20 % vs 0.00 %"), "{plain}");
+    }
+
+    #[test]
+    fn streams_report_cost_records_and_unsupported_cells() {
+        let mut records = cell("a", Workload::GetRecords, 20, 0, 0);
+        records.items = 20_000;
+        records.side_calls = 1;
+        let mut records_b = cell("b", Workload::GetRecords, 10, 0, 0);
+        records_b.items = 5_000;
+        let cells = [
+            cell("a", Workload::Put, 100, 0, 0),
+            cell("b", Workload::Put, 50, 0, 0),
+            CellResult::unsupported("c", Workload::Put, 32, Duration::from_secs(1), "irrelevant"),
+            cell("a", Workload::PutStreamed, 80, 0, 0),
+            cell("b", Workload::PutStreamed, 25, 0, 0),
+            CellResult::unsupported(
+                "c",
+                Workload::PutStreamed,
+                32,
+                Duration::from_secs(1),
+                "CreateTable with a StreamSpecification answered HTTP 400",
+            ),
+            records,
+            records_b,
+        ];
+        let report = Report {
+            cells: &cells,
+            scans: &[],
+            loads: &[],
+        };
+        let md = markdown(&report);
+        assert_rectangular(&md);
+        assert!(
+            md.contains("| put-streamed | 32 | c | unsupported | - | - | - | - | - |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| put-streamed | 32 | a vs c | c unsupported | - |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| put-streamed | 32 | a vs b | 3.20× | 3.20× |"),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "- c put-streamed: CreateTable with a StreamSpecification answered HTTP 400"
+            ),
+            "{md}"
+        );
+        // The cost of streams, per target.
+        assert!(
+            md.contains(
+                "| put → put-streamed | 32 | a | 100 | 80 | 0.80× | 10000.0 | 12500.0 | 1.25× |"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains("| put → put-streamed | 32 | b | 50 | 25 | 0.50× |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| put → put-streamed | 32 | c | put unsupported |"),
+            "{md}"
+        );
+        // GetRecords: records/s, records per request, iterator calls, CPU
+        // per record; ratios on records/s and CPU per record.
+        assert!(
+            md.contains("| get-records | 32 | a | 20 | 20000 | 1000.0 | 100 | 100 | 100 | 1 | 0 | 50000.0 | 50.00 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| get-records | 32 | a vs b | 2.00× | 4.00× | 4.00× |"),
+            "{md}"
+        );
+        let plain = plain(&report);
+        assert!(
+            plain.contains("c                  unsupported: CreateTable"),
+            "{plain}"
+        );
+        assert!(
+            plain.contains("put → put-streamed c=32: 100 → 80 ops/s (×0.80)"),
+            "{plain}"
+        );
+        assert!(plain.contains("a vs c: c unsupported"), "{plain}");
+        assert!(
+            plain.contains("1000.0 records/request, 1 GetShardIterator calls"),
+            "{plain}"
+        );
     }
 }

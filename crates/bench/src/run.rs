@@ -8,9 +8,12 @@ use hdrhistogram::Histogram;
 use tokio::task::JoinSet;
 use tokio::time::sleep_until;
 
-use crate::client::Conn;
+use bytes::Bytes;
+
+use crate::client::{Conn, Reply};
 use crate::dataset::Shape;
 use crate::procfs;
+use crate::streams::Reader;
 use crate::target::Target;
 use crate::workload::{Outcome, Rng, Workload};
 
@@ -46,6 +49,12 @@ pub struct CellResult {
     pub conflicts: u64,
     /// Requests answered otherwise (or not at all) inside the window.
     pub errors: u64,
+    /// Unmeasured calls made on the way inside the window (`get-records`:
+    /// GetShardIterator), answered correctly; not in `ok` or the latency.
+    pub side_calls: u64,
+    /// Why the target could not run this cell (e.g. it has no streams);
+    /// everything else is then zero.
+    pub unsupported: Option<String>,
     /// Error kinds and counts, e.g. `400 ValidationException`.
     pub error_kinds: BTreeMap<String, u64>,
     /// One error body, for the report.
@@ -61,6 +70,35 @@ pub struct CellResult {
 }
 
 impl CellResult {
+    /// A cell the target could not run, and why.
+    pub fn unsupported(
+        target: &str,
+        workload: Workload,
+        concurrency: usize,
+        window: Duration,
+        why: &str,
+    ) -> CellResult {
+        CellResult {
+            target: target.to_owned(),
+            workload,
+            concurrency,
+            ok: 0,
+            items: 0,
+            partial: 0,
+            unprocessed: 0,
+            conflicts: 0,
+            errors: 0,
+            side_calls: 0,
+            unsupported: Some(why.to_owned()),
+            error_kinds: BTreeMap::new(),
+            error_sample: None,
+            window,
+            latency: new_histogram(),
+            server_cpu_us: None,
+            client_cpu_us: None,
+        }
+    }
+
     /// Successful operations per second.
     pub fn throughput(&self) -> f64 {
         self.ok as f64 / self.window.as_secs_f64()
@@ -71,9 +109,18 @@ impl CellResult {
         self.items as f64 / self.window.as_secs_f64()
     }
 
-    /// Requests of the window, whatever their answer.
+    /// Requests of the window, whatever their answer (not counting
+    /// [`CellResult::side_calls`]).
     pub fn requests(&self) -> u64 {
         self.ok + self.partial + self.conflicts + self.errors
+    }
+
+    /// Server CPU microseconds per item read or written (per record for
+    /// `get-records`).
+    pub fn server_cpu_per_item(&self) -> Option<f64> {
+        self.server_cpu_us
+            .filter(|_| self.items > 0)
+            .map(|us| us as f64 / self.items as f64)
     }
 
     /// Server CPU microseconds per request (successful or not).
@@ -101,9 +148,93 @@ struct WorkerTally {
     unprocessed: u64,
     conflicts: u64,
     errors: u64,
+    side_calls: u64,
     kinds: BTreeMap<String, u64>,
     sample: Option<String>,
     latency: Histogram<u64>,
+}
+
+impl WorkerTally {
+    fn new() -> WorkerTally {
+        WorkerTally {
+            ok: 0,
+            items: 0,
+            partial: 0,
+            unprocessed: 0,
+            conflicts: 0,
+            errors: 0,
+            side_calls: 0,
+            kinds: BTreeMap::new(),
+            sample: None,
+            latency: new_histogram(),
+        }
+    }
+
+    /// Counts the judged answer of a measured request.
+    fn count(&mut self, judged: Outcome) {
+        match judged {
+            Outcome::Ok { items } => {
+                self.ok += 1;
+                self.items += items;
+            }
+            Outcome::Partial {
+                written,
+                unprocessed,
+            } => {
+                self.partial += 1;
+                self.items += written;
+                self.unprocessed += unprocessed;
+            }
+            Outcome::Conflict => self.conflicts += 1,
+            Outcome::Error { kind, sample } => self.error(kind, sample),
+        }
+    }
+
+    /// Counts the judged answer of an unmeasured call made on the way: an
+    /// error counts as one, a correct answer only as a side call.
+    fn count_side(&mut self, judged: Outcome) {
+        match judged {
+            Outcome::Error { kind, sample } => self.error(kind, sample),
+            _ => self.side_calls += 1,
+        }
+    }
+
+    fn error(&mut self, kind: String, sample: String) {
+        self.errors += 1;
+        *self.kinds.entry(kind).or_default() += 1;
+        self.sample.get_or_insert(sample);
+    }
+}
+
+/// Where a worker's requests come from.
+enum Driver {
+    /// Independent requests on keys drawn at random.
+    Keys { rng: Rng, keys: Vec<u64> },
+    /// `get-records`: GetRecords along the stream's shard iterators.
+    Stream(Reader),
+}
+
+impl Driver {
+    /// The next request: operation, body, and whether it is measured.
+    fn next(&mut self, workload: Workload, seq: u64, shape: &Shape) -> (&'static str, Bytes, bool) {
+        match self {
+            Driver::Keys { rng, keys } => {
+                workload.draw_keys(rng, shape, keys);
+                (workload.operation(), workload.body(keys, seq, shape), true)
+            }
+            Driver::Stream(reader) => reader.next_request(),
+        }
+    }
+
+    /// Judges an answer. The stream reader reads every answer (it carries
+    /// the next iterator); the others are judged only when `counted`.
+    fn judge(&mut self, workload: Workload, reply: &Reply, counted: bool) -> Option<Outcome> {
+        match self {
+            Driver::Stream(reader) => Some(reader.take(reply)),
+            Driver::Keys { .. } if counted => Some(workload.check(reply)),
+            Driver::Keys { .. } => None,
+        }
+    }
 }
 
 fn new_histogram() -> Histogram<u64> {
@@ -113,79 +244,66 @@ fn new_histogram() -> Histogram<u64> {
 
 /// Runs one closed-loop cell: `concurrency` workers, each with its own
 /// keep-alive connection, each sending its next request when the previous
-/// one is answered; a warm-up, then the measured window.
+/// one is answered; a warm-up, then the measured window. `get-records`
+/// workers first find the stream and its shards (DescribeTable,
+/// DescribeStream, a TRIM_HORIZON iterator per shard), before the warm-up.
 pub async fn measure(
     target: &Target,
     workload: Workload,
     concurrency: usize,
     plan: &Plan,
 ) -> Result<CellResult, String> {
-    let mut conns = Vec::with_capacity(concurrency);
-    for _ in 0..concurrency {
-        conns.push(Conn::open(target).await?);
+    let mut workers = Vec::with_capacity(concurrency);
+    for worker in 0..concurrency {
+        let mut conn = Conn::open(target).await?;
+        let driver = if workload == Workload::GetRecords {
+            let table = workload.dataset().table();
+            let reader = Reader::open(&mut conn, target, table, worker)
+                .await
+                .map_err(|e| format!("{}: get-records set-up: {e}", target.name))?;
+            Driver::Stream(reader)
+        } else {
+            Driver::Keys {
+                rng: Rng::new(worker as u64 + 1),
+                keys: Vec::with_capacity(workload.keys_per_request()),
+            }
+        };
+        workers.push((conn, driver));
     }
     let start = Instant::now();
     let window_start = start + plan.warmup;
     let window_end = window_start + plan.duration;
     let mut set = JoinSet::new();
-    for (worker, mut conn) in conns.into_iter().enumerate() {
+    for (worker, (mut conn, mut driver)) in workers.into_iter().enumerate() {
         let target = target.clone();
         let shape = plan.shape.clone();
         set.spawn(async move {
-            let mut rng = Rng::new(worker as u64 + 1);
-            let mut tally = WorkerTally {
-                ok: 0,
-                items: 0,
-                partial: 0,
-                unprocessed: 0,
-                conflicts: 0,
-                errors: 0,
-                kinds: BTreeMap::new(),
-                sample: None,
-                latency: new_histogram(),
-            };
+            let mut tally = WorkerTally::new();
             let mut seq = (worker as u64) << 40;
-            let mut keys = Vec::with_capacity(workload.keys_per_request());
             loop {
-                workload.draw_keys(&mut rng, &shape, &mut keys);
                 seq += 1;
-                let body = workload.body(&keys, seq, &shape);
+                let (op, body, measured) = driver.next(workload, seq, &shape);
                 let t0 = Instant::now();
                 if t0 >= window_end {
                     break;
                 }
-                let outcome = conn.call(workload.operation(), body).await;
+                let outcome = conn.call(op, body).await;
                 let t1 = Instant::now();
                 let counted = t0 >= window_start && t1 <= window_end;
-                if counted {
-                    let micros = (t1 - t0).as_micros().clamp(1, 60_000_000) as u64;
-                    tally.latency.saturating_record(micros);
-                    let judged = match &outcome {
-                        Ok(reply) => workload.check(reply),
-                        Err(e) => Outcome::Error {
-                            kind: "transport".to_owned(),
-                            sample: e.clone(),
-                        },
-                    };
-                    match judged {
-                        Outcome::Ok { items } => {
-                            tally.ok += 1;
-                            tally.items += items;
-                        }
-                        Outcome::Partial {
-                            written,
-                            unprocessed,
-                        } => {
-                            tally.partial += 1;
-                            tally.items += written;
-                            tally.unprocessed += unprocessed;
-                        }
-                        Outcome::Conflict => tally.conflicts += 1,
-                        Outcome::Error { kind, sample } => {
-                            tally.errors += 1;
-                            *tally.kinds.entry(kind).or_default() += 1;
-                            tally.sample.get_or_insert(sample);
-                        }
+                let judged = match &outcome {
+                    Ok(reply) => driver.judge(workload, reply, counted),
+                    Err(e) => Some(Outcome::Error {
+                        kind: "transport".to_owned(),
+                        sample: e.clone(),
+                    }),
+                };
+                if let (true, Some(judged)) = (counted, judged) {
+                    if measured {
+                        let micros = (t1 - t0).as_micros().clamp(1, 60_000_000) as u64;
+                        tally.latency.saturating_record(micros);
+                        tally.count(judged);
+                    } else {
+                        tally.count_side(judged);
                     }
                 }
                 if outcome.is_err() {
@@ -223,6 +341,8 @@ pub async fn measure(
         unprocessed: 0,
         conflicts: 0,
         errors: 0,
+        side_calls: 0,
+        unsupported: None,
         error_kinds: BTreeMap::new(),
         error_sample: None,
         window: plan.duration,
@@ -238,6 +358,7 @@ pub async fn measure(
         result.unprocessed += tally.unprocessed;
         result.conflicts += tally.conflicts;
         result.errors += tally.errors;
+        result.side_calls += tally.side_calls;
         for (kind, n) in tally.kinds {
             *result.error_kinds.entry(kind).or_default() += n;
         }

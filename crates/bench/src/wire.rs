@@ -1,8 +1,10 @@
 //! Cheap looks into DynamoDB answers. A Scan page is over a megabyte of
-//! JSON; parsing all of it per page would cost the load generator more CPU
-//! than some servers spend producing it, so the top-level members this tool
-//! needs (`Count`, `LastEvaluatedKey`) are looked for where they must be:
-//! outside the `Items` array, i.e. near the start or the end of the body.
+//! JSON, a GetRecords answer of 1 000 records half of one; parsing all of
+//! it per answer would cost the load generator more CPU than some servers
+//! spend producing it, so the top-level members this tool needs (`Count`,
+//! `LastEvaluatedKey`, `NextShardIterator`) are looked for where they must
+//! be: outside the `Items` or `Records` array, i.e. near the start or the
+//! end of the body.
 
 use crate::client::Reply;
 
@@ -70,6 +72,27 @@ pub fn last_evaluated_key(body: &[u8]) -> Option<String> {
     Some(key.to_string())
 }
 
+/// The top-level string member `name` (e.g. `NextShardIterator`), or `None`
+/// when it is missing or not a string.
+pub fn string_member(body: &[u8], name: &str) -> Option<String> {
+    let quoted = format!("\"{name}\":");
+    let at = member(body, quoted.as_bytes(), |b| b == b'"')?;
+    serde_json::Deserializer::from_slice(&body[at..])
+        .into_iter::<String>()
+        .next()?
+        .ok()
+}
+
+/// How many times `needle` occurs in `haystack` (without overlaps).
+pub fn occurrences(haystack: &[u8], needle: &[u8]) -> u64 {
+    let (mut n, mut from) = (0, 0);
+    while let Some(i) = find(&haystack[from..], needle) {
+        n += 1;
+        from += i + needle.len().max(1);
+    }
+    n
+}
+
 /// The start of an answer, for error reports.
 pub fn reply_text(reply: &Reply) -> String {
     let text = String::from_utf8_lossy(&reply.body);
@@ -107,5 +130,28 @@ mod tests {
         assert_eq!(count(head.as_bytes()), Some(12));
         assert_eq!(last_evaluated_key(head.as_bytes()), None);
         assert_eq!(count(br#"{"Count":0,"Items":[]}"#), Some(0));
+    }
+
+    #[test]
+    fn string_members_and_occurrences() {
+        let body = br#"{"Records":[{"eventID":"1","dynamodb":{"NewImage":{"NextShardIterator":{"S":"no"}}}},{"eventID":"2"}],"NextShardIterator":"a|b/c=="}"#;
+        assert_eq!(
+            string_member(body, "NextShardIterator").as_deref(),
+            Some("a|b/c==")
+        );
+        assert_eq!(occurrences(body, br#""eventID":"#), 2);
+        assert_eq!(
+            string_member(
+                br#"{"Records":[],"NextShardIterator":null}"#,
+                "NextShardIterator"
+            ),
+            None
+        );
+        assert_eq!(
+            string_member(br#"{"Records":[]}"#, "NextShardIterator"),
+            None
+        );
+        assert_eq!(occurrences(b"aaaa", b"aa"), 2);
+        assert_eq!(occurrences(b"", b"a"), 0);
     }
 }

@@ -9,6 +9,7 @@ use bytes::Bytes;
 
 use crate::client::Reply;
 use crate::dataset::{Dataset, Shape, GSI_NAME, WINDOW};
+use crate::streams;
 use crate::wire;
 use crate::writes::{self, BATCH_PUTS, TRANSACT_ACTIONS};
 
@@ -49,6 +50,15 @@ pub enum Workload {
     /// [`writes::transact_body`]). Cancellations caused only by
     /// `TransactionConflict` are counted as conflicts, not errors.
     TransactWrite4,
+    /// `put` on `bench_streamed`, the same table with a
+    /// NEW_AND_OLD_IMAGES stream: each write also writes a stream record.
+    PutStreamed,
+    /// `update` on `bench_streamed`.
+    UpdateStreamed,
+    /// `GetRecords` (default `Limit`, i.e. up to 1 000 records) along the
+    /// shards of `bench_records`'s stream, each call on the previous
+    /// answer's `NextShardIterator` (see [`crate::streams::Reader`]).
+    GetRecords,
 }
 
 /// How one answer was judged.
@@ -68,7 +78,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    fn error(kind: impl Into<String>, reply: &Reply) -> Outcome {
+    pub(crate) fn error(kind: impl Into<String>, reply: &Reply) -> Outcome {
         Outcome::Error {
             kind: kind.into(),
             sample: wire::reply_text(reply),
@@ -89,6 +99,19 @@ impl Workload {
             Workload::Scan => "scan",
             Workload::BatchWrite25 => "batch-write-25",
             Workload::TransactWrite4 => "transact-write-4",
+            Workload::PutStreamed => "put-streamed",
+            Workload::UpdateStreamed => "update-streamed",
+            Workload::GetRecords => "get-records",
+        }
+    }
+
+    /// For a write on the streamed table, the same write on the plain one:
+    /// the pair whose throughput ratio is the cost of streams.
+    pub fn plain(self) -> Option<Workload> {
+        match self {
+            Workload::PutStreamed => Some(Workload::Put),
+            Workload::UpdateStreamed => Some(Workload::Update),
+            _ => None,
         }
     }
 
@@ -104,14 +127,17 @@ impl Workload {
             Workload::Query100 => Dataset::Query,
             Workload::GsiQuery => Dataset::Gsi,
             Workload::Scan => Dataset::Scan,
+            Workload::PutStreamed | Workload::UpdateStreamed => Dataset::Streamed,
+            Workload::GetRecords => Dataset::Records,
         }
     }
 
-    /// Whether a request returns many items (reported as items/s).
+    /// Whether a request returns many items (reported as items/s; records
+    /// for `get-records`).
     pub fn returns_items(self) -> bool {
         matches!(
             self,
-            Workload::Query100 | Workload::GsiQuery | Workload::Scan
+            Workload::Query100 | Workload::GsiQuery | Workload::Scan | Workload::GetRecords
         )
     }
 
@@ -202,6 +228,12 @@ impl Workload {
             Workload::TransactWrite4 => Outcome::Ok {
                 items: TRANSACT_ACTIONS as u64,
             },
+            Workload::GetRecords => match streams::read_page(reply) {
+                Ok(page) => Outcome::Ok {
+                    items: page.records,
+                },
+                Err(outcome) => outcome,
+            },
             _ => Outcome::Ok { items: 1 },
         }
     }
@@ -209,13 +241,14 @@ impl Workload {
     /// The DynamoDB operation this workload calls.
     pub fn operation(self) -> &'static str {
         match self {
-            Workload::Put | Workload::CondPut => "PutItem",
+            Workload::Put | Workload::CondPut | Workload::PutStreamed => "PutItem",
             Workload::Get => "GetItem",
-            Workload::Update => "UpdateItem",
+            Workload::Update | Workload::UpdateStreamed => "UpdateItem",
             Workload::Query100 | Workload::GsiQuery => "Query",
             Workload::Scan => "Scan",
             Workload::BatchWrite25 => "BatchWriteItem",
             Workload::TransactWrite4 => "TransactWriteItems",
+            Workload::GetRecords => "GetRecords",
         }
     }
 
@@ -223,12 +256,15 @@ impl Workload {
     /// an item number for the single-item workloads, a partition and window
     /// for the queries, distinct item numbers for the multi-item writes);
     /// `seq` varies the written values from request to request.
+    /// `get-records` follows shard iterators instead (its requests come
+    /// from [`crate::streams::Reader`]); its body here is `{}`.
     pub fn body(self, keys: &[u64], seq: u64, shape: &Shape) -> Bytes {
         let key = keys[0];
+        let table = self.dataset().table();
         let mut s = String::with_capacity(400 * keys.len());
         match self {
-            Workload::Put => {
-                s.push_str(r#"{"TableName":"bench","Item":"#);
+            Workload::Put | Workload::PutStreamed => {
+                let _ = write!(s, r#"{{"TableName":"{table}","Item":"#);
                 push_item(&mut s, key, seq);
                 s.push('}');
             }
@@ -244,8 +280,8 @@ impl Workload {
                 push_key(&mut s, key);
                 s.push_str(r#""}}}"#);
             }
-            Workload::Update => {
-                s.push_str(r#"{"TableName":"bench","Key":{"pk":{"S":""#);
+            Workload::Update | Workload::UpdateStreamed => {
+                let _ = write!(s, r#"{{"TableName":"{table}","Key":{{"pk":{{"S":""#);
                 push_key(&mut s, key);
                 let _ = write!(
                     s,
@@ -281,6 +317,7 @@ impl Workload {
             }
             Workload::BatchWrite25 => writes::batch_body(&mut s, keys, seq),
             Workload::TransactWrite4 => writes::transact_body(&mut s, keys, seq),
+            Workload::GetRecords => s.push_str("{}"),
         }
         Bytes::from(s)
     }
@@ -300,8 +337,11 @@ impl FromStr for Workload {
             "scan" | "scan-1m" => Ok(Workload::Scan),
             "batch-write-25" => Ok(Workload::BatchWrite25),
             "transact-write-4" => Ok(Workload::TransactWrite4),
+            "put-streamed" => Ok(Workload::PutStreamed),
+            "update-streamed" => Ok(Workload::UpdateStreamed),
+            "get-records" => Ok(Workload::GetRecords),
             _ => Err(format!(
-                "unknown workload `{s}` (expected put, get, update, cond-put, query-100, gsi-query, scan, batch-write-25, transact-write-4)"
+                "unknown workload `{s}` (expected put, get, update, cond-put, query-100, gsi-query, scan, batch-write-25, transact-write-4, put-streamed, update-streamed, get-records)"
             )),
         }
     }
@@ -361,6 +401,7 @@ mod tests {
             query_partition_items: 10_000,
             gsi_items: 100_000,
             scan_items: 1_000,
+            stream_records: 20_000,
         }
     }
 
@@ -375,6 +416,8 @@ mod tests {
             Workload::Query100,
             Workload::GsiQuery,
             Workload::Scan,
+            Workload::PutStreamed,
+            Workload::UpdateStreamed,
         ] {
             let body = w.body(&[42], 7, &shape);
             let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
@@ -388,6 +431,24 @@ mod tests {
             assert!(keys.iter().all(|&k| k < shape.items));
             let _: serde_json::Value = serde_json::from_slice(&w.body(&keys, 7, &shape)).unwrap();
             assert_eq!(w.name().parse::<Workload>().unwrap(), w);
+        }
+        for w in [
+            Workload::PutStreamed,
+            Workload::UpdateStreamed,
+            Workload::GetRecords,
+        ] {
+            assert_eq!(w.name().parse::<Workload>().unwrap(), w);
+        }
+        // The streamed writes are the plain ones on another table.
+        for (streamed, plain) in [
+            (Workload::PutStreamed, Workload::Put),
+            (Workload::UpdateStreamed, Workload::Update),
+        ] {
+            assert_eq!(streamed.plain(), Some(plain));
+            assert_eq!(streamed.operation(), plain.operation());
+            let a = String::from_utf8(streamed.body(&[42], 7, &shape).to_vec()).unwrap();
+            let b = String::from_utf8(plain.body(&[42], 7, &shape).to_vec()).unwrap();
+            assert_eq!(a.replace("bench_streamed", "bench"), b);
         }
         let v: serde_json::Value =
             serde_json::from_slice(&Workload::Put.body(&[1], 0, &shape)).unwrap();
