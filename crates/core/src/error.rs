@@ -47,6 +47,8 @@ pub enum ErrorKind {
     ResourceNotFoundException,
     ResourceInUseException,
     ConditionalCheckFailedException,
+    /// A PartiQL INSERT of a key that exists.
+    DuplicateItemException,
     LimitExceededException,
     ItemCollectionSizeLimitExceededException,
     ProvisionedThroughputExceededException,
@@ -79,6 +81,7 @@ impl ErrorKind {
             ResourceNotFoundException => "ResourceNotFoundException",
             ResourceInUseException => "ResourceInUseException",
             ConditionalCheckFailedException => "ConditionalCheckFailedException",
+            DuplicateItemException => "DuplicateItemException",
             LimitExceededException => "LimitExceededException",
             ItemCollectionSizeLimitExceededException => "ItemCollectionSizeLimitExceededException",
             ProvisionedThroughputExceededException => "ProvisionedThroughputExceededException",

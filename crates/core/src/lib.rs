@@ -8,6 +8,7 @@ pub mod error;
 pub mod expr;
 pub mod keyenc;
 pub mod number;
+pub mod partiql;
 pub mod size;
 pub mod value;
 

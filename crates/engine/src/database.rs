@@ -199,6 +199,9 @@ impl Database {
             "BatchWriteItem" => actions::batch_write_item::run,
             "TransactGetItems" => actions::transact_get_items::run,
             "TransactWriteItems" => actions::transact_write_items::run,
+            "ExecuteStatement" => actions::execute_statement::run,
+            "BatchExecuteStatement" => actions::batch_execute_statement::run,
+            "ExecuteTransaction" => actions::execute_transaction::run,
             "UpdateTimeToLive" => actions::update_time_to_live::run,
             "DescribeTimeToLive" => actions::describe_time_to_live::run,
             // DynamoDB Streams (`DynamoDBStreams_20120810`).
@@ -263,6 +266,12 @@ embedded_api! {
     transact_get_items: transact_get_items(api::TransactGetItemsInput) -> api::TransactGetItemsOutput;
     /// TransactWriteItems.
     transact_write_items: transact_write_items(api::TransactWriteItemsInput) -> api::TransactWriteItemsOutput;
+    /// ExecuteStatement (PartiQL).
+    execute_statement: execute_statement(api::ExecuteStatementInput) -> api::ExecuteStatementOutput;
+    /// BatchExecuteStatement (PartiQL).
+    batch_execute_statement: batch_execute_statement(api::BatchExecuteStatementInput) -> api::BatchExecuteStatementOutput;
+    /// ExecuteTransaction (PartiQL).
+    execute_transaction: execute_transaction(api::ExecuteTransactionInput) -> api::ExecuteTransactionOutput;
     /// UpdateTimeToLive.
     update_time_to_live: update_time_to_live(api::UpdateTimeToLiveInput) -> api::UpdateTimeToLiveOutput;
     /// DescribeTimeToLive.

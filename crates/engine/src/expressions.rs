@@ -46,6 +46,15 @@ pub struct Update {
 }
 
 impl Update {
+    /// An update built from a resolved tree (a PartiQL statement's SET and
+    /// REMOVE clauses).
+    pub fn from_expression(expression: UpdateExpression) -> Update {
+        Update {
+            expression,
+            legacy: false,
+        }
+    }
+
     /// Whether any action writes or removes the top-level attribute `name`.
     pub fn touches_attribute(&self, name: &str) -> bool {
         self.expression

@@ -11,6 +11,7 @@ mod expressions;
 mod indexing;
 mod inflight;
 mod keys;
+mod partiql;
 mod pages;
 mod run;
 pub mod streams;

@@ -5,6 +5,7 @@
 
 mod de;
 mod item;
+mod partiql;
 mod query;
 mod streams;
 mod table;
@@ -13,6 +14,7 @@ pub mod validate;
 
 pub use de::{from_json_body, ATTRIBUTE_VALIDATION_MARKER};
 pub use item::*;
+pub use partiql::*;
 pub use query::*;
 pub use streams::*;
 pub use table::*;

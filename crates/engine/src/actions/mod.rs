@@ -2,12 +2,15 @@
 
 pub mod batch_get_item;
 pub mod batch_write_item;
+pub mod batch_execute_statement;
 pub mod create_table;
 pub mod delete_item;
 pub mod delete_table;
 pub mod describe_stream;
 pub(crate) mod describe_table;
 pub mod describe_time_to_live;
+pub mod execute_statement;
+pub mod execute_transaction;
 pub mod get_item;
 pub mod get_records;
 pub mod get_shard_iterator;

@@ -48,8 +48,11 @@ pub const MAX_TRANSACTION_BYTES: usize = 4 * 1024 * 1024;
 pub const MAX_TOKEN_LENGTH: usize = 36;
 
 /// What one entry does to its item.
-enum Op {
+pub(crate) enum Op {
     Put(Item),
+    /// A PartiQL INSERT: a Put that fails with `DuplicateItem` when the
+    /// item exists.
+    Insert(Item),
     Update(Update),
     Delete,
     Check,
@@ -58,19 +61,19 @@ enum Op {
 }
 
 /// One checked entry.
-struct Planned {
-    meta: Arc<TableMeta>,
-    key: Vec<u8>,
+pub(crate) struct Planned {
+    pub meta: Arc<TableMeta>,
+    pub key: Vec<u8>,
     /// The key attributes as given (the start of an item an Update creates,
     /// and the key of ItemCollectionMetrics).
-    item_key: Item,
-    op: Op,
-    condition: Option<Condition>,
-    return_old: bool,
+    pub item_key: Item,
+    pub op: Op,
+    pub condition: Option<Condition>,
+    pub return_old: bool,
 }
 
 /// What one entry did, for capacity and metrics.
-struct Done {
+pub(crate) struct Done {
     units: f64,
     indexes: Vec<IndexWrite>,
     collection_size: Option<i64>,
@@ -348,14 +351,6 @@ fn plan(tenant: &Tenant, input: &TransactWriteItemsInput) -> Result<Vec<Planned>
             return_old: e.return_values_on_ccf == Some("ALL_OLD"),
         });
     }
-    let mut seen = HashSet::with_capacity(planned.len());
-    for p in &planned {
-        if !matches!(p.op, Op::Refused(_)) && !seen.insert(p.key.as_slice()) {
-            return Err(DynamoError::validation(
-                "Transaction request cannot include multiple operations on one item",
-            ));
-        }
-    }
     Ok(planned)
 }
 
@@ -363,6 +358,8 @@ fn plan(tenant: &Tenant, input: &TransactWriteItemsInput) -> Result<Vec<Planned>
 fn reason_of(err: DynamoError) -> CancellationReason {
     let code = match err.kind {
         ErrorKind::ConditionalCheckFailedException => "ConditionalCheckFailed",
+        ErrorKind::DuplicateItemException => "DuplicateItem",
+        ErrorKind::ResourceNotFoundException => "ResourceNotFound",
         ErrorKind::ItemCollectionSizeLimitExceededException => "ItemCollectionSizeLimitExceeded",
         ErrorKind::TransactionConflictException => "TransactionConflict",
         ErrorKind::ProvisionedThroughputExceededException => "ProvisionedThroughputExceeded",
@@ -411,6 +408,12 @@ fn write_one(txn: &mut dyn Txn, p: &Planned) -> WriteResult<Done> {
         }
         let change = match &p.op {
             Op::Put(item) => Change::Put(item.clone()),
+            Op::Insert(item) => {
+                if old.is_some() {
+                    return Err(crate::partiql::write::duplicate_item());
+                }
+                Change::Put(item.clone())
+            }
             Op::Update(u) => {
                 let mut item = old.cloned().unwrap_or_else(|| p.item_key.clone());
                 apply_update(u, &mut item)?;
@@ -485,10 +488,58 @@ pub async fn run(
     check_members(&input)?;
     let planned = plan(tenant, &input)?;
     let capacity = ReturnCapacity::parse(input.return_consumed_capacity.as_deref());
+    let fingerprint = tokens::fingerprint(&input.transact_items);
+    let (mut output, committed) = commit(
+        tenant,
+        planned,
+        input.client_request_token.clone(),
+        fingerprint,
+        capacity,
+    )
+    .await?;
+    let asked = input.return_item_collection_metrics.as_deref();
+    if let (Some("SIZE"), Some((planned, done))) = (asked, committed) {
+        let mut metrics: BTreeMap<String, Vec<ItemCollectionMetrics>> = BTreeMap::new();
+        for (p, d) in planned.iter().zip(&done) {
+            if d.check {
+                continue;
+            }
+            if let Some(m) = item_collection_metrics(&p.meta, &p.item_key, asked, d.collection_size)
+            {
+                metrics
+                    .entry(p.meta.name().to_string())
+                    .or_default()
+                    .push(m);
+            }
+        }
+        output.item_collection_metrics = Some(metrics);
+    }
+    Ok(output)
+}
 
+/// What a committed transaction did, entry by entry (`None` for a replay).
+pub(crate) type Committed = Option<(Arc<Vec<Planned>>, Vec<Done>)>;
+
+/// Runs planned entries as one transaction: the token's replay or
+/// refusal, the in-flight claims (and injected conflicts), then every entry
+/// in one kv transaction. The output carries the consumed capacity.
+pub(crate) async fn commit(
+    tenant: &Arc<Tenant>,
+    planned: Vec<Planned>,
+    token: Option<String>,
+    fingerprint: [u8; 32],
+    capacity: ReturnCapacity,
+) -> Result<(TransactWriteItemsOutput, Committed), DynamoError> {
+    let mut seen = HashSet::with_capacity(planned.len());
+    for p in &planned {
+        if !matches!(p.op, Op::Refused(_)) && !seen.insert(p.key.as_slice()) {
+            return Err(DynamoError::validation(
+                "Transaction request cannot include multiple operations on one item",
+            ));
+        }
+    }
     // A token already running is refused; one that completed within the
     // window answers from its record.
-    let token = input.client_request_token.clone();
     let _running = match &token {
         Some(t) => Some(tenant.inflight.token(t).ok_or_else(|| {
             DynamoError::new(
@@ -498,7 +549,6 @@ pub async fn run(
         })?),
         None => None,
     };
-    let fingerprint = tokens::fingerprint(&input.transact_items);
     if let Some(t) = &token {
         let t = t.clone();
         let keys: Vec<Vec<u8>> = planned.iter().map(|p| p.key.clone()).collect();
@@ -529,7 +579,7 @@ pub async fn run(
                     "DynamoDB rejected the request because you retried a request with a different payload but with an idempotent token that was already used.",
                 ));
             }
-            return Ok(replayed(&planned, &sizes, capacity));
+            return Ok((replayed(&planned, &sizes, capacity), None));
         }
     }
 
@@ -575,24 +625,7 @@ pub async fn run(
     if capacity != ReturnCapacity::None {
         output.consumed_capacity = Some(consumed(&planned, &done, capacity));
     }
-    let asked = input.return_item_collection_metrics.as_deref();
-    if asked == Some("SIZE") {
-        let mut metrics: BTreeMap<String, Vec<ItemCollectionMetrics>> = BTreeMap::new();
-        for (p, d) in planned.iter().zip(&done) {
-            if d.check {
-                continue;
-            }
-            if let Some(m) = item_collection_metrics(&p.meta, &p.item_key, asked, d.collection_size)
-            {
-                metrics
-                    .entry(p.meta.name().to_string())
-                    .or_default()
-                    .push(m);
-            }
-        }
-        output.item_collection_metrics = Some(metrics);
-    }
-    Ok(output)
+    Ok((output, Some((planned, done))))
 }
 
 /// Per table, in the order the tables first appear in the request.

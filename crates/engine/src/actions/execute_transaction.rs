@@ -1,0 +1,225 @@
+//! ExecuteTransaction: up to 100 PartiQL statements, all reads or all
+//! writes, all or nothing. Reads run as a TransactGetItems of the items
+//! they name; writes (and `EXISTS` checks) as a TransactWriteItems, with
+//! the same in-flight claims, conflicts, cancellation reasons and
+//! ClientRequestToken idempotency.
+
+use std::sync::Arc;
+
+use openddb_core::api::validate::{Violations, RETURN_CONSUMED_CAPACITY};
+use openddb_core::api::{
+    ExecuteTransactionInput, ExecuteTransactionOutput, Get, TransactGetItem,
+    TransactGetItemsInput,
+};
+use openddb_core::partiql::Statement;
+use openddb_core::{DynamoError, ErrorKind, Item};
+
+use super::execute_statement::check_statement;
+use super::transact_write_items::{self as twi, Op, MAX_ACTIONS, MAX_TOKEN_LENGTH};
+use crate::capacity::ReturnCapacity;
+use crate::partiql::{select, write, Prepared};
+use crate::tenant::Tenant;
+use crate::tokens;
+use crate::RequestContext;
+
+fn in_statement(i: usize, e: DynamoError) -> DynamoError {
+    if e.kind != ErrorKind::ValidationException {
+        return e;
+    }
+    DynamoError::validation(format!(
+        "Validation failed in TransactStatements[{i}]: {}",
+        e.message
+    ))
+}
+
+pub async fn run(
+    tenant: &Arc<Tenant>,
+    ctx: &RequestContext,
+    input: ExecuteTransactionInput,
+) -> Result<ExecuteTransactionOutput, DynamoError> {
+    let mut v = Violations::new();
+    match &input.transact_statements {
+        None => v.push("null", "transactStatements", "Member must not be null"),
+        Some(s) if s.is_empty() => v.push_unnamed_value(
+            "transactStatements",
+            "Member must have length greater than or equal to 1",
+        ),
+        Some(s) if s.len() > MAX_ACTIONS => v.push_unnamed_value(
+            "transactStatements",
+            "Member must have length less than or equal to 100",
+        ),
+        Some(s) => {
+            for (i, st) in s.iter().enumerate() {
+                check_statement(
+                    &mut v,
+                    st.statement.as_deref(),
+                    &format!("transactStatements.{}.member.statement", i + 1),
+                );
+            }
+        }
+    }
+    if let Some(t) = &input.client_request_token {
+        if t.is_empty() || t.chars().count() > MAX_TOKEN_LENGTH {
+            v.push_unnamed_value(
+                "clientRequestToken",
+                "Member must have length less than or equal to 36",
+            );
+        }
+    }
+    v.one_of(
+        input.return_consumed_capacity.as_deref(),
+        "returnConsumedCapacity",
+        RETURN_CONSUMED_CAPACITY,
+    );
+    v.into_result()?;
+    let capacity = ReturnCapacity::parse(input.return_consumed_capacity.as_deref());
+    let statements = input.transact_statements.clone().unwrap_or_default();
+
+    let mut prepared = Vec::with_capacity(statements.len());
+    for (i, s) in statements.iter().enumerate() {
+        let p = Prepared::new(
+            s.statement.as_deref().unwrap_or_default(),
+            s.parameters.clone().unwrap_or_default(),
+        )
+        .map_err(|e| in_statement(i, e))?;
+        prepared.push(p);
+    }
+    let reads = prepared.iter().filter(|p| p.is_read()).count();
+    if reads > 0 && reads < prepared.len() {
+        return Err(DynamoError::validation(
+            "ExecuteTransaction API does not support both read and write operations in the same request.",
+        ));
+    }
+    for (i, p) in prepared.iter().enumerate() {
+        let returning = match &p.statement {
+            Statement::Update(u) => u.returning.is_some(),
+            Statement::Delete(d) => d.returning.is_some(),
+            _ => false,
+        };
+        if returning {
+            return Err(in_statement(
+                i,
+                DynamoError::validation("RETURNING clause is not supported in ExecuteTransaction."),
+            ));
+        }
+        if let Statement::Select(s) = &p.statement {
+            if s.from.index.is_some() {
+                return Err(in_statement(
+                    i,
+                    DynamoError::validation("Reads on indices are not supported within transactions."),
+                ));
+            }
+        }
+    }
+
+    if reads > 0 {
+        return read(tenant, ctx, &prepared, capacity).await;
+    }
+
+    let mut planned = Vec::with_capacity(prepared.len());
+    for (p, request) in prepared.iter().zip(&statements) {
+        let return_old =
+            request.return_values_on_condition_check_failure.as_deref() == Some("ALL_OLD");
+        planned.push(match write::plan(tenant, p) {
+            Ok(w) => {
+                let op = match w.op {
+                    write::Op::Insert(item) => Op::Insert(item),
+                    write::Op::Update(u) => Op::Update(u),
+                    write::Op::Delete => Op::Delete,
+                    write::Op::Check => Op::Check,
+                };
+                twi::Planned {
+                    meta: w.meta,
+                    key: w.key,
+                    item_key: w.item_key,
+                    op,
+                    condition: w.condition,
+                    return_old,
+                }
+            }
+            // A statement that names no item of a table cancels the
+            // transaction with its reason.
+            Err(e) => match tenant.table(p.table_name()) {
+                Some(meta) => twi::Planned {
+                    meta,
+                    key: Vec::new(),
+                    item_key: Item::new(),
+                    op: Op::Refused(e),
+                    condition: None,
+                    return_old,
+                },
+                None => return Err(e),
+            },
+        });
+    }
+    let fingerprint = tokens::fingerprint(&input.transact_statements);
+    let (output, _) = twi::commit(
+        tenant,
+        planned,
+        input.client_request_token.clone(),
+        fingerprint,
+        capacity,
+    )
+    .await?;
+    Ok(ExecuteTransactionOutput {
+        responses: Some(Vec::new()),
+        consumed_capacity: output.consumed_capacity,
+    })
+}
+
+/// A transaction of SELECTs, each naming one item by its primary key.
+async fn read(
+    tenant: &Arc<Tenant>,
+    ctx: &RequestContext,
+    prepared: &[Prepared],
+    capacity: ReturnCapacity,
+) -> Result<ExecuteTransactionOutput, DynamoError> {
+    let must_name_key = || {
+        DynamoError::validation(
+            "Select statements within ExecuteTransaction must specify the primary key in the where clause.",
+        )
+    };
+    let mut plans = Vec::with_capacity(prepared.len());
+    let mut gets = Vec::with_capacity(prepared.len());
+    for (i, p) in prepared.iter().enumerate() {
+        let Statement::Select(s) = &p.statement else {
+            return Err(in_statement(i, must_name_key()));
+        };
+        let plan = select::plan(tenant, p, s, false).map_err(|e| in_statement(i, e))?;
+        let key = plan
+            .single_item_key(s, p.params())
+            .ok_or_else(|| in_statement(i, must_name_key()))?;
+        gets.push(TransactGetItem {
+            get: Some(Get {
+                table_name: Some(plan.table_name().to_string()),
+                key: Some(key),
+                projection_expression: None,
+                expression_attribute_names: None,
+            }),
+        });
+        plans.push(plan);
+    }
+    let out = super::transact_get_items::run(
+        tenant,
+        ctx,
+        TransactGetItemsInput {
+            transact_items: Some(gets),
+            return_consumed_capacity: match capacity {
+                ReturnCapacity::None => None,
+                ReturnCapacity::Total => Some("TOTAL".into()),
+                ReturnCapacity::Indexes => Some("INDEXES".into()),
+            },
+        },
+    )
+    .await?;
+    let mut responses = out.responses.unwrap_or_default();
+    for (r, plan) in responses.iter_mut().zip(&plans) {
+        if let Some(item) = &r.item {
+            r.item = Some(plan.columns_of(item));
+        }
+    }
+    Ok(ExecuteTransactionOutput {
+        responses: Some(responses),
+        consumed_capacity: out.consumed_capacity,
+    })
+}

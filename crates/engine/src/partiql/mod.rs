@@ -1,0 +1,163 @@
+//! PartiQL statements on top of the engine's read and write paths: a
+//! statement is parsed and bound in core, then planned here against the
+//! table it names — a SELECT becomes reads of the partitions its WHERE
+//! pins (or a scan), a write becomes one item's conditional write through
+//! the same per-item path as PutItem, UpdateItem and DeleteItem.
+
+pub mod select;
+pub mod write;
+
+use std::sync::Arc;
+
+use openddb_core::expr::{values_equal, Condition};
+use openddb_core::partiql::bind::{self, Params};
+use openddb_core::partiql::{self, BinaryOp, Expr, Parsed, Source, Statement};
+use openddb_core::{AttributeValue, DynamoError, Item};
+
+use crate::catalog::TableMeta;
+use crate::tenant::Tenant;
+
+/// The longest statement DynamoDB accepts.
+pub const MAX_STATEMENT_LENGTH: usize = 8192;
+
+/// A statement parsed and its parameters counted.
+pub struct Prepared {
+    pub text: String,
+    pub statement: Statement,
+    pub params: Vec<AttributeValue>,
+}
+
+impl Prepared {
+    /// Parses `text` and checks its parameters.
+    pub fn new(text: &str, params: Vec<AttributeValue>) -> Result<Prepared, DynamoError> {
+        let Parsed {
+            statement,
+            params: expected,
+        } = partiql::parse(text)?;
+        Params::new(&params, expected)?;
+        Ok(Prepared {
+            text: text.to_string(),
+            statement,
+            params,
+        })
+    }
+
+    pub fn params(&self) -> Params<'_> {
+        Params::new(&self.params, self.params.len()).expect("counted when prepared")
+    }
+
+    /// Whether the statement reads (SELECT) rather than writes.
+    pub fn is_read(&self) -> bool {
+        matches!(self.statement, Statement::Select(_))
+    }
+
+    /// The table the statement names.
+    pub fn table_name(&self) -> &str {
+        match &self.statement {
+            Statement::Select(s) | Statement::Exists(s) => &s.from.table,
+            Statement::Insert(i) => &i.table.table,
+            Statement::Update(u) => &u.table.table,
+            Statement::Delete(d) => &d.table.table,
+        }
+    }
+}
+
+/// The table of a data-manipulation statement, which may not name an index.
+pub fn write_table(tenant: &Tenant, source: &Source) -> Result<Arc<TableMeta>, DynamoError> {
+    let meta = tenant.table_or_not_found(&source.table)?;
+    if source.index.is_some() {
+        return Err(DynamoError::validation(
+            "This operation is not supported on an index",
+        ));
+    }
+    Ok(meta)
+}
+
+/// The top-level conjuncts of a WHERE clause (`a AND (b AND c)` → a, b, c).
+pub fn conjuncts(e: &Expr) -> Vec<&Expr> {
+    let mut out = Vec::new();
+    fn walk<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
+        match e {
+            Expr::Binary(BinaryOp::And, a, b, _) => {
+                walk(a, out);
+                walk(b, out);
+            }
+            other => out.push(other),
+        }
+    }
+    walk(e, &mut out);
+    out
+}
+
+/// `name = value` (either way round) on a top-level attribute: the name
+/// and the expression of the value.
+pub fn equality(e: &Expr) -> Option<(&str, &Expr)> {
+    let Expr::Binary(BinaryOp::Eq, a, b, _) = e else {
+        return None;
+    };
+    match (a.as_ref(), b.as_ref()) {
+        (Expr::Path(p), v) | (v, Expr::Path(p)) if p.steps.is_empty() && is_value(v) => {
+            Some((p.root.as_str(), v))
+        }
+        _ => None,
+    }
+}
+
+fn is_value(e: &Expr) -> bool {
+    match e {
+        Expr::Literal(..) | Expr::Param(..) | Expr::Map(..) | Expr::List(..) | Expr::Bag(..) => {
+            true
+        }
+        Expr::Neg(inner, _) => is_value(inner),
+        _ => false,
+    }
+}
+
+/// The item a write's WHERE names, and what else it requires of the item.
+/// Every key attribute needs an equality; repeating the same one is fine,
+/// two different values are not.
+pub fn write_target(
+    meta: &TableMeta,
+    filter: Option<&Expr>,
+    params: Params<'_>,
+) -> Result<(Item, Option<Condition>), DynamoError> {
+    let missing_key = || {
+        DynamoError::validation(
+            "Where clause does not contain a mandatory equality on all key attributes",
+        )
+    };
+    let Some(filter) = filter else {
+        return Err(missing_key());
+    };
+    let key_names: Vec<&str> = meta.key_names().collect();
+    let mut key = Item::new();
+    let mut rest: Option<Condition> = None;
+    for c in conjuncts(filter) {
+        if let Some((name, v)) = equality(c) {
+            if key_names.contains(&name) {
+                let v = bind::value(v, params)?;
+                match key.get(name) {
+                    Some(old) if !values_equal(old, &v) => {
+                        return Err(DynamoError::validation(format!(
+                            "Multiple conditions on same key {name}. Only single item Update/Insert/Delete are supported"
+                        )))
+                    }
+                    Some(_) => {}
+                    None => {
+                        key.insert(name.to_string(), v);
+                    }
+                }
+                continue;
+            }
+        }
+        let c = bind::condition(c, params)?;
+        rest = Some(match rest {
+            Some(r) => Condition::and(r, c),
+            None => c,
+        });
+    }
+    if key_names.iter().any(|n| !key.contains_key(*n)) {
+        return Err(missing_key());
+    }
+    Ok((key, rest))
+}

@@ -1,0 +1,268 @@
+//! INSERT, UPDATE and DELETE of one item, planned from a statement and run
+//! through the per-item write path (indexes, streams, statistics and
+//! conflicts with transactions as for the item operations).
+//!
+//! - INSERT writes a new item and fails with `DuplicateItemException` when
+//!   the key exists.
+//! - UPDATE needs the item to exist; the WHERE's other predicates are a
+//!   condition on it.
+//! - DELETE of a missing item succeeds; of an existing one, only when the
+//!   WHERE's other predicates hold.
+
+use std::sync::Arc;
+
+use openddb_core::expr::{Condition, DocumentPath, UpdateClause, UpdateExpression};
+use openddb_core::partiql::bind;
+use openddb_core::partiql::{Returning, Statement};
+use openddb_core::value::check_item;
+use openddb_core::{DynamoError, ErrorKind, Item};
+
+use super::{write_table, write_target, Prepared};
+use crate::actions::common::{check_item_size, condition_failed};
+use crate::capacity::{write_units, ReturnCapacity};
+use crate::catalog::TableMeta;
+use crate::expressions::{apply_update, condition_holds, project, Update};
+use crate::keys;
+use crate::tenant::Tenant;
+use crate::write::{write_item, Change, IndexWrite};
+
+/// What a write does to its item.
+pub enum Op {
+    Insert(Item),
+    Update(Update),
+    Delete,
+    /// `EXISTS(SELECT ...)` in a transaction: only the condition.
+    Check,
+}
+
+/// A write statement planned against its table.
+pub struct Planned {
+    pub meta: Arc<TableMeta>,
+    /// The storage key of the item.
+    pub key: Vec<u8>,
+    /// The key attributes (the start of nothing: UPDATE never creates).
+    pub item_key: Item,
+    pub op: Op,
+    /// Everything the item must satisfy, the item's existence included
+    /// where the statement requires it.
+    pub condition: Option<Condition>,
+    pub returning: Option<Returning>,
+}
+
+pub fn duplicate_item() -> DynamoError {
+    DynamoError::new(
+        ErrorKind::DuplicateItemException,
+        "Duplicate primary key exists in table",
+    )
+}
+
+fn exists(meta: &TableMeta) -> Condition {
+    Condition::AttributeExists(DocumentPath::attribute(
+        meta.key_schema.partition_key.name.clone(),
+    ))
+}
+
+/// Plans a write statement. `EXISTS` is planned as a check.
+pub fn plan(tenant: &Tenant, prepared: &Prepared) -> Result<Planned, DynamoError> {
+    let params = prepared.params();
+    match &prepared.statement {
+        Statement::Insert(insert) => {
+            let meta = tenant.table_or_not_found(&insert.table.table)?;
+            let item = bind::item(&insert.value, params)?;
+            check_item(&item)?;
+            for name in meta.key_names() {
+                if !item.contains_key(name) {
+                    return Err(DynamoError::validation(format!(
+                        "One or more parameter values were invalid: Missing the key {name} in the item"
+                    )));
+                }
+            }
+            let (pk, sk) = meta.item_key(&item)?;
+            let key = keys::item_key(meta.id, pk, sk);
+            check_item_size(&item, false)?;
+            let item_key = key_part(&meta, &item);
+            Ok(Planned {
+                meta,
+                key,
+                item_key,
+                op: Op::Insert(item),
+                condition: None,
+                returning: None,
+            })
+        }
+        Statement::Update(update) => {
+            let actions = update
+                .actions
+                .iter()
+                .map(|a| bind::update_action(a, params))
+                .collect::<Result<Vec<_>, _>>()?;
+            let meta = write_table(tenant, &update.table)?;
+            let (item_key, rest) = write_target(&meta, update.filter.as_ref(), params)?;
+            let (pk, sk) = meta.key_from_key_param(&item_key)?;
+            let key = keys::item_key(meta.id, pk, sk);
+            let expression = UpdateExpression {
+                clauses: actions
+                    .into_iter()
+                    .map(|a| match a {
+                        openddb_core::expr::UpdateAction::Set(p, v) => UpdateClause::Set(vec![(p, v)]),
+                        openddb_core::expr::UpdateAction::Remove(p) => UpdateClause::Remove(vec![p]),
+                        openddb_core::expr::UpdateAction::Add(p, v) => UpdateClause::Add(vec![(p, v)]),
+                        openddb_core::expr::UpdateAction::Delete(p, v) => {
+                            UpdateClause::Delete(vec![(p, v)])
+                        }
+                    })
+                    .collect(),
+            };
+            let update_tree = Update::from_expression(expression);
+            for name in meta.key_names() {
+                if update_tree.touches_attribute(name) {
+                    return Err(DynamoError::validation(format!(
+                        "One or more parameter values were invalid: Cannot update attribute {name}. This attribute is part of the key"
+                    )));
+                }
+            }
+            let condition = Some(match rest {
+                Some(r) => Condition::and(exists(&meta), r),
+                None => exists(&meta),
+            });
+            Ok(Planned {
+                meta,
+                key,
+                item_key,
+                op: Op::Update(update_tree),
+                condition,
+                returning: update.returning,
+            })
+        }
+        Statement::Delete(delete) => {
+            let meta = write_table(tenant, &delete.table)?;
+            let (item_key, rest) = write_target(&meta, delete.filter.as_ref(), params)?;
+            let (pk, sk) = meta.key_from_key_param(&item_key)?;
+            let key = keys::item_key(meta.id, pk, sk);
+            // A missing item is deleted successfully whatever the rest says.
+            let condition = rest.map(|r| {
+                Condition::or(Condition::not(exists(&meta)), r)
+            });
+            Ok(Planned {
+                meta,
+                key,
+                item_key,
+                op: Op::Delete,
+                condition,
+                returning: delete.returning,
+            })
+        }
+        Statement::Exists(select) => {
+            if select.from.index.is_some() {
+                return Err(DynamoError::validation(
+                    "Reads on indices are not supported within transactions.",
+                ));
+            }
+            let meta = tenant.table_or_not_found(&select.from.table)?;
+            let (item_key, rest) = write_target(&meta, select.filter.as_ref(), params)
+                .map_err(|_| exists_needs_condition())?;
+            let Some(rest) = rest else {
+                return Err(exists_needs_condition());
+            };
+            let (pk, sk) = meta.key_from_key_param(&item_key)?;
+            let key = keys::item_key(meta.id, pk, sk);
+            Ok(Planned {
+                meta: meta.clone(),
+                key,
+                item_key,
+                op: Op::Check,
+                condition: Some(Condition::and(exists(&meta), rest)),
+                returning: None,
+            })
+        }
+        Statement::Select(_) => Err(DynamoError::internal("a SELECT is not a write")),
+    }
+}
+
+fn exists_needs_condition() -> DynamoError {
+    DynamoError::validation("EXISTS() must contain a single item read with additional condition")
+}
+
+fn key_part(meta: &TableMeta, item: &Item) -> Item {
+    meta.key_names()
+        .filter_map(|n| item.get(n).map(|v| (n.to_string(), v.clone())))
+        .collect()
+}
+
+/// Decides the change a planned write makes to the item it finds, and the
+/// paths an UPDATE wrote (for `RETURNING MODIFIED ...`).
+pub fn decide(
+    p: &Planned,
+    old: Option<&Item>,
+    return_old_on_failure: bool,
+) -> Result<(Change, Vec<DocumentPath>), DynamoError> {
+    if let Some(c) = &p.condition {
+        if !condition_holds(c, old)? {
+            return Err(condition_failed(old, return_old_on_failure));
+        }
+    }
+    Ok(match &p.op {
+        Op::Insert(item) => {
+            if old.is_some() {
+                return Err(duplicate_item());
+            }
+            (Change::Put(item.clone()), Vec::new())
+        }
+        Op::Update(u) => {
+            let mut item = old.cloned().unwrap_or_else(|| p.item_key.clone());
+            let paths = apply_update(u, &mut item)?;
+            check_item_size(&item, true)?;
+            (Change::Put(item), paths)
+        }
+        Op::Delete | Op::Check => (Change::Delete, Vec::new()),
+    })
+}
+
+/// What a single write returned.
+pub struct Outcome {
+    /// The RETURNING item, if any (an empty MODIFIED projection is none).
+    pub item: Option<Item>,
+    pub units: f64,
+    pub indexes: Vec<IndexWrite>,
+}
+
+/// Runs one planned write on its own.
+pub async fn run(
+    tenant: &Arc<Tenant>,
+    planned: Planned,
+    return_old_on_failure: bool,
+) -> Result<Outcome, DynamoError> {
+    let planned = Arc::new(planned);
+    let p = planned.clone();
+    let written = write_item(tenant, &planned.meta, planned.key.clone(), move |old| {
+        decide(&p, old, return_old_on_failure)
+    })
+    .await?;
+    let units = match planned.op {
+        Op::Delete => write_units(written.old_size),
+        _ => write_units(written.old_size.max(written.new_size)),
+    };
+    let paths = &written.extra;
+    let item = match planned.returning {
+        None => None,
+        Some(Returning::AllOld) => written.old,
+        Some(Returning::AllNew) => written.new,
+        Some(Returning::ModifiedOld) => written.old.map(|o| project(paths, &o)),
+        Some(Returning::ModifiedNew) => written.new.map(|n| project(paths, &n)),
+    }
+    .filter(|i| !i.is_empty());
+    Ok(Outcome {
+        item,
+        units,
+        indexes: written.indexes,
+    })
+}
+
+/// The capacity report of a single write.
+pub fn report(
+    capacity: ReturnCapacity,
+    table: &str,
+    outcome: &Outcome,
+) -> Option<openddb_core::api::ConsumedCapacity> {
+    capacity.report_write(table, outcome.units, &outcome.indexes)
+}
