@@ -876,7 +876,6 @@ both_modes! {
 
     // Captured from DynamoDB (eu-west-2): OR branches or IN values reading
     // one partition over overlapping sort-key ranges are refused.
-    #[ignore = "PartiQL: overlapping key conditions are accepted (the rows are returned) instead of refused"]
     async fn select_refuses_overlapping_key_conditions(db) {
         seed(db).await;
         for text in [
@@ -894,7 +893,6 @@ both_modes! {
         }
     }
 
-    #[ignore = "PartiQL: a sort-key value of the wrong type inside IN is not refused"]
     async fn select_checks_the_type_of_every_key_value(db) {
         seed(db).await;
         assert_error(
@@ -1572,7 +1570,6 @@ both_modes! {
 
     // DynamoDB answers a statement on a missing table with a cancellation
     // reason (captured eu-west-2); openddb throws ResourceNotFoundException.
-    #[ignore = "PartiQL: a missing table in ExecuteTransaction is a top-level ResourceNotFoundException, not a ResourceNotFound cancellation reason"]
     async fn transaction_on_a_missing_table_cancels(db) {
         tables(db).await;
         let result = tx(db, &[
@@ -1628,7 +1625,6 @@ both_modes! {
     // Captured from DynamoDB (eu-west-2): inside a transaction a write
     // without the full key is a schema mismatch reason, not the
     // ExecuteStatement wording.
-    #[ignore = "PartiQL: a transaction write lacking part of the key gives reason 'Where clause does not contain a mandatory equality on all key attributes' instead of 'The provided key element does not match the schema'"]
     async fn transaction_partial_keys_read_as_a_schema_mismatch(db) {
         seed(db).await;
         let mismatch = "The provided key element does not match the schema";
@@ -1645,7 +1641,6 @@ both_modes! {
 
     // Captured from DynamoDB: refused as a whole, before the UPDATE's
     // own (failing) condition is looked at.
-    #[ignore = "PartiQL: EXISTS naming only the key runs (and cancels) instead of being refused with 'EXISTS() must contain a single item read with additional condition'"]
     async fn transaction_exists_needs_a_condition(db) {
         tables(db).await;
         put(db, H, item(&[("pk", s("e"))])).await;

@@ -42,9 +42,9 @@ impl<'a> Params<'a> {
     }
 
     fn get(&self, i: usize) -> Result<&'a AttributeValue, DynamoError> {
-        self.values.get(i).ok_or_else(|| {
-            invalid("Number of parameters in request and statement don't match.")
-        })
+        self.values
+            .get(i)
+            .ok_or_else(|| invalid("Number of parameters in request and statement don't match."))
     }
 }
 
@@ -218,7 +218,11 @@ fn literal_value(
 }
 
 /// `<<...>>`: a string or number set, neither empty nor with duplicates.
-fn bag(members: &[Expr], params: Params<'_>, location: &str) -> Result<AttributeValue, DynamoError> {
+fn bag(
+    members: &[Expr],
+    params: Params<'_>,
+    location: &str,
+) -> Result<AttributeValue, DynamoError> {
     if members.is_empty() {
         return Err(invalid("Empty bags are not supported"));
     }
@@ -531,7 +535,10 @@ fn predicate(
                     "Invalid attribute type name found; type: {t}, valid types: {{N,BS,L,B,NULL,M,S,SS,NS,BOOL}}"
                 )));
             }
-            type_test(p, TYPE_NAMES.iter().find(|n| **n == t).copied().unwrap_or("S"))
+            type_test(
+                p,
+                TYPE_NAMES.iter().find(|n| **n == t).copied().unwrap_or("S"),
+            )
         }
         "begins_with" | "contains" => {
             arity(name, args, 2)?;
@@ -543,11 +550,7 @@ fn predicate(
             }
         }
         "size" => return Err(boolean_required()),
-        other => {
-            return Err(invalid(format!(
-                "Unrecognized function: {other} at {pos}"
-            )))
-        }
+        other => return Err(invalid(format!("Unrecognized function: {other} at {pos}"))),
     })
 }
 
@@ -565,17 +568,16 @@ fn operand(e: &Expr, params: Params<'_>) -> Result<Operand, DynamoError> {
                     "Unsupported operation: function {n} used as a value at {pos}"
                 )))
             }
-            other => {
-                return Err(invalid(format!(
-                    "Unrecognized function: {other} at {pos}"
-                )))
-            }
+            other => return Err(invalid(format!("Unrecognized function: {other} at {pos}"))),
         },
         e if is_value(e) => Operand::Value(ValueRef::Literal(value(e, params)?)),
         Expr::Binary(op @ (BinaryOp::Add | BinaryOp::Sub), a, b, _) => {
             // Constant arithmetic (`1 + 2`) folds; arithmetic on paths is
             // only for SET.
-            let (x, y) = (value_operand(a, params, op.symbol())?, value_operand(b, params, op.symbol())?);
+            let (x, y) = (
+                value_operand(a, params, op.symbol())?,
+                value_operand(b, params, op.symbol())?,
+            );
             let n = if *op == BinaryOp::Add {
                 x.checked_add(&y)
             } else {
@@ -679,7 +681,11 @@ fn set_value(e: &Expr, params: Params<'_>) -> Result<SetValue, DynamoError> {
 
 /// A SET operand; `arithmetic` names the operator it feeds, whose operands
 /// must be numbers when they are values.
-fn update_operand(e: &Expr, params: Params<'_>, arithmetic: &str) -> Result<UpdateOperand, DynamoError> {
+fn update_operand(
+    e: &Expr,
+    params: Params<'_>,
+    arithmetic: &str,
+) -> Result<UpdateOperand, DynamoError> {
     Ok(match e {
         Expr::Path(p) => UpdateOperand::Path(path(p)?),
         Expr::Call { name, args, pos } => match name.as_str() {
@@ -702,11 +708,7 @@ fn update_operand(e: &Expr, params: Params<'_>, arithmetic: &str) -> Result<Upda
                     args.first().map_or(*pos, Expr::pos)
                 )))
             }
-            other => {
-                return Err(invalid(format!(
-                    "Unrecognized function: {other} at {pos}"
-                )))
-            }
+            other => return Err(invalid(format!("Unrecognized function: {other} at {pos}"))),
         },
         e if is_value(e) => {
             let v = value(e, params)?;
@@ -793,7 +795,10 @@ mod tests {
             value(&list, params).unwrap_err().message,
             "Unsupported data type: Parameter under key root[0] at 1:30:1"
         );
-        assert_eq!(value(&Expr::Param(0, Pos::default()), params).unwrap(), values[0]);
+        assert_eq!(
+            value(&Expr::Param(0, Pos::default()), params).unwrap(),
+            values[0]
+        );
     }
 
     #[test]
@@ -804,7 +809,10 @@ mod tests {
             "Number overflow. Attempting to store a number with magnitude larger than supported range under root.x"
         );
         let neg = Expr::Neg(Box::new(n("1.5")), Pos::default());
-        assert_eq!(value(&neg, none()).unwrap(), AttributeValue::N(Number::parse("-1.5").unwrap()));
+        assert_eq!(
+            value(&neg, none()).unwrap(),
+            AttributeValue::N(Number::parse("-1.5").unwrap())
+        );
     }
 
     #[test]
@@ -889,7 +897,10 @@ mod tests {
             target.clone(),
             call(p("s"), Expr::Bag(vec![s("x")], Pos::default())),
         );
-        assert!(matches!(update_action(&ok, none()).unwrap(), Action::Add(..)));
+        assert!(matches!(
+            update_action(&ok, none()).unwrap(),
+            Action::Add(..)
+        ));
         let wrong = UpdateAction::Set(
             target.clone(),
             call(p("t"), Expr::Bag(vec![s("x")], Pos::default())),

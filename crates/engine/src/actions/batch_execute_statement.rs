@@ -123,11 +123,7 @@ pub async fn run(
             )
         })
         .collect();
-    let reads = prepared
-        .iter()
-        .flatten()
-        .filter(|p| p.is_read())
-        .count();
+    let reads = prepared.iter().flatten().filter(|p| p.is_read()).count();
     let writes = prepared.iter().flatten().count() - reads;
     if reads > 0 && writes > 0 {
         return Err(DynamoError::validation(
@@ -197,7 +193,9 @@ pub async fn run(
                     return Err(must_name_key());
                 }
                 let plan = select::plan(tenant, &p, s, consistent)?;
-                let key = plan.single_item_key(s, p.params()).ok_or_else(must_name_key)?;
+                let key = plan
+                    .single_item_key(s, p.params())
+                    .ok_or_else(must_name_key)?;
                 Ok((plan, key))
             });
             let (plan, key) = match planned {

@@ -24,10 +24,9 @@ pub fn check_statement(v: &mut Violations, statement: Option<&str>, member: &str
             member,
             "Member must have length greater than or equal to 1",
         ),
-        Some(s) if s.chars().count() > partiql::MAX_STATEMENT_LENGTH => v.push_unnamed_value(
-            member,
-            "Member must have length less than or equal to 8192",
-        ),
+        Some(s) if s.chars().count() > partiql::MAX_STATEMENT_LENGTH => {
+            v.push_unnamed_value(member, "Member must have length less than or equal to 8192")
+        }
         _ => {}
     }
 }
@@ -50,10 +49,7 @@ pub async fn run(
         .as_ref()
         .is_some_and(|t| t.is_empty() || t.len() > MAX_NEXT_TOKEN)
     {
-        v.push_unnamed_value(
-            "nextToken",
-            "Member must have length between 1 and 32768",
-        );
+        v.push_unnamed_value("nextToken", "Member must have length between 1 and 32768");
     }
     v.one_of(
         input.return_values_on_condition_check_failure.as_deref(),
@@ -102,8 +98,8 @@ pub async fn run(
         _ => {
             let planned = write::plan(tenant, &prepared)?;
             let table = planned.meta.name().to_string();
-            let return_old = input.return_values_on_condition_check_failure.as_deref()
-                == Some("ALL_OLD");
+            let return_old =
+                input.return_values_on_condition_check_failure.as_deref() == Some("ALL_OLD");
             let outcome = write::run(tenant, planned, return_old).await?;
             Ok(ExecuteStatementOutput {
                 consumed_capacity: write::report(capacity, &table, &outcome),

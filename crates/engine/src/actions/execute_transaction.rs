@@ -8,11 +8,10 @@ use std::sync::Arc;
 
 use openddb_core::api::validate::{Violations, RETURN_CONSUMED_CAPACITY};
 use openddb_core::api::{
-    ExecuteTransactionInput, ExecuteTransactionOutput, Get, TransactGetItem,
-    TransactGetItemsInput,
+    ExecuteTransactionInput, ExecuteTransactionOutput, Get, TransactGetItem, TransactGetItemsInput,
 };
 use openddb_core::partiql::Statement;
-use openddb_core::{DynamoError, ErrorKind, Item};
+use openddb_core::{CancellationReason, DynamoError, ErrorKind, Item};
 
 use super::execute_statement::check_statement;
 use super::transact_write_items::{self as twi, Op, MAX_ACTIONS, MAX_TOKEN_LENGTH};
@@ -106,18 +105,39 @@ pub async fn run(
             if s.from.index.is_some() {
                 return Err(in_statement(
                     i,
-                    DynamoError::validation("Reads on indices are not supported within transactions."),
+                    DynamoError::validation(
+                        "Reads on indices are not supported within transactions.",
+                    ),
                 ));
             }
         }
     }
 
+    // Statements on missing tables cancel the transaction, each with its
+    // reason, before anything runs.
+    let missing: Vec<bool> = prepared
+        .iter()
+        .map(|p| tenant.table(p.table_name()).is_none())
+        .collect();
+    if missing.iter().any(|m| *m) {
+        let reasons: Vec<CancellationReason> = missing
+            .iter()
+            .map(|m| {
+                if *m {
+                    CancellationReason::new("ResourceNotFound", "Requested resource not found")
+                } else {
+                    CancellationReason::none()
+                }
+            })
+            .collect();
+        return Err(DynamoError::transaction_canceled(&reasons));
+    }
     if reads > 0 {
         return read(tenant, ctx, &prepared, capacity).await;
     }
 
     let mut planned = Vec::with_capacity(prepared.len());
-    for (p, request) in prepared.iter().zip(&statements) {
+    for (i, (p, request)) in prepared.iter().zip(&statements).enumerate() {
         let return_old =
             request.return_values_on_condition_check_failure.as_deref() == Some("ALL_OLD");
         planned.push(match write::plan(tenant, p) {
@@ -137,14 +157,19 @@ pub async fn run(
                     return_old,
                 }
             }
-            // A statement that names no item of a table cancels the
-            // transaction with its reason.
+            // An EXISTS that is not a keyed read with a condition refuses
+            // the request.
+            Err(e) if matches!(p.statement, Statement::Exists(_)) => {
+                return Err(in_statement(i, e))
+            }
+            // A statement that names no single item of its table cancels
+            // the transaction with its reason.
             Err(e) => match tenant.table(p.table_name()) {
                 Some(meta) => twi::Planned {
                     meta,
                     key: Vec::new(),
                     item_key: Item::new(),
-                    op: Op::Refused(e),
+                    op: Op::Refused(as_key_mismatch(e)),
                     condition: None,
                     return_old,
                 },
@@ -165,6 +190,18 @@ pub async fn run(
         responses: Some(Vec::new()),
         consumed_capacity: output.consumed_capacity,
     })
+}
+
+/// Inside a transaction, a write whose WHERE does not name exactly one item
+/// is reported as a key that does not match the schema.
+fn as_key_mismatch(e: DynamoError) -> DynamoError {
+    let names_no_item = e.message.starts_with("Where clause does not contain")
+        || e.message.starts_with("Multiple conditions on same key");
+    if names_no_item {
+        DynamoError::validation("The provided key element does not match the schema")
+    } else {
+        e
+    }
 }
 
 /// A transaction of SELECTs, each naming one item by its primary key.

@@ -4,6 +4,7 @@
 //! pins (or a scan), a write becomes one item's conditional write through
 //! the same per-item path as PutItem, UpdateItem and DeleteItem.
 
+mod overlap;
 pub mod select;
 pub mod write;
 
@@ -103,7 +104,7 @@ pub fn equality(e: &Expr) -> Option<(&str, &Expr)> {
     }
 }
 
-fn is_value(e: &Expr) -> bool {
+pub(crate) fn is_value(e: &Expr) -> bool {
     match e {
         Expr::Literal(..) | Expr::Param(..) | Expr::Map(..) | Expr::List(..) | Expr::Bag(..) => {
             true

@@ -118,10 +118,7 @@ fn single_in(e: &Expr) -> Option<(&str, &Expr)> {
     }
 }
 
-fn columns(
-    columns: Option<&[(String, openddb_core::expr::DocumentPath)]>,
-    item: &Item,
-) -> Item {
+fn columns(columns: Option<&[(String, openddb_core::expr::DocumentPath)]>, item: &Item) -> Item {
     match columns {
         None => item.clone(),
         Some(cols) => cols
@@ -313,7 +310,10 @@ pub fn plan(
         None => None,
     };
     if let Some(values) = &mut partitions {
-        if values.iter().any(|v| v.type_name() != partition_key.attr_type) {
+        if values
+            .iter()
+            .any(|v| v.type_name() != partition_key.attr_type)
+        {
             return Err(key_type_error(&partition_key.name));
         }
         let mut keyed: Vec<(Vec<u8>, AttributeValue)> = values
@@ -332,6 +332,9 @@ pub fn plan(
             ));
         }
         values.extend(keyed.into_iter().map(|(_, v)| v));
+    }
+    if let (Some(_), Some(f)) = (&partitions, &select.filter) {
+        super::overlap::check(f, &partition_key, sort_key.as_ref(), params)?;
     }
     let (sort_equal, sort_range) = match (&partitions, &sort_key, &select.filter) {
         (Some(_), Some(sk), Some(f)) => sort_condition(f, sk, params)?,
@@ -451,14 +454,17 @@ pub fn add_capacity(total: &mut Option<ConsumedCapacity>, part: Option<ConsumedC
         a.capacity_units += b.capacity_units;
     }
     for (mine, theirs) in [
-        (&mut t.global_secondary_indexes, part.global_secondary_indexes),
+        (
+            &mut t.global_secondary_indexes,
+            part.global_secondary_indexes,
+        ),
         (&mut t.local_secondary_indexes, part.local_secondary_indexes),
     ] {
         if let Some(theirs) = theirs {
             let mine = mine.get_or_insert_with(Default::default);
             for (name, c) in theirs {
                 mine.entry(name)
-                    .or_insert_with(|| Capacity::default())
+                    .or_insert_with(Capacity::default)
                     .capacity_units += c.capacity_units;
             }
         }

@@ -104,9 +104,15 @@ pub fn plan(tenant: &Tenant, prepared: &Prepared) -> Result<Planned, DynamoError
                 clauses: actions
                     .into_iter()
                     .map(|a| match a {
-                        openddb_core::expr::UpdateAction::Set(p, v) => UpdateClause::Set(vec![(p, v)]),
-                        openddb_core::expr::UpdateAction::Remove(p) => UpdateClause::Remove(vec![p]),
-                        openddb_core::expr::UpdateAction::Add(p, v) => UpdateClause::Add(vec![(p, v)]),
+                        openddb_core::expr::UpdateAction::Set(p, v) => {
+                            UpdateClause::Set(vec![(p, v)])
+                        }
+                        openddb_core::expr::UpdateAction::Remove(p) => {
+                            UpdateClause::Remove(vec![p])
+                        }
+                        openddb_core::expr::UpdateAction::Add(p, v) => {
+                            UpdateClause::Add(vec![(p, v)])
+                        }
                         openddb_core::expr::UpdateAction::Delete(p, v) => {
                             UpdateClause::Delete(vec![(p, v)])
                         }
@@ -140,9 +146,7 @@ pub fn plan(tenant: &Tenant, prepared: &Prepared) -> Result<Planned, DynamoError
             let (pk, sk) = meta.key_from_key_param(&item_key)?;
             let key = keys::item_key(meta.id, pk, sk);
             // A missing item is deleted successfully whatever the rest says.
-            let condition = rest.map(|r| {
-                Condition::or(Condition::not(exists(&meta)), r)
-            });
+            let condition = rest.map(|r| Condition::or(Condition::not(exists(&meta)), r));
             Ok(Planned {
                 meta,
                 key,

@@ -1,0 +1,369 @@
+//! The checks DynamoDB makes on a keyed SELECT's WHERE once it has
+//! decomposed it into reads: every key value must have its key's type, and
+//! no two reads may cover the same items — two OR branches (or IN values)
+//! that reach the same partition with overlapping sort-key ranges are
+//! refused with `Overlapping conditions with range keys are not supported
+//! in where clause`.
+//!
+//! The WHERE is expanded into a disjunction of conjunctions (NOT pushed
+//! down to comparisons); each conjunction pins partitions and narrows the
+//! sort key to an interval, and conjunctions on a shared partition must
+//! have disjoint intervals.
+
+use std::cmp::Ordering;
+
+use openddb_core::expr::eval::compare_scalars;
+use openddb_core::expr::values_equal;
+use openddb_core::partiql::bind::{self, Params};
+use openddb_core::partiql::{BinaryOp, Expr};
+use openddb_core::{AttributeValue, DynamoError};
+
+use crate::catalog::KeyAttribute;
+
+/// Conjunctions beyond this many are not compared (the statement is read
+/// as planned; DynamoDB's own limit on reads applies separately).
+const MAX_BRANCHES: usize = 256;
+
+/// One bound of a sort-key interval: the value and whether it is included.
+type Bound = Option<(AttributeValue, bool)>;
+
+#[derive(Clone)]
+struct Branch {
+    /// Partition values this conjunction pins (`None`: not pinned).
+    partition: Option<Vec<AttributeValue>>,
+    low: Bound,
+    high: Bound,
+}
+
+impl Branch {
+    fn any() -> Branch {
+        Branch {
+            partition: None,
+            low: None,
+            high: None,
+        }
+    }
+}
+
+fn overlap_error() -> DynamoError {
+    DynamoError::validation(
+        "Overlapping conditions with range keys are not supported in where clause",
+    )
+}
+
+fn key_type_error(name: &str) -> DynamoError {
+    DynamoError::validation(format!(
+        "Key attribute's data type should match its data type in table's schema: Key {name}"
+    ))
+}
+
+fn is_key(e: &Expr, key: &KeyAttribute) -> bool {
+    matches!(e, Expr::Path(p) if p.steps.is_empty() && p.root == key.name)
+}
+
+fn is_value(e: &Expr) -> bool {
+    super::is_value(e)
+}
+
+/// A key value of the right type, or the error DynamoDB gives.
+fn key_value(
+    e: &Expr,
+    key: &KeyAttribute,
+    params: Params<'_>,
+) -> Result<AttributeValue, DynamoError> {
+    let v = bind::value(e, params)?;
+    if v.type_name() != key.attr_type {
+        return Err(key_type_error(&key.name));
+    }
+    Ok(v)
+}
+
+/// The conjunctions of `e` (negated when `negate`), each as the partition
+/// values and sort interval it implies.
+fn expand(
+    e: &Expr,
+    negate: bool,
+    pk: &KeyAttribute,
+    sk: Option<&KeyAttribute>,
+    params: Params<'_>,
+) -> Result<Vec<Branch>, DynamoError> {
+    use BinaryOp::*;
+    // A part that names no key attribute only filters: it is not split.
+    if !mentions_key(e, pk, sk) {
+        return Ok(vec![Branch::any()]);
+    }
+    let branches = match e {
+        Expr::Not(inner) => return expand(inner, !negate, pk, sk, params),
+        Expr::Binary(op @ (And | Or), a, b, _) => {
+            let conj = (*op == And) != negate;
+            let (x, y) = (
+                expand(a, negate, pk, sk, params)?,
+                expand(b, negate, pk, sk, params)?,
+            );
+            if conj {
+                let mut out = Vec::with_capacity(x.len() * y.len());
+                for p in &x {
+                    for q in &y {
+                        if out.len() >= MAX_BRANCHES {
+                            return Err(TooMany.into());
+                        }
+                        out.push(meet(p, q));
+                    }
+                }
+                out
+            } else {
+                let mut out = x;
+                out.extend(y);
+                out
+            }
+        }
+        Expr::In(x, list, _) if !negate && list.iter().all(is_value) => {
+            if is_key(x, pk) {
+                return list
+                    .iter()
+                    .map(|v| {
+                        Ok(Branch {
+                            partition: Some(vec![key_value(v, pk, params)?]),
+                            ..Branch::any()
+                        })
+                    })
+                    .collect();
+            }
+            match sk {
+                Some(sk) if is_key(x, sk) => list
+                    .iter()
+                    .map(|v| {
+                        let v = key_value(v, sk, params)?;
+                        Ok(Branch {
+                            low: Some((v.clone(), true)),
+                            high: Some((v, true)),
+                            ..Branch::any()
+                        })
+                    })
+                    .collect::<Result<_, DynamoError>>()?,
+                _ => vec![Branch::any()],
+            }
+        }
+        Expr::Binary(op @ (Eq | Ne | Lt | Le | Gt | Ge), a, b, _) => {
+            let (op, path, value) = match (is_value(a), is_value(b)) {
+                (false, true) => (*op, a.as_ref(), b.as_ref()),
+                (true, false) => (mirror(*op), b.as_ref(), a.as_ref()),
+                _ => return Ok(vec![Branch::any()]),
+            };
+            let op = if negate { invert(op) } else { op };
+            if is_key(path, pk) {
+                if op == Eq {
+                    return Ok(vec![Branch {
+                        partition: Some(vec![key_value(value, pk, params)?]),
+                        ..Branch::any()
+                    }]);
+                }
+                return Ok(vec![Branch::any()]);
+            }
+            let Some(sk) = sk.filter(|sk| is_key(path, sk)) else {
+                return Ok(vec![Branch::any()]);
+            };
+            let v = key_value(value, sk, params)?;
+            let b = |low: Bound, high: Bound| Branch {
+                low,
+                high,
+                ..Branch::any()
+            };
+            match op {
+                Eq => vec![b(Some((v.clone(), true)), Some((v, true)))],
+                // `sk <> v`: below or above v.
+                Ne => vec![b(None, Some((v.clone(), false))), b(Some((v, false)), None)],
+                Lt => vec![b(None, Some((v, false)))],
+                Le => vec![b(None, Some((v, true)))],
+                Gt => vec![b(Some((v, false)), None)],
+                Ge => vec![b(Some((v, true)), None)],
+                _ => vec![Branch::any()],
+            }
+        }
+        Expr::Between(x, low, high, _) if !negate && is_value(low) && is_value(high) => match sk {
+            Some(sk) if is_key(x, sk) => vec![Branch {
+                low: Some((key_value(low, sk, params)?, true)),
+                high: Some((key_value(high, sk, params)?, true)),
+                ..Branch::any()
+            }],
+            _ => vec![Branch::any()],
+        },
+        Expr::Call { name, args, .. }
+            if !negate && name == "begins_with" && args.len() == 2 && is_value(&args[1]) =>
+        {
+            match sk {
+                Some(sk) if is_key(&args[0], sk) => {
+                    let prefix = key_value(&args[1], sk, params)?;
+                    // Everything that starts with the prefix sorts between
+                    // it and the prefix followed by the greatest characters.
+                    let high = match &prefix {
+                        AttributeValue::S(p) => {
+                            AttributeValue::S(format!("{p}{}", "\u{10FFFF}".repeat(8)))
+                        }
+                        AttributeValue::B(p) => {
+                            let mut h = p.clone();
+                            h.extend([0xFF; 32]);
+                            AttributeValue::B(h)
+                        }
+                        _ => return Ok(vec![Branch::any()]),
+                    };
+                    vec![Branch {
+                        low: Some((prefix, true)),
+                        high: Some((high, true)),
+                        ..Branch::any()
+                    }]
+                }
+                _ => vec![Branch::any()],
+            }
+        }
+        _ => vec![Branch::any()],
+    };
+    Ok(branches)
+}
+
+/// Whether a key attribute appears anywhere in `e`.
+fn mentions_key(e: &Expr, pk: &KeyAttribute, sk: Option<&KeyAttribute>) -> bool {
+    let named =
+        |p: &openddb_core::partiql::Path| p.root == pk.name || sk.is_some_and(|s| p.root == s.name);
+    match e {
+        Expr::Path(p) => named(p),
+        Expr::Not(x) | Expr::Neg(x, _) => mentions_key(x, pk, sk),
+        Expr::Binary(_, a, b, _) => mentions_key(a, pk, sk) || mentions_key(b, pk, sk),
+        Expr::Between(a, b, c, _) => [a, b, c].iter().any(|x| mentions_key(x, pk, sk)),
+        Expr::In(x, list, _) => {
+            mentions_key(x, pk, sk) || list.iter().any(|v| mentions_key(v, pk, sk))
+        }
+        Expr::Is { expr, .. } => mentions_key(expr, pk, sk),
+        Expr::Call { args, .. } => args.iter().any(|a| mentions_key(a, pk, sk)),
+        _ => false,
+    }
+}
+
+/// Marker for a WHERE too large to compare.
+struct TooMany;
+
+impl From<TooMany> for DynamoError {
+    fn from(_: TooMany) -> DynamoError {
+        DynamoError::validation("\u{0}too many branches")
+    }
+}
+
+fn mirror(op: BinaryOp) -> BinaryOp {
+    match op {
+        BinaryOp::Lt => BinaryOp::Gt,
+        BinaryOp::Le => BinaryOp::Ge,
+        BinaryOp::Gt => BinaryOp::Lt,
+        BinaryOp::Ge => BinaryOp::Le,
+        other => other,
+    }
+}
+
+fn invert(op: BinaryOp) -> BinaryOp {
+    match op {
+        BinaryOp::Eq => BinaryOp::Ne,
+        BinaryOp::Ne => BinaryOp::Eq,
+        BinaryOp::Lt => BinaryOp::Ge,
+        BinaryOp::Le => BinaryOp::Gt,
+        BinaryOp::Gt => BinaryOp::Le,
+        BinaryOp::Ge => BinaryOp::Lt,
+        other => other,
+    }
+}
+
+fn cmp(a: &AttributeValue, b: &AttributeValue) -> Ordering {
+    compare_scalars(a, b).unwrap_or(Ordering::Equal)
+}
+
+/// The tighter of two lower (or, with `upper`, upper) bounds.
+fn tighter(a: &Bound, b: &Bound, upper: bool) -> Bound {
+    match (a, b) {
+        (None, x) | (x, None) => x.clone(),
+        (Some((x, xi)), Some((y, yi))) => {
+            let o = cmp(x, y);
+            let pick_x = match o {
+                Ordering::Equal => !xi,
+                Ordering::Less => upper,
+                Ordering::Greater => !upper,
+            };
+            if pick_x {
+                Some((x.clone(), *xi))
+            } else {
+                Some((y.clone(), *yi && (o != Ordering::Equal || *xi)))
+            }
+        }
+    }
+}
+
+/// Both conjunctions at once.
+fn meet(p: &Branch, q: &Branch) -> Branch {
+    let partition = match (&p.partition, &q.partition) {
+        (Some(x), Some(y)) => Some(
+            x.iter()
+                .filter(|v| y.iter().any(|w| values_equal(v, w)))
+                .cloned()
+                .collect(),
+        ),
+        (x, y) => x.clone().or_else(|| y.clone()),
+    };
+    Branch {
+        partition,
+        low: tighter(&p.low, &q.low, false),
+        high: tighter(&p.high, &q.high, true),
+    }
+}
+
+/// Whether an interval holds nothing.
+fn empty(b: &Branch) -> bool {
+    match (&b.low, &b.high) {
+        (Some((l, li)), Some((h, hi))) => match cmp(l, h) {
+            Ordering::Greater => true,
+            Ordering::Equal => !(*li && *hi),
+            Ordering::Less => false,
+        },
+        _ => false,
+    }
+}
+
+fn intervals_overlap(a: &Branch, b: &Branch) -> bool {
+    !empty(&meet(
+        &Branch {
+            partition: None,
+            ..a.clone()
+        },
+        &Branch {
+            partition: None,
+            ..b.clone()
+        },
+    ))
+}
+
+/// Checks a keyed SELECT's WHERE: key value types, then overlapping reads.
+pub fn check(
+    filter: &Expr,
+    pk: &KeyAttribute,
+    sk: Option<&KeyAttribute>,
+    params: Params<'_>,
+) -> Result<(), DynamoError> {
+    let branches = match expand(filter, false, pk, sk, params) {
+        Ok(b) => b,
+        Err(e) if e.message.starts_with('\u{0}') => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    // A branch that pins no partition makes the statement a scan.
+    if branches.iter().any(|b| b.partition.is_none()) {
+        return Ok(());
+    }
+    let reads: Vec<(&AttributeValue, &Branch)> = branches
+        .iter()
+        .filter(|b| !empty(b))
+        .flat_map(|b| b.partition.iter().flatten().map(move |v| (v, b)))
+        .collect();
+    for (i, (v, a)) in reads.iter().enumerate() {
+        for (w, b) in &reads[i + 1..] {
+            if values_equal(v, w) && intervals_overlap(a, b) {
+                return Err(overlap_error());
+            }
+        }
+    }
+    Ok(())
+}
