@@ -245,6 +245,14 @@ impl Parser<'_> {
         }
     }
 
+    /// An attribute or member name; DynamoDB refuses an empty one.
+    fn member(&mut self, name: String) -> String {
+        if name.is_empty() {
+            self.defer(invalid("Path component cannot be an empty string"));
+        }
+        name
+    }
+
     fn pos(t: Token) -> Pos {
         Pos {
             line: t.line,
@@ -725,7 +733,8 @@ impl Parser<'_> {
                     let c = self.tok();
                     if Self::is_name(c) {
                         self.bump();
-                        steps.push(Step::Field(self.name(c)));
+                        let name = self.name(c);
+                        steps.push(Step::Field(self.member(name)));
                     } else if c.kind == T::Star {
                         return Err(malformed("Invalid path dot component for simple path"));
                     } else {
@@ -753,8 +762,9 @@ impl Parser<'_> {
                 _ => break,
             }
         }
+        let root = self.name(t);
         Ok(Path {
-            root: self.name(t),
+            root: self.member(root),
             steps,
             pos: Self::pos(t),
         })
@@ -778,7 +788,8 @@ impl Parser<'_> {
                     let c = self.tok();
                     if Self::is_name(c) {
                         self.bump();
-                        steps.push(Step::Field(self.name(c)));
+                        let name = self.name(c);
+                        steps.push(Step::Field(self.member(name)));
                     } else if c.kind == T::Star {
                         self.bump();
                         let last = !matches!(self.tok().kind, T::Dot | T::LBracket);
@@ -823,7 +834,7 @@ impl Parser<'_> {
             Expr::Literal(Literal::Number(n), pos) if !n.contains(['.', 'e', 'E']) => {
                 Some(Step::Index(index_value(&n), pos))
             }
-            Expr::Literal(Literal::String(s), _) => Some(Step::Field(s)),
+            Expr::Literal(Literal::String(s), _) => Some(Step::Field(self.member(s))),
             Expr::Path(p) if p.steps.is_empty() => Some(Step::Field(p.root)),
             other => {
                 let pos = other.pos();
@@ -1250,8 +1261,9 @@ impl Parser<'_> {
         }
         self.bump();
         self.kind = "Id";
+        let root = self.name(t);
         Ok(Expr::Path(Path {
-            root: self.name(t),
+            root: self.member(root),
             steps: Vec::new(),
             pos: Self::pos(t),
         }))
@@ -1371,7 +1383,7 @@ impl Parser<'_> {
             let key = self.expr(0)?;
             self.expect(T::Colon, "Expected COLON")?;
             let name = match key {
-                Expr::Literal(Literal::String(s), _) => s,
+                Expr::Literal(Literal::String(s), _) => self.member(s),
                 other => {
                     let message = format!(
                         "Tuple keys must be of type String. Actual type: {} under {} at {}",

@@ -936,6 +936,22 @@ fn missing_table_names() {
             "{s}"
         );
     }
+    for s in [
+        r#"SELECT "" FROM t"#,
+        r#"SELECT a."" FROM t"#,
+        "SELECT a[''] FROM t",
+        r#"SELECT * FROM t WHERE "" = 1"#,
+        r#"UPDATE t SET a."" = 1"#,
+        r#"UPDATE t REMOVE """#,
+        "INSERT INTO t VALUE {'pk': 1, '': 2}",
+        "UPDATE t SET m = {'': 2}",
+    ] {
+        assert_eq!(
+            refused(s),
+            "Path component cannot be an empty string",
+            "{s}"
+        );
+    }
     assert_eq!(
         refused(r#"INSERT INTO "T"."I" VALUE {'pk': 'x'}"#),
         "FROM clause may only contain a single table name in data manipulation statements"
