@@ -622,7 +622,7 @@ pub fn update_action(a: &UpdateAction, params: Params<'_>) -> Result<Action, Dyn
                         Expr::Path(q) if same_path(q, target) => {}
                         _ => {
                             return Err(invalid(format!(
-                                "The first argument to {upper} must equal the assignment value at {first_pos}"
+                                "The first argument to {upper} must equal the assignment value at {pos}"
                             )))
                         }
                     }
@@ -705,7 +705,7 @@ fn update_operand(
                 return Err(invalid(format!(
                     "The first argument to {} must equal the assignment value at {}",
                     name.to_ascii_uppercase(),
-                    args.first().map_or(*pos, Expr::pos)
+                    pos
                 )))
             }
             other => return Err(invalid(format!("Unrecognized function: {other} at {pos}"))),

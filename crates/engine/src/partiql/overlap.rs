@@ -94,6 +94,14 @@ fn expand(
     }
     let branches = match e {
         Expr::Not(inner) => return expand(inner, !negate, pk, sk, params),
+        // A negated key condition (or `<>` on a key) is not decomposed:
+        // DynamoDB reads such a statement without splitting it, so there
+        // is nothing to overlap.
+        Expr::Binary(Ne, ..) if !negate => return Err(TooMany.into()),
+        Expr::Binary(Eq | Lt | Le | Gt | Ge, ..) | Expr::In(..) | Expr::Between(..) if negate => {
+            return Err(TooMany.into())
+        }
+        Expr::Call { name, .. } if negate && name == "begins_with" => return Err(TooMany.into()),
         Expr::Binary(op @ (And | Or), a, b, _) => {
             let conj = (*op == And) != negate;
             let (x, y) = (
@@ -239,7 +247,7 @@ fn mentions_key(e: &Expr, pk: &KeyAttribute, sk: Option<&KeyAttribute>) -> bool 
     }
 }
 
-/// Marker for a WHERE too large to compare.
+/// Marker for a WHERE that is not compared: too large, or not decomposed.
 struct TooMany;
 
 impl From<TooMany> for DynamoError {

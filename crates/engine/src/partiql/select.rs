@@ -394,8 +394,11 @@ pub fn plan(
         columns
             .as_ref()
             .map(|c| c.iter().map(|(_, p)| p.clone()).collect()),
-        if keyed { filter.as_ref() } else { None },
+        None,
     )?;
+    if let (true, Some(index), Some(f)) = (keyed, &target.index, &select.filter) {
+        check_filter_projected(index, &target.meta.key_schema, f)?;
+    }
     Ok(Plan {
         target,
         partitions,
@@ -406,6 +409,60 @@ pub fn plan(
         columns,
         consistent,
     })
+}
+
+/// A keyed index read may not filter on attributes the index does not
+/// project (a filter inside an OR branch, or on a scan, just sees them
+/// missing). The attributes are listed in the order written.
+fn check_filter_projected(
+    index: &crate::catalog::IndexMeta,
+    table: &crate::catalog::KeySchema,
+    filter: &Expr,
+) -> Result<(), DynamoError> {
+    fn names<'a>(e: &'a Expr, out: &mut Vec<&'a str>) {
+        match e {
+            Expr::Path(p) => {
+                if !out.contains(&p.root.as_str()) {
+                    out.push(&p.root);
+                }
+            }
+            Expr::Not(x) | Expr::Neg(x, _) => names(x, out),
+            Expr::Binary(_, a, b, _) => {
+                names(a, out);
+                names(b, out);
+            }
+            Expr::Between(a, b, c, _) => {
+                names(a, out);
+                names(b, out);
+                names(c, out);
+            }
+            Expr::In(x, list, _) => {
+                names(x, out);
+                list.iter().for_each(|v| names(v, out));
+            }
+            Expr::Is { expr, .. } => names(expr, out),
+            Expr::Call { args, .. } => args.iter().for_each(|a| names(a, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    for c in conjuncts(filter) {
+        if !matches!(c, Expr::Binary(BinaryOp::Or, ..)) {
+            names(c, &mut all);
+        }
+    }
+    let missing: Vec<&str> = all
+        .into_iter()
+        .filter(|n| !index.projects(n, table))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(DynamoError::validation(format!(
+        "One or more parameter values were invalid: Secondary index {} does not project one or more filter attributes: [{}]",
+        index.name,
+        missing.join(", ")
+    )))
 }
 
 /// What a NextToken carries.

@@ -47,6 +47,10 @@ pub struct Planned {
     /// where the statement requires it.
     pub condition: Option<Condition>,
     pub returning: Option<Returning>,
+    /// The paths an UPDATE names, as written: `RETURNING MODIFIED ...`
+    /// projects them on the old or new item (a list index resolves
+    /// against that item's list, wherever the value actually landed).
+    pub modified: Vec<DocumentPath>,
 }
 
 pub fn duplicate_item() -> DynamoError {
@@ -88,6 +92,7 @@ pub fn plan(tenant: &Tenant, prepared: &Prepared) -> Result<Planned, DynamoError
                 op: Op::Insert(item),
                 condition: None,
                 returning: None,
+                modified: Vec::new(),
             })
         }
         Statement::Update(update) => {
@@ -100,6 +105,7 @@ pub fn plan(tenant: &Tenant, prepared: &Prepared) -> Result<Planned, DynamoError
             let (item_key, rest) = write_target(&meta, update.filter.as_ref(), params)?;
             let (pk, sk) = meta.key_from_key_param(&item_key)?;
             let key = keys::item_key(meta.id, pk, sk);
+            let modified = actions.iter().map(|a| a.path().clone()).collect();
             let expression = UpdateExpression {
                 clauses: actions
                     .into_iter()
@@ -138,6 +144,7 @@ pub fn plan(tenant: &Tenant, prepared: &Prepared) -> Result<Planned, DynamoError
                 op: Op::Update(update_tree),
                 condition,
                 returning: update.returning,
+                modified,
             })
         }
         Statement::Delete(delete) => {
@@ -154,6 +161,7 @@ pub fn plan(tenant: &Tenant, prepared: &Prepared) -> Result<Planned, DynamoError
                 op: Op::Delete,
                 condition,
                 returning: delete.returning,
+                modified: Vec::new(),
             })
         }
         Statement::Exists(select) => {
@@ -177,6 +185,7 @@ pub fn plan(tenant: &Tenant, prepared: &Prepared) -> Result<Planned, DynamoError
                 op: Op::Check,
                 condition: Some(Condition::and(exists(&meta), rest)),
                 returning: None,
+                modified: Vec::new(),
             })
         }
         Statement::Select(_) => Err(DynamoError::internal("a SELECT is not a write")),
@@ -246,7 +255,7 @@ pub async fn run(
         Op::Delete => write_units(written.old_size),
         _ => write_units(written.old_size.max(written.new_size)),
     };
-    let paths = &written.extra;
+    let paths = &planned.modified;
     let item = match planned.returning {
         None => None,
         Some(Returning::AllOld) => written.old,
