@@ -18,10 +18,16 @@
 #   a NEW_AND_OLD_IMAGES stream (the cost of streams), and GetRecords along
 #   the stream of a table that took STREAM_RECORDS puts; a server without
 #   streams has those cells reported as unsupported
+#   partiql-durable, partiql-memory: the same servers, fresh, running
+#   WORKLOADS_P: GetItem, PutItem and UpdateItem next to the same requests
+#   as PartiQL statements (ExecuteStatement) on the ITEMS-item table (the
+#   cost of PartiQL); a server that does not answer a statement as expected
+#   has that workload's cells reported as unsupported
 #
 # Usage: bench/run.sh            (build first: cargo build --release -p openddb -p openddb-bench)
 #        BENCH_GROUPS=writes STARTUP=0 bench/run.sh   (only the multi-item write groups)
 #        BENCH_GROUPS=streams STARTUP=0 bench/run.sh  (only the streams groups)
+#        BENCH_GROUPS=partiql STARTUP=0 bench/run.sh  (only the PartiQL groups)
 # Environment (defaults in brackets):
 #   DDBLOCAL_START  script starting DynamoDB Local: PORT [-inMemory|-dbPath DIR] [/work/peers/start-ddblocal.sh]
 #   DYNOXIDE        Dynoxide binary                                             [/work/peers/dynoxide/bin/dynoxide]
@@ -29,23 +35,27 @@
 #   BENCH           load generator                                              [target/release/openddb-bench]
 #   PEERS           peers to include, comma-separated: dynoxide,ddblocal        [dynoxide,ddblocal]
 #   BENCH_GROUPS    groups to run: durable, memory, reads-durable, reads-memory,
-#                   writes-durable, writes-memory, streams-durable, streams-memory;
-#                   `reads` stands for reads-durable,reads-memory, `writes` for
+#                   writes-durable, writes-memory, streams-durable, streams-memory,
+#                   partiql-durable, partiql-memory; `reads` stands for
+#                   reads-durable,reads-memory, `writes` for
 #                   writes-durable,writes-memory, `streams` for
-#                   streams-durable,streams-memory                              [durable,memory]
+#                   streams-durable,streams-memory, `partiql` for
+#                   partiql-durable,partiql-memory                              [durable,memory]
 #   WORKLOADS       [put,get,update,cond-put]   CONCURRENCY [1,32]   DURATION [10s]
 #   WARMUP          [2s]                        ITEMS       [10000]
 #   READ_WORKLOADS  workloads of the reads groups                               [query-100,gsi-query,scan]
 #   WORKLOADS_W     workloads of the writes groups                              [batch-write-25,transact-write-4]
 #   WORKLOADS_S     workloads of the streams groups    [put,put-streamed,update,update-streamed,get-records]
 #   STREAM_RECORDS  puts made to the get-records table after its stream was enabled [20000]
+#   WORKLOADS_P     workloads of the PartiQL groups (pq-query-100 also loads the
+#                   Query table)               [get,pq-select,put,pq-insert,update,pq-update]
 #   QUERY_PARTITIONS [4] (of 10 000 items)      GSI_ITEMS   [100000]  SCAN_ITEMS [1000000]
 #   SCAN_LIMIT      longest a scan may run before it is reported as partial     [600s]
 #   LOAD_WITH       auto (BatchWriteItem where implemented, else PutItem), put or batch [auto]
 #   LOAD_CONCURRENCY PutItem requests in flight when loading                    [64]
 #   STARTUP         1 to measure start-up / idle RSS, 0 to skip                 [1]
 #   STARTUP_REPEAT  [10]
-#   BASE_PORT       first of the loopback ports used (30 consecutive ports)     [18100]
+#   BASE_PORT       first of the loopback ports used (36 consecutive ports)     [18100]
 #   DATA_ROOT       where the servers' data directories are created             [/tmp]
 #   OUT             directory for logs and results                              [/tmp/openddb-bench-DATE]
 set -euo pipefail
@@ -61,6 +71,7 @@ WORKLOADS=${WORKLOADS:-put,get,update,cond-put}
 READ_WORKLOADS=${READ_WORKLOADS:-query-100,gsi-query,scan}
 WORKLOADS_W=${WORKLOADS_W:-batch-write-25,transact-write-4}
 WORKLOADS_S=${WORKLOADS_S:-put,put-streamed,update,update-streamed,get-records}
+WORKLOADS_P=${WORKLOADS_P:-get,pq-select,put,pq-insert,update,pq-update}
 STREAM_RECORDS=${STREAM_RECORDS:-20000}
 QUERY_PARTITIONS=${QUERY_PARTITIONS:-4}
 GSI_ITEMS=${GSI_ITEMS:-100000}
@@ -82,7 +93,7 @@ die() { echo "bench/run.sh: $*" >&2; exit 1; }
 has_peer() { [[ ",$PEERS," == *",$1,"* ]]; }
 has_group() { [[ ",$GROUPS_TO_RUN," == *",$1,"* ]]; }
 
-# `reads`, `writes` and `streams` stand for both groups of their kind;
+# `reads`, `writes`, `streams` and `partiql` stand for both groups of their kind;
 # anything else must be a group name.
 groups=()
 IFS=, read -ra requested <<<"$GROUPS_TO_RUN"
@@ -91,8 +102,9 @@ for g in "${requested[@]}"; do
         reads) groups+=(reads-durable reads-memory) ;;
         writes) groups+=(writes-durable writes-memory) ;;
         streams) groups+=(streams-durable streams-memory) ;;
-        durable | memory | reads-durable | reads-memory | writes-durable | writes-memory | streams-durable | streams-memory) groups+=("$g") ;;
-        *) die "unknown group \`$g' in BENCH_GROUPS (durable, memory, reads-durable, reads-memory, reads, writes-durable, writes-memory, writes, streams-durable, streams-memory, streams)" ;;
+        partiql) groups+=(partiql-durable partiql-memory) ;;
+        durable | memory | reads-durable | reads-memory | writes-durable | writes-memory | streams-durable | streams-memory | partiql-durable | partiql-memory) groups+=("$g") ;;
+        *) die "unknown group \`$g' in BENCH_GROUPS (durable, memory, reads-durable, reads-memory, reads, writes-durable, writes-memory, writes, streams-durable, streams-memory, streams, partiql-durable, partiql-memory, partiql)" ;;
     esac
 done
 GROUPS_TO_RUN=$(IFS=,; echo "${groups[*]}")
@@ -175,6 +187,7 @@ bench() {
     [[ $group == reads-* ]] && workloads=$READ_WORKLOADS
     [[ $group == writes-* ]] && workloads=$WORKLOADS_W
     [[ $group == streams-* ]] && workloads=$WORKLOADS_S
+    [[ $group == partiql-* ]] && workloads=$WORKLOADS_P
     "$BENCH" "$@" --workloads "$workloads" --concurrency "$CONCURRENCY" \
         --duration "$DURATION" --warmup "$WARMUP" --items "$ITEMS" \
         --query-partitions "$QUERY_PARTITIONS" --gsi-items "$GSI_ITEMS" \
@@ -229,6 +242,7 @@ echo "bench/run.sh: results and logs in $OUT" >&2
     echo "reads: READ_WORKLOADS=$READ_WORKLOADS QUERY_PARTITIONS=$QUERY_PARTITIONS GSI_ITEMS=$GSI_ITEMS SCAN_ITEMS=$SCAN_ITEMS SCAN_LIMIT=$SCAN_LIMIT LOAD_WITH=$LOAD_WITH LOAD_CONCURRENCY=$LOAD_CONCURRENCY"
     echo "writes: WORKLOADS_W=$WORKLOADS_W (on the ITEMS-item table)"
     echo "streams: WORKLOADS_S=$WORKLOADS_S STREAM_RECORDS=$STREAM_RECORDS"
+    echo "partiql: WORKLOADS_P=$WORKLOADS_P (on the ITEMS-item table; pq-query-100 on the reads groups' Query table)"
 } >"$OUT/settings.txt"
 
 P=$BASE_PORT
@@ -240,6 +254,8 @@ if has_group writes-durable; then run_group writes-durable 18 1; fi
 if has_group writes-memory; then run_group writes-memory 21 0; fi
 if has_group streams-durable; then run_group streams-durable 24 1; fi
 if has_group streams-memory; then run_group streams-memory 27 0; fi
+if has_group partiql-durable; then run_group partiql-durable 30 1; fi
+if has_group partiql-memory; then run_group partiql-memory 33 0; fi
 
 if [[ $STARTUP == 1 ]]; then
     echo "bench/run.sh: measuring start-up and idle memory" >&2

@@ -73,6 +73,7 @@ fn amz_target(op: &str) -> HeaderValue {
         "PutItem" => HeaderValue::from_static("DynamoDB_20120810.PutItem"),
         "GetItem" => HeaderValue::from_static("DynamoDB_20120810.GetItem"),
         "UpdateItem" => HeaderValue::from_static("DynamoDB_20120810.UpdateItem"),
+        "ExecuteStatement" => HeaderValue::from_static("DynamoDB_20120810.ExecuteStatement"),
         "GetRecords" => HeaderValue::from_static("DynamoDBStreams_20120810.GetRecords"),
         _ => {
             let api = if STREAMS_OPERATIONS.contains(&op) {

@@ -14,6 +14,8 @@
 //! openddb-bench --target ... \
 //!               --workloads put,put-streamed,update,update-streamed,get-records \
 //!               --stream-records 20000
+//! openddb-bench --target ... \
+//!               --workloads get,pq-select,put,pq-insert,update,pq-update
 //! openddb-bench startup --name openddb --url http://127.0.0.1:8000 \
 //!               -- target/release/openddb --port 8000 --in-memory
 //! ```
@@ -31,12 +33,16 @@
 //! The streamed writes run on a twin of the single-item table with a
 //! NEW_AND_OLD_IMAGES stream, and `get-records` reads a stream through the
 //! Streams API on the same port; a target that has no streams has those
-//! cells reported as unsupported.
+//! cells reported as unsupported. The PartiQL workloads send
+//! `ExecuteStatement` statements asking what `get`, `put`, `update` and
+//! `query-100` ask; a target that does not answer a probe statement as
+//! expected has their cells reported as unsupported.
 //! Only loopback targets are accepted, and all durations and counts are
 //! bounded.
 
 mod client;
 mod dataset;
+mod partiql;
 mod procfs;
 mod report;
 mod run;
@@ -101,7 +107,9 @@ struct LoadArgs {
     /// (TransactWriteItems of 2 puts, an update and a condition check),
     /// put-streamed, update-streamed (put and update on a table with a
     /// NEW_AND_OLD_IMAGES stream), get-records (GetRecords along a stream's
-    /// shard iterators).
+    /// shard iterators), pq-select, pq-insert, pq-update, pq-query-100
+    /// (ExecuteStatement: get, put at a fresh key, update and query-100 in
+    /// PartiQL).
     #[arg(long, value_delimiter = ',', default_value = "put,get,update,cond-put")]
     workloads: Vec<Workload>,
     /// Comma-separated numbers of concurrent connections.
@@ -461,8 +469,9 @@ struct Collected {
 /// Prepares the tables of `workloads` on `target`, warms every workload up
 /// once at the highest concurrency (JIT, caches; results discarded), then
 /// measures each (workload, concurrency) cell. Workloads whose table the
-/// target cannot have are recorded as unsupported cells. `false` when a
-/// table could not be prepared (a failure, recorded).
+/// target cannot have, and PartiQL workloads whose probe statement it does
+/// not answer as expected, are recorded as unsupported cells. `false` when
+/// a table could not be prepared (a failure, recorded).
 async fn run_cells(
     target: &Target,
     workloads: &[Workload],
@@ -506,15 +515,37 @@ async fn run_cells(
     }
     let mut runnable = Vec::new();
     for &workload in workloads {
-        match lacking.iter().find(|(d, _)| *d == workload.dataset()) {
-            Some((_, why)) => {
+        let mut why = lacking
+            .iter()
+            .find(|(d, _)| *d == workload.dataset())
+            .map(|(_, why)| why.clone());
+        if why.is_none() && workload.partiql() {
+            match partiql::probe(target, workload, shape).await {
+                Ok(()) => {}
+                Err(PrepareError::Unsupported(answer)) => {
+                    eprintln!(
+                        "openddb-bench: {}: {} unsupported: {answer}",
+                        target.name,
+                        workload.name()
+                    );
+                    why = Some(answer);
+                }
+                Err(PrepareError::Failed(e)) => {
+                    eprintln!("openddb-bench: {e}");
+                    out.failures.push(e);
+                    continue;
+                }
+            }
+        }
+        match why {
+            Some(why) => {
                 for &concurrency in &args.concurrency {
                     out.results.push(CellResult::unsupported(
                         &target.name,
                         workload,
                         concurrency,
                         args.duration,
-                        why,
+                        &why,
                     ));
                 }
             }

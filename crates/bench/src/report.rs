@@ -2,7 +2,7 @@
 //! ratios compare it with each other target of the same cell. Cells a
 //! target could not run are shown as unsupported, with the reason.
 
-mod streams;
+mod cost;
 
 use std::fmt::Write as _;
 
@@ -156,7 +156,7 @@ fn unsupported_list(results: &[&CellResult]) -> Vec<String> {
 /// The human-readable report.
 pub fn plain(report: &Report) -> String {
     let mut out = plain_cells(report.cells);
-    out.push_str(&streams::plain_cost(report.cells));
+    out.push_str(&cost::plain_cost(report.cells));
     if !report.scans.is_empty() {
         out.push_str(&plain_scans(report.scans));
     }
@@ -319,8 +319,8 @@ fn records_per_request(r: &CellResult) -> Option<f64> {
 
 /// Markdown tables: the single-item cells, the query cells (with items/s),
 /// the multi-item writes (with items/s, conflicts and unprocessed items),
-/// the GetRecords cells (with records/s), the cost of streams (streamed
-/// writes against plain ones), the scans and how the tables were loaded,
+/// the GetRecords cells (with records/s), the cost of streams and of
+/// PartiQL (each variant against its plain workload), the scans and how the tables were loaded,
 /// each followed by its ratios.
 pub fn markdown(report: &Report) -> String {
     let mut parts = Vec::new();
@@ -334,7 +334,7 @@ pub fn markdown(report: &Report) -> String {
             parts.push(markdown_cells(&cells, table));
         }
     }
-    let cost = streams::markdown_cost(report.cells);
+    let cost = cost::markdown_cost(report.cells);
     if !cost.is_empty() {
         parts.push(cost);
     }
@@ -769,6 +769,66 @@ mod tests {
         let plain = plain(&report);
         assert!(plain.contains("conflicts 1.00 % vs 0.00 %"), "{plain}");
         assert!(plain.contains("unprocessed 0.20 % vs 0.00 %"), "{plain}");
+    }
+
+    #[test]
+    fn partiql_report_its_cost_next_to_the_cost_of_streams() {
+        let cells = [
+            cell("a", Workload::Get, 100, 0, 0),
+            cell("b", Workload::Get, 40, 0, 0),
+            cell("a", Workload::PqSelect, 80, 0, 0),
+            CellResult::unsupported(
+                "b",
+                Workload::PqSelect,
+                32,
+                Duration::from_secs(1),
+                "ExecuteStatement answered HTTP 400",
+            ),
+            cell("a", Workload::Put, 100, 0, 0),
+            cell("a", Workload::PutStreamed, 50, 0, 0),
+        ];
+        let report = Report {
+            cells: &cells,
+            scans: &[],
+            loads: &[],
+        };
+        let md = markdown(&report);
+        assert_rectangular(&md);
+        assert!(
+            md.contains("| cost of streams | conc. | target | plain ops/s | streamed ops/s |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| put → put-streamed | 32 | a | 100 | 50 | 0.50× |"),
+            "{md}"
+        );
+        assert!(md.contains("| cost of PartiQL | conc. | target | plain ops/s | PartiQL ops/s | throughput PartiQL ÷ plain |"), "{md}");
+        assert!(
+            md.contains(
+                "| get → pq-select | 32 | a | 100 | 80 | 0.80× | 10000.0 | 12500.0 | 1.25× |"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains("| get → pq-select | 32 | b | pq-select unsupported |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| pq-select | 32 | a vs b | b unsupported | - |"),
+            "{md}"
+        );
+        // put-streamed is not a PartiQL variant, nor pq-select a streamed one.
+        assert_eq!(md.matches("→ pq-select").count(), 2, "{md}");
+        assert_eq!(md.matches("→ put-streamed").count(), 1, "{md}");
+        let plain = plain(&report);
+        assert!(
+            plain.contains("== cost of PartiQL (PartiQL ÷ plain, same run) =="),
+            "{plain}"
+        );
+        assert!(
+            plain.contains("get → pq-select c=32: 100 → 80 ops/s (×0.80)"),
+            "{plain}"
+        );
     }
 
     #[test]

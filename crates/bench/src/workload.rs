@@ -9,6 +9,7 @@ use bytes::Bytes;
 
 use crate::client::Reply;
 use crate::dataset::{Dataset, Shape, GSI_NAME, WINDOW};
+use crate::partiql;
 use crate::streams;
 use crate::wire;
 use crate::writes::{self, BATCH_PUTS, TRANSACT_ACTIONS};
@@ -18,7 +19,7 @@ pub const TABLE: &str = "bench";
 
 /// 160 bytes of filler so that an item is about 200 bytes in DynamoDB's
 /// size accounting (names + values).
-const FILLER: &str = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuvwx";
+pub(crate) const FILLER: &str = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuvwx";
 
 /// One kind of request mix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +60,27 @@ pub enum Workload {
     /// shards of `bench_records`'s stream, each call on the previous
     /// answer's `NextShardIterator` (see [`crate::streams::Reader`]).
     GetRecords,
+    /// `ExecuteStatement SELECT * FROM "bench" WHERE pk = ?` on a random
+    /// pre-loaded key: `get` in PartiQL (see [`crate::partiql`]).
+    PqSelect,
+    /// `ExecuteStatement INSERT INTO "bench" VALUE {...}` of `put`'s item
+    /// at a key never written before in the run.
+    PqInsert,
+    /// `ExecuteStatement UPDATE "bench" SET c = c + ? SET t = ? WHERE pk = ?`
+    /// on a random pre-loaded key: `update` in PartiQL.
+    PqUpdate,
+    /// `ExecuteStatement SELECT * FROM "bench_query" WHERE pk = ? AND sk
+    /// BETWEEN ? AND ?` over `query-100`'s windows (exactly 100 items).
+    PqQuery100,
+}
+
+/// What a variant of a plain workload adds to the request it repeats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variant {
+    /// The same write on a table with a stream.
+    Streamed,
+    /// The same request as a PartiQL statement.
+    PartiQL,
 }
 
 /// How one answer was judged.
@@ -102,17 +124,31 @@ impl Workload {
             Workload::PutStreamed => "put-streamed",
             Workload::UpdateStreamed => "update-streamed",
             Workload::GetRecords => "get-records",
+            Workload::PqSelect => "pq-select",
+            Workload::PqInsert => "pq-insert",
+            Workload::PqUpdate => "pq-update",
+            Workload::PqQuery100 => "pq-query-100",
         }
     }
 
-    /// For a write on the streamed table, the same write on the plain one:
-    /// the pair whose throughput ratio is the cost of streams.
-    pub fn plain(self) -> Option<Workload> {
+    /// For a variant of a plain workload (a write on the streamed table, a
+    /// PartiQL statement), the plain workload and the kind of variant: the
+    /// pair whose throughput ratio is the cost of streams or of PartiQL.
+    pub fn plain(self) -> Option<(Workload, Variant)> {
         match self {
-            Workload::PutStreamed => Some(Workload::Put),
-            Workload::UpdateStreamed => Some(Workload::Update),
+            Workload::PutStreamed => Some((Workload::Put, Variant::Streamed)),
+            Workload::UpdateStreamed => Some((Workload::Update, Variant::Streamed)),
+            Workload::PqSelect => Some((Workload::Get, Variant::PartiQL)),
+            Workload::PqInsert => Some((Workload::Put, Variant::PartiQL)),
+            Workload::PqUpdate => Some((Workload::Update, Variant::PartiQL)),
+            Workload::PqQuery100 => Some((Workload::Query100, Variant::PartiQL)),
             _ => None,
         }
+    }
+
+    /// Whether the workload sends PartiQL statements (`ExecuteStatement`).
+    pub fn partiql(self) -> bool {
+        matches!(self.plain(), Some((_, Variant::PartiQL)))
     }
 
     /// The table this workload reads or writes.
@@ -123,8 +159,11 @@ impl Workload {
             | Workload::Update
             | Workload::CondPut
             | Workload::BatchWrite25
-            | Workload::TransactWrite4 => Dataset::Point,
-            Workload::Query100 => Dataset::Query,
+            | Workload::TransactWrite4
+            | Workload::PqSelect
+            | Workload::PqInsert
+            | Workload::PqUpdate => Dataset::Point,
+            Workload::Query100 | Workload::PqQuery100 => Dataset::Query,
             Workload::GsiQuery => Dataset::Gsi,
             Workload::Scan => Dataset::Scan,
             Workload::PutStreamed | Workload::UpdateStreamed => Dataset::Streamed,
@@ -137,7 +176,11 @@ impl Workload {
     pub fn returns_items(self) -> bool {
         matches!(
             self,
-            Workload::Query100 | Workload::GsiQuery | Workload::Scan | Workload::GetRecords
+            Workload::Query100
+                | Workload::GsiQuery
+                | Workload::Scan
+                | Workload::GetRecords
+                | Workload::PqQuery100
         )
     }
 
@@ -158,9 +201,14 @@ impl Workload {
 
     /// Draws the keys of the next request into `keys`: one number below
     /// [`Workload::request_space`], or, for the multi-item writes,
-    /// [`Workload::keys_per_request`] distinct item numbers.
+    /// [`Workload::keys_per_request`] distinct item numbers; for
+    /// `pq-insert`, a key not written before (see [`partiql::fresh_key`]).
     pub fn draw_keys(self, rng: &mut Rng, shape: &Shape, keys: &mut Vec<u64>) {
         match self.keys_per_request() {
+            1 if self == Workload::PqInsert => {
+                keys.clear();
+                keys.push(partiql::fresh_key(shape));
+            }
             1 => {
                 keys.clear();
                 keys.push(rng.below(self.request_space(shape)));
@@ -173,7 +221,7 @@ impl Workload {
     /// number below this (for the multi-item writes, numbers below it).
     pub fn request_space(self, shape: &Shape) -> u64 {
         match self {
-            Workload::Query100 => {
+            Workload::Query100 | Workload::PqQuery100 => {
                 shape.query_partitions * (shape.query_partition_items - WINDOW + 1)
             }
             Workload::GsiQuery => shape.gsi_windows_per_value() * crate::dataset::GSI_VALUES,
@@ -234,6 +282,7 @@ impl Workload {
                 },
                 Err(outcome) => outcome,
             },
+            w if w.partiql() => partiql::check(w, reply),
             _ => Outcome::Ok { items: 1 },
         }
     }
@@ -249,6 +298,9 @@ impl Workload {
             Workload::BatchWrite25 => "BatchWriteItem",
             Workload::TransactWrite4 => "TransactWriteItems",
             Workload::GetRecords => "GetRecords",
+            Workload::PqSelect | Workload::PqInsert | Workload::PqUpdate | Workload::PqQuery100 => {
+                "ExecuteStatement"
+            }
         }
     }
 
@@ -318,6 +370,9 @@ impl Workload {
             Workload::BatchWrite25 => writes::batch_body(&mut s, keys, seq),
             Workload::TransactWrite4 => writes::transact_body(&mut s, keys, seq),
             Workload::GetRecords => s.push_str("{}"),
+            Workload::PqSelect | Workload::PqInsert | Workload::PqUpdate | Workload::PqQuery100 => {
+                return partiql::body(self, key, seq, shape)
+            }
         }
         Bytes::from(s)
     }
@@ -340,8 +395,12 @@ impl FromStr for Workload {
             "put-streamed" => Ok(Workload::PutStreamed),
             "update-streamed" => Ok(Workload::UpdateStreamed),
             "get-records" => Ok(Workload::GetRecords),
+            "pq-select" => Ok(Workload::PqSelect),
+            "pq-insert" => Ok(Workload::PqInsert),
+            "pq-update" => Ok(Workload::PqUpdate),
+            "pq-query-100" => Ok(Workload::PqQuery100),
             _ => Err(format!(
-                "unknown workload `{s}` (expected put, get, update, cond-put, query-100, gsi-query, scan, batch-write-25, transact-write-4, put-streamed, update-streamed, get-records)"
+                "unknown workload `{s}` (expected put, get, update, cond-put, query-100, gsi-query, scan, batch-write-25, transact-write-4, put-streamed, update-streamed, get-records, pq-select, pq-insert, pq-update, pq-query-100)"
             )),
         }
     }
@@ -436,6 +495,10 @@ mod tests {
             Workload::PutStreamed,
             Workload::UpdateStreamed,
             Workload::GetRecords,
+            Workload::PqSelect,
+            Workload::PqInsert,
+            Workload::PqUpdate,
+            Workload::PqQuery100,
         ] {
             assert_eq!(w.name().parse::<Workload>().unwrap(), w);
         }
@@ -444,7 +507,7 @@ mod tests {
             (Workload::PutStreamed, Workload::Put),
             (Workload::UpdateStreamed, Workload::Update),
         ] {
-            assert_eq!(streamed.plain(), Some(plain));
+            assert_eq!(streamed.plain(), Some((plain, Variant::Streamed)));
             assert_eq!(streamed.operation(), plain.operation());
             let a = String::from_utf8(streamed.body(&[42], 7, &shape).to_vec()).unwrap();
             let b = String::from_utf8(plain.body(&[42], 7, &shape).to_vec()).unwrap();
