@@ -1,8 +1,8 @@
 //! One module per DynamoDB action: validate → one kv transaction → response.
 
+pub mod batch_execute_statement;
 pub mod batch_get_item;
 pub mod batch_write_item;
-pub mod batch_execute_statement;
 pub mod create_table;
 pub mod delete_item;
 pub mod delete_table;

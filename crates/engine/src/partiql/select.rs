@@ -421,11 +421,7 @@ fn check_filter_projected(
 ) -> Result<(), DynamoError> {
     fn names<'a>(e: &'a Expr, out: &mut Vec<&'a str>) {
         match e {
-            Expr::Path(p) => {
-                if !out.contains(&p.root.as_str()) {
-                    out.push(&p.root);
-                }
-            }
+            Expr::Path(p) if !out.contains(&p.root.as_str()) => out.push(&p.root),
             Expr::Not(x) | Expr::Neg(x, _) => names(x, out),
             Expr::Binary(_, a, b, _) => {
                 names(a, out);
