@@ -31,14 +31,28 @@ pub fn statement(workload: Workload) -> &'static str {
     }
 }
 
-/// The next key `pq-insert` writes: numbered from `--items` up, once each
-/// over the whole run (every cell, warm-ups and targets included), since
-/// INSERT of an existing key is a `DuplicateItemException`.
-static NEXT_FRESH_KEY: AtomicU64 = AtomicU64::new(0);
+/// How many `pq-insert` requests the run has drawn a key for: each key is
+/// drawn once over the whole run (every cell, warm-ups and targets
+/// included), since INSERT of an existing key is a
+/// `DuplicateItemException`.
+static FRESH_KEYS_DRAWN: AtomicU64 = AtomicU64::new(0);
+
+/// First fresh key: above every pre-loaded key (`--items` is at most ten
+/// million), and with as many digits.
+const FRESH_BASE: u64 = 10_000_000;
+/// Fresh keys are `FRESH_BASE + (n × FRESH_STRIDE mod FRESH_SPACE)` for the
+/// n-th insert: multiplying by an odd number modulo a power of two is a
+/// bijection, so no key repeats in 2^29 inserts; the stride is the odd
+/// number nearest 2^29 ÷ φ, so successive keys land all over the key
+/// order, as `put`'s random keys do, rather than each after the last (an
+/// append, cheaper for a B-tree).
+const FRESH_SPACE: u64 = 1 << 29;
+const FRESH_STRIDE: u64 = 331_804_471;
 
 /// A key no request of this run has inserted, outside the pre-loaded ones.
-pub fn fresh_key(shape: &Shape) -> u64 {
-    shape.items + NEXT_FRESH_KEY.fetch_add(1, Ordering::Relaxed)
+pub fn fresh_key() -> u64 {
+    let n = FRESH_KEYS_DRAWN.fetch_add(1, Ordering::Relaxed);
+    FRESH_BASE + n.wrapping_mul(FRESH_STRIDE) % FRESH_SPACE
 }
 
 /// The `ExecuteStatement` body of `workload` on `key` (an item number, or
@@ -218,14 +232,26 @@ mod tests {
     }
 
     #[test]
-    fn fresh_keys_are_new_and_never_repeat() {
+    fn fresh_keys_are_new_scattered_and_never_repeat() {
         let shape = shape();
-        let (a, b) = (fresh_key(&shape), fresh_key(&shape));
-        assert!(a >= shape.items && b > a);
         let mut rng = Rng::new(1);
         let mut keys = Vec::new();
-        Workload::PqInsert.draw_keys(&mut rng, &shape, &mut keys);
-        assert!(keys[0] > b);
+        let mut seen = Vec::new();
+        for _ in 0..10_000 {
+            Workload::PqInsert.draw_keys(&mut rng, &shape, &mut keys);
+            seen.push(keys[0]);
+        }
+        // Beyond the largest pre-loaded key, still written with 9 digits.
+        assert!(seen
+            .iter()
+            .all(|&k| (FRESH_BASE..1_000_000_000).contains(&k)));
+        // Not in increasing order: about half the keys come before the
+        // previous one.
+        let down = seen.windows(2).filter(|w| w[1] < w[0]).count();
+        assert!((3_000..7_000).contains(&down), "{down}");
+        seen.sort_unstable();
+        seen.dedup();
+        assert_eq!(seen.len(), 10_000);
     }
 
     #[test]

@@ -207,7 +207,7 @@ impl Workload {
         match self.keys_per_request() {
             1 if self == Workload::PqInsert => {
                 keys.clear();
-                keys.push(partiql::fresh_key(shape));
+                keys.push(partiql::fresh_key());
             }
             1 => {
                 keys.clear();
