@@ -60,6 +60,9 @@ pub struct Plan {
     filter: Option<Condition>,
     columns: Option<Vec<(String, openddb_core::expr::DocumentPath)>>,
     consistent: bool,
+    /// The item's key when the WHERE names one item of the table by its
+    /// full key and nothing else: read as GetItem reads it.
+    point: Option<Item>,
 }
 
 impl Plan {
@@ -399,7 +402,7 @@ pub fn plan(
     if let (true, Some(index), Some(f)) = (keyed, &target.index, &select.filter) {
         check_filter_projected(index, &target.meta.key_schema, f)?;
     }
-    Ok(Plan {
+    let mut plan = Plan {
         target,
         partitions,
         sort_equal,
@@ -408,7 +411,10 @@ pub fn plan(
         filter,
         columns,
         consistent,
-    })
+        point: None,
+    };
+    plan.point = plan.single_item_key(select, params);
+    Ok(plan)
 }
 
 /// A keyed index read may not filter on attributes the index does not
@@ -524,6 +530,28 @@ pub fn add_capacity(total: &mut Option<ConsumedCapacity>, part: Option<ConsumedC
     }
 }
 
+/// A SELECT of one item by its full key, read as GetItem reads it.
+async fn point_read(
+    tenant: &Arc<Tenant>,
+    plan: &Plan,
+    key: &Item,
+    capacity: ReturnCapacity,
+) -> Result<Output, DynamoError> {
+    let meta = &plan.target.meta;
+    let (pk, sk) = meta.key_from_key_param(key)?;
+    let item =
+        crate::write::read_item(tenant, meta, crate::keys::item_key(meta.id, pk, sk)).await?;
+    let size = item.as_ref().map_or(0, item_size);
+    Ok(Output {
+        items: item.iter().map(|i| plan.columns_of(i)).collect(),
+        next_token: None,
+        consumed: capacity.report(
+            meta.name(),
+            crate::capacity::read_units(size, plan.consistent),
+        ),
+    })
+}
+
 /// Runs one page of a planned SELECT.
 pub async fn run(
     tenant: &Arc<Tenant>,
@@ -543,6 +571,9 @@ pub async fn run(
         }
         None => None,
     };
+    if let (Some(key), None) = (&plan.point, &resume) {
+        return point_read(tenant, &plan, key, options.capacity).await;
+    }
     let target = &plan.target;
     let prefix = target_prefix(&target.meta, target.index.as_ref());
     let reads: Vec<Option<&AttributeValue>> = match &plan.partitions {
