@@ -19,9 +19,9 @@
 #   the stream of a table that took STREAM_RECORDS puts; a server without
 #   streams has those cells reported as unsupported
 #   partiql-durable, partiql-memory: the same servers, fresh, running
-#   WORKLOADS_P: GetItem, PutItem and UpdateItem next to the same requests
-#   as PartiQL statements (ExecuteStatement) on the ITEMS-item table (the
-#   cost of PartiQL); a server that does not answer a statement as expected
+#   WORKLOADS_P: GetItem, PutItem (at random and at new keys) and UpdateItem
+#   next to the same requests as PartiQL statements (ExecuteStatement) on
+#   the ITEMS-item table (the cost of PartiQL); a server that does not answer a statement as expected
 #   has that workload's cells reported as unsupported
 #
 # Usage: bench/run.sh            (build first: cargo build --release -p openddb -p openddb-bench)
@@ -48,7 +48,7 @@
 #   WORKLOADS_S     workloads of the streams groups    [put,put-streamed,update,update-streamed,get-records]
 #   STREAM_RECORDS  puts made to the get-records table after its stream was enabled [20000]
 #   WORKLOADS_P     workloads of the PartiQL groups (pq-query-100 also loads the
-#                   Query table)               [get,pq-select,put,pq-insert,update,pq-update]
+#                   Query table)     [get,pq-select,put,put-fresh,pq-insert,update,pq-update]
 #   QUERY_PARTITIONS [4] (of 10 000 items)      GSI_ITEMS   [100000]  SCAN_ITEMS [1000000]
 #   SCAN_LIMIT      longest a scan may run before it is reported as partial     [600s]
 #   LOAD_WITH       auto (BatchWriteItem where implemented, else PutItem), put or batch [auto]
@@ -71,7 +71,7 @@ WORKLOADS=${WORKLOADS:-put,get,update,cond-put}
 READ_WORKLOADS=${READ_WORKLOADS:-query-100,gsi-query,scan}
 WORKLOADS_W=${WORKLOADS_W:-batch-write-25,transact-write-4}
 WORKLOADS_S=${WORKLOADS_S:-put,put-streamed,update,update-streamed,get-records}
-WORKLOADS_P=${WORKLOADS_P:-get,pq-select,put,pq-insert,update,pq-update}
+WORKLOADS_P=${WORKLOADS_P:-get,pq-select,put,put-fresh,pq-insert,update,pq-update}
 STREAM_RECORDS=${STREAM_RECORDS:-20000}
 QUERY_PARTITIONS=${QUERY_PARTITIONS:-4}
 GSI_ITEMS=${GSI_ITEMS:-100000}

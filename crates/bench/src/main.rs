@@ -15,7 +15,7 @@
 //!               --workloads put,put-streamed,update,update-streamed,get-records \
 //!               --stream-records 20000
 //! openddb-bench --target ... \
-//!               --workloads get,pq-select,put,pq-insert,update,pq-update
+//!               --workloads get,pq-select,put,put-fresh,pq-insert,update,pq-update
 //! openddb-bench startup --name openddb --url http://127.0.0.1:8000 \
 //!               -- target/release/openddb --port 8000 --in-memory
 //! ```
@@ -34,8 +34,8 @@
 //! NEW_AND_OLD_IMAGES stream, and `get-records` reads a stream through the
 //! Streams API on the same port; a target that has no streams has those
 //! cells reported as unsupported. The PartiQL workloads send
-//! `ExecuteStatement` statements asking what `get`, `put`, `update` and
-//! `query-100` ask; a target that does not answer a probe statement as
+//! `ExecuteStatement` statements asking what `get`, `put-fresh`, `update`
+//! and `query-100` ask; a target that does not answer a probe statement as
 //! expected has their cells reported as unsupported.
 //! Only loopback targets are accepted, and all durations and counts are
 //! bounded.
@@ -107,9 +107,9 @@ struct LoadArgs {
     /// (TransactWriteItems of 2 puts, an update and a condition check),
     /// put-streamed, update-streamed (put and update on a table with a
     /// NEW_AND_OLD_IMAGES stream), get-records (GetRecords along a stream's
-    /// shard iterators), pq-select, pq-insert, pq-update, pq-query-100
-    /// (ExecuteStatement: get, put at a fresh key, update and query-100 in
-    /// PartiQL).
+    /// shard iterators), put-fresh (put at a key never written before),
+    /// pq-select, pq-insert, pq-update, pq-query-100 (ExecuteStatement: get,
+    /// put-fresh, update and query-100 in PartiQL).
     #[arg(long, value_delimiter = ',', default_value = "put,get,update,cond-put")]
     workloads: Vec<Workload>,
     /// Comma-separated numbers of concurrent connections.

@@ -1,7 +1,8 @@
 //! The PartiQL workloads: `ExecuteStatement` requests asking what a plain
-//! workload asks (GetItem, PutItem of a fresh item, UpdateItem, a 100-item
-//! Query), their bodies, how their answers are judged, and the probe that
-//! finds out whether a target runs them at all.
+//! workload asks (GetItem, PutItem of a new item, UpdateItem, a 100-item
+//! Query), their bodies, how their answers are judged, the fresh keys of
+//! the inserts, and the probe that finds out whether a target runs them at
+//! all.
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,7 +32,8 @@ pub fn statement(workload: Workload) -> &'static str {
     }
 }
 
-/// How many `pq-insert` requests the run has drawn a key for: each key is
+/// How many `pq-insert` and `put-fresh` requests the run has drawn a key
+/// for: each key is
 /// drawn once over the whole run (every cell, warm-ups and targets
 /// included), since INSERT of an existing key is a
 /// `DuplicateItemException`.
@@ -204,9 +206,10 @@ mod tests {
         assert_eq!(v["Statement"], r#"SELECT * FROM "bench" WHERE pk = ?"#);
         assert_eq!(v["Parameters"][0]["S"], "k000000042");
 
-        // The inserted item is `put`'s item, attribute for attribute.
+        // The inserted item is `put-fresh`'s item, attribute for attribute.
         let v = json(&body(Workload::PqInsert, 42, 7, &shape));
-        let put = json(&Workload::Put.body(&[42], 7, &shape));
+        let put = json(&Workload::PutFresh.body(&[42], 7, &shape));
+        assert_eq!(put, json(&Workload::Put.body(&[42], 7, &shape)));
         let names = ["pk", "c", "v", "t", "data"];
         for (i, name) in names.iter().enumerate() {
             assert_eq!(v["Parameters"][i], put["Item"][name], "{name}");
@@ -237,8 +240,9 @@ mod tests {
         let mut rng = Rng::new(1);
         let mut keys = Vec::new();
         let mut seen = Vec::new();
-        for _ in 0..10_000 {
-            Workload::PqInsert.draw_keys(&mut rng, &shape, &mut keys);
+        for i in 0..10_000 {
+            let w = [Workload::PqInsert, Workload::PutFresh][i % 2];
+            w.draw_keys(&mut rng, &shape, &mut keys);
             seen.push(keys[0]);
         }
         // Beyond the largest pre-loaded key, still written with 9 digits.

@@ -26,6 +26,10 @@ pub(crate) const FILLER: &str = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJK
 pub enum Workload {
     /// `PutItem` of a ~200-byte item at a random key.
     Put,
+    /// `put` at a key never written before in the run, drawn as
+    /// `pq-insert`'s are: its plain counterpart, since writing a new item
+    /// and overwriting one do not cost the same.
+    PutFresh,
     /// `GetItem` of a random pre-loaded key.
     Get,
     /// `UpdateItem SET #c = #c + :one, #t = :t` on a random pre-loaded key.
@@ -64,7 +68,7 @@ pub enum Workload {
     /// pre-loaded key: `get` in PartiQL (see [`crate::partiql`]).
     PqSelect,
     /// `ExecuteStatement INSERT INTO "bench" VALUE {...}` of `put`'s item
-    /// at a key never written before in the run.
+    /// at a key never written before in the run: `put-fresh` in PartiQL.
     PqInsert,
     /// `ExecuteStatement UPDATE "bench" SET c = c + ? SET t = ? WHERE pk = ?`
     /// on a random pre-loaded key: `update` in PartiQL.
@@ -113,6 +117,7 @@ impl Workload {
     pub fn name(self) -> &'static str {
         match self {
             Workload::Put => "put",
+            Workload::PutFresh => "put-fresh",
             Workload::Get => "get",
             Workload::Update => "update",
             Workload::CondPut => "cond-put",
@@ -139,7 +144,7 @@ impl Workload {
             Workload::PutStreamed => Some((Workload::Put, Variant::Streamed)),
             Workload::UpdateStreamed => Some((Workload::Update, Variant::Streamed)),
             Workload::PqSelect => Some((Workload::Get, Variant::PartiQL)),
-            Workload::PqInsert => Some((Workload::Put, Variant::PartiQL)),
+            Workload::PqInsert => Some((Workload::PutFresh, Variant::PartiQL)),
             Workload::PqUpdate => Some((Workload::Update, Variant::PartiQL)),
             Workload::PqQuery100 => Some((Workload::Query100, Variant::PartiQL)),
             _ => None,
@@ -155,6 +160,7 @@ impl Workload {
     pub fn dataset(self) -> Dataset {
         match self {
             Workload::Put
+            | Workload::PutFresh
             | Workload::Get
             | Workload::Update
             | Workload::CondPut
@@ -202,10 +208,11 @@ impl Workload {
     /// Draws the keys of the next request into `keys`: one number below
     /// [`Workload::request_space`], or, for the multi-item writes,
     /// [`Workload::keys_per_request`] distinct item numbers; for
-    /// `pq-insert`, a key not written before (see [`partiql::fresh_key`]).
+    /// `pq-insert` and `put-fresh`, a key not written before (see
+    /// [`partiql::fresh_key`]).
     pub fn draw_keys(self, rng: &mut Rng, shape: &Shape, keys: &mut Vec<u64>) {
         match self.keys_per_request() {
-            1 if self == Workload::PqInsert => {
+            1 if matches!(self, Workload::PqInsert | Workload::PutFresh) => {
                 keys.clear();
                 keys.push(partiql::fresh_key());
             }
@@ -290,7 +297,9 @@ impl Workload {
     /// The DynamoDB operation this workload calls.
     pub fn operation(self) -> &'static str {
         match self {
-            Workload::Put | Workload::CondPut | Workload::PutStreamed => "PutItem",
+            Workload::Put | Workload::PutFresh | Workload::CondPut | Workload::PutStreamed => {
+                "PutItem"
+            }
             Workload::Get => "GetItem",
             Workload::Update | Workload::UpdateStreamed => "UpdateItem",
             Workload::Query100 | Workload::GsiQuery => "Query",
@@ -315,7 +324,7 @@ impl Workload {
         let table = self.dataset().table();
         let mut s = String::with_capacity(400 * keys.len());
         match self {
-            Workload::Put | Workload::PutStreamed => {
+            Workload::Put | Workload::PutFresh | Workload::PutStreamed => {
                 let _ = write!(s, r#"{{"TableName":"{table}","Item":"#);
                 push_item(&mut s, key, seq);
                 s.push('}');
@@ -384,6 +393,7 @@ impl FromStr for Workload {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "put" => Ok(Workload::Put),
+            "put-fresh" => Ok(Workload::PutFresh),
             "get" => Ok(Workload::Get),
             "update" => Ok(Workload::Update),
             "cond-put" => Ok(Workload::CondPut),
@@ -400,7 +410,7 @@ impl FromStr for Workload {
             "pq-update" => Ok(Workload::PqUpdate),
             "pq-query-100" => Ok(Workload::PqQuery100),
             _ => Err(format!(
-                "unknown workload `{s}` (expected put, get, update, cond-put, query-100, gsi-query, scan, batch-write-25, transact-write-4, put-streamed, update-streamed, get-records, pq-select, pq-insert, pq-update, pq-query-100)"
+                "unknown workload `{s}` (expected put, put-fresh, get, update, cond-put, query-100, gsi-query, scan, batch-write-25, transact-write-4, put-streamed, update-streamed, get-records, pq-select, pq-insert, pq-update, pq-query-100)"
             )),
         }
     }
@@ -469,6 +479,7 @@ mod tests {
         let shape = shape();
         for w in [
             Workload::Put,
+            Workload::PutFresh,
             Workload::Get,
             Workload::Update,
             Workload::CondPut,
@@ -495,6 +506,7 @@ mod tests {
             Workload::PutStreamed,
             Workload::UpdateStreamed,
             Workload::GetRecords,
+            Workload::PutFresh,
             Workload::PqSelect,
             Workload::PqInsert,
             Workload::PqUpdate,
