@@ -18,7 +18,7 @@ use openddb_core::api::{
 };
 use openddb_core::{AttributeValue, DynamoError, ErrorKind, Item};
 use openddb_engine::Database;
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// A hash table (`pk` S, PROVISIONED).
 const H: &str = "hhh";
@@ -168,42 +168,6 @@ fn assert_validation_contains(result: Result<impl std::fmt::Debug, DynamoError>,
             assert!(e.message.contains(part), "message {:?}", e.message);
         }
     }
-}
-
-/// Asserts a TransactionCanceledException with DynamoDB's message for
-/// `codes` and reasons carrying exactly those codes in order; returns the
-/// reasons.
-#[track_caller]
-fn cancelled<T: std::fmt::Debug>(result: Result<T, DynamoError>, codes: &[&str]) -> Vec<Value> {
-    let err = match result {
-        Ok(v) => panic!("expected a cancellation {codes:?}, got success {v:?}"),
-        Err(e) => e,
-    };
-    assert_eq!(
-        err.kind,
-        ErrorKind::TransactionCanceledException,
-        "kind of {:?}",
-        err.message
-    );
-    assert_eq!(
-        err.message,
-        format!(
-            "Transaction cancelled, please refer cancellation reasons for specific reasons [{}]",
-            codes.join(", ")
-        )
-    );
-    let reasons = err
-        .cancellation_reasons
-        .expect("CancellationReasons")
-        .as_array()
-        .expect("CancellationReasons is an array")
-        .clone();
-    let got: Vec<&str> = reasons
-        .iter()
-        .map(|r| r["Code"].as_str().expect("Code"))
-        .collect();
-    assert_eq!(got, codes);
-    reasons
 }
 
 /// A batch member's error code and message.

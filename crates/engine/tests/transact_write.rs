@@ -205,42 +205,6 @@ async fn write(
 // ---------------------------------------------------------------------
 // Cancellation helpers.
 
-/// Asserts a TransactionCanceledException with DynamoDB's message for
-/// `codes` and reasons carrying exactly those codes in order; returns the
-/// reasons.
-#[track_caller]
-fn cancelled<T: std::fmt::Debug>(result: Result<T, DynamoError>, codes: &[&str]) -> Vec<Value> {
-    let err = match result {
-        Ok(v) => panic!("expected a cancellation {codes:?}, got success {v:?}"),
-        Err(e) => e,
-    };
-    assert_eq!(
-        err.kind,
-        ErrorKind::TransactionCanceledException,
-        "kind of {:?}",
-        err.message
-    );
-    assert_eq!(
-        err.message,
-        format!(
-            "Transaction cancelled, please refer cancellation reasons for specific reasons [{}]",
-            codes.join(", ")
-        )
-    );
-    let reasons = err
-        .cancellation_reasons
-        .expect("CancellationReasons")
-        .as_array()
-        .expect("CancellationReasons is an array")
-        .clone();
-    let got: Vec<&str> = reasons
-        .iter()
-        .map(|r| r["Code"].as_str().expect("Code"))
-        .collect();
-    assert_eq!(got, codes);
-    reasons
-}
-
 fn none() -> Value {
     json!({"Code": "None"})
 }

@@ -17,7 +17,7 @@ use aws_sdk_dynamodb::types::{
     ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
 };
 use aws_sdk_dynamodb::Client;
-use common::{attr_def, create_table, item, key_elem, n, s, Server};
+use common::{attr_def, create_table, item, key_elem, n, put, s, Server};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -76,16 +76,6 @@ async fn setup(table: &str) -> (Server, Client) {
     let client = server.client();
     create_table(&client, table, false).await;
     (server, client)
-}
-
-async fn put(client: &Client, table: &str, it: Item) {
-    client
-        .put_item()
-        .table_name(table)
-        .set_item(Some(it))
-        .send()
-        .await
-        .expect("PutItem");
 }
 
 async fn get(client: &Client, table: &str, pk: &str) -> Option<Item> {

@@ -8,7 +8,6 @@ mod common;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use aws_sdk_dynamodb::config::interceptors::AfterDeserializationInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
@@ -22,7 +21,7 @@ use aws_sdk_dynamodb::types::{
     ReturnConsumedCapacity,
 };
 use aws_sdk_dynamodb::Client;
-use common::{create_table, item, message, n, s, Server};
+use common::{create_table, item, message, n, num, put, s, Rng, Server};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -79,16 +78,6 @@ fn batch_statement(text: &str) -> BatchStatementRequest {
         .expect("BatchStatementRequest")
 }
 
-async fn put(client: &Client, table: &str, it: Item) {
-    client
-        .put_item()
-        .table_name(table)
-        .set_item(Some(it))
-        .send()
-        .await
-        .expect("PutItem");
-}
-
 async fn get(client: &Client, table: &str, key: &str) -> Option<Item> {
     client
         .get_item()
@@ -99,14 +88,6 @@ async fn get(client: &Client, table: &str, key: &str) -> Option<Item> {
         .await
         .expect("GetItem")
         .item
-}
-
-/// The number in `item[name]`.
-fn num(item: &Item, name: &str) -> i64 {
-    match item.get(name) {
-        Some(AttributeValue::N(v)) => v.parse().expect("an integer"),
-        other => panic!("{name} is not a number in {item:?}: {other:?}"),
-    }
 }
 
 /// The string in `item[name]`.
@@ -196,29 +177,6 @@ async fn select_pages(
         if token.is_none() {
             return pages;
         }
-    }
-}
-
-/// A small deterministic PRNG (xorshift64*) for retry pauses.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
-    }
-
-    /// A short random pause before a retry, so that contenders spread out.
-    async fn backoff(&mut self) {
-        tokio::time::sleep(Duration::from_micros(200 + self.below(1800))).await;
     }
 }
 

@@ -15,19 +15,9 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType, Select,
 };
 use aws_sdk_dynamodb::Client;
-use common::{attr_def, create_table, item, key_elem, n, s, Server};
+use common::{attr_def, create_table, item, key_elem, n, put, s, Server};
 
 type Item = HashMap<String, AttributeValue>;
-
-async fn put(client: &Client, table: &str, it: Item) {
-    client
-        .put_item()
-        .table_name(table)
-        .set_item(Some(it))
-        .send()
-        .await
-        .expect("PutItem");
-}
 
 fn text(v: &AttributeValue) -> String {
     match v {

@@ -21,8 +21,8 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodbstreams as ds;
 use common::{
-    attr_def, create_table, describe_all_shards, from_stream_item, item, key_elem, n, read_stream,
-    s, seq_number, Server,
+    attr_def, create_table, describe_all_shards, from_stream_item, item, key_elem, n, put,
+    read_stream, s, seq_number, Server,
 };
 use ds::types::{OperationType, ShardIteratorType, StreamStatus};
 use openddb::{StorageConfig, StreamSettings};
@@ -75,16 +75,6 @@ async fn create_stream_table(
         .expect("TableDescription")
         .latest_stream_arn
         .expect("CreateTable returns LatestStreamArn")
-}
-
-async fn put(client: &Client, table: &str, it: Item) {
-    client
-        .put_item()
-        .table_name(table)
-        .set_item(Some(it))
-        .send()
-        .await
-        .expect("PutItem");
 }
 
 async fn get(client: &Client, table: &str, key: Item) -> Option<Item> {

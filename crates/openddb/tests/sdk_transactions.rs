@@ -26,7 +26,7 @@ use aws_sdk_dynamodb::types::{
     WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
-use common::{create_table, item, message, n, s, Server};
+use common::{create_table, item, message, n, num, put, s, Rng, Server};
 use openddb::Database;
 use tokio::sync::Barrier;
 
@@ -48,16 +48,6 @@ fn pk_sk(p: &str, k: &str) -> Item {
     item([("pk", s(p)), ("sk", s(k))])
 }
 
-async fn put(client: &Client, table: &str, it: Item) {
-    client
-        .put_item()
-        .table_name(table)
-        .set_item(Some(it))
-        .send()
-        .await
-        .expect("PutItem");
-}
-
 async fn get(client: &Client, table: &str, key: Item) -> Option<Item> {
     client
         .get_item()
@@ -68,14 +58,6 @@ async fn get(client: &Client, table: &str, key: Item) -> Option<Item> {
         .await
         .expect("GetItem")
         .item
-}
-
-/// The number in `item[name]`.
-fn num(item: &Item, name: &str) -> i64 {
-    match item.get(name) {
-        Some(AttributeValue::N(v)) => v.parse().expect("an integer"),
-        other => panic!("{name} is not a number in {item:?}: {other:?}"),
-    }
 }
 
 fn tx_put(table: &str, it: Item) -> TransactWriteItem {
@@ -198,34 +180,6 @@ async fn scan_all(client: &Client, table: &str) -> Vec<Item> {
         if start.is_none() {
             return items;
         }
-    }
-}
-
-/// A small deterministic PRNG (xorshift64*): the tests need no `rand`.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// Uniform-enough in `0..n`.
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    /// A short random pause before a retry, so that contenders spread out.
-    async fn backoff(&mut self) {
-        tokio::time::sleep(Duration::from_micros(200 + self.below(1800))).await;
     }
 }
 

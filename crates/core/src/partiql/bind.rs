@@ -282,7 +282,7 @@ fn bag(
 }
 
 /// Whether an expression is a value (literal, parameter or container).
-fn is_value(e: &Expr) -> bool {
+pub fn is_value(e: &Expr) -> bool {
     matches!(
         e,
         Expr::Literal(..) | Expr::Param(..) | Expr::Map(..) | Expr::List(..) | Expr::Bag(..)

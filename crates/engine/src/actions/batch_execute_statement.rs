@@ -14,7 +14,7 @@ use openddb_core::partiql::Statement;
 use openddb_core::size::item_size;
 use openddb_core::{DynamoError, ErrorKind};
 
-use super::execute_statement::check_statement;
+use super::execute_statement::check_statement_list;
 use crate::capacity::{read_units, ReturnCapacity};
 use crate::keys;
 use crate::partiql::{select, write, Prepared};
@@ -84,27 +84,16 @@ pub async fn run(
     input: BatchExecuteStatementInput,
 ) -> Result<BatchExecuteStatementOutput, DynamoError> {
     let mut v = Violations::new();
-    match &input.statements {
-        None => v.push("null", "statements", "Member must not be null"),
-        Some(s) if s.is_empty() => v.push(
-            "'[]'",
-            "statements",
-            "Member must have length greater than or equal to 1",
-        ),
-        Some(s) if s.len() > MAX_STATEMENTS => v.push_unnamed_value(
-            "statements",
-            "Member must have length less than or equal to 25",
-        ),
-        Some(s) => {
-            for (i, st) in s.iter().enumerate() {
-                check_statement(
-                    &mut v,
-                    st.statement.as_deref(),
-                    &format!("statements.{}.member.statement", i + 1),
-                );
-            }
-        }
-    }
+    check_statement_list(
+        &mut v,
+        input
+            .statements
+            .as_ref()
+            .map(|s| s.iter().map(|st| st.statement.as_deref()).collect()),
+        "statements",
+        MAX_STATEMENTS,
+        true,
+    );
     v.one_of(
         input.return_consumed_capacity.as_deref(),
         "returnConsumedCapacity",
@@ -113,13 +102,16 @@ pub async fn run(
     v.into_result()?;
     let capacity = ReturnCapacity::parse(input.return_consumed_capacity.as_deref());
     let statements = input.statements.unwrap_or_default();
-
-    let prepared: Vec<Result<Prepared, DynamoError>> = statements
+    let consistent: Vec<bool> = statements
         .iter()
+        .map(|s| s.consistent_read.unwrap_or(false))
+        .collect();
+    let prepared: Vec<Result<Prepared, DynamoError>> = statements
+        .into_iter()
         .map(|s| {
             Prepared::new(
-                s.statement.as_deref().unwrap_or_default(),
-                s.parameters.clone().unwrap_or_default(),
+                s.statement.unwrap_or_default(),
+                s.parameters.unwrap_or_default(),
             )
         })
         .collect();
@@ -131,7 +123,7 @@ pub async fn run(
         ));
     }
 
-    let mut responses = Vec::with_capacity(statements.len());
+    let mut responses = Vec::with_capacity(prepared.len());
     let mut consumed = Vec::new();
     let mut seen = std::collections::HashSet::new();
     if writes > 0 {
@@ -148,7 +140,7 @@ pub async fn run(
                 write::plan(tenant, &p)
             });
             if let Ok(w) = &p {
-                if !seen.insert(w.key.clone()) {
+                if !seen.insert(w.write.key.clone()) {
                     return Err(DynamoError::validation(
                         "Provided list of item keys contains duplicates",
                     ));
@@ -166,10 +158,10 @@ pub async fn run(
                     continue;
                 }
             };
-            let table = w.meta.name().to_string();
+            let table = w.write.meta.name().to_string();
             // ReturnValuesOnConditionCheckFailure has no effect here: a
             // failed condition comes back without the item.
-            match write::run(tenant, w, false).await {
+            match write::run(tenant, w).await {
                 Ok(outcome) => {
                     charge(&mut consumed, write::report(capacity, &table, &outcome));
                     responses.push(BatchStatementResponse {
@@ -182,8 +174,7 @@ pub async fn run(
             }
         }
     } else {
-        for (p, request) in prepared.into_iter().zip(&statements) {
-            let consistent = request.consistent_read.unwrap_or(false);
+        for (p, consistent) in prepared.into_iter().zip(consistent) {
             let name = p.as_ref().ok().map(|p| p.table_name().to_string());
             let planned = p.and_then(|p| {
                 let Statement::Select(s) = &p.statement else {

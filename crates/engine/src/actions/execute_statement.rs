@@ -31,6 +31,38 @@ pub fn check_statement(v: &mut Violations, statement: Option<&str>, member: &str
     }
 }
 
+/// The checks on a list of statements (`statements` of
+/// BatchExecuteStatement, `transactStatements` of ExecuteTransaction):
+/// present, 1 to `max` long, each statement of a valid length. An empty
+/// BatchExecuteStatement list is shown as `'[]'`.
+pub fn check_statement_list(
+    v: &mut Violations,
+    statements: Option<Vec<Option<&str>>>,
+    member: &str,
+    max: usize,
+    show_empty: bool,
+) {
+    const TOO_SHORT: &str = "Member must have length greater than or equal to 1";
+    match statements {
+        None => v.push("null", member, "Member must not be null"),
+        Some(s) if s.is_empty() && show_empty => v.push("'[]'", member, TOO_SHORT),
+        Some(s) if s.is_empty() => v.push_unnamed_value(member, TOO_SHORT),
+        Some(s) if s.len() > max => v.push_unnamed_value(
+            member,
+            &format!("Member must have length less than or equal to {max}"),
+        ),
+        Some(s) => {
+            for (i, statement) in s.into_iter().enumerate() {
+                check_statement(
+                    v,
+                    statement,
+                    &format!("{member}.{}.member.statement", i + 1),
+                );
+            }
+        }
+    }
+}
+
 pub async fn run(
     tenant: &Arc<Tenant>,
     _ctx: &RequestContext,
@@ -66,7 +98,7 @@ pub async fn run(
     v.into_result()?;
 
     let prepared = Prepared::new(
-        input.statement.as_deref().unwrap_or_default(),
+        input.statement.unwrap_or_default(),
         input.parameters.unwrap_or_default(),
     )?;
     let capacity = ReturnCapacity::parse(input.return_consumed_capacity.as_deref());
@@ -96,11 +128,11 @@ pub async fn run(
             "EXISTS can only be used in ExecuteTransaction write requests.",
         )),
         _ => {
-            let planned = write::plan(tenant, &prepared)?;
-            let table = planned.meta.name().to_string();
-            let return_old =
+            let mut planned = write::plan(tenant, &prepared)?;
+            let table = planned.write.meta.name().to_string();
+            planned.write.return_old =
                 input.return_values_on_condition_check_failure.as_deref() == Some("ALL_OLD");
-            let outcome = write::run(tenant, planned, return_old).await?;
+            let outcome = write::run(tenant, planned).await?;
             Ok(ExecuteStatementOutput {
                 consumed_capacity: write::report(capacity, &table, &outcome),
                 items: Some(outcome.item.into_iter().collect()),

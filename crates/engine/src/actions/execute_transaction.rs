@@ -13,7 +13,7 @@ use openddb_core::api::{
 use openddb_core::partiql::Statement;
 use openddb_core::{CancellationReason, DynamoError, ErrorKind, Item};
 
-use super::execute_statement::check_statement;
+use super::execute_statement::check_statement_list;
 use super::transact_write_items::{self as twi, Op, MAX_ACTIONS, MAX_TOKEN_LENGTH};
 use crate::capacity::ReturnCapacity;
 use crate::partiql::{select, write, Prepared};
@@ -37,26 +37,16 @@ pub async fn run(
     input: ExecuteTransactionInput,
 ) -> Result<ExecuteTransactionOutput, DynamoError> {
     let mut v = Violations::new();
-    match &input.transact_statements {
-        None => v.push("null", "transactStatements", "Member must not be null"),
-        Some(s) if s.is_empty() => v.push_unnamed_value(
-            "transactStatements",
-            "Member must have length greater than or equal to 1",
-        ),
-        Some(s) if s.len() > MAX_ACTIONS => v.push_unnamed_value(
-            "transactStatements",
-            "Member must have length less than or equal to 100",
-        ),
-        Some(s) => {
-            for (i, st) in s.iter().enumerate() {
-                check_statement(
-                    &mut v,
-                    st.statement.as_deref(),
-                    &format!("transactStatements.{}.member.statement", i + 1),
-                );
-            }
-        }
-    }
+    check_statement_list(
+        &mut v,
+        input
+            .transact_statements
+            .as_ref()
+            .map(|s| s.iter().map(|st| st.statement.as_deref()).collect()),
+        "transactStatements",
+        MAX_ACTIONS,
+        false,
+    );
     if let Some(t) = &input.client_request_token {
         if t.is_empty() || t.chars().count() > MAX_TOKEN_LENGTH {
             v.push_unnamed_value(
@@ -72,13 +62,17 @@ pub async fn run(
     );
     v.into_result()?;
     let capacity = ReturnCapacity::parse(input.return_consumed_capacity.as_deref());
-    let statements = input.transact_statements.clone().unwrap_or_default();
-
+    let fingerprint = tokens::fingerprint(&input.transact_statements);
+    let statements = input.transact_statements.unwrap_or_default();
+    let return_old: Vec<bool> = statements
+        .iter()
+        .map(|s| s.return_values_on_condition_check_failure.as_deref() == Some("ALL_OLD"))
+        .collect();
     let mut prepared = Vec::with_capacity(statements.len());
-    for (i, s) in statements.iter().enumerate() {
+    for (i, s) in statements.into_iter().enumerate() {
         let p = Prepared::new(
-            s.statement.as_deref().unwrap_or_default(),
-            s.parameters.clone().unwrap_or_default(),
+            s.statement.unwrap_or_default(),
+            s.parameters.unwrap_or_default(),
         )
         .map_err(|e| in_statement(i, e))?;
         prepared.push(p);
@@ -137,26 +131,12 @@ pub async fn run(
     }
 
     let mut planned = Vec::with_capacity(prepared.len());
-    for (i, (p, request)) in prepared.iter().zip(&statements).enumerate() {
-        let return_old =
-            request.return_values_on_condition_check_failure.as_deref() == Some("ALL_OLD");
+    for (i, (p, return_old)) in prepared.iter().zip(return_old).enumerate() {
         planned.push(match write::plan(tenant, p) {
-            Ok(w) => {
-                let op = match w.op {
-                    write::Op::Insert(item) => Op::Insert(item),
-                    write::Op::Update(u) => Op::Update(u),
-                    write::Op::Delete => Op::Delete,
-                    write::Op::Check => Op::Check,
-                };
-                twi::Planned {
-                    meta: w.meta,
-                    key: w.key,
-                    item_key: w.item_key,
-                    op,
-                    condition: w.condition,
-                    return_old,
-                }
-            }
+            Ok(w) => twi::Planned {
+                return_old,
+                ..w.write
+            },
             // An EXISTS that is not a keyed read with a condition refuses
             // the request.
             Err(e) if matches!(p.statement, Statement::Exists(_)) => {
@@ -177,11 +157,10 @@ pub async fn run(
             },
         });
     }
-    let fingerprint = tokens::fingerprint(&input.transact_statements);
     let (output, _) = twi::commit(
         tenant,
         planned,
-        input.client_request_token.clone(),
+        input.client_request_token,
         fingerprint,
         capacity,
     )

@@ -90,6 +90,7 @@ impl Target {
 
 /// The checks on `Select` that need to know the table and index, and
 /// whether entries of a local index must be completed from the table.
+#[derive(Clone)]
 pub struct Shape {
     pub select: Select,
     pub projection: Option<Vec<DocumentPath>>,

@@ -398,32 +398,35 @@ fn check_in(txn: &mut dyn Txn, p: &Planned) -> WriteResult<Done> {
     }))
 }
 
+/// What an entry does to the item it finds (`old`): its condition, then
+/// the new item (or none). Shared with PartiQL's single-statement writes.
+pub(crate) fn decide(p: &Planned, old: Option<&Item>) -> Result<Change, DynamoError> {
+    if let Some(c) = &p.condition {
+        if !condition_holds(c, old)? {
+            return Err(condition_failed(old, p.return_old));
+        }
+    }
+    Ok(match &p.op {
+        Op::Put(item) => Change::Put(item.clone()),
+        Op::Insert(item) => {
+            if old.is_some() {
+                return Err(crate::partiql::write::duplicate_item());
+            }
+            Change::Put(item.clone())
+        }
+        Op::Update(u) => {
+            let mut item = old.cloned().unwrap_or_else(|| p.item_key.clone());
+            apply_update(u, &mut item)?;
+            check_item_size(&item, true)?;
+            Change::Put(item)
+        }
+        Op::Delete | Op::Check | Op::Refused(_) => Change::Delete,
+    })
+}
+
 /// A Put, Update or Delete through the shared per-item path.
 fn write_one(txn: &mut dyn Txn, p: &Planned) -> WriteResult<Done> {
-    let mut decide = |old: Option<&Item>| -> Result<(Change, ()), DynamoError> {
-        if let Some(c) = &p.condition {
-            if !condition_holds(c, old)? {
-                return Err(condition_failed(old, p.return_old));
-            }
-        }
-        let change = match &p.op {
-            Op::Put(item) => Change::Put(item.clone()),
-            Op::Insert(item) => {
-                if old.is_some() {
-                    return Err(crate::partiql::write::duplicate_item());
-                }
-                Change::Put(item.clone())
-            }
-            Op::Update(u) => {
-                let mut item = old.cloned().unwrap_or_else(|| p.item_key.clone());
-                apply_update(u, &mut item)?;
-                check_item_size(&item, true)?;
-                Change::Put(item)
-            }
-            Op::Delete | Op::Check | Op::Refused(_) => Change::Delete,
-        };
-        Ok((change, ()))
-    };
+    let mut decide = |old: Option<&Item>| decide(p, old).map(|change| (change, ()));
     Ok(write_in(txn, &p.meta, &p.key, &mut decide)?.map(|w| Done {
         units: write_units(w.old_size.max(w.new_size)),
         indexes: w.indexes,

@@ -30,14 +30,14 @@ pub struct Prepared {
 
 impl Prepared {
     /// Parses `text` and checks its parameters.
-    pub fn new(text: &str, params: Vec<AttributeValue>) -> Result<Prepared, DynamoError> {
+    pub fn new(text: String, params: Vec<AttributeValue>) -> Result<Prepared, DynamoError> {
         let Parsed {
             statement,
             params: expected,
-        } = partiql::parse(text)?;
+        } = partiql::parse(&text)?;
         Params::new(&params, expected)?;
         Ok(Prepared {
-            text: text.to_string(),
+            text,
             statement,
             params,
         })
@@ -97,21 +97,29 @@ pub fn equality(e: &Expr) -> Option<(&str, &Expr)> {
         return None;
     };
     match (a.as_ref(), b.as_ref()) {
-        (Expr::Path(p), v) | (v, Expr::Path(p)) if p.steps.is_empty() && is_value(v) => {
+        (Expr::Path(p), v) | (v, Expr::Path(p)) if p.steps.is_empty() && bind::is_value(v) => {
             Some((p.root.as_str(), v))
         }
         _ => None,
     }
 }
 
-pub(crate) fn is_value(e: &Expr) -> bool {
-    match e {
-        Expr::Literal(..) | Expr::Param(..) | Expr::Map(..) | Expr::List(..) | Expr::Bag(..) => {
-            true
-        }
-        Expr::Neg(inner, _) => is_value(inner),
-        _ => false,
+/// `a op b` read as `b op' a`.
+pub fn mirror(op: BinaryOp) -> BinaryOp {
+    match op {
+        BinaryOp::Lt => BinaryOp::Gt,
+        BinaryOp::Le => BinaryOp::Ge,
+        BinaryOp::Gt => BinaryOp::Lt,
+        BinaryOp::Ge => BinaryOp::Le,
+        other => other,
     }
+}
+
+/// A key compared with a value of another type in a keyed read.
+pub fn key_type_error(name: &str) -> DynamoError {
+    DynamoError::validation(format!(
+        "Key attribute's data type should match its data type in table's schema: Key {name}"
+    ))
 }
 
 /// The item a write's WHERE names, and what else it requires of the item.

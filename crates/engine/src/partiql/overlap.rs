@@ -18,7 +18,10 @@ use openddb_core::partiql::bind::{self, Params};
 use openddb_core::partiql::{BinaryOp, Expr};
 use openddb_core::{AttributeValue, DynamoError};
 
+use super::{key_type_error, mirror};
 use crate::catalog::KeyAttribute;
+
+use bind::is_value;
 
 /// Conjunctions beyond this many are not compared (the statement is read
 /// as planned; DynamoDB's own limit on reads applies separately).
@@ -51,18 +54,8 @@ fn overlap_error() -> DynamoError {
     )
 }
 
-fn key_type_error(name: &str) -> DynamoError {
-    DynamoError::validation(format!(
-        "Key attribute's data type should match its data type in table's schema: Key {name}"
-    ))
-}
-
 fn is_key(e: &Expr, key: &KeyAttribute) -> bool {
     matches!(e, Expr::Path(p) if p.steps.is_empty() && p.root == key.name)
-}
-
-fn is_value(e: &Expr) -> bool {
-    super::is_value(e)
 }
 
 /// A key value of the right type, or the error DynamoDB gives.
@@ -253,16 +246,6 @@ struct TooMany;
 impl From<TooMany> for DynamoError {
     fn from(_: TooMany) -> DynamoError {
         DynamoError::validation("\u{0}too many branches")
-    }
-}
-
-fn mirror(op: BinaryOp) -> BinaryOp {
-    match op {
-        BinaryOp::Lt => BinaryOp::Gt,
-        BinaryOp::Le => BinaryOp::Ge,
-        BinaryOp::Gt => BinaryOp::Lt,
-        BinaryOp::Ge => BinaryOp::Le,
-        other => other,
     }
 }
 

@@ -23,8 +23,8 @@ use openddb_core::size::item_size;
 use openddb_core::{AttributeValue, DynamoError, Item};
 use serde::{Deserialize, Serialize};
 
-use super::{conjuncts, equality, Prepared};
-use crate::actions::multi_read::{execute, shape, whole, ReadPlan, Reader, Target};
+use super::{conjuncts, equality, key_type_error, mirror, Prepared};
+use crate::actions::multi_read::{execute, shape, whole, ReadPlan, Reader, Shape, Target};
 use crate::capacity::ReturnCapacity;
 use crate::catalog::{IndexStatus, KeyAttribute};
 use crate::pages::{key_condition_range, resume_after, start_key, target_prefix, PAGE_BYTES};
@@ -60,6 +60,8 @@ pub struct Plan {
     filter: Option<Condition>,
     columns: Option<Vec<(String, openddb_core::expr::DocumentPath)>>,
     consistent: bool,
+    /// What each entry returns (whole entries: `columns` projects them).
+    shape: Shape,
     /// The item's key when the WHERE names one item of the table by its
     /// full key and nothing else: read as GetItem reads it.
     point: Option<Item>,
@@ -131,12 +133,6 @@ fn columns(columns: Option<&[(String, openddb_core::expr::DocumentPath)]>, item:
     }
 }
 
-fn key_type_error(name: &str) -> DynamoError {
-    DynamoError::validation(format!(
-        "Key attribute's data type should match its data type in table's schema: Key {name}"
-    ))
-}
-
 /// The partition values a WHERE pins, if every way of satisfying it does.
 fn pinned(
     e: &Expr,
@@ -167,7 +163,7 @@ fn pinned(
             Expr::Path(p) if p.steps.is_empty() && p.root == key.name => {
                 let mut values = Vec::with_capacity(list.len());
                 for v in list {
-                    if !super::is_value(v) {
+                    if !bind::is_value(v) {
                         return Ok(None);
                     }
                     values.push(bind::value(v, params)?);
@@ -196,8 +192,8 @@ fn sort_condition(
         match c {
             Expr::Binary(op, a, b, _) => {
                 let (op, v) = match (is_key(a), is_key(b)) {
-                    (true, false) if super::is_value(b) => (*op, b),
-                    (false, true) if super::is_value(a) => (mirror(*op), a),
+                    (true, false) if bind::is_value(b) => (*op, b),
+                    (false, true) if bind::is_value(a) => (mirror(*op), a),
                     _ => continue,
                 };
                 let Some(v) = typed(bind::value(v, params)?) else {
@@ -213,7 +209,7 @@ fn sort_condition(
                 }
             }
             Expr::Between(x, low, high, _)
-                if is_key(x) && super::is_value(low) && super::is_value(high) =>
+                if is_key(x) && bind::is_value(low) && bind::is_value(high) =>
             {
                 let (low, high) = (bind::value(low, params)?, bind::value(high, params)?);
                 if let (Some(low), Some(high)) = (typed(low), typed(high)) {
@@ -228,7 +224,7 @@ fn sort_condition(
                 if name == "begins_with"
                     && args.len() == 2
                     && is_key(&args[0])
-                    && super::is_value(&args[1])
+                    && bind::is_value(&args[1])
                     && key.attr_type != "N" =>
             {
                 if let Some(v) = typed(bind::value(&args[1], params)?) {
@@ -239,16 +235,6 @@ fn sort_condition(
         }
     }
     Ok((None, None))
-}
-
-fn mirror(op: BinaryOp) -> BinaryOp {
-    match op {
-        BinaryOp::Lt => BinaryOp::Gt,
-        BinaryOp::Le => BinaryOp::Ge,
-        BinaryOp::Gt => BinaryOp::Lt,
-        BinaryOp::Ge => BinaryOp::Le,
-        other => other,
-    }
 }
 
 /// Binds and resolves a SELECT against its table and index.
@@ -391,14 +377,17 @@ pub fn plan(
     let keyed = partitions.is_some();
     // Unprojected attributes of an index are refused now (the filter's
     // only on a keyed read).
-    shape(
-        &target,
-        None,
-        columns
-            .as_ref()
-            .map(|c| c.iter().map(|(_, p)| p.clone()).collect()),
-        None,
-    )?;
+    let shape = Shape {
+        projection: None,
+        ..shape(
+            &target,
+            None,
+            columns
+                .as_ref()
+                .map(|c| c.iter().map(|(_, p)| p.clone()).collect()),
+            None,
+        )?
+    };
     if let (true, Some(index), Some(f)) = (keyed, &target.index, &select.filter) {
         check_filter_projected(index, &target.meta.key_schema, f)?;
     }
@@ -411,6 +400,7 @@ pub fn plan(
         filter,
         columns,
         consistent,
+        shape,
         point: None,
     };
     plan.point = plan.single_item_key(select, params);
@@ -559,12 +549,12 @@ pub async fn run(
     plan: Plan,
     options: Options<'_>,
 ) -> Result<Output, DynamoError> {
-    let hash = (options.next_token.is_some() || options.limit.is_some())
-        .then(|| fingerprint(prepared, &plan));
+    // The fingerprint is computed only to check or to mint a token.
+    let hash = || fingerprint(prepared, &plan);
     let mut resume = match options.next_token {
         Some(token) => {
             let r = decode_token(token)?;
-            if Some(&r.h) != hash.as_ref() {
+            if r.h != hash() {
                 return Err(DynamoError::validation("NextToken does not match request"));
             }
             Some(r)
@@ -599,14 +589,6 @@ pub async fn run(
                 .ok_or_else(|| DynamoError::validation("Invalid NextToken"))?;
             range = resume_after(range, key, plan.reverse);
         }
-        let shape = shape(
-            target,
-            None,
-            plan.columns
-                .as_ref()
-                .map(|c| c.iter().map(|(_, p)| p.clone()).collect()),
-            None,
-        )?;
         let page = execute(
             tenant,
             target,
@@ -621,10 +603,7 @@ pub async fn run(
                 limit: remaining,
                 segment: None,
                 filter: plan.filter.clone(),
-                shape: crate::actions::multi_read::Shape {
-                    projection: None,
-                    ..shape
-                },
+                shape: plan.shape.clone(),
                 consistent: plan.consistent,
                 capacity: options.capacity,
             },
@@ -641,7 +620,7 @@ pub async fn run(
         let more_partitions = i + 1 < reads.len();
         if let Some(lek) = page.last_evaluated_key {
             out.next_token = Some(encode_token(&Resume {
-                h: hash.clone().unwrap_or_else(|| fingerprint(prepared, &plan)),
+                h: hash(),
                 p: i,
                 k: Some(lek),
             }));
@@ -650,7 +629,7 @@ pub async fn run(
         let full = remaining.is_some_and(|r| r <= 0) || bytes >= PAGE_BYTES;
         if full && more_partitions {
             out.next_token = Some(encode_token(&Resume {
-                h: hash.clone().unwrap_or_else(|| fingerprint(prepared, &plan)),
+                h: hash(),
                 p: i + 1,
                 k: None,
             }));

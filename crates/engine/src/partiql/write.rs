@@ -18,34 +18,21 @@ use openddb_core::value::check_item;
 use openddb_core::{DynamoError, ErrorKind, Item};
 
 use super::{write_table, write_target, Prepared};
-use crate::actions::common::{check_item_size, condition_failed};
+use crate::actions::common::check_item_size;
+use crate::actions::transact_write_items::{self as twi, Op};
 use crate::capacity::{write_units, ReturnCapacity};
 use crate::catalog::TableMeta;
-use crate::expressions::{apply_update, condition_holds, project, Update};
+use crate::expressions::{project, Update};
 use crate::keys;
 use crate::tenant::Tenant;
-use crate::write::{write_item, Change, IndexWrite};
+use crate::write::{write_item, IndexWrite};
 
-/// What a write does to its item.
-pub enum Op {
-    Insert(Item),
-    Update(Update),
-    Delete,
-    /// `EXISTS(SELECT ...)` in a transaction: only the condition.
-    Check,
-}
-
-/// A write statement planned against its table.
+/// A write statement planned against its table: the entry a transaction
+/// would run (INSERT, UPDATE, DELETE, or an `EXISTS` check; its condition
+/// holds everything the item must satisfy, the item's existence included
+/// where the statement requires it), and what the statement returns.
 pub struct Planned {
-    pub meta: Arc<TableMeta>,
-    /// The storage key of the item.
-    pub key: Vec<u8>,
-    /// The key attributes (the start of nothing: UPDATE never creates).
-    pub item_key: Item,
-    pub op: Op,
-    /// Everything the item must satisfy, the item's existence included
-    /// where the statement requires it.
-    pub condition: Option<Condition>,
+    pub write: twi::Planned,
     pub returning: Option<Returning>,
     /// The paths an UPDATE names, as written: `RETURNING MODIFIED ...`
     /// projects them on the old or new item (a list index resolves
@@ -86,11 +73,14 @@ pub fn plan(tenant: &Tenant, prepared: &Prepared) -> Result<Planned, DynamoError
             check_item_size(&item, false)?;
             let item_key = key_part(&meta, &item);
             Ok(Planned {
-                meta,
-                key,
-                item_key,
-                op: Op::Insert(item),
-                condition: None,
+                write: twi::Planned {
+                    meta,
+                    key,
+                    item_key,
+                    op: Op::Insert(item),
+                    condition: None,
+                    return_old: false,
+                },
                 returning: None,
                 modified: Vec::new(),
             })
@@ -138,11 +128,14 @@ pub fn plan(tenant: &Tenant, prepared: &Prepared) -> Result<Planned, DynamoError
                 None => exists(&meta),
             });
             Ok(Planned {
-                meta,
-                key,
-                item_key,
-                op: Op::Update(update_tree),
-                condition,
+                write: twi::Planned {
+                    meta,
+                    key,
+                    item_key,
+                    op: Op::Update(update_tree),
+                    condition,
+                    return_old: false,
+                },
                 returning: update.returning,
                 modified,
             })
@@ -155,11 +148,14 @@ pub fn plan(tenant: &Tenant, prepared: &Prepared) -> Result<Planned, DynamoError
             // A missing item is deleted successfully whatever the rest says.
             let condition = rest.map(|r| Condition::or(Condition::not(exists(&meta)), r));
             Ok(Planned {
-                meta,
-                key,
-                item_key,
-                op: Op::Delete,
-                condition,
+                write: twi::Planned {
+                    meta,
+                    key,
+                    item_key,
+                    op: Op::Delete,
+                    condition,
+                    return_old: false,
+                },
                 returning: delete.returning,
                 modified: Vec::new(),
             })
@@ -179,11 +175,14 @@ pub fn plan(tenant: &Tenant, prepared: &Prepared) -> Result<Planned, DynamoError
             let (pk, sk) = meta.key_from_key_param(&item_key)?;
             let key = keys::item_key(meta.id, pk, sk);
             Ok(Planned {
-                meta: meta.clone(),
-                key,
-                item_key,
-                op: Op::Check,
-                condition: Some(Condition::and(exists(&meta), rest)),
+                write: twi::Planned {
+                    meta: meta.clone(),
+                    key,
+                    item_key,
+                    op: Op::Check,
+                    condition: Some(Condition::and(exists(&meta), rest)),
+                    return_old: false,
+                },
                 returning: None,
                 modified: Vec::new(),
             })
@@ -202,35 +201,6 @@ fn key_part(meta: &TableMeta, item: &Item) -> Item {
         .collect()
 }
 
-/// Decides the change a planned write makes to the item it finds, and the
-/// paths an UPDATE wrote (for `RETURNING MODIFIED ...`).
-pub fn decide(
-    p: &Planned,
-    old: Option<&Item>,
-    return_old_on_failure: bool,
-) -> Result<(Change, Vec<DocumentPath>), DynamoError> {
-    if let Some(c) = &p.condition {
-        if !condition_holds(c, old)? {
-            return Err(condition_failed(old, return_old_on_failure));
-        }
-    }
-    Ok(match &p.op {
-        Op::Insert(item) => {
-            if old.is_some() {
-                return Err(duplicate_item());
-            }
-            (Change::Put(item.clone()), Vec::new())
-        }
-        Op::Update(u) => {
-            let mut item = old.cloned().unwrap_or_else(|| p.item_key.clone());
-            let paths = apply_update(u, &mut item)?;
-            check_item_size(&item, true)?;
-            (Change::Put(item), paths)
-        }
-        Op::Delete | Op::Check => (Change::Delete, Vec::new()),
-    })
-}
-
 /// What a single write returned.
 pub struct Outcome {
     /// The RETURNING item, if any (an empty MODIFIED projection is none).
@@ -240,28 +210,28 @@ pub struct Outcome {
 }
 
 /// Runs one planned write on its own.
-pub async fn run(
-    tenant: &Arc<Tenant>,
-    planned: Planned,
-    return_old_on_failure: bool,
-) -> Result<Outcome, DynamoError> {
-    let planned = Arc::new(planned);
-    let p = planned.clone();
-    let written = write_item(tenant, &planned.meta, planned.key.clone(), move |old| {
-        decide(&p, old, return_old_on_failure)
+pub async fn run(tenant: &Arc<Tenant>, planned: Planned) -> Result<Outcome, DynamoError> {
+    let Planned {
+        write,
+        returning,
+        modified,
+    } = planned;
+    let write = Arc::new(write);
+    let entry = write.clone();
+    let written = write_item(tenant, &write.meta, write.key.clone(), move |old| {
+        twi::decide(&entry, old).map(|change| (change, ()))
     })
     .await?;
-    let units = match planned.op {
+    let units = match write.op {
         Op::Delete => write_units(written.old_size),
         _ => write_units(written.old_size.max(written.new_size)),
     };
-    let paths = &planned.modified;
-    let item = match planned.returning {
+    let item = match returning {
         None => None,
         Some(Returning::AllOld) => written.old,
         Some(Returning::AllNew) => written.new,
-        Some(Returning::ModifiedOld) => written.old.map(|o| project(paths, &o)),
-        Some(Returning::ModifiedNew) => written.new.map(|n| project(paths, &n)),
+        Some(Returning::ModifiedOld) => written.old.map(|o| project(&modified, &o)),
+        Some(Returning::ModifiedNew) => written.new.map(|n| project(&modified, &n)),
     }
     .filter(|i| !i.is_empty());
     Ok(Outcome {

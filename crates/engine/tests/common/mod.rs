@@ -394,3 +394,42 @@ pub async fn wait_until_active(db: &Database, table: &str) -> TableDescription {
     }
     panic!("{table} did not become ACTIVE within a minute");
 }
+
+/// Asserts a TransactionCanceledException with DynamoDB's message for
+/// `codes` and reasons carrying exactly those codes in order; returns the
+/// reasons.
+#[track_caller]
+pub fn cancelled<T: std::fmt::Debug>(
+    result: Result<T, DynamoError>,
+    codes: &[&str],
+) -> Vec<serde_json::Value> {
+    let err = match result {
+        Ok(v) => panic!("expected a cancellation {codes:?}, got success {v:?}"),
+        Err(e) => e,
+    };
+    assert_eq!(
+        err.kind,
+        ErrorKind::TransactionCanceledException,
+        "kind of {:?}",
+        err.message
+    );
+    assert_eq!(
+        err.message,
+        format!(
+            "Transaction cancelled, please refer cancellation reasons for specific reasons [{}]",
+            codes.join(", ")
+        )
+    );
+    let reasons = err
+        .cancellation_reasons
+        .expect("CancellationReasons")
+        .as_array()
+        .expect("CancellationReasons is an array")
+        .clone();
+    let got: Vec<&str> = reasons
+        .iter()
+        .map(|r| r["Code"].as_str().expect("Code"))
+        .collect();
+    assert_eq!(got, codes);
+    reasons
+}

@@ -464,3 +464,50 @@ pub async fn enable_stream(
         .and_then(|t| t.latest_stream_arn)
         .expect("LatestStreamArn")
 }
+
+/// Stores `it` in `table` (PutItem), expecting success.
+pub async fn put(client: &Client, table: &str, it: HashMap<String, AttributeValue>) {
+    client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(it))
+        .send()
+        .await
+        .expect("PutItem");
+}
+
+/// The integer in `item[name]`.
+pub fn num(item: &HashMap<String, AttributeValue>, name: &str) -> i64 {
+    match item.get(name) {
+        Some(AttributeValue::N(v)) => v.parse().expect("an integer"),
+        other => panic!("{name} is not a number in {item:?}: {other:?}"),
+    }
+}
+
+/// A small deterministic PRNG (xorshift64*): the tests need no `rand`.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Uniform-enough in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    /// A short random pause before a retry, so that contenders spread out.
+    pub async fn backoff(&mut self) {
+        tokio::time::sleep(Duration::from_micros(200 + self.below(1800))).await;
+    }
+}
