@@ -72,7 +72,7 @@ pub use codec::{
 };
 pub use wire::{
     check_item, check_value, check_wire_shape, item_from_wire, item_from_wire_value, item_to_wire,
-    MAX_NESTING_DEPTH,
+    MAX_NESTING_DEPTH, MSG_NESTING,
 };
 
 /// Proptest strategies shared by the value, size and key-encoding tests.

@@ -810,6 +810,71 @@ async fn batch_failures_stay_with_their_statement() {
     server.shutdown().await;
 }
 
+/// A parameter that cannot be read fails its own statement only, and the
+/// first problem in the order sent is the one reported.
+#[tokio::test]
+async fn batch_parameter_problems_stay_with_their_statement() {
+    let server = Server::in_memory().await;
+    let client = server.client();
+    create_table(&client, "Pql", false).await;
+    let mut deep = s("leaf");
+    for _ in 0..40 {
+        deep = AttributeValue::M([("n".to_string(), deep)].into());
+    }
+    let with = |text: &str, params: Vec<AttributeValue>| {
+        BatchStatementRequest::builder()
+            .statement(text)
+            .set_parameters(Some(params))
+            .build()
+            .expect("BatchStatementRequest")
+    };
+    let out = client
+        .batch_execute_statement()
+        .statements(with(
+            r#"INSERT INTO "Pql" VALUE {'pk': ?, 'x': ?, 'y': ?}"#,
+            vec![s("deep"), deep, AttributeValue::N("abc".into())],
+        ))
+        .statements(with(
+            r#"INSERT INTO "Pql" VALUE {'pk': ?}"#,
+            vec![s("fine")],
+        ))
+        .statements(with(
+            r#"INSERT INTO "Pql" VALUE {'pk': ?, 'n': ?}"#,
+            vec![s("huge"), AttributeValue::N("1e99999999999".into())],
+        ))
+        .send()
+        .await
+        .expect("a batch with unreadable parameters still answers");
+    let responses = out.responses();
+    assert_eq!(responses.len(), 3, "{responses:?}");
+    let errors: Vec<Option<(&BatchStatementErrorCodeEnum, &str)>> = responses
+        .iter()
+        .map(|r| r.error().map(|e| (e.code().unwrap(), e.message().unwrap())))
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            Some((
+                &BatchStatementErrorCodeEnum::ValidationError,
+                "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond supported limit"
+            )),
+            None,
+            Some((
+                &BatchStatementErrorCodeEnum::ValidationError,
+                "The parameter cannot be converted to a numeric value: 1e99999999999"
+            )),
+        ]
+    );
+    assert_eq!(
+        get(&client, "Pql", "fine").await,
+        Some(item([("pk", s("fine"))]))
+    );
+    assert_eq!(get(&client, "Pql", "deep").await, None);
+    assert_eq!(get(&client, "Pql", "huge").await, None);
+
+    server.shutdown().await;
+}
+
 #[tokio::test]
 async fn batch_without_statements_is_refused() {
     let server = Server::in_memory().await;

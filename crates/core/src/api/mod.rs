@@ -5,6 +5,7 @@
 
 mod de;
 mod item;
+mod parameters;
 mod partiql;
 mod query;
 mod streams;

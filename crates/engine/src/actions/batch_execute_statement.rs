@@ -108,11 +108,13 @@ pub async fn run(
         .collect();
     let prepared: Vec<Result<Prepared, DynamoError>> = statements
         .into_iter()
-        .map(|s| {
-            Prepared::new(
+        .map(|s| match s.parameter_error {
+            // Read before the statement, as ExecuteStatement reads them.
+            Some(e) => Err(e),
+            None => Prepared::new(
                 s.statement.unwrap_or_default(),
                 s.parameters.unwrap_or_default(),
-            )
+            ),
         })
         .collect();
     let reads = prepared.iter().flatten().filter(|p| p.is_read()).count();
