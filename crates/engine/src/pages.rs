@@ -65,8 +65,10 @@ pub struct Page {
     pub last_evaluated_key: Option<Item>,
     /// Bytes read from the index (or the table when no index is read).
     pub read_bytes: usize,
-    /// Bytes read from the table for entries of a local index.
-    pub fetched_bytes: usize,
+    /// 4 KB blocks read from the table for entries of a local index: each
+    /// item fetched is its own read, rounded up on its own, as DynamoDB
+    /// charges them.
+    pub fetched_blocks: usize,
 }
 
 /// Where the items of a table or index live.
@@ -264,7 +266,7 @@ pub fn continue_page(
             page.scanned_count += 1;
             page.read_bytes += item_size(&stored);
             let item = if req.fetch_from_table {
-                fetch(txn, meta, &stored, &mut page.fetched_bytes)?.unwrap_or(stored)
+                fetch(txn, meta, &stored, &mut page.fetched_blocks)?.unwrap_or(stored)
             } else {
                 stored
             };
@@ -305,12 +307,12 @@ pub fn continue_page(
     Ok(())
 }
 
-/// The table's item for an index entry, adding its size to `bytes`.
+/// The table's item for an index entry, adding its 4 KB blocks to `blocks`.
 fn fetch(
     txn: &dyn ReadTxn,
     meta: &TableMeta,
     entry: &Item,
-    bytes: &mut usize,
+    blocks: &mut usize,
 ) -> Result<Option<Item>, DynamoError> {
     let Some(pk) = entry.get(&meta.key_schema.partition_key.name) else {
         return Ok(None);
@@ -329,6 +331,6 @@ fn fetch(
         return Ok(None);
     };
     let item = decode_item(&raw).map_err(corrupt)?;
-    *bytes += item_size(&item);
+    *blocks += item_size(&item).div_ceil(4096).max(1);
     Ok(Some(item))
 }

@@ -1522,13 +1522,41 @@ both_modes! {
             .as_ref()
             .expect("LocalSecondaryIndexes")["lsi_keys"]
             .capacity_units;
-        assert!(table_units > 0.0);
+        // Each item fetched is its own read: three tiny items are three
+        // halves, where the index entries are read as one page.
+        assert_eq!(table_units, 1.5);
         assert_eq!(index_units, 0.5);
         assert_eq!(c.capacity_units, table_units + index_units);
         assert_eq!(
             (c.read_capacity_units, c.write_capacity_units),
             (None, None)
         );
+        // Fewer items walked, less fetched.
+        let out = db
+            .query(QueryInput {
+                select: Some("ALL_ATTRIBUTES".into()),
+                limit: Some(1),
+                ..indexes("lsi_keys", "pk", s("p"))
+            })
+            .await
+            .expect("LSI fetch with Limit");
+        let c = out.consumed_capacity.expect("ConsumedCapacity");
+        assert_eq!(c.table.expect("Table").capacity_units, 0.5);
+        // An item over 4 KB is two blocks of its own; a consistent read
+        // doubles every fetch.
+        let mut big = full("p", "9", "l", 9, "G", 9);
+        big.insert("blob".into(), s(&"x".repeat(5000)));
+        put(db, T, big).await;
+        let out = db
+            .query(QueryInput {
+                select: Some("ALL_ATTRIBUTES".into()),
+                consistent_read: Some(true),
+                ..indexes("lsi_keys", "pk", s("p"))
+            })
+            .await
+            .expect("LSI fetch, consistent");
+        let c = out.consumed_capacity.expect("ConsumedCapacity");
+        assert_eq!(c.table.expect("Table").capacity_units, 5.0);
         let out = db
             .scan(ScanInput {
                 return_consumed_capacity: Some("TOTAL".into()),

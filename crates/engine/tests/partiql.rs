@@ -753,6 +753,80 @@ both_modes! {
         assert_error(cr, ErrorKind::ValidationException, missing);
     }
 
+    async fn indexes_with_multi_attribute_keys_are_refused_first(db) {
+        let table = |name: &str, hash: &[&str], range: &[&str]| {
+            let mut names = vec!["id"];
+            names.extend(hash.iter().chain(range));
+            let keys: Vec<_> = hash
+                .iter()
+                .map(|a| json!({"AttributeName": a, "KeyType": "HASH"}))
+                .chain(range.iter().map(|a| json!({"AttributeName": a, "KeyType": "RANGE"})))
+                .collect();
+            serde_json::from_value::<CreateTableInput>(json!({
+                "TableName": name,
+                "BillingMode": "PAY_PER_REQUEST",
+                "AttributeDefinitions": names
+                    .iter()
+                    .map(|a| json!({"AttributeName": a, "AttributeType": "S"}))
+                    .collect::<Vec<_>>(),
+                "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+                "GlobalSecondaryIndexes": [{
+                    "IndexName": "gsi",
+                    "KeySchema": keys,
+                    "Projection": {"ProjectionType": "ALL"},
+                }],
+            }))
+            .expect("table")
+        };
+        db.create_table(table("multi", &["h1", "h2"], &["r1"])).await.expect("multi");
+        db.create_table(table("single", &["h1"], &["r1"])).await.expect("single");
+        let row = item(&[("id", s("i1")), ("h1", s("a")), ("h2", s("x")), ("r1", s("m"))]);
+        put(db, "multi", row.clone()).await;
+        put(db, "single", row.clone()).await;
+
+        let refused = "PartiQL statements cannot be executed on tables with multi-attribute HASH keys or multi-attribute RANGE keys.";
+        // Ahead of a key type mismatch, a non-key WHERE, no WHERE, and the
+        // projection DynamoDB refuses.
+        for text in [
+            r#"SELECT * FROM "multi"."gsi" WHERE h1 = 'a'"#,
+            r#"SELECT * FROM "multi"."gsi" WHERE h1 = 5"#,
+            r#"SELECT * FROM "multi"."gsi" WHERE id = 'i1'"#,
+            r#"SELECT * FROM "multi"."gsi""#,
+            r#"SELECT COUNT(*) FROM "multi"."gsi""#,
+            r#"SELECT id, size(h1) FROM "multi"."gsi""#,
+        ] {
+            assert_error(exec(db, text).await, ErrorKind::ValidationException, refused);
+        }
+        // Behind syntax errors, and not for the table itself.
+        assert_validation_prefix(exec(db, r#"SELECT * FROM "multi"."gsi" WHERE"#).await, MALFORMED);
+        assert_eq!(ok(db, r#"SELECT * FROM "multi" WHERE id = 'i1'"#).await, vec![row.clone()]);
+        // An index with one attribute per key: the projection is refused.
+        assert_error(
+            exec(db, r#"SELECT COUNT(*) FROM "single"."gsi""#).await,
+            ErrorKind::ValidationException,
+            "Unexpected path component at 1:8:5",
+        );
+        // A missing table: the projection first, still.
+        assert_error(
+            exec(db, r#"SELECT COUNT(*) FROM "nope"."gsi""#).await,
+            ErrorKind::ValidationException,
+            "Unexpected path component at 1:8:5",
+        );
+
+        // In a batch, only the statement on that index fails, with the
+        // refusal rather than the key-only rule.
+        let responses = batch(db, &[
+            r#"SELECT * FROM "single"."gsi" WHERE h1 = 'a' AND r1 = 'm'"#,
+            r#"SELECT * FROM "multi"."gsi" WHERE h1 = 'a' AND h2 = 'x' AND r1 = 'm'"#,
+            r#"SELECT * FROM "multi" WHERE id = 'i1'"#,
+        ])
+        .await;
+        assert_eq!(batch_error(&responses[0]), ("ValidationError", BATCH_KEY_ONLY));
+        assert_eq!(batch_error(&responses[1]), ("ValidationError", refused));
+        assert_eq!(responses[2].error, None);
+        assert_eq!(responses[2].item, Some(row));
+    }
+
     // -----------------------------------------------------------------
     // Errors common to every statement.
 

@@ -13,4 +13,4 @@ pub mod lexer;
 pub mod parser;
 
 pub use ast::*;
-pub use parser::{parse, Parsed};
+pub use parser::{parse, parse_detailed, Parsed, Refused};

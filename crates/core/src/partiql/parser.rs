@@ -25,15 +25,38 @@ pub struct Parsed {
     pub params: usize,
 }
 
+/// Why a statement was refused. DynamoDB checks a SELECT's projection only
+/// after the index it reads: a statement on an index with multi-attribute
+/// keys is refused for that first, whatever its projection. `after_index`
+/// names that source when the refusal is a projection's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refused {
+    pub error: DynamoError,
+    pub after_index: Option<Source>,
+}
+
 /// Parses one statement (an optional trailing `;` aside).
 pub fn parse(text: &str) -> Result<Parsed, DynamoError> {
-    let tokens = tokenize(text)?;
+    parse_detailed(text).map_err(|r| r.error)
+}
+
+/// [`parse`], saying which refusals wait for the index's check.
+pub fn parse_detailed(text: &str) -> Result<Parsed, Box<Refused>> {
+    let refused = |error| {
+        Box::new(Refused {
+            error,
+            after_index: None,
+        })
+    };
+    let tokens = tokenize(text).map_err(refused)?;
     let mut p = Parser {
         src: text,
         toks: &tokens,
         i: 0,
         params: 0,
         deferred: None,
+        projection_first: false,
+        from: None,
         ctx: Ctx::Other,
         kind: "",
         segs: Vec::new(),
@@ -41,11 +64,14 @@ pub fn parse(text: &str) -> Result<Parsed, DynamoError> {
         item_literal: false,
         depth: 0,
     };
-    let statement = p.statement()?;
-    p.expect_end()?;
+    let statement = p.statement().map_err(refused)?;
+    p.expect_end().map_err(refused)?;
     match statement {
         Some(statement) => match p.deferred {
-            Some(e) => Err(e),
+            Some(error) => Err(Box::new(Refused {
+                error,
+                after_index: if p.projection_first { p.from } else { None },
+            })),
             None => Ok(Parsed {
                 statement,
                 params: p.params,
@@ -53,7 +79,10 @@ pub fn parse(text: &str) -> Result<Parsed, DynamoError> {
         },
         // An expression that is not a statement parses, then is refused by
         // the kind of its outermost node.
-        None => Err(invalid(format!("Unsupported operation: {}", p.kind))),
+        None => Err(refused(invalid(format!(
+            "Unsupported operation: {}",
+            p.kind
+        )))),
     }
 }
 
@@ -187,6 +216,10 @@ struct Parser<'a> {
     params: usize,
     /// The first structural refusal, reported if the statement parses.
     deferred: Option<DynamoError>,
+    /// Whether `deferred` refuses a SELECT's projection.
+    projection_first: bool,
+    /// The source a SELECT reads.
+    from: Option<Source>,
     ctx: Ctx,
     /// The node kind (in the reference parser's names) of the expression
     /// built last, which is the outermost one when parsing returns.
@@ -264,6 +297,7 @@ impl Parser<'_> {
     fn defer(&mut self, e: DynamoError) {
         if self.deferred.is_none() {
             self.deferred = Some(e);
+            self.projection_first = self.ctx == Ctx::Projection;
         }
     }
 
@@ -346,13 +380,16 @@ impl Parser<'_> {
             ));
             Projection::All
         } else {
-            self.projection()?
+            let projection = self.projection()?;
+            self.ctx = Ctx::Other;
+            projection
         };
         if !self.tok().is(K::From) {
             return Err(malformed("Expected FROM after SELECT list"));
         }
         self.bump();
         let from = self.source(false, false)?;
+        self.from = Some(from.clone());
         self.aliases()?;
         while self.tok().kind == T::Comma {
             // An implicit join, which DynamoDB reads and then refuses.

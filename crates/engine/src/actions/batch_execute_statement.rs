@@ -17,7 +17,7 @@ use openddb_core::{DynamoError, ErrorKind};
 use super::execute_statement::check_statement_list;
 use crate::capacity::{read_units, ReturnCapacity};
 use crate::keys;
-use crate::partiql::{select, write, Prepared};
+use crate::partiql::{multi_attribute_refusal, select, write, Prepared};
 use crate::tenant::Tenant;
 use crate::write::read_item;
 use crate::RequestContext;
@@ -112,6 +112,7 @@ pub async fn run(
             // Read before the statement, as ExecuteStatement reads them.
             Some(e) => Err(e),
             None => Prepared::new(
+                tenant,
                 s.statement.unwrap_or_default(),
                 s.parameters.unwrap_or_default(),
             ),
@@ -183,7 +184,9 @@ pub async fn run(
                     return Err(must_name_key());
                 };
                 if s.from.index.is_some() {
-                    return Err(must_name_key());
+                    return Err(
+                        multi_attribute_refusal(tenant, &s.from).unwrap_or_else(must_name_key)
+                    );
                 }
                 let plan = select::plan(tenant, &p, s, consistent)?;
                 let key = plan

@@ -98,6 +98,7 @@ pub async fn run(
     v.into_result()?;
 
     let prepared = Prepared::new(
+        tenant,
         input.statement.unwrap_or_default(),
         input.parameters.unwrap_or_default(),
     )?;

@@ -71,6 +71,7 @@ pub async fn run(
     let mut prepared = Vec::with_capacity(statements.len());
     for (i, s) in statements.into_iter().enumerate() {
         let p = Prepared::new(
+            tenant,
             s.statement.unwrap_or_default(),
             s.parameters.unwrap_or_default(),
         )

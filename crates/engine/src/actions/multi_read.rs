@@ -466,25 +466,17 @@ fn respond(
             u / 2.0
         }
     };
+    let fetched = page.fetched_blocks as f64 * if consistent { 1.0 } else { 0.5 };
     let consumed = match (capacity, &target.index) {
         (ReturnCapacity::None, _) => None,
         (_, None) => capacity.report(target.meta.name(), units(page.read_bytes)),
         (ReturnCapacity::Total, Some(_)) => {
-            let total = units(page.read_bytes)
-                + if page.fetched_bytes > 0 {
-                    units(page.fetched_bytes)
-                } else {
-                    0.0
-                };
+            let total = units(page.read_bytes) + fetched;
             capacity.report(target.meta.name(), total)
         }
         (ReturnCapacity::Indexes, Some(index)) => {
             let index_units = units(page.read_bytes);
-            let table_units = if page.fetched_bytes > 0 {
-                units(page.fetched_bytes)
-            } else {
-                0.0
-            };
+            let table_units = fetched;
             let mut c = ConsumedCapacity {
                 table_name: target.meta.name().to_string(),
                 capacity_units: index_units + table_units,

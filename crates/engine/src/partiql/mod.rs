@@ -15,7 +15,7 @@ use openddb_core::partiql::bind::{self, Params};
 use openddb_core::partiql::{self, BinaryOp, Expr, Parsed, Source, Statement};
 use openddb_core::{AttributeValue, DynamoError, Item};
 
-use crate::catalog::TableMeta;
+use crate::catalog::{IndexStatus, TableMeta};
 use crate::tenant::Tenant;
 
 /// The longest statement DynamoDB accepts.
@@ -30,11 +30,19 @@ pub struct Prepared {
 
 impl Prepared {
     /// Parses `text` and checks its parameters.
-    pub fn new(text: String, params: Vec<AttributeValue>) -> Result<Prepared, DynamoError> {
+    pub fn new(
+        tenant: &Tenant,
+        text: String,
+        params: Vec<AttributeValue>,
+    ) -> Result<Prepared, DynamoError> {
         let Parsed {
             statement,
             params: expected,
-        } = partiql::parse(&text)?;
+        } = partiql::parse_detailed(&text).map_err(|r| {
+            r.after_index
+                .and_then(|source| multi_attribute_refusal(tenant, &source))
+                .unwrap_or(r.error)
+        })?;
         Params::new(&params, expected)?;
         Ok(Prepared {
             text,
@@ -61,6 +69,23 @@ impl Prepared {
             Statement::Delete(d) => &d.table.table,
         }
     }
+}
+
+/// DynamoDB's refusal of a statement reading an index whose keys have
+/// several attributes, when `source` names one of an existing table. It
+/// comes before the statement's projection is checked and, in a batch,
+/// before the rule that a batch's SELECT names one item.
+pub fn multi_attribute_refusal(tenant: &Tenant, source: &Source) -> Option<DynamoError> {
+    let index = tenant
+        .table(&source.table)?
+        .index(source.index.as_deref()?)?
+        .clone();
+    (index.status != IndexStatus::Deleting && (index.partition.len() > 1 || index.sort.len() > 1))
+        .then(|| {
+            DynamoError::validation(
+                "PartiQL statements cannot be executed on tables with multi-attribute HASH keys or multi-attribute RANGE keys.",
+            )
+        })
 }
 
 /// The table of a data-manipulation statement, which may not name an index.

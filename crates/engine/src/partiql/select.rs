@@ -273,12 +273,10 @@ pub fn plan(
             }
         },
     };
+    if let Some(e) = super::multi_attribute_refusal(tenant, &select.from) {
+        return Err(e);
+    }
     if let Some(i) = &index {
-        if i.partition.len() > 1 || i.sort.len() > 1 {
-            return Err(DynamoError::validation(
-                "PartiQL statements cannot be executed on tables with multi-attribute HASH keys or multi-attribute RANGE keys.",
-            ));
-        }
         if consistent && i.global {
             return Err(DynamoError::validation(
                 "Strongly consistent read is not supported on Global Secondary Indexes",
