@@ -63,40 +63,12 @@ pub(crate) fn read<'de, D: Deserializer<'de>>(
 
 /// A parameter's JSON, once its depth is known to be within bounds.
 fn parse(text: &str) -> Result<serde_json::Value, DynamoError> {
-    if json_depth(text) > MAX_JSON_DEPTH {
+    if super::de::json_depth(text.as_bytes()) > MAX_JSON_DEPTH {
         return Err(DynamoError::serialization(""));
     }
     let mut de = serde_json::Deserializer::from_str(text);
     de.disable_recursion_limit();
     serde_json::Value::deserialize(&mut de).map_err(|_| DynamoError::serialization(""))
-}
-
-/// The deepest nesting of objects and arrays in well-formed JSON text.
-fn json_depth(text: &str) -> usize {
-    let (mut depth, mut deepest) = (0usize, 0usize);
-    let mut bytes = text.bytes();
-    while let Some(b) = bytes.next() {
-        match b {
-            b'{' | b'[' => {
-                depth += 1;
-                deepest = deepest.max(depth);
-            }
-            b'}' | b']' => depth = depth.saturating_sub(1),
-            b'"' => {
-                while let Some(c) = bytes.next() {
-                    match c {
-                        b'\\' => {
-                            bytes.next();
-                        }
-                        b'"' => break,
-                        _ => {}
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    deepest
 }
 
 /// The document-order pass over one shape-checked parameter: nesting and
