@@ -25,10 +25,11 @@ impl<'de> Deserialize<'de> for AttributeValue {
 }
 
 /// Deepest nesting of objects and arrays a request body may have. serde_json
-/// stops at 128, about 63 attribute-value levels, where DynamoDB reads far
-/// deeper values and refuses them for their nesting (32 levels at most); a
-/// body past 128 is read again up to this bound, so the nesting error is
-/// what users see. The bound keeps the recursive passes over a value inside
+/// stops at 128, about 63 attribute-value levels; DynamoDB reads a PartiQL
+/// parameter 100 levels deep and refuses it for its nesting (32 levels at
+/// most; the newer conformance suite shows it), and items go through the
+/// same JSON front end. A body past 128 is read again up to this bound, so
+/// the nesting error is what users see. The bound keeps the recursive passes over a value inside
 /// a 2 MiB stack in an unoptimised build.
 pub const MAX_BODY_DEPTH: usize = 264;
 

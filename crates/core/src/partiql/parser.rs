@@ -56,7 +56,6 @@ pub fn parse_detailed(text: &str) -> Result<Parsed, Box<Refused>> {
         params: 0,
         deferred: None,
         projection_first: false,
-        from: None,
         ctx: Ctx::Other,
         kind: "",
         segs: Vec::new(),
@@ -70,7 +69,12 @@ pub fn parse_detailed(text: &str) -> Result<Parsed, Box<Refused>> {
         Some(statement) => match p.deferred {
             Some(error) => Err(Box::new(Refused {
                 error,
-                after_index: if p.projection_first { p.from } else { None },
+                after_index: match statement {
+                    Statement::Select(s) | Statement::Exists(s) if p.projection_first => {
+                        Some(s.from)
+                    }
+                    _ => None,
+                },
             })),
             None => Ok(Parsed {
                 statement,
@@ -218,8 +222,6 @@ struct Parser<'a> {
     deferred: Option<DynamoError>,
     /// Whether `deferred` refuses a SELECT's projection.
     projection_first: bool,
-    /// The source a SELECT reads.
-    from: Option<Source>,
     ctx: Ctx,
     /// The node kind (in the reference parser's names) of the expression
     /// built last, which is the outermost one when parsing returns.
@@ -389,7 +391,6 @@ impl Parser<'_> {
         }
         self.bump();
         let from = self.source(false, false)?;
-        self.from = Some(from.clone());
         self.aliases()?;
         while self.tok().kind == T::Comma {
             // An implicit join, which DynamoDB reads and then refuses.

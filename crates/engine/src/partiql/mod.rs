@@ -15,7 +15,7 @@ use openddb_core::partiql::bind::{self, Params};
 use openddb_core::partiql::{self, BinaryOp, Expr, Parsed, Source, Statement};
 use openddb_core::{AttributeValue, DynamoError, Item};
 
-use crate::catalog::{IndexStatus, TableMeta};
+use crate::catalog::{IndexMeta, IndexStatus, TableMeta};
 use crate::tenant::Tenant;
 
 /// The longest statement DynamoDB accepts.
@@ -76,16 +76,21 @@ impl Prepared {
 /// comes before the statement's projection is checked and, in a batch,
 /// before the rule that a batch's SELECT names one item.
 pub fn multi_attribute_refusal(tenant: &Tenant, source: &Source) -> Option<DynamoError> {
-    let index = tenant
-        .table(&source.table)?
-        .index(source.index.as_deref()?)?
-        .clone();
-    (index.status != IndexStatus::Deleting && (index.partition.len() > 1 || index.sort.len() > 1))
-        .then(|| {
-            DynamoError::validation(
-                "PartiQL statements cannot be executed on tables with multi-attribute HASH keys or multi-attribute RANGE keys.",
-            )
-        })
+    let meta = tenant.table(&source.table)?;
+    let index = meta.index(source.index.as_deref()?)?;
+    if index.status == IndexStatus::Deleting {
+        return None;
+    }
+    multi_attribute_keys(index)
+}
+
+/// [`multi_attribute_refusal`] for an index already looked up.
+pub fn multi_attribute_keys(index: &IndexMeta) -> Option<DynamoError> {
+    (index.partition.len() > 1 || index.sort.len() > 1).then(|| {
+        DynamoError::validation(
+            "PartiQL statements cannot be executed on tables with multi-attribute HASH keys or multi-attribute RANGE keys.",
+        )
+    })
 }
 
 /// The table of a data-manipulation statement, which may not name an index.

@@ -273,10 +273,10 @@ pub fn plan(
             }
         },
     };
-    if let Some(e) = super::multi_attribute_refusal(tenant, &select.from) {
-        return Err(e);
-    }
     if let Some(i) = &index {
+        if let Some(e) = super::multi_attribute_keys(i) {
+            return Err(e);
+        }
         if consistent && i.global {
             return Err(DynamoError::validation(
                 "Strongly consistent read is not supported on Global Secondary Indexes",
