@@ -23,6 +23,9 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+mod process;
+pub use process::ServerProcess;
+
 /// An SDK client for the server at `addr`, with static credentials and
 /// retries off: a test sees every answer exactly as the server gave it.
 pub fn client(addr: SocketAddr) -> Client {
@@ -371,73 +374,13 @@ pub async fn read_stream(streams: &aws_sdk_dynamodbstreams::Client, arn: &str) -
     out
 }
 
-/// The server process; killed (SIGKILL) and reaped when dropped, so a failing
-/// test leaves nothing running.
-pub struct ServerProcess {
-    child: std::process::Child,
-    pub addr: SocketAddr,
-}
-
 impl ServerProcess {
-    /// Starts the real binary on a free port over `data_dir`.
-    pub fn start(data_dir: &Path) -> ServerProcess {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_openddb"))
-            .arg("--port")
-            .arg("0")
-            .arg("--data-dir")
-            .arg(data_dir)
-            .arg("--log-level")
-            .arg("warn")
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("start the openddb binary");
-        let stderr = child.stderr.take().expect("piped stderr");
-        let (tx, rx) = std::sync::mpsc::channel();
-        // Keep draining stderr after the address line so the server never
-        // blocks on a full pipe.
-        std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)) {
-                let Ok(line) = line else { break };
-                if let Some(addr) = line.strip_prefix("openddb listening on ") {
-                    if let Some(tx) = tx.take() {
-                        let _ = tx.send(addr.trim().to_owned());
-                    }
-                }
-            }
-        });
-        let mut server = ServerProcess {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        };
-        let addr = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the server prints its address");
-        server.addr = addr.parse().expect("a socket address");
-        server
-    }
-
     pub fn client(&self) -> Client {
         client(self.addr)
     }
 
     pub fn streams(&self) -> aws_sdk_dynamodbstreams::Client {
         streams_client(self.addr)
-    }
-
-    /// SIGKILL: no chance to flush or finish anything.
-    pub fn kill(mut self) {
-        self.child.kill().expect("SIGKILL the server");
-        self.child.wait().expect("reap the server");
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
