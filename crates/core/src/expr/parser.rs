@@ -19,6 +19,22 @@ pub const MAX_EXPRESSION_BYTES: usize = 4096;
 pub const MAX_PATH_DEPTH: usize = 32;
 /// Most values an `IN` list may have.
 pub const MAX_IN_OPERANDS: usize = 100;
+/// Most operators and functions one expression may have ("The maximum
+/// number of operators or functions allowed in any expression is 300").
+/// Comparators, BETWEEN, IN, NOT, AND, OR, `+`, `-` and every function
+/// call count one each; parentheses, commas and the `=` of SET do not.
+pub const MAX_OPERATORS: usize = 300;
+/// How far below the top the checks follow a parsed expression. Runs of
+/// parentheses, NOTs and AND/OR chains are walked in loops; a level that
+/// recurses is an operator, a function call, or a condition nested in
+/// parentheses below an AND/OR (two operators at least). An expression
+/// within [`MAX_OPERATORS`] stays far above it (about 150 levels in a
+/// condition; 241 for 240 nested `if_not_exists`, the most 4 KB holds).
+/// Past it, reached only by expressions refused for their operator count
+/// or for unknown functions, nothing deeper is looked at. At about 2 KB a
+/// level in an unoptimised build, the checks need at most half a megabyte
+/// of a worker thread's 2 MiB stack.
+pub const MAX_CHECK_DEPTH: usize = 256;
 
 const CONDITION_FUNCTIONS: &[&str] = &[
     "attribute_exists",
@@ -50,6 +66,33 @@ enum Problem {
     Function,
 }
 
+/// The problems DynamoDB reports before a count of operators past
+/// [`MAX_OPERATORS`] in a condition; the count outranks the others.
+const BEFORE_OPERATORS_CONDITION: &[Problem] = &[
+    Problem::Parens,
+    Problem::UnknownFunction,
+    Problem::MisusedFunction,
+    Problem::OperandCount,
+    Problem::Distinct,
+    Problem::Function,
+];
+
+/// In an update the count outranks only a reserved word.
+const BEFORE_OPERATORS_UPDATE: &[Problem] = &[
+    Problem::Parens,
+    Problem::Nesting,
+    Problem::UnknownFunction,
+    Problem::MisusedFunction,
+    Problem::Section,
+    Problem::UndefinedName,
+    Problem::UndefinedValue,
+    Problem::Overlap,
+    Problem::Conflict,
+    Problem::AddDeleteOperand,
+    Problem::OperandCount,
+    Problem::Function,
+];
+
 const PRIORITY_CONDITION: &[Problem] = &[
     Problem::Parens,
     Problem::UnknownFunction,
@@ -63,9 +106,11 @@ const PRIORITY_CONDITION: &[Problem] = &[
 ];
 
 const PRIORITY_UPDATE: &[Problem] = &[
+    Problem::Parens,
     Problem::Reserved,
     Problem::Nesting,
     Problem::UnknownFunction,
+    Problem::MisusedFunction,
     Problem::Section,
     Problem::UndefinedName,
     Problem::UndefinedValue,
@@ -95,6 +140,8 @@ struct Checker<'p, 'a> {
     /// an operand count, an operand repeated or an operand of the wrong type.
     key_condition: bool,
     problems: Vec<(Problem, String)>,
+    /// Operators and functions the parser counted.
+    operators: usize,
 }
 
 /// `[a, b, [2]]`, DynamoDB's rendering of a path in messages.
@@ -118,6 +165,14 @@ fn static_type(o: &Operand) -> Option<&'static str> {
     }
 }
 
+fn unparenthesised(raw: &Raw) -> &Raw {
+    let mut raw = raw;
+    while let Raw::Paren(inner) = raw {
+        raw = inner;
+    }
+    raw
+}
+
 fn dummy_path() -> DocumentPath {
     DocumentPath::attribute("")
 }
@@ -133,6 +188,7 @@ impl<'p, 'a> Checker<'p, 'a> {
             condition,
             key_condition: false,
             problems: Vec::new(),
+            operators: 0,
         }
     }
 
@@ -157,7 +213,21 @@ impl<'p, 'a> Checker<'p, 'a> {
         }
     }
 
-    fn first_problem(&self, priority: &[Problem]) -> Option<String> {
+    /// The problem DynamoDB reports: an operator count past the limit when
+    /// none of `before_operators` occurred, else the first by `priority`.
+    fn first_problem(&self, priority: &[Problem], before_operators: &[Problem]) -> Option<String> {
+        if self.operators > MAX_OPERATORS
+            && !self
+                .problems
+                .iter()
+                .any(|(p, _)| before_operators.contains(p))
+        {
+            // DynamoDB stops counting at the first operator past the limit.
+            return Some(format!(
+                "The expression contains too many operators; operator count: {}",
+                MAX_OPERATORS + 1
+            ));
+        }
         priority.iter().find_map(|want| {
             self.problems
                 .iter()
@@ -277,17 +347,71 @@ impl<'p, 'a> Checker<'p, 'a> {
 
     // ---- conditions ----
 
-    fn condition(&mut self, raw: &Raw) -> Condition {
-        match raw {
-            Raw::Paren(inner) => {
-                self.check_parens(inner);
-                self.condition(inner)
+    /// The condition `raw`, `depth` levels below the top.
+    fn condition(&mut self, raw: &Raw, depth: usize) -> Condition {
+        if depth > MAX_CHECK_DEPTH {
+            return Condition::AttributeExists(dummy_path());
+        }
+        let mut raw = raw;
+        let mut nots = 0;
+        loop {
+            match raw {
+                Raw::Paren(inner) => {
+                    self.check_parens(inner);
+                    raw = inner;
+                }
+                Raw::Not(inner) => {
+                    nots += 1;
+                    raw = inner;
+                }
+                _ => break,
             }
-            Raw::Not(x) => Condition::not(self.condition(x)),
-            Raw::And(a, b) => Condition::and(self.condition(a), self.condition(b)),
-            Raw::Or(a, b) => Condition::or(self.condition(a), self.condition(b)),
+        }
+        let mut c = match raw {
+            Raw::And(..) | Raw::Or(..) => self.chain(raw, depth),
+            _ => self.simple_condition(raw, depth),
+        };
+        for _ in 0..nots {
+            c = Condition::not(c);
+        }
+        c
+    }
+
+    /// An AND/OR chain, left-deep as parsed, walked in the order written.
+    fn chain(&mut self, raw: &Raw, depth: usize) -> Condition {
+        let mut rights = Vec::new();
+        let mut left = raw;
+        loop {
+            left = match left {
+                Raw::And(a, b) => {
+                    rights.push((true, &**b));
+                    a
+                }
+                Raw::Or(a, b) => {
+                    rights.push((false, &**b));
+                    a
+                }
+                _ => break,
+            };
+        }
+        let mut c = self.condition(left, depth + 1);
+        for (and, right) in rights.into_iter().rev() {
+            let right = self.condition(right, depth + 1);
+            c = if and {
+                Condition::and(c, right)
+            } else {
+                Condition::or(c, right)
+            };
+        }
+        c
+    }
+
+    /// A comparison, BETWEEN, IN or function call.
+    fn simple_condition(&mut self, raw: &Raw, depth: usize) -> Condition {
+        let depth = depth + 1;
+        match raw {
             Raw::Cmp(a, op, b) => {
-                let (a, b) = (self.operand(a), self.operand(b));
+                let (a, b) = (self.operand(a, depth), self.operand(b, depth));
                 self.distinct(op.symbol(), &a, &b);
                 if !matches!(op, Comparator::Eq | Comparator::Ne) {
                     self.key_operand_types(op.symbol(), &[&a, &b]);
@@ -295,14 +419,18 @@ impl<'p, 'a> Checker<'p, 'a> {
                 Condition::Compare(a, *op, b)
             }
             Raw::Between(a, lo, hi) => {
-                let (a, lo, hi) = (self.operand(a), self.operand(lo), self.operand(hi));
+                let (a, lo, hi) = (
+                    self.operand(a, depth),
+                    self.operand(lo, depth),
+                    self.operand(hi, depth),
+                );
                 self.key_operand_types("BETWEEN", &[&a, &lo, &hi]);
                 self.between_bounds(&lo, &hi);
                 Condition::Between(a, lo, hi)
             }
             Raw::In(a, list) => {
-                let a = self.operand(a);
-                let list: Vec<Operand> = list.iter().map(|o| self.operand(o)).collect();
+                let a = self.operand(a, depth);
+                let list: Vec<Operand> = list.iter().map(|o| self.operand(o, depth)).collect();
                 if list.len() > MAX_IN_OPERANDS {
                     self.report(
                         Problem::Function,
@@ -317,10 +445,8 @@ impl<'p, 'a> Checker<'p, 'a> {
                 }
                 Condition::In(a, list)
             }
-            Raw::Call(name, args) => self.condition_call(name, args),
-            Raw::Path(_) | Raw::Value(_) | Raw::Arith(..) => {
-                Condition::AttributeExists(dummy_path())
-            }
+            Raw::Call(name, args) => self.condition_call(name, args, depth),
+            _ => Condition::AttributeExists(dummy_path()),
         }
     }
 
@@ -363,8 +489,14 @@ impl<'p, 'a> Checker<'p, 'a> {
         }
     }
 
-    fn condition_call(&mut self, name: &str, args: &[Raw]) -> Condition {
-        let ops: Vec<Operand> = args.iter().map(|a| self.operand(a)).collect();
+    fn condition_call(&mut self, name: &str, args: &[Raw], depth: usize) -> Condition {
+        // An unknown name is met before its arguments: DynamoDB names the
+        // outermost of nested unknown functions.
+        let known = name == "size" || CONDITION_FUNCTIONS.contains(&name);
+        if !known {
+            self.unknown_condition_function(name);
+        }
+        let ops: Vec<Operand> = args.iter().map(|a| self.operand(a, depth)).collect();
         let dummy = Condition::AttributeExists(dummy_path());
         match name {
             "attribute_exists" | "attribute_not_exists" => {
@@ -426,10 +558,7 @@ impl<'p, 'a> Checker<'p, 'a> {
                 );
                 dummy
             }
-            _ => {
-                self.unknown_condition_function(name);
-                dummy
-            }
+            _ => dummy,
         }
     }
 
@@ -442,16 +571,30 @@ impl<'p, 'a> Checker<'p, 'a> {
         self.report(Problem::UnknownFunction, msg);
     }
 
-    fn operand(&mut self, raw: &Raw) -> Operand {
+    fn operand(&mut self, raw: &Raw, depth: usize) -> Operand {
+        let mut raw = raw;
+        while let Raw::Paren(inner) = raw {
+            self.check_parens(inner);
+            raw = inner;
+        }
         match raw {
-            Raw::Paren(inner) => {
-                self.check_parens(inner);
-                self.operand(inner)
-            }
             Raw::Path(p) => Operand::Path(self.path(p)),
             Raw::Value(v) => Operand::Value(self.value(v)),
+            Raw::Call(name, _) if depth > MAX_CHECK_DEPTH => {
+                // Not followed further; a size() keeps its type for the
+                // check its caller makes.
+                if name == "size" {
+                    Operand::Size(Box::new(dummy_operand()))
+                } else {
+                    dummy_operand()
+                }
+            }
             Raw::Call(name, args) => {
-                let ops: Vec<Operand> = args.iter().map(|a| self.operand(a)).collect();
+                let known = name == "size" || CONDITION_FUNCTIONS.contains(&name.as_str());
+                if !known {
+                    self.unknown_condition_function(name);
+                }
+                let ops: Vec<Operand> = args.iter().map(|a| self.operand(a, depth + 1)).collect();
                 if name == "size" {
                     if !self.arity(name, ops.len(), 1) {
                         return dummy_operand();
@@ -469,7 +612,6 @@ impl<'p, 'a> Checker<'p, 'a> {
                     );
                     dummy_operand()
                 } else {
-                    self.unknown_condition_function(name);
                     dummy_operand()
                 }
             }
@@ -479,14 +621,45 @@ impl<'p, 'a> Checker<'p, 'a> {
 
     // ---- updates ----
 
-    fn update_operand(&mut self, raw: &Raw) -> UpdateOperand {
+    fn update_operand(&mut self, raw: &Raw, depth: usize) -> UpdateOperand {
         let dummy = UpdateOperand::Value(ValueRef::Placeholder(String::new()));
+        let mut raw = raw;
+        while let Raw::Paren(inner) = raw {
+            self.check_parens(inner);
+            raw = inner;
+        }
         match raw {
-            Raw::Paren(inner) => self.update_operand(inner),
             Raw::Path(p) => UpdateOperand::Path(self.path(p)),
             Raw::Value(v) => UpdateOperand::Value(self.value(v)),
+            Raw::Call(..) if depth > MAX_CHECK_DEPTH => dummy,
             Raw::Call(name, args) => {
-                let ops: Vec<UpdateOperand> = args.iter().map(|a| self.update_operand(a)).collect();
+                match name.as_str() {
+                    "if_not_exists" | "list_append" => {}
+                    n if CONDITION_FUNCTIONS.contains(&n) || n == "size" => self.report(
+                        Problem::UnknownFunction,
+                        format!(
+                            "The function is not allowed in an update expression; function: {name}"
+                        ),
+                    ),
+                    _ => self.report(
+                        Problem::UnknownFunction,
+                        format!("Invalid function name; function: {name}"),
+                    ),
+                }
+                let mut ops = Vec::with_capacity(args.len());
+                for arg in args {
+                    // list_append's result may only be assigned, never
+                    // handed to another function.
+                    if let Raw::Call(inner, _) = unparenthesised(arg) {
+                        if inner == "list_append" {
+                            self.report(
+                                Problem::MisusedFunction,
+                                format!("The function is not allowed to be used this way in an expression; function: {inner}"),
+                            );
+                        }
+                    }
+                    ops.push(self.update_operand(arg, depth + 1));
+                }
                 match name.as_str() {
                     "if_not_exists" | "list_append" => {
                         if ops.len() != 2 {
@@ -528,31 +701,25 @@ impl<'p, 'a> Checker<'p, 'a> {
                             UpdateOperand::ListAppend(Box::new(a), Box::new(b))
                         }
                     }
-                    n if CONDITION_FUNCTIONS.contains(&n) || n == "size" => {
-                        self.report(
-                            Problem::UnknownFunction,
-                            format!("The function is not allowed in an update expression; function: {name}"),
-                        );
-                        dummy
-                    }
-                    _ => {
-                        self.report(
-                            Problem::UnknownFunction,
-                            format!("Invalid function name; function: {name}"),
-                        );
-                        dummy
-                    }
+                    _ => dummy,
                 }
             }
             _ => dummy,
         }
     }
 
-    fn set_value(&mut self, raw: &Raw) -> SetValue {
+    fn set_value(&mut self, raw: &Raw, depth: usize) -> SetValue {
+        let mut raw = raw;
+        while let Raw::Paren(inner) = raw {
+            self.check_parens(inner);
+            raw = inner;
+        }
         match raw {
-            Raw::Paren(inner) => self.set_value(inner),
             Raw::Arith(a, plus, b) => {
-                let (a, b) = (self.update_operand(a), self.update_operand(b));
+                let (a, b) = (
+                    self.update_operand(a, depth + 1),
+                    self.update_operand(b, depth + 1),
+                );
                 let sym = if *plus { "+" } else { "-" };
                 for o in [&a, &b] {
                     if let UpdateOperand::Value(ValueRef::Literal(v)) = o {
@@ -567,7 +734,7 @@ impl<'p, 'a> Checker<'p, 'a> {
                     SetValue::Minus(a, b)
                 }
             }
-            other => SetValue::Operand(self.update_operand(other)),
+            other => SetValue::Operand(self.update_operand(other, depth + 1)),
         }
     }
 
@@ -678,8 +845,9 @@ pub fn parse_condition(
         .map_err(|idx| invalid(kind, p.syntax_message(idx)))?;
     let mut checker = Checker::new(placeholders, true);
     checker.key_condition = kind == ExpressionKind::KeyCondition;
-    let cond = checker.condition(&raw);
-    match checker.first_problem(PRIORITY_CONDITION) {
+    checker.operators = p.operators;
+    let cond = checker.condition(&raw, 0);
+    match checker.first_problem(PRIORITY_CONDITION, BEFORE_OPERATORS_CONDITION) {
         Some(msg) => Err(invalid(kind, msg)),
         None => Ok(cond),
     }
@@ -697,6 +865,7 @@ pub fn parse_update(
         .update_top()
         .map_err(|idx| invalid(kind, p.syntax_message(idx)))?;
     let mut checker = Checker::new(placeholders, false);
+    checker.operators = p.operators;
     let mut seen: Vec<String> = Vec::new();
     let mut written = Vec::new();
     let mut clauses = Vec::new();
@@ -716,7 +885,7 @@ pub fn parse_update(
                         RawAction::Set(path, value) => {
                             let path = checker.path(path);
                             written.push(path.clone());
-                            (path, checker.set_value(value))
+                            (path, checker.set_value(value, 0))
                         }
                         _ => unreachable!("SET clauses hold SET actions"),
                     })
@@ -757,7 +926,7 @@ pub fn parse_update(
         clauses.push(clause);
     }
     checker.check_overlaps(&written);
-    match checker.first_problem(PRIORITY_UPDATE) {
+    match checker.first_problem(PRIORITY_UPDATE, BEFORE_OPERATORS_UPDATE) {
         Some(msg) => Err(invalid(kind, msg)),
         None => Ok(UpdateExpression { clauses }),
     }
@@ -777,7 +946,7 @@ pub fn parse_projection(
     let mut checker = Checker::new(placeholders, false);
     let paths: Vec<DocumentPath> = raw.iter().map(|path| checker.path(path)).collect();
     checker.check_overlaps(&paths);
-    match checker.first_problem(PRIORITY_PROJECTION) {
+    match checker.first_problem(PRIORITY_PROJECTION, &[]) {
         Some(msg) => Err(invalid(kind, msg)),
         None => Ok(ProjectionExpression { paths }),
     }
