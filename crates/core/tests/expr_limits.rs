@@ -252,15 +252,50 @@ fn operator_count_ranks_among_the_other_problems() {
             "The IN operator is provided with too many operands; number of operands: 101"
         )
     );
-    // Problems the count outranks.
-    for extra in [
-        "size < b".to_string(),
-        "a < :zz".to_string(),
-        "#zz < b".to_string(),
-        format!("a{} < b", repeat(".b", 32)),
+    // A reserved word ranks below the count wherever it is.
+    assert_eq!(with("size < b"), err(kind, TOO_MANY));
+    assert_eq!(before("size < b"), err(kind, TOO_MANY));
+    // Placeholders and path nesting are checked on the same walk as the
+    // count, operands of a chain before its ORs: whichever comes first wins.
+    let ops_first = or_chain(301);
+    for (extra, msg) in [
+        (
+            "a < :zz".to_string(),
+            "An expression attribute value used in expression is not defined; attribute value: :zz",
+        ),
+        (
+            "#zz < b".to_string(),
+            "An expression attribute name used in the document path is not defined; attribute name: #zz",
+        ),
+        (
+            format!("a{} < b", repeat(".b", 32)),
+            "The document path has too many nesting levels; nesting levels: 33",
+        ),
     ] {
-        assert_eq!(with(&extra), err(kind, TOO_MANY), "{extra}");
+        assert_eq!(with(&extra), err(kind, msg), "{extra} after 151");
+        assert_eq!(before(&extra), err(kind, msg), "{extra} before");
+        assert_eq!(
+            condition(kind, format!("{ops_first} or {extra}")),
+            err(kind, TOO_MANY),
+            "{extra} after 301"
+        );
     }
+    // In a key condition too, a mistyped operand met first wins.
+    let key = ExpressionKind::KeyCondition;
+    assert_eq!(
+        condition(key, format!("p = :v AND {}size(size(s)) = :v", repeat("NOT ", 300))),
+        err(
+            key,
+            "Incorrect operand type for operator or function; operator or function: size, operand type: N"
+        )
+    );
+    assert_eq!(
+        condition(
+            key,
+            format!("p = :v AND {}s = :v AND a = :zz", repeat("NOT ", 300))
+        ),
+        err(key, TOO_MANY)
+    );
     // A syntax error comes first, before or after the operators.
     assert_eq!(
         condition(kind, format!("{ops} )")),
@@ -269,6 +304,8 @@ fn operator_count_ranks_among_the_other_problems() {
 
     let ops: Vec<String> = (0..301).map(|i| format!("z{i}=a+:v")).collect();
     let ops = format!("SET {}", ops.join(","));
+    // In updates the count outranks only a reserved word (problems met
+    // after the operators, as DynamoDB Local answers them).
     let update_err = |msg: &str| Err(format!("Invalid UpdateExpression: {msg}"));
     assert_eq!(update(format!("{ops},size=:v")), update_err(TOO_MANY));
     for (extra, msg) in [

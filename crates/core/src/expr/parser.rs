@@ -64,17 +64,19 @@ enum Problem {
     Distinct,
     AddDeleteOperand,
     Function,
+    /// More than [`MAX_OPERATORS`] operators and functions.
+    Operators,
 }
 
-/// The problems DynamoDB reports before a count of operators past
-/// [`MAX_OPERATORS`] in a condition; the count outranks the others.
+/// The problems DynamoDB finds in a condition before it counts operators.
+/// It counts them walking the tree children first (an AND/OR chain's
+/// operands before its ANDs and ORs), as it checks operand types and counts,
+/// repeated operands, placeholders and path nesting: whichever of those
+/// comes first in that walk is reported. A reserved word ranks below.
 const BEFORE_OPERATORS_CONDITION: &[Problem] = &[
     Problem::Parens,
     Problem::UnknownFunction,
     Problem::MisusedFunction,
-    Problem::OperandCount,
-    Problem::Distinct,
-    Problem::Function,
 ];
 
 /// In an update the count outranks only a reserved word.
@@ -142,6 +144,8 @@ struct Checker<'p, 'a> {
     problems: Vec<(Problem, String)>,
     /// Operators and functions the parser counted.
     operators: usize,
+    /// Operators and functions met so far walking a condition.
+    counted: usize,
 }
 
 /// `[a, b, [2]]`, DynamoDB's rendering of a path in messages.
@@ -163,6 +167,14 @@ fn static_type(o: &Operand) -> Option<&'static str> {
         Operand::Size(_) => Some("N"),
         _ => None,
     }
+}
+
+fn operators_message() -> String {
+    // DynamoDB stops counting at the first operator past the limit.
+    format!(
+        "The expression contains too many operators; operator count: {}",
+        MAX_OPERATORS + 1
+    )
 }
 
 fn unparenthesised(raw: &Raw) -> &Raw {
@@ -189,6 +201,7 @@ impl<'p, 'a> Checker<'p, 'a> {
             key_condition: false,
             problems: Vec::new(),
             operators: 0,
+            counted: 0,
         }
     }
 
@@ -213,20 +226,35 @@ impl<'p, 'a> Checker<'p, 'a> {
         }
     }
 
+    /// `n` more operators met walking a condition; the one past the limit
+    /// is a problem met at this point of the walk.
+    fn count(&mut self, n: usize) {
+        let before = self.counted;
+        self.counted += n;
+        if before <= MAX_OPERATORS && self.counted > MAX_OPERATORS {
+            self.report(Problem::Operators, operators_message());
+        }
+    }
+
     /// The problem DynamoDB reports: an operator count past the limit when
-    /// none of `before_operators` occurred, else the first by `priority`.
+    /// none of `before_operators` occurred and, in a condition, no problem
+    /// but a reserved word was met before the count went past it; else the
+    /// first by `priority`.
     fn first_problem(&self, priority: &[Problem], before_operators: &[Problem]) -> Option<String> {
-        if self.operators > MAX_OPERATORS
-            && !self
-                .problems
-                .iter()
-                .any(|(p, _)| before_operators.contains(p))
-        {
-            // DynamoDB stops counting at the first operator past the limit.
-            return Some(format!(
-                "The expression contains too many operators; operator count: {}",
-                MAX_OPERATORS + 1
-            ));
+        let early = self
+            .problems
+            .iter()
+            .any(|(p, _)| before_operators.contains(p));
+        if self.condition && !early {
+            let mut met = self.problems.iter().map(|(p, _)| *p);
+            if met
+                .find(|p| *p != Problem::Reserved)
+                .is_some_and(|p| p == Problem::Operators)
+            {
+                return Some(operators_message());
+            }
+        } else if !self.condition && !early && self.operators > MAX_OPERATORS {
+            return Some(operators_message());
         }
         priority.iter().find_map(|want| {
             self.problems
@@ -371,6 +399,7 @@ impl<'p, 'a> Checker<'p, 'a> {
             Raw::And(..) | Raw::Or(..) => self.chain(raw, depth),
             _ => self.simple_condition(raw, depth),
         };
+        self.count(nots);
         for _ in 0..nots {
             c = Condition::not(c);
         }
@@ -395,6 +424,7 @@ impl<'p, 'a> Checker<'p, 'a> {
             };
         }
         let mut c = self.condition(left, depth + 1);
+        let operators = rights.len();
         for (and, right) in rights.into_iter().rev() {
             let right = self.condition(right, depth + 1);
             c = if and {
@@ -403,12 +433,23 @@ impl<'p, 'a> Checker<'p, 'a> {
                 Condition::or(c, right)
             };
         }
+        self.count(operators);
         c
     }
 
     /// A comparison, BETWEEN, IN or function call.
     fn simple_condition(&mut self, raw: &Raw, depth: usize) -> Condition {
-        let depth = depth + 1;
+        let c = self.simple_condition_node(raw, depth + 1);
+        if matches!(
+            raw,
+            Raw::Cmp(..) | Raw::Between(..) | Raw::In(..) | Raw::Call(..)
+        ) {
+            self.count(1);
+        }
+        c
+    }
+
+    fn simple_condition_node(&mut self, raw: &Raw, depth: usize) -> Condition {
         match raw {
             Raw::Cmp(a, op, b) => {
                 let (a, b) = (self.operand(a, depth), self.operand(b, depth));
@@ -590,32 +631,39 @@ impl<'p, 'a> Checker<'p, 'a> {
                 }
             }
             Raw::Call(name, args) => {
-                let known = name == "size" || CONDITION_FUNCTIONS.contains(&name.as_str());
-                if !known {
-                    self.unknown_condition_function(name);
-                }
-                let ops: Vec<Operand> = args.iter().map(|a| self.operand(a, depth + 1)).collect();
-                if name == "size" {
-                    if !self.arity(name, ops.len(), 1) {
-                        return dummy_operand();
-                    }
-                    if let Some(ty) = static_type(&ops[0]) {
-                        if matches!(ty, "N" | "BOOL" | "NULL") {
-                            self.wrong_type(name, ty);
-                        }
-                    }
-                    Operand::Size(Box::new(ops[0].clone()))
-                } else if CONDITION_FUNCTIONS.contains(&name.as_str()) {
-                    self.report(
-                        Problem::MisusedFunction,
-                        format!("The function is not allowed to be used this way in an expression; function: {name}"),
-                    );
-                    dummy_operand()
-                } else {
-                    dummy_operand()
-                }
+                let o = self.operand_call(name, args, depth);
+                self.count(1);
+                o
             }
             _ => dummy_operand(),
+        }
+    }
+
+    /// A function call as an operand; its arguments are one level deeper.
+    fn operand_call(&mut self, name: &str, args: &[Raw], depth: usize) -> Operand {
+        let known = name == "size" || CONDITION_FUNCTIONS.contains(&name);
+        if !known {
+            self.unknown_condition_function(name);
+        }
+        let ops: Vec<Operand> = args.iter().map(|a| self.operand(a, depth + 1)).collect();
+        if name == "size" {
+            if !self.arity(name, ops.len(), 1) {
+                return dummy_operand();
+            }
+            if let Some(ty) = static_type(&ops[0]) {
+                if matches!(ty, "N" | "BOOL" | "NULL") {
+                    self.wrong_type(name, ty);
+                }
+            }
+            Operand::Size(Box::new(ops[0].clone()))
+        } else if CONDITION_FUNCTIONS.contains(&name) {
+            self.report(
+                Problem::MisusedFunction,
+                format!("The function is not allowed to be used this way in an expression; function: {name}"),
+            );
+            dummy_operand()
+        } else {
+            dummy_operand()
         }
     }
 
@@ -847,6 +895,10 @@ pub fn parse_condition(
     checker.key_condition = kind == ExpressionKind::KeyCondition;
     checker.operators = p.operators;
     let cond = checker.condition(&raw, 0);
+    if p.operators > MAX_OPERATORS && checker.counted <= MAX_OPERATORS {
+        // Operators past MAX_CHECK_DEPTH were not walked.
+        checker.report(Problem::Operators, operators_message());
+    }
     match checker.first_problem(PRIORITY_CONDITION, BEFORE_OPERATORS_CONDITION) {
         Some(msg) => Err(invalid(kind, msg)),
         None => Ok(cond),
