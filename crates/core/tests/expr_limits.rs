@@ -559,3 +559,85 @@ proptest! {
         prop_assert!(ok);
     }
 }
+
+/// The depth of a condition tree, counted with a heap stack.
+fn tree_depth(c: &Condition) -> usize {
+    let mut deepest = 0;
+    let mut todo = vec![(c, 1)];
+    while let Some((c, d)) = todo.pop() {
+        deepest = deepest.max(d);
+        match c {
+            Condition::And(a, b) | Condition::Or(a, b) => {
+                todo.push((a, d + 1));
+                todo.push((b, d + 1));
+            }
+            Condition::Not(a) => todo.push((a, d + 1)),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+#[test]
+fn legacy_conditions_of_any_length_stay_shallow() {
+    use openddb_core::expr::legacy::{
+        expected_to_condition, filter_to_condition, ConditionalOperator, ExpectedAttributeValue,
+    };
+    // DynamoDB accepts thousands of Expected / ScanFilter entries.
+    let entries: Vec<(String, ExpectedAttributeValue)> = (0..100_000)
+        .map(|i| {
+            let e = ExpectedAttributeValue {
+                comparison_operator: Some("NULL".into()),
+                ..Default::default()
+            };
+            (format!("x{i}"), e)
+        })
+        .collect();
+    let (depth, holds) = on_small_stack(move || {
+        let c = expected_to_condition(&entries, ConditionalOperator::And)
+            .unwrap()
+            .unwrap();
+        let f = filter_to_condition("ScanFilter", &entries, ConditionalOperator::Or)
+            .unwrap()
+            .unwrap();
+        let item = [("x5".to_string(), AttributeValue::Bool(true))].into();
+        (
+            tree_depth(&c).max(tree_depth(&f)),
+            (
+                evaluate(&c, None),
+                evaluate(&c, Some(&item)),
+                evaluate(&f, Some(&item)),
+            ),
+        )
+    });
+    assert!(depth <= 18, "depth {depth}");
+    assert_eq!(holds, (true, false, true));
+}
+
+#[test]
+fn deep_values_are_measured_compared_and_refused_within_bounds() {
+    // Values from requests stop at 32 levels (64 from storage); these are
+    // far deeper, built in Rust as an embedded caller could.
+    use openddb_core::size::value_size;
+    use serde_json::json;
+    let (size, equal, refused) = on_small_stack(|| {
+        let mut v = AttributeValue::Null;
+        for _ in 0..500 {
+            v = AttributeValue::L(vec![v]);
+        }
+        let w = v.clone();
+        let size = value_size(&v);
+        let equal = values_equal(&v, &w);
+        // 400 levels of wire JSON handed in directly (a request body
+        // stops at 264 JSON levels before this).
+        let mut wire = json!({"NULL": true});
+        for _ in 0..400 {
+            wire = json!({ "L": [wire] });
+        }
+        let refused = AttributeValue::from_wire(&wire).unwrap_err().message;
+        (size, equal, refused)
+    });
+    assert_eq!(size, 500 * 4 + 1);
+    assert!(equal);
+    assert_eq!(refused, openddb_core::value::MSG_NESTING);
+}

@@ -26,26 +26,43 @@ pub fn get_path<'a>(item: &'a Item, path: &DocumentPath) -> Option<&'a Attribute
     Some(current)
 }
 
-/// DynamoDB's equality: sets compare as sets, numbers by value, documents deeply.
+/// DynamoDB's equality: sets compare as sets, numbers by value, documents
+/// deeply (walked with a heap stack, so any depth compares without
+/// recursion).
 pub fn values_equal(a: &AttributeValue, b: &AttributeValue) -> bool {
     use AttributeValue::*;
-    match (a, b) {
-        (S(x), S(y)) => x == y,
-        (N(x), N(y)) => x == y,
-        (B(x), B(y)) => x == y,
-        (Bool(x), Bool(y)) => x == y,
-        (Null, Null) => true,
-        (SS(x), SS(y)) => x.len() == y.len() && x.iter().all(|v| y.contains(v)),
-        (NS(x), NS(y)) => x.len() == y.len() && x.iter().all(|v| y.contains(v)),
-        (BS(x), BS(y)) => x.len() == y.len() && x.iter().all(|v| y.contains(v)),
-        (L(x), L(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| values_equal(p, q)),
-        (M(x), M(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| values_equal(v, w)))
+    let mut todo = vec![(a, b)];
+    while let Some(pair) = todo.pop() {
+        let equal = match pair {
+            (S(x), S(y)) => x == y,
+            (N(x), N(y)) => x == y,
+            (B(x), B(y)) => x == y,
+            (Bool(x), Bool(y)) => x == y,
+            (Null, Null) => true,
+            (SS(x), SS(y)) => x.len() == y.len() && x.iter().all(|v| y.contains(v)),
+            (NS(x), NS(y)) => x.len() == y.len() && x.iter().all(|v| y.contains(v)),
+            (BS(x), BS(y)) => x.len() == y.len() && x.iter().all(|v| y.contains(v)),
+            (L(x), L(y)) => {
+                todo.extend(x.iter().zip(y));
+                x.len() == y.len()
+            }
+            (M(x), M(y)) => {
+                x.len() == y.len()
+                    && x.iter().all(|(k, v)| match y.get(k) {
+                        Some(w) => {
+                            todo.push((v, w));
+                            true
+                        }
+                        None => false,
+                    })
+            }
+            _ => false,
+        };
+        if !equal {
+            return false;
         }
-        _ => false,
     }
+    true
 }
 
 /// Ordering between two scalars of the same orderable type (S, N or B):
