@@ -27,24 +27,32 @@ pub fn number_size(n: &Number) -> usize {
     1 + pairs + n.is_negative() as usize
 }
 
-/// Bytes DynamoDB counts for a value, without its attribute name.
+/// Bytes DynamoDB counts for a value, without its attribute name. Lists
+/// and maps are walked with a heap stack, so a value of any depth is sized
+/// without recursion.
 pub fn value_size(v: &AttributeValue) -> usize {
-    match v {
-        AttributeValue::S(s) => s.len(),
-        AttributeValue::N(n) => number_size(n),
-        AttributeValue::B(b) => b.len(),
-        AttributeValue::Bool(_) | AttributeValue::Null => 1,
-        AttributeValue::M(m) => {
-            3 + m
-                .iter()
-                .map(|(k, v)| 1 + k.len() + value_size(v))
-                .sum::<usize>()
-        }
-        AttributeValue::L(l) => 3 + l.iter().map(|v| 1 + value_size(v)).sum::<usize>(),
-        AttributeValue::SS(ss) => ss.iter().map(String::len).sum(),
-        AttributeValue::NS(ns) => ns.iter().map(number_size).sum(),
-        AttributeValue::BS(bs) => bs.iter().map(Vec::len).sum(),
+    let mut total = 0;
+    let mut todo = vec![v];
+    while let Some(v) = todo.pop() {
+        total += match v {
+            AttributeValue::S(s) => s.len(),
+            AttributeValue::N(n) => number_size(n),
+            AttributeValue::B(b) => b.len(),
+            AttributeValue::Bool(_) | AttributeValue::Null => 1,
+            AttributeValue::M(m) => {
+                todo.extend(m.values());
+                3 + m.keys().map(|k| 1 + k.len()).sum::<usize>()
+            }
+            AttributeValue::L(l) => {
+                todo.extend(l);
+                3 + l.len()
+            }
+            AttributeValue::SS(ss) => ss.iter().map(String::len).sum(),
+            AttributeValue::NS(ns) => ns.iter().map(number_size).sum(),
+            AttributeValue::BS(bs) => bs.iter().map(Vec::len).sum(),
+        };
     }
+    total
 }
 
 /// Bytes DynamoDB counts for an item: every attribute name plus its value.

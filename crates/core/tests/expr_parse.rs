@@ -513,6 +513,20 @@ fn update_operand() -> impl Strategy<Value = UpdateOperand> {
                 .prop_map(|(a, b)| UpdateOperand::ListAppend(Box::new(a), Box::new(b))),
         ]
     })
+    .prop_filter("list_append is never an argument", |o| {
+        !list_append_as_argument(o)
+    })
+}
+
+fn list_append_as_argument(o: &UpdateOperand) -> bool {
+    let is_list_append = |o: &UpdateOperand| matches!(o, UpdateOperand::ListAppend(..));
+    match o {
+        UpdateOperand::IfNotExists(_, x) => is_list_append(x) || list_append_as_argument(x),
+        UpdateOperand::ListAppend(a, b) => [a, b]
+            .iter()
+            .any(|x| is_list_append(x) || list_append_as_argument(x)),
+        _ => false,
+    }
 }
 
 fn set_value() -> impl Strategy<Value = SetValue> {

@@ -26,26 +26,43 @@ pub fn get_path<'a>(item: &'a Item, path: &DocumentPath) -> Option<&'a Attribute
     Some(current)
 }
 
-/// DynamoDB's equality: sets compare as sets, numbers by value, documents deeply.
+/// DynamoDB's equality: sets compare as sets, numbers by value, documents
+/// deeply (walked with a heap stack, so any depth compares without
+/// recursion).
 pub fn values_equal(a: &AttributeValue, b: &AttributeValue) -> bool {
     use AttributeValue::*;
-    match (a, b) {
-        (S(x), S(y)) => x == y,
-        (N(x), N(y)) => x == y,
-        (B(x), B(y)) => x == y,
-        (Bool(x), Bool(y)) => x == y,
-        (Null, Null) => true,
-        (SS(x), SS(y)) => x.len() == y.len() && x.iter().all(|v| y.contains(v)),
-        (NS(x), NS(y)) => x.len() == y.len() && x.iter().all(|v| y.contains(v)),
-        (BS(x), BS(y)) => x.len() == y.len() && x.iter().all(|v| y.contains(v)),
-        (L(x), L(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| values_equal(p, q)),
-        (M(x), M(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| values_equal(v, w)))
+    let mut todo = vec![(a, b)];
+    while let Some(pair) = todo.pop() {
+        let equal = match pair {
+            (S(x), S(y)) => x == y,
+            (N(x), N(y)) => x == y,
+            (B(x), B(y)) => x == y,
+            (Bool(x), Bool(y)) => x == y,
+            (Null, Null) => true,
+            (SS(x), SS(y)) => x.len() == y.len() && x.iter().all(|v| y.contains(v)),
+            (NS(x), NS(y)) => x.len() == y.len() && x.iter().all(|v| y.contains(v)),
+            (BS(x), BS(y)) => x.len() == y.len() && x.iter().all(|v| y.contains(v)),
+            (L(x), L(y)) => {
+                todo.extend(x.iter().zip(y));
+                x.len() == y.len()
+            }
+            (M(x), M(y)) => {
+                x.len() == y.len()
+                    && x.iter().all(|(k, v)| match y.get(k) {
+                        Some(w) => {
+                            todo.push((v, w));
+                            true
+                        }
+                        None => false,
+                    })
+            }
+            _ => false,
+        };
+        if !equal {
+            return false;
         }
-        _ => false,
     }
+    true
 }
 
 /// Ordering between two scalars of the same orderable type (S, N or B):
@@ -81,15 +98,23 @@ fn number_from(n: usize) -> Number {
 }
 
 fn operand<'a>(item: &'a Item, o: &'a Operand) -> Option<Cow<'a, AttributeValue>> {
-    match o {
+    // size(size(...)) is unwound in a loop: a hand-built tree may nest it
+    // arbitrarily deep.
+    let mut sizes = 0;
+    let mut o = o;
+    while let Operand::Size(inner) = o {
+        sizes += 1;
+        o = inner;
+    }
+    let mut v = match o {
         Operand::Path(p) => get_path(item, p).map(Cow::Borrowed),
         Operand::Value(ValueRef::Literal(v)) => Some(Cow::Borrowed(v)),
-        Operand::Value(ValueRef::Placeholder(_)) => None,
-        Operand::Size(inner) => {
-            let v = operand(item, inner)?;
-            size_of(&v).map(|n| Cow::Owned(AttributeValue::N(number_from(n))))
-        }
+        Operand::Value(ValueRef::Placeholder(_)) | Operand::Size(_) => None,
+    };
+    for _ in 0..sizes {
+        v = size_of(&*v?).map(|n| Cow::Owned(AttributeValue::N(number_from(n))));
     }
+    v
 }
 
 fn contains_subslice<T: PartialEq>(hay: &[T], needle: &[T]) -> bool {
@@ -128,11 +153,49 @@ pub fn evaluate(cond: &Condition, item: Option<&Item>) -> bool {
     eval(cond, item.unwrap_or(&EMPTY))
 }
 
+/// What remains to do on the way back from a sub-condition.
+enum Then<'c> {
+    Eval(&'c Condition),
+    Not,
+    /// Evaluate the right side only if the left was true.
+    And(&'c Condition),
+    /// Evaluate the right side only if the left was false.
+    Or(&'c Condition),
+}
+
+/// AND, OR and NOT are walked with a heap stack, so no tree is too deep to
+/// evaluate (legacy filters and hand-built trees have no operator limit).
 fn eval(cond: &Condition, item: &Item) -> bool {
+    let mut todo = vec![Then::Eval(cond)];
+    let mut value = false;
+    while let Some(next) = todo.pop() {
+        match next {
+            Then::Eval(Condition::Not(a)) => {
+                todo.push(Then::Not);
+                todo.push(Then::Eval(a));
+            }
+            Then::Eval(Condition::And(a, b)) => {
+                todo.push(Then::And(b));
+                todo.push(Then::Eval(a));
+            }
+            Then::Eval(Condition::Or(a, b)) => {
+                todo.push(Then::Or(b));
+                todo.push(Then::Eval(a));
+            }
+            Then::Eval(leaf) => value = eval_leaf(leaf, item),
+            Then::Not => value = !value,
+            Then::And(b) if value => todo.push(Then::Eval(b)),
+            Then::Or(b) if !value => todo.push(Then::Eval(b)),
+            Then::And(_) | Then::Or(_) => {}
+        }
+    }
+    value
+}
+
+/// A condition that is neither AND, OR nor NOT.
+fn eval_leaf(cond: &Condition, item: &Item) -> bool {
     match cond {
-        Condition::And(a, b) => eval(a, item) && eval(b, item),
-        Condition::Or(a, b) => eval(a, item) || eval(b, item),
-        Condition::Not(a) => !eval(a, item),
+        Condition::And(..) | Condition::Or(..) | Condition::Not(..) => eval(cond, item),
         Condition::Compare(a, op, b) => {
             let (a, b) = (operand(item, a), operand(item, b));
             match op {

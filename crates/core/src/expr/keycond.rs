@@ -148,19 +148,27 @@ pub fn check_key_condition_shape(cond: &Condition) -> Result<(), DynamoError> {
     expression_terms(cond).map(|_| ())
 }
 
+/// Walks the clauses in the order written, reporting the first problem;
+/// AND chains are followed with a heap stack, not recursion.
 fn expression_terms(cond: &Condition) -> Result<Vec<KeyTerm>, DynamoError> {
     let mut terms = Vec::new();
-    collect_terms(cond, &mut terms)?;
+    let mut todo = vec![cond];
+    while let Some(c) = todo.pop() {
+        match c {
+            Condition::And(a, b) => {
+                todo.push(b);
+                todo.push(a);
+            }
+            clause => collect_term(clause, &mut terms)?,
+        }
+    }
     Ok(terms)
 }
 
-/// Walks the clauses in the order written, reporting the first problem.
-fn collect_terms(cond: &Condition, terms: &mut Vec<KeyTerm>) -> Result<(), DynamoError> {
+/// One clause (not an AND) of the condition.
+fn collect_term(cond: &Condition, terms: &mut Vec<KeyTerm>) -> Result<(), DynamoError> {
     let (mut op, operands): (KeyOp, Vec<&Operand>) = match cond {
-        Condition::And(a, b) => {
-            collect_terms(a, terms)?;
-            return collect_terms(b, terms);
-        }
+        Condition::And(..) => return Err(invalid_operator("AND")),
         Condition::Or(..) => return Err(invalid_operator("OR")),
         Condition::Not(_) => return Err(invalid_operator("NOT")),
         Condition::In(..) => return Err(invalid_operator("IN")),

@@ -219,16 +219,34 @@ pub fn expected_to_condition(
     expected: &[(String, ExpectedAttributeValue)],
     operator: ConditionalOperator,
 ) -> Result<Option<Condition>, DynamoError> {
-    let mut result: Option<Condition> = None;
-    for (name, entry) in expected {
-        let c = expected_entry(name, entry)?;
-        result = Some(match (result, operator) {
-            (None, _) => c,
-            (Some(acc), ConditionalOperator::And) => Condition::and(acc, c),
-            (Some(acc), ConditionalOperator::Or) => Condition::or(acc, c),
-        });
+    let conditions = expected
+        .iter()
+        .map(|(name, entry)| expected_entry(name, entry))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(combine(conditions, operator))
+}
+
+/// The entries joined by `operator` in a balanced tree: DynamoDB sets no
+/// limit on the number of entries (thousands are accepted), and a tree
+/// as deep as it is long would make every walk over it that deep.
+fn combine(mut conditions: Vec<Condition>, operator: ConditionalOperator) -> Option<Condition> {
+    let join = match operator {
+        ConditionalOperator::And => Condition::and,
+        ConditionalOperator::Or => Condition::or,
+    };
+    // Pairs neighbours level by level, so the order written is kept.
+    while conditions.len() > 1 {
+        let mut next = Vec::with_capacity(conditions.len().div_ceil(2));
+        let mut it = conditions.into_iter();
+        while let Some(a) = it.next() {
+            next.push(match it.next() {
+                Some(b) => join(a, b),
+                None => a,
+            });
+        }
+        conditions = next;
     }
-    Ok(result)
+    conditions.pop()
 }
 
 /// `QueryFilter` or `ScanFilter` (entries in request order; `parameter`
@@ -245,18 +263,13 @@ pub fn filter_to_condition(
     operator: ConditionalOperator,
 ) -> Result<Option<Condition>, DynamoError> {
     let member = lower_first(parameter);
-    let mut result: Option<Condition> = None;
+    let mut conditions = Vec::with_capacity(entries.len());
     for (name, entry) in entries {
         let op = check_comparison_operator(&member, name, entry.comparison_operator.as_deref())?;
         let args = entry.attribute_value_list.as_deref().unwrap_or_default();
-        let c = comparison_condition(name, op, args)?;
-        result = Some(match (result, operator) {
-            (None, _) => c,
-            (Some(acc), ConditionalOperator::And) => Condition::and(acc, c),
-            (Some(acc), ConditionalOperator::Or) => Condition::or(acc, c),
-        });
+        conditions.push(comparison_condition(name, op, args)?);
     }
-    Ok(result)
+    Ok(combine(conditions, operator))
 }
 
 /// `QueryFilter` → `queryFilter`: a parameter as member paths spell it.

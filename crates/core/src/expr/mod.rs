@@ -15,6 +15,7 @@ pub mod parser;
 pub mod print;
 pub mod projection;
 pub mod reserved;
+mod syntax;
 pub mod update;
 
 pub use ast::*;

@@ -1,14 +1,14 @@
-//! Recursive-descent parsers for the four expression grammars, and the
-//! checks DynamoDB makes on a parsed expression before touching any item
+//! The entry points for the four expression grammars (the grammar itself is
+//! in `syntax`), and the checks DynamoDB makes on a parsed expression before touching any item
 //! (function names and arity, misplaced functions, reserved words,
 //! placeholders, overlapping paths, literal operand types), reported in
 //! DynamoDB's order of precedence between them.
 
 use super::ast::*;
-use super::lexer::{syntax_error_message, tokenize, Token, TokenKind};
 use super::names::Placeholders;
 use super::print::value_brief;
 use super::reserved::is_reserved;
+use super::syntax::{Parser, Raw, RawAction};
 use super::ExpressionKind;
 use crate::error::DynamoError;
 use crate::value::AttributeValue;
@@ -19,6 +19,22 @@ pub const MAX_EXPRESSION_BYTES: usize = 4096;
 pub const MAX_PATH_DEPTH: usize = 32;
 /// Most values an `IN` list may have.
 pub const MAX_IN_OPERANDS: usize = 100;
+/// Most operators and functions one expression may have ("The maximum
+/// number of operators or functions allowed in any expression is 300").
+/// Comparators, BETWEEN, IN, NOT, AND, OR, `+`, `-` and every function
+/// call count one each; parentheses, commas and the `=` of SET do not.
+pub const MAX_OPERATORS: usize = 300;
+/// How far below the top the checks follow a parsed expression. Runs of
+/// parentheses, NOTs and AND/OR chains are walked in loops; a level that
+/// recurses is an operator, a function call, or a condition nested in
+/// parentheses below an AND/OR (two operators at least). An expression
+/// within [`MAX_OPERATORS`] stays far above it (about 150 levels in a
+/// condition; 241 for 240 nested `if_not_exists`, the most 4 KB holds).
+/// Past it, reached only by expressions refused for their operator count
+/// or for unknown functions, nothing deeper is looked at. At about 2 KB a
+/// level in an unoptimised build, the checks need at most half a megabyte
+/// of a worker thread's 2 MiB stack.
+pub const MAX_CHECK_DEPTH: usize = 256;
 
 const CONDITION_FUNCTIONS: &[&str] = &[
     "attribute_exists",
@@ -29,398 +45,6 @@ const CONDITION_FUNCTIONS: &[&str] = &[
 ];
 const UPDATE_FUNCTIONS: &[&str] = &["if_not_exists", "list_append"];
 const VALID_TYPES: &[&str] = &["S", "SS", "N", "NS", "B", "BS", "BOOL", "NULL", "L", "M"];
-
-// ---------------------------------------------------------------- syntax --
-
-/// The untyped tree the grammar produces; typing happens in the checker.
-#[derive(Debug)]
-enum Raw {
-    Path(DocumentPath),
-    Value(String),
-    Call(String, Vec<Raw>),
-    Paren(Box<Raw>),
-    Cmp(Box<Raw>, Comparator, Box<Raw>),
-    Between(Box<Raw>, Box<Raw>, Box<Raw>),
-    In(Box<Raw>, Vec<Raw>),
-    Not(Box<Raw>),
-    And(Box<Raw>, Box<Raw>),
-    Or(Box<Raw>, Box<Raw>),
-    Arith(Box<Raw>, bool, Box<Raw>),
-}
-
-#[derive(PartialEq, Eq, Clone, Copy)]
-enum Shape {
-    Condition,
-    Operand,
-    Call,
-    Arith,
-}
-
-impl Raw {
-    fn shape(&self) -> Shape {
-        match self {
-            Raw::Paren(x) => x.shape(),
-            Raw::Path(_) | Raw::Value(_) => Shape::Operand,
-            Raw::Arith(..) => Shape::Arith,
-            Raw::Call(..) => Shape::Call,
-            _ => Shape::Condition,
-        }
-    }
-}
-
-/// A syntax error at a token index.
-type PResult<T> = Result<T, usize>;
-
-struct Parser<'s> {
-    src: &'s str,
-    toks: Vec<Token>,
-    pos: usize,
-}
-
-impl<'s> Parser<'s> {
-    fn new(src: &'s str) -> Self {
-        Parser {
-            src,
-            toks: tokenize(src),
-            pos: 0,
-        }
-    }
-
-    fn peek(&self) -> TokenKind {
-        self.toks[self.pos].kind
-    }
-
-    fn peek_at(&self, offset: usize) -> TokenKind {
-        self.toks
-            .get(self.pos + offset)
-            .map_or(TokenKind::Eof, |t| t.kind)
-    }
-
-    fn text(&self) -> &'s str {
-        let t = self.toks[self.pos];
-        &self.src[t.start..t.end]
-    }
-
-    fn bump(&mut self) -> &'s str {
-        let t = self.text();
-        if self.pos + 1 < self.toks.len() {
-            self.pos += 1;
-        }
-        t
-    }
-
-    fn expect(&mut self, kind: TokenKind) -> PResult<()> {
-        if self.peek() == kind {
-            self.bump();
-            Ok(())
-        } else {
-            Err(self.pos)
-        }
-    }
-
-    fn at_keyword(&self, word: &str) -> bool {
-        self.peek() == TokenKind::Ident && self.text().eq_ignore_ascii_case(word)
-    }
-
-    fn at_any_keyword(&self, words: &[&str]) -> bool {
-        words.iter().any(|w| self.at_keyword(w))
-    }
-
-    fn syntax_message(&self, idx: usize) -> String {
-        syntax_error_message(self.src, &self.toks, idx)
-    }
-
-    /// `name ('.' name | '[' n ']')*`; `stop` words may not start it.
-    fn path(&mut self, stop: &[&str]) -> PResult<DocumentPath> {
-        let mut elements = Vec::new();
-        match self.peek() {
-            TokenKind::Ident if !self.at_any_keyword(stop) => {
-                elements.push(PathElement::Name(self.bump().to_string()))
-            }
-            TokenKind::NamePlaceholder => {
-                elements.push(PathElement::Placeholder(self.bump().to_string()))
-            }
-            _ => return Err(self.pos),
-        }
-        loop {
-            match self.peek() {
-                TokenKind::Dot => {
-                    self.bump();
-                    match self.peek() {
-                        TokenKind::Ident => {
-                            elements.push(PathElement::Name(self.bump().to_string()))
-                        }
-                        TokenKind::NamePlaceholder => {
-                            elements.push(PathElement::Placeholder(self.bump().to_string()))
-                        }
-                        _ => return Err(self.pos),
-                    }
-                }
-                TokenKind::LBracket => {
-                    self.bump();
-                    if self.peek() != TokenKind::Number {
-                        return Err(self.pos);
-                    }
-                    let index: u32 = self.text().parse().map_err(|_| self.pos)?;
-                    self.bump();
-                    self.expect(TokenKind::RBracket)?;
-                    elements.push(PathElement::Index(index));
-                }
-                _ => return Ok(DocumentPath { elements }),
-            }
-        }
-    }
-
-    // ---- conditions ----
-
-    fn condition_top(&mut self) -> PResult<Raw> {
-        let c = self.or()?;
-        if c.shape() == Shape::Operand || self.peek() != TokenKind::Eof {
-            return Err(self.pos);
-        }
-        Ok(c)
-    }
-
-    fn or(&mut self) -> PResult<Raw> {
-        let mut left = self.and()?;
-        while self.at_keyword("OR") {
-            if left.shape() == Shape::Operand {
-                return Err(self.pos);
-            }
-            self.bump();
-            let right = self.and()?;
-            if right.shape() == Shape::Operand {
-                return Err(self.pos);
-            }
-            left = Raw::Or(Box::new(left), Box::new(right));
-        }
-        Ok(left)
-    }
-
-    fn and(&mut self) -> PResult<Raw> {
-        let mut left = self.not()?;
-        while self.at_keyword("AND") {
-            if left.shape() == Shape::Operand {
-                return Err(self.pos);
-            }
-            self.bump();
-            let right = self.not()?;
-            if right.shape() == Shape::Operand {
-                return Err(self.pos);
-            }
-            left = Raw::And(Box::new(left), Box::new(right));
-        }
-        Ok(left)
-    }
-
-    fn not(&mut self) -> PResult<Raw> {
-        if self.at_keyword("NOT") {
-            self.bump();
-            let inner = self.not()?;
-            if inner.shape() == Shape::Operand {
-                return Err(self.pos);
-            }
-            return Ok(Raw::Not(Box::new(inner)));
-        }
-        self.comparison()
-    }
-
-    fn comparator(&self) -> Option<Comparator> {
-        Some(match self.peek() {
-            TokenKind::Eq => Comparator::Eq,
-            TokenKind::Ne => Comparator::Ne,
-            TokenKind::Lt => Comparator::Lt,
-            TokenKind::Le => Comparator::Le,
-            TokenKind::Gt => Comparator::Gt,
-            TokenKind::Ge => Comparator::Ge,
-            _ => return None,
-        })
-    }
-
-    fn comparison(&mut self) -> PResult<Raw> {
-        let left = self.primary()?;
-        let is_cmp = self.comparator().is_some();
-        let is_between = self.at_keyword("BETWEEN");
-        let is_in = self.at_keyword("IN");
-        if !(is_cmp || is_between || is_in) {
-            return Ok(left);
-        }
-        if left.shape() == Shape::Condition {
-            return Err(self.pos);
-        }
-        let left = Box::new(left);
-        if let Some(op) = self.comparator() {
-            self.bump();
-            let right = self.operand()?;
-            return Ok(Raw::Cmp(left, op, Box::new(right)));
-        }
-        self.bump();
-        if is_between {
-            let lo = self.operand()?;
-            if !self.at_keyword("AND") {
-                return Err(self.pos);
-            }
-            self.bump();
-            let hi = self.operand()?;
-            return Ok(Raw::Between(left, Box::new(lo), Box::new(hi)));
-        }
-        self.expect(TokenKind::LParen)?;
-        let mut list = vec![self.operand()?];
-        while self.peek() == TokenKind::Comma {
-            self.bump();
-            list.push(self.operand()?);
-        }
-        self.expect(TokenKind::RParen)?;
-        Ok(Raw::In(left, list))
-    }
-
-    /// A parenthesised condition or operand, or an operand.
-    fn primary(&mut self) -> PResult<Raw> {
-        if self.peek() == TokenKind::LParen {
-            self.bump();
-            let inner = self.or()?;
-            self.expect(TokenKind::RParen)?;
-            return Ok(Raw::Paren(Box::new(inner)));
-        }
-        self.atom(&["AND", "OR", "NOT", "BETWEEN", "IN"], false)
-    }
-
-    /// An operand only: a path, a value, a function call, in parentheses or not.
-    fn operand(&mut self) -> PResult<Raw> {
-        if self.peek() == TokenKind::LParen {
-            self.bump();
-            let inner = self.operand()?;
-            self.expect(TokenKind::RParen)?;
-            return Ok(Raw::Paren(Box::new(inner)));
-        }
-        self.atom(&["AND", "OR", "NOT", "BETWEEN", "IN"], false)
-    }
-
-    fn atom(&mut self, stop: &[&str], update: bool) -> PResult<Raw> {
-        match self.peek() {
-            TokenKind::Ident
-                if self.peek_at(1) == TokenKind::LParen && !self.at_any_keyword(stop) =>
-            {
-                let name = self.bump().to_string();
-                self.bump();
-                let mut args = vec![self.argument(update)?];
-                while self.peek() == TokenKind::Comma {
-                    self.bump();
-                    args.push(self.argument(update)?);
-                }
-                self.expect(TokenKind::RParen)?;
-                Ok(Raw::Call(name, args))
-            }
-            TokenKind::Ident | TokenKind::NamePlaceholder => Ok(Raw::Path(self.path(stop)?)),
-            TokenKind::ValuePlaceholder => Ok(Raw::Value(self.bump().to_string())),
-            _ => Err(self.pos),
-        }
-    }
-
-    fn argument(&mut self, update: bool) -> PResult<Raw> {
-        if !update {
-            return self.operand();
-        }
-        let arg = self.set_term()?;
-        if arg.shape() == Shape::Arith {
-            return Err(self.pos);
-        }
-        Ok(arg)
-    }
-
-    // ---- updates ----
-
-    fn update_top(&mut self) -> PResult<Vec<(String, Vec<RawAction>)>> {
-        let mut clauses = Vec::new();
-        loop {
-            if !self.at_any_keyword(CLAUSES) {
-                return Err(self.pos);
-            }
-            let keyword = self.bump().to_ascii_uppercase();
-            let mut actions = Vec::new();
-            loop {
-                let path = self.path(CLAUSES)?;
-                let action = match keyword.as_str() {
-                    "SET" => {
-                        self.expect(TokenKind::Eq)?;
-                        RawAction::Set(path, self.set_value()?)
-                    }
-                    "REMOVE" => RawAction::Remove(path),
-                    _ => {
-                        if self.peek() != TokenKind::ValuePlaceholder {
-                            return Err(self.pos);
-                        }
-                        RawAction::Value(path, self.bump().to_string())
-                    }
-                };
-                actions.push(action);
-                if self.peek() == TokenKind::Comma {
-                    self.bump();
-                } else {
-                    break;
-                }
-            }
-            clauses.push((keyword, actions));
-            if self.peek() == TokenKind::Eof {
-                return Ok(clauses);
-            }
-        }
-    }
-
-    fn set_value(&mut self) -> PResult<Raw> {
-        let left = self.set_term()?;
-        let plus = match self.peek() {
-            TokenKind::Plus => true,
-            TokenKind::Minus => false,
-            _ => return Ok(left),
-        };
-        if left.shape() == Shape::Arith {
-            return Err(self.pos);
-        }
-        self.bump();
-        let right = self.set_term()?;
-        if right.shape() == Shape::Arith {
-            return Err(self.pos);
-        }
-        Ok(Raw::Arith(Box::new(left), plus, Box::new(right)))
-    }
-
-    fn set_term(&mut self) -> PResult<Raw> {
-        if self.peek() == TokenKind::LParen {
-            self.bump();
-            let inner = self.set_value()?;
-            self.expect(TokenKind::RParen)?;
-            return Ok(Raw::Paren(Box::new(inner)));
-        }
-        self.atom(CLAUSES, true)
-    }
-
-    // ---- projections ----
-
-    fn projection_top(&mut self) -> PResult<Vec<DocumentPath>> {
-        let mut paths = vec![self.path(&[])?];
-        while self.peek() == TokenKind::Comma {
-            self.bump();
-            paths.push(self.path(&[])?);
-        }
-        if self.peek() != TokenKind::Eof {
-            return Err(self.pos);
-        }
-        Ok(paths)
-    }
-}
-
-const CLAUSES: &[&str] = &["SET", "REMOVE", "ADD", "DELETE"];
-
-#[derive(Debug)]
-enum RawAction {
-    Set(DocumentPath, Raw),
-    Remove(DocumentPath),
-    /// ADD or DELETE: a path and a value placeholder.
-    Value(DocumentPath, String),
-}
-
-// ------------------------------------------------------------- semantics --
 
 /// Kinds of semantic problem; which one DynamoDB reports when several occur
 /// depends on the expression kind (see `PRIORITY_*`).
@@ -440,7 +64,36 @@ enum Problem {
     Distinct,
     AddDeleteOperand,
     Function,
+    /// More than [`MAX_OPERATORS`] operators and functions.
+    Operators,
 }
+
+/// The problems DynamoDB finds in a condition before it counts operators.
+/// It counts them walking the tree children first (an AND/OR chain's
+/// operands before its ANDs and ORs), as it checks operand types and counts,
+/// repeated operands, placeholders and path nesting: whichever of those
+/// comes first in that walk is reported. A reserved word ranks below.
+const BEFORE_OPERATORS_CONDITION: &[Problem] = &[
+    Problem::Parens,
+    Problem::UnknownFunction,
+    Problem::MisusedFunction,
+];
+
+/// In an update the count outranks only a reserved word.
+const BEFORE_OPERATORS_UPDATE: &[Problem] = &[
+    Problem::Parens,
+    Problem::Nesting,
+    Problem::UnknownFunction,
+    Problem::MisusedFunction,
+    Problem::Section,
+    Problem::UndefinedName,
+    Problem::UndefinedValue,
+    Problem::Overlap,
+    Problem::Conflict,
+    Problem::AddDeleteOperand,
+    Problem::OperandCount,
+    Problem::Function,
+];
 
 const PRIORITY_CONDITION: &[Problem] = &[
     Problem::Parens,
@@ -455,9 +108,11 @@ const PRIORITY_CONDITION: &[Problem] = &[
 ];
 
 const PRIORITY_UPDATE: &[Problem] = &[
+    Problem::Parens,
     Problem::Reserved,
     Problem::Nesting,
     Problem::UnknownFunction,
+    Problem::MisusedFunction,
     Problem::Section,
     Problem::UndefinedName,
     Problem::UndefinedValue,
@@ -487,6 +142,10 @@ struct Checker<'p, 'a> {
     /// an operand count, an operand repeated or an operand of the wrong type.
     key_condition: bool,
     problems: Vec<(Problem, String)>,
+    /// Operators and functions the parser counted.
+    operators: usize,
+    /// Operators and functions met so far walking a condition.
+    counted: usize,
 }
 
 /// `[a, b, [2]]`, DynamoDB's rendering of a path in messages.
@@ -510,6 +169,22 @@ fn static_type(o: &Operand) -> Option<&'static str> {
     }
 }
 
+fn operators_message() -> String {
+    // DynamoDB stops counting at the first operator past the limit.
+    format!(
+        "The expression contains too many operators; operator count: {}",
+        MAX_OPERATORS + 1
+    )
+}
+
+fn unparenthesised(raw: &Raw) -> &Raw {
+    let mut raw = raw;
+    while let Raw::Paren(inner) = raw {
+        raw = inner;
+    }
+    raw
+}
+
 fn dummy_path() -> DocumentPath {
     DocumentPath::attribute("")
 }
@@ -525,6 +200,8 @@ impl<'p, 'a> Checker<'p, 'a> {
             condition,
             key_condition: false,
             problems: Vec::new(),
+            operators: 0,
+            counted: 0,
         }
     }
 
@@ -549,7 +226,36 @@ impl<'p, 'a> Checker<'p, 'a> {
         }
     }
 
-    fn first_problem(&self, priority: &[Problem]) -> Option<String> {
+    /// `n` more operators met walking a condition; the one past the limit
+    /// is a problem met at this point of the walk.
+    fn count(&mut self, n: usize) {
+        let before = self.counted;
+        self.counted += n;
+        if before <= MAX_OPERATORS && self.counted > MAX_OPERATORS {
+            self.report(Problem::Operators, operators_message());
+        }
+    }
+
+    /// The problem DynamoDB reports: an operator count past the limit when
+    /// none of `before_operators` occurred and, in a condition, no problem
+    /// but a reserved word was met before the count went past it; else the
+    /// first by `priority`.
+    fn first_problem(&self, priority: &[Problem], before_operators: &[Problem]) -> Option<String> {
+        let early = self
+            .problems
+            .iter()
+            .any(|(p, _)| before_operators.contains(p));
+        if self.condition && !early {
+            let mut met = self.problems.iter().map(|(p, _)| *p);
+            if met
+                .find(|p| *p != Problem::Reserved)
+                .is_some_and(|p| p == Problem::Operators)
+            {
+                return Some(operators_message());
+            }
+        } else if !self.condition && !early && self.operators > MAX_OPERATORS {
+            return Some(operators_message());
+        }
         priority.iter().find_map(|want| {
             self.problems
                 .iter()
@@ -669,17 +375,84 @@ impl<'p, 'a> Checker<'p, 'a> {
 
     // ---- conditions ----
 
-    fn condition(&mut self, raw: &Raw) -> Condition {
-        match raw {
-            Raw::Paren(inner) => {
-                self.check_parens(inner);
-                self.condition(inner)
+    /// The condition `raw`, `depth` levels below the top.
+    fn condition(&mut self, raw: &Raw, depth: usize) -> Condition {
+        if depth > MAX_CHECK_DEPTH {
+            return Condition::AttributeExists(dummy_path());
+        }
+        let mut raw = raw;
+        let mut nots = 0;
+        loop {
+            match raw {
+                Raw::Paren(inner) => {
+                    self.check_parens(inner);
+                    raw = inner;
+                }
+                Raw::Not(inner) => {
+                    nots += 1;
+                    raw = inner;
+                }
+                _ => break,
             }
-            Raw::Not(x) => Condition::not(self.condition(x)),
-            Raw::And(a, b) => Condition::and(self.condition(a), self.condition(b)),
-            Raw::Or(a, b) => Condition::or(self.condition(a), self.condition(b)),
+        }
+        let mut c = match raw {
+            Raw::And(..) | Raw::Or(..) => self.chain(raw, depth),
+            _ => self.simple_condition(raw, depth),
+        };
+        self.count(nots);
+        for _ in 0..nots {
+            c = Condition::not(c);
+        }
+        c
+    }
+
+    /// An AND/OR chain, left-deep as parsed, walked in the order written.
+    fn chain(&mut self, raw: &Raw, depth: usize) -> Condition {
+        let mut rights = Vec::new();
+        let mut left = raw;
+        loop {
+            left = match left {
+                Raw::And(a, b) => {
+                    rights.push((true, &**b));
+                    a
+                }
+                Raw::Or(a, b) => {
+                    rights.push((false, &**b));
+                    a
+                }
+                _ => break,
+            };
+        }
+        let mut c = self.condition(left, depth + 1);
+        let operators = rights.len();
+        for (and, right) in rights.into_iter().rev() {
+            let right = self.condition(right, depth + 1);
+            c = if and {
+                Condition::and(c, right)
+            } else {
+                Condition::or(c, right)
+            };
+        }
+        self.count(operators);
+        c
+    }
+
+    /// A comparison, BETWEEN, IN or function call.
+    fn simple_condition(&mut self, raw: &Raw, depth: usize) -> Condition {
+        let c = self.simple_condition_node(raw, depth + 1);
+        if matches!(
+            raw,
+            Raw::Cmp(..) | Raw::Between(..) | Raw::In(..) | Raw::Call(..)
+        ) {
+            self.count(1);
+        }
+        c
+    }
+
+    fn simple_condition_node(&mut self, raw: &Raw, depth: usize) -> Condition {
+        match raw {
             Raw::Cmp(a, op, b) => {
-                let (a, b) = (self.operand(a), self.operand(b));
+                let (a, b) = (self.operand(a, depth), self.operand(b, depth));
                 self.distinct(op.symbol(), &a, &b);
                 if !matches!(op, Comparator::Eq | Comparator::Ne) {
                     self.key_operand_types(op.symbol(), &[&a, &b]);
@@ -687,14 +460,18 @@ impl<'p, 'a> Checker<'p, 'a> {
                 Condition::Compare(a, *op, b)
             }
             Raw::Between(a, lo, hi) => {
-                let (a, lo, hi) = (self.operand(a), self.operand(lo), self.operand(hi));
+                let (a, lo, hi) = (
+                    self.operand(a, depth),
+                    self.operand(lo, depth),
+                    self.operand(hi, depth),
+                );
                 self.key_operand_types("BETWEEN", &[&a, &lo, &hi]);
                 self.between_bounds(&lo, &hi);
                 Condition::Between(a, lo, hi)
             }
             Raw::In(a, list) => {
-                let a = self.operand(a);
-                let list: Vec<Operand> = list.iter().map(|o| self.operand(o)).collect();
+                let a = self.operand(a, depth);
+                let list: Vec<Operand> = list.iter().map(|o| self.operand(o, depth)).collect();
                 if list.len() > MAX_IN_OPERANDS {
                     self.report(
                         Problem::Function,
@@ -709,10 +486,8 @@ impl<'p, 'a> Checker<'p, 'a> {
                 }
                 Condition::In(a, list)
             }
-            Raw::Call(name, args) => self.condition_call(name, args),
-            Raw::Path(_) | Raw::Value(_) | Raw::Arith(..) => {
-                Condition::AttributeExists(dummy_path())
-            }
+            Raw::Call(name, args) => self.condition_call(name, args, depth),
+            _ => Condition::AttributeExists(dummy_path()),
         }
     }
 
@@ -755,8 +530,14 @@ impl<'p, 'a> Checker<'p, 'a> {
         }
     }
 
-    fn condition_call(&mut self, name: &str, args: &[Raw]) -> Condition {
-        let ops: Vec<Operand> = args.iter().map(|a| self.operand(a)).collect();
+    fn condition_call(&mut self, name: &str, args: &[Raw], depth: usize) -> Condition {
+        // An unknown name is met before its arguments: DynamoDB names the
+        // outermost of nested unknown functions.
+        let known = name == "size" || CONDITION_FUNCTIONS.contains(&name);
+        if !known {
+            self.unknown_condition_function(name);
+        }
+        let ops: Vec<Operand> = args.iter().map(|a| self.operand(a, depth)).collect();
         let dummy = Condition::AttributeExists(dummy_path());
         match name {
             "attribute_exists" | "attribute_not_exists" => {
@@ -818,10 +599,7 @@ impl<'p, 'a> Checker<'p, 'a> {
                 );
                 dummy
             }
-            _ => {
-                self.unknown_condition_function(name);
-                dummy
-            }
+            _ => dummy,
         }
     }
 
@@ -834,51 +612,102 @@ impl<'p, 'a> Checker<'p, 'a> {
         self.report(Problem::UnknownFunction, msg);
     }
 
-    fn operand(&mut self, raw: &Raw) -> Operand {
+    fn operand(&mut self, raw: &Raw, depth: usize) -> Operand {
+        let mut raw = raw;
+        while let Raw::Paren(inner) = raw {
+            self.check_parens(inner);
+            raw = inner;
+        }
         match raw {
-            Raw::Paren(inner) => {
-                self.check_parens(inner);
-                self.operand(inner)
-            }
             Raw::Path(p) => Operand::Path(self.path(p)),
             Raw::Value(v) => Operand::Value(self.value(v)),
-            Raw::Call(name, args) => {
-                let ops: Vec<Operand> = args.iter().map(|a| self.operand(a)).collect();
+            Raw::Call(name, _) if depth > MAX_CHECK_DEPTH => {
+                // Not followed further; a size() keeps its type for the
+                // check its caller makes.
                 if name == "size" {
-                    if !self.arity(name, ops.len(), 1) {
-                        return dummy_operand();
-                    }
-                    if let Some(ty) = static_type(&ops[0]) {
-                        if matches!(ty, "N" | "BOOL" | "NULL") {
-                            self.wrong_type(name, ty);
-                        }
-                    }
-                    Operand::Size(Box::new(ops[0].clone()))
-                } else if CONDITION_FUNCTIONS.contains(&name.as_str()) {
-                    self.report(
-                        Problem::MisusedFunction,
-                        format!("The function is not allowed to be used this way in an expression; function: {name}"),
-                    );
-                    dummy_operand()
+                    Operand::Size(Box::new(dummy_operand()))
                 } else {
-                    self.unknown_condition_function(name);
                     dummy_operand()
                 }
+            }
+            Raw::Call(name, args) => {
+                let o = self.operand_call(name, args, depth);
+                self.count(1);
+                o
             }
             _ => dummy_operand(),
         }
     }
 
+    /// A function call as an operand; its arguments are one level deeper.
+    fn operand_call(&mut self, name: &str, args: &[Raw], depth: usize) -> Operand {
+        let known = name == "size" || CONDITION_FUNCTIONS.contains(&name);
+        if !known {
+            self.unknown_condition_function(name);
+        }
+        let ops: Vec<Operand> = args.iter().map(|a| self.operand(a, depth + 1)).collect();
+        if name == "size" {
+            if !self.arity(name, ops.len(), 1) {
+                return dummy_operand();
+            }
+            if let Some(ty) = static_type(&ops[0]) {
+                if matches!(ty, "N" | "BOOL" | "NULL") {
+                    self.wrong_type(name, ty);
+                }
+            }
+            Operand::Size(Box::new(ops[0].clone()))
+        } else if CONDITION_FUNCTIONS.contains(&name) {
+            self.report(
+                Problem::MisusedFunction,
+                format!("The function is not allowed to be used this way in an expression; function: {name}"),
+            );
+            dummy_operand()
+        } else {
+            dummy_operand()
+        }
+    }
+
     // ---- updates ----
 
-    fn update_operand(&mut self, raw: &Raw) -> UpdateOperand {
+    fn update_operand(&mut self, raw: &Raw, depth: usize) -> UpdateOperand {
         let dummy = UpdateOperand::Value(ValueRef::Placeholder(String::new()));
+        let mut raw = raw;
+        while let Raw::Paren(inner) = raw {
+            self.check_parens(inner);
+            raw = inner;
+        }
         match raw {
-            Raw::Paren(inner) => self.update_operand(inner),
             Raw::Path(p) => UpdateOperand::Path(self.path(p)),
             Raw::Value(v) => UpdateOperand::Value(self.value(v)),
+            Raw::Call(..) if depth > MAX_CHECK_DEPTH => dummy,
             Raw::Call(name, args) => {
-                let ops: Vec<UpdateOperand> = args.iter().map(|a| self.update_operand(a)).collect();
+                match name.as_str() {
+                    "if_not_exists" | "list_append" => {}
+                    n if CONDITION_FUNCTIONS.contains(&n) || n == "size" => self.report(
+                        Problem::UnknownFunction,
+                        format!(
+                            "The function is not allowed in an update expression; function: {name}"
+                        ),
+                    ),
+                    _ => self.report(
+                        Problem::UnknownFunction,
+                        format!("Invalid function name; function: {name}"),
+                    ),
+                }
+                let mut ops = Vec::with_capacity(args.len());
+                for arg in args {
+                    // list_append's result may only be assigned, never
+                    // handed to another function.
+                    if let Raw::Call(inner, _) = unparenthesised(arg) {
+                        if inner == "list_append" {
+                            self.report(
+                                Problem::MisusedFunction,
+                                format!("The function is not allowed to be used this way in an expression; function: {inner}"),
+                            );
+                        }
+                    }
+                    ops.push(self.update_operand(arg, depth + 1));
+                }
                 match name.as_str() {
                     "if_not_exists" | "list_append" => {
                         if ops.len() != 2 {
@@ -920,31 +749,25 @@ impl<'p, 'a> Checker<'p, 'a> {
                             UpdateOperand::ListAppend(Box::new(a), Box::new(b))
                         }
                     }
-                    n if CONDITION_FUNCTIONS.contains(&n) || n == "size" => {
-                        self.report(
-                            Problem::UnknownFunction,
-                            format!("The function is not allowed in an update expression; function: {name}"),
-                        );
-                        dummy
-                    }
-                    _ => {
-                        self.report(
-                            Problem::UnknownFunction,
-                            format!("Invalid function name; function: {name}"),
-                        );
-                        dummy
-                    }
+                    _ => dummy,
                 }
             }
             _ => dummy,
         }
     }
 
-    fn set_value(&mut self, raw: &Raw) -> SetValue {
+    fn set_value(&mut self, raw: &Raw, depth: usize) -> SetValue {
+        let mut raw = raw;
+        while let Raw::Paren(inner) = raw {
+            self.check_parens(inner);
+            raw = inner;
+        }
         match raw {
-            Raw::Paren(inner) => self.set_value(inner),
             Raw::Arith(a, plus, b) => {
-                let (a, b) = (self.update_operand(a), self.update_operand(b));
+                let (a, b) = (
+                    self.update_operand(a, depth + 1),
+                    self.update_operand(b, depth + 1),
+                );
                 let sym = if *plus { "+" } else { "-" };
                 for o in [&a, &b] {
                     if let UpdateOperand::Value(ValueRef::Literal(v)) = o {
@@ -959,7 +782,7 @@ impl<'p, 'a> Checker<'p, 'a> {
                     SetValue::Minus(a, b)
                 }
             }
-            other => SetValue::Operand(self.update_operand(other)),
+            other => SetValue::Operand(self.update_operand(other, depth + 1)),
         }
     }
 
@@ -1070,8 +893,13 @@ pub fn parse_condition(
         .map_err(|idx| invalid(kind, p.syntax_message(idx)))?;
     let mut checker = Checker::new(placeholders, true);
     checker.key_condition = kind == ExpressionKind::KeyCondition;
-    let cond = checker.condition(&raw);
-    match checker.first_problem(PRIORITY_CONDITION) {
+    checker.operators = p.operators;
+    let cond = checker.condition(&raw, 0);
+    if p.operators > MAX_OPERATORS && checker.counted <= MAX_OPERATORS {
+        // Operators past MAX_CHECK_DEPTH were not walked.
+        checker.report(Problem::Operators, operators_message());
+    }
+    match checker.first_problem(PRIORITY_CONDITION, BEFORE_OPERATORS_CONDITION) {
         Some(msg) => Err(invalid(kind, msg)),
         None => Ok(cond),
     }
@@ -1089,6 +917,7 @@ pub fn parse_update(
         .update_top()
         .map_err(|idx| invalid(kind, p.syntax_message(idx)))?;
     let mut checker = Checker::new(placeholders, false);
+    checker.operators = p.operators;
     let mut seen: Vec<String> = Vec::new();
     let mut written = Vec::new();
     let mut clauses = Vec::new();
@@ -1108,7 +937,7 @@ pub fn parse_update(
                         RawAction::Set(path, value) => {
                             let path = checker.path(path);
                             written.push(path.clone());
-                            (path, checker.set_value(value))
+                            (path, checker.set_value(value, 0))
                         }
                         _ => unreachable!("SET clauses hold SET actions"),
                     })
@@ -1149,7 +978,7 @@ pub fn parse_update(
         clauses.push(clause);
     }
     checker.check_overlaps(&written);
-    match checker.first_problem(PRIORITY_UPDATE) {
+    match checker.first_problem(PRIORITY_UPDATE, BEFORE_OPERATORS_UPDATE) {
         Some(msg) => Err(invalid(kind, msg)),
         None => Ok(UpdateExpression { clauses }),
     }
@@ -1169,7 +998,7 @@ pub fn parse_projection(
     let mut checker = Checker::new(placeholders, false);
     let paths: Vec<DocumentPath> = raw.iter().map(|path| checker.path(path)).collect();
     checker.check_overlaps(&paths);
-    match checker.first_problem(PRIORITY_PROJECTION) {
+    match checker.first_problem(PRIORITY_PROJECTION, &[]) {
         Some(msg) => Err(invalid(kind, msg)),
         None => Ok(ProjectionExpression { paths }),
     }

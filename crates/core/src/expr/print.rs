@@ -53,11 +53,19 @@ impl Display for ValueRef {
 
 impl Display for Operand {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        match self {
-            Operand::Path(p) => p.fmt(f),
-            Operand::Value(v) => v.fmt(f),
-            Operand::Size(o) => write!(f, "size({o})"),
+        let mut sizes = 0;
+        let mut o = self;
+        while let Operand::Size(inner) = o {
+            f.write_str("size(")?;
+            sizes += 1;
+            o = inner;
         }
+        match o {
+            Operand::Path(p) => p.fmt(f)?,
+            Operand::Value(v) => v.fmt(f)?,
+            Operand::Size(_) => {}
+        }
+        (0..sizes).try_for_each(|_| f.write_char(')'))
     }
 }
 
@@ -77,49 +85,74 @@ fn level(c: &Condition) -> u8 {
     }
 }
 
-fn wrapped(f: &mut Formatter<'_>, c: &Condition, min: u8) -> fmt::Result {
-    if level(c) < min {
-        write!(f, "({c})")
-    } else {
-        c.fmt(f)
+/// What is left to print of a condition.
+enum Piece<'c> {
+    /// A condition that binds at least as tightly as the level given, or is
+    /// put in parentheses.
+    Condition(&'c Condition, u8),
+    Text(&'static str),
+}
+
+/// AND, OR and NOT are printed with a heap stack, so no tree is too deep to
+/// print.
+impl Display for Condition {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let mut todo = vec![Piece::Condition(self, 0)];
+        while let Some(piece) = todo.pop() {
+            let (c, min) = match piece {
+                Piece::Text(t) => {
+                    f.write_str(t)?;
+                    continue;
+                }
+                Piece::Condition(c, min) => (c, min),
+            };
+            if level(c) < min {
+                f.write_char('(')?;
+                todo.push(Piece::Text(")"));
+            }
+            match c {
+                Condition::Not(x) => {
+                    f.write_str("NOT ")?;
+                    todo.push(Piece::Condition(x, 3));
+                }
+                Condition::And(a, b) => {
+                    todo.push(Piece::Condition(b, 3));
+                    todo.push(Piece::Text(" AND "));
+                    todo.push(Piece::Condition(a, 2));
+                }
+                Condition::Or(a, b) => {
+                    todo.push(Piece::Condition(b, 2));
+                    todo.push(Piece::Text(" OR "));
+                    todo.push(Piece::Condition(a, 1));
+                }
+                leaf => leaf_fmt(leaf, f)?,
+            }
+        }
+        Ok(())
     }
 }
 
-impl Display for Condition {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        match self {
-            Condition::Compare(a, op, b) => write!(f, "{a} {op} {b}"),
-            Condition::Between(a, lo, hi) => write!(f, "{a} BETWEEN {lo} AND {hi}"),
-            Condition::In(a, list) => {
-                write!(f, "{a} IN (")?;
-                for (i, v) in list.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(", ")?;
-                    }
-                    v.fmt(f)?;
+/// A condition that is neither AND, OR nor NOT.
+fn leaf_fmt(c: &Condition, f: &mut Formatter<'_>) -> fmt::Result {
+    match c {
+        Condition::Compare(a, op, b) => write!(f, "{a} {op} {b}"),
+        Condition::Between(a, lo, hi) => write!(f, "{a} BETWEEN {lo} AND {hi}"),
+        Condition::In(a, list) => {
+            write!(f, "{a} IN (")?;
+            for (i, v) in list.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
                 }
-                f.write_char(')')
+                v.fmt(f)?;
             }
-            Condition::AttributeExists(p) => write!(f, "attribute_exists({p})"),
-            Condition::AttributeNotExists(p) => write!(f, "attribute_not_exists({p})"),
-            Condition::AttributeType(p, t) => write!(f, "attribute_type({p}, {t})"),
-            Condition::BeginsWith(a, b) => write!(f, "begins_with({a}, {b})"),
-            Condition::Contains(a, b) => write!(f, "contains({a}, {b})"),
-            Condition::Not(c) => {
-                f.write_str("NOT ")?;
-                wrapped(f, c, 3)
-            }
-            Condition::And(a, b) => {
-                wrapped(f, a, 2)?;
-                f.write_str(" AND ")?;
-                wrapped(f, b, 3)
-            }
-            Condition::Or(a, b) => {
-                wrapped(f, a, 1)?;
-                f.write_str(" OR ")?;
-                wrapped(f, b, 2)
-            }
+            f.write_char(')')
         }
+        Condition::AttributeExists(p) => write!(f, "attribute_exists({p})"),
+        Condition::AttributeNotExists(p) => write!(f, "attribute_not_exists({p})"),
+        Condition::AttributeType(p, t) => write!(f, "attribute_type({p}, {t})"),
+        Condition::BeginsWith(a, b) => write!(f, "begins_with({a}, {b})"),
+        Condition::Contains(a, b) => write!(f, "contains({a}, {b})"),
+        Condition::Not(_) | Condition::And(..) | Condition::Or(..) => c.fmt(f),
     }
 }
 

@@ -20,6 +20,13 @@ use crate::number::Number;
 /// Deepest nesting DynamoDB accepts; the attribute itself is level 1.
 pub const MAX_NESTING_DEPTH: usize = 32;
 
+/// How deep the shape pass follows a wire value before it stops with the
+/// nesting error. A request body is read only up to 264 JSON levels (132
+/// value levels), so a value from a request never gets here and its
+/// deepest shape problem is still reported first; a deeper `Value` handed
+/// in by an embedded caller is refused without recursing further.
+const MAX_SHAPE_DEPTH: usize = 160;
+
 pub const MSG_EMPTY_VALUE: &str =
     "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes";
 pub const MSG_MANY_TYPES: &str = "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes";
@@ -138,7 +145,10 @@ fn wire_list(v: &Value) -> Result<impl Iterator<Item = &Value>, DynamoError> {
     }
 }
 
-fn raw_value(v: &Value) -> Result<RawValue<'_>, DynamoError> {
+fn raw_value(v: &Value, depth: usize) -> Result<RawValue<'_>, DynamoError> {
+    if depth > MAX_SHAPE_DEPTH {
+        return Err(DynamoError::validation(MSG_NESTING));
+    }
     let obj = match v {
         Value::Object(obj) => obj,
         Value::Array(_) => return Err(ser(
@@ -153,45 +163,71 @@ fn raw_value(v: &Value) -> Result<RawValue<'_>, DynamoError> {
         if member.is_null() {
             continue;
         }
-        let raw = match key.as_str() {
-            "S" => Raw::S(wire_string(member)?),
-            "N" => Raw::N(wire_string(member)?),
-            "B" => Raw::B(wire_blob(member)?),
-            "BOOL" => Raw::Bool(wire_bool(member)?),
-            "NULL" => Raw::Null(wire_bool(member)?),
-            "SS" => Raw::SS(
-                wire_list(member)?
-                    .map(wire_string)
-                    .collect::<Result<_, _>>()?,
-            ),
-            "NS" => Raw::NS(
-                wire_list(member)?
-                    .map(wire_string)
-                    .collect::<Result<_, _>>()?,
-            ),
-            "BS" => Raw::BS(
-                wire_list(member)?
-                    .map(wire_blob)
-                    .collect::<Result<_, _>>()?,
-            ),
-            "L" => Raw::L(
-                wire_list(member)?
-                    .map(raw_value)
-                    .collect::<Result<_, _>>()?,
-            ),
-            "M" => Raw::M(raw_map(member)?),
-            _ => continue,
-        };
-        parts.push(raw);
+        if let Some(raw) = raw_member(key, member, depth)? {
+            parts.push(raw);
+        }
     }
     Ok(RawValue(parts))
 }
 
-fn raw_map(v: &Value) -> Result<Vec<(&str, RawValue<'_>)>, DynamoError> {
+/// One member of a wire value; `None` for a key that is not a type. The
+/// documents and the scalars are read apart so the frames that recurse
+/// stay small (a few hundred bytes a level in an unoptimised build).
+fn raw_member<'v>(
+    key: &str,
+    member: &'v Value,
+    depth: usize,
+) -> Result<Option<Raw<'v>>, DynamoError> {
+    Ok(Some(match key {
+        "L" => raw_list(member, depth)?,
+        "M" => Raw::M(raw_map(member, depth + 1)?),
+        _ => match raw_scalar(key, member)? {
+            Some(raw) => raw,
+            None => return Ok(None),
+        },
+    }))
+}
+
+fn raw_list(member: &Value, depth: usize) -> Result<Raw<'_>, DynamoError> {
+    let mut items = Vec::new();
+    for v in wire_list(member)? {
+        items.push(raw_value(v, depth + 1)?);
+    }
+    Ok(Raw::L(items))
+}
+
+#[inline(never)]
+fn raw_scalar<'v>(key: &str, member: &'v Value) -> Result<Option<Raw<'v>>, DynamoError> {
+    Ok(Some(match key {
+        "S" => Raw::S(wire_string(member)?),
+        "N" => Raw::N(wire_string(member)?),
+        "B" => Raw::B(wire_blob(member)?),
+        "BOOL" => Raw::Bool(wire_bool(member)?),
+        "NULL" => Raw::Null(wire_bool(member)?),
+        "SS" => Raw::SS(
+            wire_list(member)?
+                .map(wire_string)
+                .collect::<Result<_, _>>()?,
+        ),
+        "NS" => Raw::NS(
+            wire_list(member)?
+                .map(wire_string)
+                .collect::<Result<_, _>>()?,
+        ),
+        "BS" => Raw::BS(
+            wire_list(member)?
+                .map(wire_blob)
+                .collect::<Result<_, _>>()?,
+        ),
+        _ => return Ok(None),
+    }))
+}
+
+fn raw_map(v: &Value, depth: usize) -> Result<Vec<(&str, RawValue<'_>)>, DynamoError> {
     match v {
         Value::Object(map) => map
             .iter()
-            .map(|(k, v)| Ok((k.as_str(), raw_value(v)?)))
+            .map(|(k, v)| Ok((k.as_str(), raw_value(v, depth)?)))
             .collect(),
         Value::Array(_) => Err(ser(
             "Unrecognized collection type java.util.Map<java.lang.String, com.amazonaws.dynamodb.v20120810.AttributeValue>",
@@ -355,7 +391,7 @@ impl AttributeValue {
     /// numbers, empty or duplicate sets, `NULL: false`, nesting deeper than
     /// 32 levels) are `ValidationException`, in DynamoDB's wording.
     pub fn from_wire(v: &Value) -> Result<AttributeValue, DynamoError> {
-        let raw = raw_value(v)?;
+        let raw = raw_value(v, 1)?;
         validate(raw, 1)
     }
 
@@ -399,7 +435,7 @@ impl AttributeValue {
 /// decoder that must report every `SerializationException` in a request
 /// before any `ValidationException`.
 pub fn check_wire_shape(v: &Value) -> Result<(), DynamoError> {
-    raw_value(v).map(|_| ())
+    raw_value(v, 1).map(|_| ())
 }
 
 /// Reads an item (attribute name → wire value): every value's shape is
@@ -407,7 +443,7 @@ pub fn check_wire_shape(v: &Value) -> Result<(), DynamoError> {
 pub fn item_from_wire(map: &Map<String, Value>) -> Result<Item, DynamoError> {
     let raws = map
         .iter()
-        .map(|(k, v)| Ok((k, raw_value(v)?)))
+        .map(|(k, v)| Ok((k, raw_value(v, 1)?)))
         .collect::<Result<Vec<_>, DynamoError>>()?;
     let mut item = Item::new();
     for (name, raw) in raws {
