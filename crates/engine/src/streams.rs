@@ -23,10 +23,10 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use openddb_core::api::KeySchemaElement;
-use openddb_core::keyenc::encode_key_value;
+use openddb_core::keyenc::{encode_key_value, KeyValue};
 use openddb_core::size::item_size;
 use openddb_core::value::{decode_item, encode_item};
-use openddb_core::{AttributeValue, Item};
+use openddb_core::Item;
 use openddb_kv::{KeyRange, KvError, ReadTxn, Txn};
 use serde::{Deserialize, Serialize};
 
@@ -304,7 +304,7 @@ fn stream_records_prefix(stream: u64) -> Vec<u8> {
 }
 
 /// Where an item's records go: FNV-1a of its encoded partition key.
-pub fn hash_of(partition_key: &AttributeValue) -> u32 {
+pub fn hash_of(partition_key: KeyValue<'_>) -> u32 {
     let mut enc = Vec::with_capacity(32);
     encode_key_value(partition_key, &mut enc);
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -489,7 +489,7 @@ pub fn disable(txn: &mut dyn Txn, stream: u64, now: u64) -> Result<(), KvError> 
 pub fn append(
     txn: &mut dyn Txn,
     stream: &StreamRef,
-    partition_key: &AttributeValue,
+    partition_key: KeyValue<'_>,
     keys: &Item,
     old: Option<&Item>,
     new: Option<&Item>,
@@ -762,6 +762,7 @@ pub fn trim(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use openddb_core::AttributeValue;
     use openddb_kv::{write_blocking, Kv, Outcome};
     use openddb_kv_memory::MemoryKv;
 
@@ -803,7 +804,7 @@ mod tests {
                 let pk = format!("k{}", i % 37);
                 let keys = Item::from([("pk".to_string(), s(&pk))]);
                 let new = item(&pk, &i.to_string());
-                append(txn, &r, &s(&pk), &keys, None, Some(&new), false)?;
+                append(txn, &r, KeyValue::S(&pk), &keys, None, Some(&new), false)?;
                 Ok((Outcome::Commit, ()))
             })
             .unwrap();
@@ -860,7 +861,7 @@ mod tests {
                     AttributeValue::S(v) => v.clone(),
                     _ => unreachable!(),
                 };
-                let h = hash_of(&s(&pk));
+                let h = hash_of(KeyValue::S(&pk));
                 assert!(sh.lo <= h && h <= sh.hi);
                 seen.entry(pk).or_default().push(rec.seq);
             }

@@ -16,7 +16,7 @@ use openddb_core::api::{Capacity, ConsumedCapacity};
 use openddb_core::expr::eval::get_path;
 use openddb_core::expr::keycond::SortRange;
 use openddb_core::expr::{values_equal, Condition};
-use openddb_core::keyenc::encode_key_value;
+use openddb_core::keyenc::{encode_key_value, KeyValue};
 use openddb_core::partiql::bind::{self, Params};
 use openddb_core::partiql::{BinaryOp, Expr, Projection, Select};
 use openddb_core::size::item_size;
@@ -52,6 +52,8 @@ pub struct Output {
 /// A SELECT bound and resolved against its table, before it runs.
 pub struct Plan {
     target: Target,
+    /// The partition key of what is read.
+    partition_key: KeyAttribute,
     /// The partitions read, in order; `None` scans.
     partitions: Option<Vec<AttributeValue>>,
     sort_equal: Option<AttributeValue>,
@@ -284,7 +286,13 @@ pub fn plan(
         }
     }
     let (partition_key, sort_key) = match &index {
-        Some(i) => (i.partition[0].clone(), i.sort.first().cloned()),
+        Some(i) => (
+            i.partition
+                .first()
+                .cloned()
+                .ok_or_else(|| DynamoError::internal("index without a partition key"))?,
+            i.sort.first().cloned(),
+        ),
         None => (
             meta.key_schema.partition_key.clone(),
             meta.key_schema.sort_key.clone(),
@@ -297,20 +305,17 @@ pub fn plan(
         None => None,
     };
     if let Some(values) = &mut partitions {
-        if values
-            .iter()
-            .any(|v| v.type_name() != partition_key.attr_type)
-        {
-            return Err(key_type_error(&partition_key.name));
+        let mut keyed: Vec<(Vec<u8>, AttributeValue)> = Vec::with_capacity(values.len());
+        for v in values.drain(..) {
+            let mut k = Vec::new();
+            match KeyValue::try_from(&v) {
+                Ok(key) if key.type_name() == partition_key.attr_type => {
+                    encode_key_value(key, &mut k)
+                }
+                _ => return Err(key_type_error(&partition_key.name)),
+            }
+            keyed.push((k, v));
         }
-        let mut keyed: Vec<(Vec<u8>, AttributeValue)> = values
-            .drain(..)
-            .map(|v| {
-                let mut k = Vec::new();
-                encode_key_value(&v, &mut k);
-                (k, v)
-            })
-            .collect();
         keyed.sort_by(|a, b| a.0.cmp(&b.0));
         keyed.dedup_by(|a, b| a.0 == b.0);
         if keyed.len() > MAX_DECOMPOSED_READS {
@@ -391,6 +396,7 @@ pub fn plan(
     }
     let mut plan = Plan {
         target,
+        partition_key,
         partitions,
         sort_equal,
         sort_range,
@@ -579,7 +585,9 @@ pub async fn run(
                 std::slice::from_ref(*v),
                 plan.sort_equal.as_slice(),
                 plan.sort_range.as_ref(),
-            ),
+            )
+            // plan() kept only values of the key's type.
+            .map_err(|_| key_type_error(&plan.partition_key.name))?,
             None => whole(target),
         };
         if let Some(start) = resume.take().and_then(|r| r.k) {
