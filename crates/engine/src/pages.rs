@@ -174,6 +174,51 @@ pub fn start_key(meta: &TableMeta, index: Option<&IndexMeta>, key: &Item) -> Opt
     })
 }
 
+/// The storage key of the entry whose encoded key values (index key, then
+/// table key, as they follow `prefix` in its storage key) are `values`;
+/// `None` unless they decode, each with its schema type, with nothing
+/// left over.
+pub fn resume_key(
+    meta: &TableMeta,
+    index: Option<&IndexMeta>,
+    prefix: &[u8],
+    values: &[u8],
+) -> Option<Vec<u8>> {
+    let index_attrs = index.into_iter().flat_map(|i| i.key_attributes());
+    let table_attrs =
+        std::iter::once(&meta.key_schema.partition_key).chain(meta.key_schema.sort_key.as_ref());
+    let mut rest = values;
+    for attr in index_attrs.chain(table_attrs) {
+        let (value, used) = decode_key_value(rest)?;
+        if value.type_name() != attr.attr_type {
+            return None;
+        }
+        rest = rest.get(used..)?;
+    }
+    if !rest.is_empty() {
+        return None;
+    }
+    let mut key = Vec::with_capacity(prefix.len() + values.len());
+    key.extend_from_slice(prefix);
+    key.extend_from_slice(values);
+    Some(key)
+}
+
+/// Whether `key` lies inside `range`.
+pub fn range_holds(range: &KeyRange, key: &[u8]) -> bool {
+    let after_start = match &range.start {
+        Bound::Included(s) => key >= s.as_slice(),
+        Bound::Excluded(s) => key > s.as_slice(),
+        Bound::Unbounded => true,
+    };
+    let before_end = match &range.end {
+        Bound::Included(e) => key <= e.as_slice(),
+        Bound::Excluded(e) => key < e.as_slice(),
+        Bound::Unbounded => true,
+    };
+    after_start && before_end
+}
+
 /// The LastEvaluatedKey of an entry, decoded from its storage key: the
 /// index's key attributes when an index is read, then the table's.
 fn key_of(meta: &TableMeta, index: Option<&IndexMeta>, storage_key: &[u8]) -> Option<Item> {
