@@ -212,7 +212,12 @@ impl TableStats {
 
     /// Accounts for one item (or index entry) replaced by another.
     pub fn replace(&mut self, old_size: Option<usize>, new_size: Option<usize>) {
-        self.item_count += i64::from(new_size.is_some()) - i64::from(old_size.is_some());
-        self.size_bytes += new_size.unwrap_or(0) as i64 - old_size.unwrap_or(0) as i64;
+        // Saturating: a corrupt record must not make a write panic.
+        self.item_count = self
+            .item_count
+            .saturating_add(i64::from(new_size.is_some()) - i64::from(old_size.is_some()));
+        self.size_bytes = self
+            .size_bytes
+            .saturating_add(new_size.unwrap_or(0) as i64 - old_size.unwrap_or(0) as i64);
     }
 }
