@@ -4,15 +4,16 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use openddb_core::keyenc::{compare_values, decode_key_value, encode_key_value};
+use openddb_core::keyenc::{compare_values, decode_key_value, encode_key_value, KeyValue};
 
 fuzz_target!(|data: &[u8]| {
     let Some((first, used)) = decode_key_value(data) else {
         return;
     };
     assert!(used <= data.len(), "used {used} of {} bytes", data.len());
+    let key = |v| KeyValue::try_from(v).expect("a decoded key value is S, N or B");
     let mut enc_first = Vec::new();
-    encode_key_value(&first, &mut enc_first);
+    encode_key_value(key(&first), &mut enc_first);
     assert_eq!(
         enc_first,
         &data[..used],
@@ -23,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let mut enc_second = Vec::new();
-    encode_key_value(&second, &mut enc_second);
+    encode_key_value(key(&second), &mut enc_second);
     if let Some(order) = compare_values(&first, &second) {
         assert_eq!(
             enc_first.cmp(&enc_second),

@@ -23,26 +23,70 @@ const NEGATIVE: u8 = 0x01;
 const ZERO: u8 = 0x02;
 const POSITIVE: u8 = 0x03;
 
-/// Appends the encoding of a key value. Only S, N and B can be keys; other
-/// types are a caller bug (request validation rejects them first).
-///
-/// # Panics
-/// On a value that is not S, N or B.
-pub fn encode_key_value(v: &AttributeValue, out: &mut Vec<u8>) {
+/// A value a key can hold: only S, N or B. Built from an `AttributeValue`
+/// by a conversion that refuses every other type, so the key encoder can
+/// never be handed a BOOL or a map, whatever checks a caller forgot.
+/// Borrowed: converting costs no allocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyValue<'a> {
+    S(&'a str),
+    N(&'a Number),
+    B(&'a [u8]),
+}
+
+/// A value of a type no key can have; carries the type's descriptor
+/// (`BOOL`, `M`, ...) for the caller's error message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotAKeyType(pub &'static str);
+
+impl<'a> TryFrom<&'a AttributeValue> for KeyValue<'a> {
+    type Error = NotAKeyType;
+
+    fn try_from(v: &'a AttributeValue) -> Result<KeyValue<'a>, NotAKeyType> {
+        match v {
+            AttributeValue::S(s) => Ok(KeyValue::S(s)),
+            AttributeValue::N(n) => Ok(KeyValue::N(n)),
+            AttributeValue::B(b) => Ok(KeyValue::B(b)),
+            other => Err(NotAKeyType(other.type_name())),
+        }
+    }
+}
+
+impl KeyValue<'_> {
+    /// DynamoDB's type descriptor: `S`, `N` or `B`.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            KeyValue::S(_) => "S",
+            KeyValue::N(_) => "N",
+            KeyValue::B(_) => "B",
+        }
+    }
+
+    /// The value as an attribute value (a copy).
+    pub fn to_attribute_value(&self) -> AttributeValue {
+        match *self {
+            KeyValue::S(s) => AttributeValue::S(s.to_string()),
+            KeyValue::N(n) => AttributeValue::N(*n),
+            KeyValue::B(b) => AttributeValue::B(b.to_vec()),
+        }
+    }
+}
+
+/// Appends the encoding of a key value.
+pub fn encode_key_value(v: KeyValue<'_>, out: &mut Vec<u8>) {
     match v {
-        AttributeValue::S(s) => {
+        KeyValue::S(s) => {
             out.push(TAG_S);
             encode_bytes(s.as_bytes(), out);
         }
-        AttributeValue::B(b) => {
+        KeyValue::B(b) => {
             out.push(TAG_B);
             encode_bytes(b, out);
         }
-        AttributeValue::N(n) => {
+        KeyValue::N(n) => {
             out.push(TAG_N);
             encode_number(n, out);
         }
-        other => panic!("{} is not a key type", other.type_name()),
     }
 }
 
@@ -50,15 +94,16 @@ pub fn encode_key_value(v: &AttributeValue, out: &mut Vec<u8>) {
 /// common prefix of the encodings of every value that begins with `v`
 /// (for `begins_with` key conditions). Numbers have no such prefix and
 /// are encoded whole.
-pub fn encode_key_prefix(v: &AttributeValue, out: &mut Vec<u8>) {
+pub fn encode_key_prefix(v: KeyValue<'_>, out: &mut Vec<u8>) {
     let (tag, bytes) = match v {
-        AttributeValue::S(s) => (TAG_S, s.as_bytes()),
-        AttributeValue::B(b) => (TAG_B, b.as_slice()),
-        other => return encode_key_value(other, out),
+        KeyValue::S(s) => (TAG_S, s.as_bytes()),
+        KeyValue::B(b) => (TAG_B, b),
+        KeyValue::N(_) => return encode_key_value(v, out),
     };
     out.push(tag);
     encode_bytes(bytes, out);
-    out.truncate(out.len() - 2);
+    // Drop the two-byte terminator encode_bytes just wrote.
+    out.truncate(out.len().saturating_sub(2));
 }
 
 fn encode_bytes(b: &[u8], out: &mut Vec<u8>) {
@@ -200,9 +245,13 @@ mod tests {
     use super::*;
     use crate::value::test_support::{arb_binary_key, arb_number, arb_string_key};
 
+    fn key(v: &AttributeValue) -> KeyValue<'_> {
+        KeyValue::try_from(v).expect("a key type")
+    }
+
     fn enc(v: &AttributeValue) -> Vec<u8> {
         let mut out = Vec::new();
-        encode_key_value(v, &mut out);
+        encode_key_value(key(v), &mut out);
         out
     }
 
@@ -289,6 +338,35 @@ mod tests {
     }
 
     #[test]
+    fn only_scalars_convert_to_key_values() {
+        let n = Number::parse("-1.5").unwrap();
+        assert_eq!(
+            KeyValue::try_from(&AttributeValue::N(n)),
+            Ok(KeyValue::N(&n))
+        );
+        for (v, name) in [
+            (AttributeValue::Bool(true), "BOOL"),
+            (AttributeValue::Null, "NULL"),
+            (AttributeValue::M(Default::default()), "M"),
+            (AttributeValue::L(vec![AttributeValue::S("a".into())]), "L"),
+            (AttributeValue::SS(vec!["a".into()]), "SS"),
+            (AttributeValue::NS(vec![n]), "NS"),
+            (AttributeValue::BS(vec![vec![1]]), "BS"),
+        ] {
+            assert_eq!(KeyValue::try_from(&v), Err(NotAKeyType(name)));
+        }
+        for v in [
+            AttributeValue::S("é\0".into()),
+            AttributeValue::N(n),
+            AttributeValue::B(vec![0, 255]),
+        ] {
+            let k = key(&v);
+            assert_eq!(k.type_name(), v.type_name());
+            assert_eq!(k.to_attribute_value(), v);
+        }
+    }
+
+    #[test]
     fn rejects_non_canonical() {
         assert_eq!(decode_key_value(&[]), None);
         assert_eq!(decode_key_value(b"X"), None);
@@ -312,11 +390,11 @@ mod tests {
             s in "[a\\x00\\u{e9}]{0,6}", t in "[a\\x00\\u{e9}]{0,6}"
         ) {
             let mut p = Vec::new();
-            encode_key_prefix(&AttributeValue::S(s.clone()), &mut p);
+            encode_key_prefix(KeyValue::S(&s), &mut p);
             let full = enc(&AttributeValue::S(t.clone()));
             prop_assert_eq!(full.starts_with(&p), t.starts_with(&s));
             let mut pb = Vec::new();
-            encode_key_prefix(&AttributeValue::B(s.clone().into_bytes()), &mut pb);
+            encode_key_prefix(KeyValue::B(s.as_bytes()), &mut pb);
             let fb = enc(&AttributeValue::B(t.clone().into_bytes()));
             prop_assert_eq!(fb.starts_with(&pb), t.as_bytes().starts_with(s.as_bytes()));
         }
@@ -345,9 +423,9 @@ mod tests {
             let (b1, b2) = (AttributeValue::S(b1), AttributeValue::N(b2));
             let want = compare_values(&a1, &b1).unwrap().then(compare_values(&a2, &b2).unwrap());
             let mut ea = enc(&a1);
-            encode_key_value(&a2, &mut ea);
+            encode_key_value(key(&a2), &mut ea);
             let mut eb = enc(&b1);
-            encode_key_value(&b2, &mut eb);
+            encode_key_value(key(&b2), &mut eb);
             prop_assert_eq!(ea.cmp(&eb), want);
         }
 
@@ -360,9 +438,9 @@ mod tests {
             let (b1, b2) = (AttributeValue::B(b1), AttributeValue::B(b2));
             let want = compare_values(&a1, &b1).unwrap().then(compare_values(&a2, &b2).unwrap());
             let mut ea = enc(&a1);
-            encode_key_value(&a2, &mut ea);
+            encode_key_value(key(&a2), &mut ea);
             let mut eb = enc(&b1);
-            encode_key_value(&b2, &mut eb);
+            encode_key_value(key(&b2), &mut eb);
             prop_assert_eq!(ea.cmp(&eb), want);
         }
 

@@ -2,7 +2,8 @@
 //! every action works from.
 
 use openddb_core::api::{AttributeDefinition, KeySchemaElement, Projection, TableDescription, Tag};
-use openddb_core::{AttributeValue, DynamoError, Item};
+use openddb_core::keyenc::KeyValue;
+use openddb_core::{DynamoError, Item};
 use serde::{Deserialize, Serialize};
 
 /// One key attribute: its name and scalar type (`S`, `N` or `B`).
@@ -170,9 +171,12 @@ impl IndexMeta {
 
     /// The index key values of `item`, or `None` when the item lacks one
     /// of them or has it with another type (sparse indexes).
-    pub fn key_values<'a>(&self, item: &'a Item) -> Option<Vec<&'a AttributeValue>> {
+    pub fn key_values<'a>(&self, item: &'a Item) -> Option<Vec<KeyValue<'a>>> {
         self.key_attributes()
-            .map(|a| item.get(&a.name).filter(|v| v.type_name() == a.attr_type))
+            .map(|a| {
+                let v = KeyValue::try_from(item.get(&a.name)?).ok()?;
+                (v.type_name() == a.attr_type).then_some(v)
+            })
             .collect()
     }
 
@@ -232,7 +236,7 @@ impl TableMeta {
     pub fn item_key<'a>(
         &self,
         item: &'a Item,
-    ) -> Result<(&'a AttributeValue, Option<&'a AttributeValue>), DynamoError> {
+    ) -> Result<(KeyValue<'a>, Option<KeyValue<'a>>), DynamoError> {
         let pk = self.key_part(item, &self.key_schema.partition_key, true, KeyOf::Item)?;
         let sk = match &self.key_schema.sort_key {
             Some(s) => Some(self.key_part(item, s, false, KeyOf::Item)?),
@@ -245,7 +249,7 @@ impl TableMeta {
     pub fn key_from_key_param<'a>(
         &self,
         key: &'a Item,
-    ) -> Result<(&'a AttributeValue, Option<&'a AttributeValue>), DynamoError> {
+    ) -> Result<(KeyValue<'a>, Option<KeyValue<'a>>), DynamoError> {
         let expected = 1 + usize::from(self.key_schema.sort_key.is_some());
         let schema_names = |n: &str| {
             n == self.key_schema.partition_key.name
@@ -273,13 +277,17 @@ impl TableMeta {
         Ok((pk, sk))
     }
 
+    /// One key attribute of `item`, checked for presence, type, emptiness
+    /// and size. The type check is the conversion to a key value compared
+    /// with the schema's type: a value of a non-key type (BOOL, M, ...)
+    /// fails it the same way as a key value of the wrong scalar type.
     fn key_part<'a>(
         &self,
         item: &'a Item,
         attr: &KeyAttribute,
         is_partition: bool,
         of: KeyOf,
-    ) -> Result<&'a AttributeValue, DynamoError> {
+    ) -> Result<KeyValue<'a>, DynamoError> {
         let Some(v) = item.get(&attr.name) else {
             return Err(if of == KeyOf::KeyParameter {
                 DynamoError::validation("The provided key element does not match the schema")
@@ -290,43 +298,44 @@ impl TableMeta {
                 ))
             });
         };
-        if v.type_name() != attr.attr_type {
-            return Err(if of == KeyOf::KeyParameter {
-                DynamoError::validation("The provided key element does not match the schema")
-            } else {
-                DynamoError::validation(format!(
-                    "One or more parameter values were invalid: Type mismatch for key {} expected: {} actual: {}",
-                    attr.name,
-                    attr.attr_type,
-                    v.type_name()
-                ))
-            });
-        }
-        let len = match v {
-            AttributeValue::S(s) => s.len(),
-            AttributeValue::B(b) => b.len(),
-            _ => usize::MAX,
+        let key = match KeyValue::try_from(v) {
+            Ok(k) if k.type_name() == attr.attr_type => k,
+            _ => {
+                return Err(if of == KeyOf::KeyParameter {
+                    DynamoError::validation("The provided key element does not match the schema")
+                } else {
+                    DynamoError::validation(format!(
+                        "One or more parameter values were invalid: Type mismatch for key {} expected: {} actual: {}",
+                        attr.name,
+                        attr.attr_type,
+                        v.type_name()
+                    ))
+                })
+            }
+        };
+        let len = match key {
+            KeyValue::S(s) => s.len(),
+            KeyValue::B(b) => b.len(),
+            KeyValue::N(_) => return Ok(key),
         };
         if len == 0 {
             return Err(DynamoError::validation(format!(
                 "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty {} value. Key: {}",
-                if matches!(v, AttributeValue::S(_)) { "string" } else { "binary" },
+                if matches!(key, KeyValue::S(_)) { "string" } else { "binary" },
                 attr.name
             )));
         }
-        if len != usize::MAX {
-            if is_partition && len > MAX_PARTITION_KEY_BYTES {
-                return Err(DynamoError::validation(format!(
-                    "One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of{MAX_PARTITION_KEY_BYTES} bytes"
-                )));
-            }
-            if !is_partition && len > MAX_SORT_KEY_BYTES {
-                return Err(DynamoError::validation(format!(
-                    "One or more parameter values were invalid: Aggregated size of all range keys has exceeded the size limit of {MAX_SORT_KEY_BYTES} bytes"
-                )));
-            }
+        if is_partition && len > MAX_PARTITION_KEY_BYTES {
+            return Err(DynamoError::validation(format!(
+                "One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of{MAX_PARTITION_KEY_BYTES} bytes"
+            )));
         }
-        Ok(v)
+        if !is_partition && len > MAX_SORT_KEY_BYTES {
+            return Err(DynamoError::validation(format!(
+                "One or more parameter values were invalid: Aggregated size of all range keys has exceeded the size limit of {MAX_SORT_KEY_BYTES} bytes"
+            )));
+        }
+        Ok(key)
     }
 
     pub fn key_names(&self) -> impl Iterator<Item = &str> {

@@ -16,6 +16,7 @@ use serde::Serialize;
 use crate::actions;
 use crate::inflight::ConflictFaults;
 use crate::run::storage_error;
+use crate::sealed::{sealer_for, TokenSecret};
 use crate::tenant::Tenant;
 
 /// Where a database keeps its data.
@@ -61,20 +62,29 @@ pub struct Database {
     faults: Arc<ConflictFaults>,
     stream_settings: crate::streams::StreamSettings,
     ttl_sweep_interval: std::time::Duration,
+    /// Keys the tokens handed to clients: the data directory's, or one
+    /// made up for an in-memory database (its tokens die with it).
+    token_secret: Result<TokenSecret, String>,
 }
 
 impl Database {
     pub fn open(config: StorageConfig) -> Result<Database, DynamoError> {
-        let storage = match config {
-            StorageConfig::InMemory => Storage::Memory,
-            StorageConfig::Directory(dir) => Storage::Sqlite(Box::new(
-                SqliteTenants::open(&dir, SqliteOptions::default()).map_err(|e| {
+        let (storage, token_secret) = match config {
+            StorageConfig::InMemory => (
+                Storage::Memory,
+                Ok(TokenSecret::random().map_err(DynamoError::internal)?),
+            ),
+            StorageConfig::Directory(dir) => {
+                let tenants = SqliteTenants::open(&dir, SqliteOptions::default()).map_err(|e| {
                     DynamoError::internal(format!("cannot open {}: {e}", dir.display()))
-                })?,
-            )),
+                })?;
+                let secret = TokenSecret::new(*tenants.token_secret());
+                (Storage::Sqlite(Box::new(tenants)), Ok(secret))
+            }
         };
         Ok(Database {
             storage,
+            token_secret,
             tenants: RwLock::new(HashMap::new()),
             default_context: RequestContext::default(),
             faults: Arc::default(),
@@ -87,6 +97,9 @@ impl Database {
     pub fn in_memory() -> Database {
         Database {
             storage: Storage::Memory,
+            // Without a random source tokens cannot be made: every request
+            // is then refused with an internal error instead of panicking.
+            token_secret: TokenSecret::random(),
             tenants: RwLock::new(HashMap::new()),
             default_context: RequestContext::default(),
             faults: Arc::default(),
@@ -137,6 +150,7 @@ impl Database {
             self.faults.clone(),
             self.stream_settings,
             self.ttl_sweep_interval,
+            sealer_for(&self.token_secret, account_id)?,
         )?);
         let mut tenants = self.tenants.write();
         if let Some(t) = tenants.get(account_id) {

@@ -22,8 +22,7 @@
 //!
 //! Table ids are never reused, so a re-created table never sees old data.
 
-use openddb_core::keyenc::encode_key_value;
-use openddb_core::AttributeValue;
+use openddb_core::keyenc::{encode_key_value, KeyValue};
 
 const META: u8 = 0x00;
 const ITEMS: u8 = 0x01;
@@ -127,7 +126,7 @@ pub fn collections_prefix(table_id: u64) -> Vec<u8> {
 
 /// The size of the item collection (base items and local index entries)
 /// of one partition key.
-pub fn collection_key(table_id: u64, pk: &AttributeValue) -> Vec<u8> {
+pub fn collection_key(table_id: u64, pk: KeyValue<'_>) -> Vec<u8> {
     let mut k = collections_prefix(table_id);
     encode_key_value(pk, &mut k);
     k
@@ -149,7 +148,7 @@ pub fn index_prefix(table_id: u64, index_id: u32) -> Vec<u8> {
 }
 
 /// The storage key of a base-table item.
-pub fn item_key(table_id: u64, pk: &AttributeValue, sk: Option<&AttributeValue>) -> Vec<u8> {
+pub fn item_key(table_id: u64, pk: KeyValue<'_>, sk: Option<KeyValue<'_>>) -> Vec<u8> {
     let mut k = index_prefix(table_id, BASE_INDEX);
     encode_key_value(pk, &mut k);
     if let Some(sk) = sk {
@@ -162,9 +161,9 @@ pub fn item_key(table_id: u64, pk: &AttributeValue, sk: Option<&AttributeValue>)
 pub fn index_entry_key<'a>(
     table_id: u64,
     index_id: u32,
-    index_key: impl IntoIterator<Item = &'a AttributeValue>,
-    pk: &AttributeValue,
-    sk: Option<&AttributeValue>,
+    index_key: impl IntoIterator<Item = KeyValue<'a>>,
+    pk: KeyValue<'_>,
+    sk: Option<KeyValue<'_>>,
 ) -> Vec<u8> {
     let mut k = index_prefix(table_id, index_id);
     for v in index_key {
@@ -213,7 +212,12 @@ impl TableStats {
 
     /// Accounts for one item (or index entry) replaced by another.
     pub fn replace(&mut self, old_size: Option<usize>, new_size: Option<usize>) {
-        self.item_count += i64::from(new_size.is_some()) - i64::from(old_size.is_some());
-        self.size_bytes += new_size.unwrap_or(0) as i64 - old_size.unwrap_or(0) as i64;
+        // Saturating: a corrupt record must not make a write panic.
+        self.item_count = self
+            .item_count
+            .saturating_add(i64::from(new_size.is_some()) - i64::from(old_size.is_some()));
+        self.size_bytes = self
+            .size_bytes
+            .saturating_add(new_size.unwrap_or(0) as i64 - old_size.unwrap_or(0) as i64);
     }
 }

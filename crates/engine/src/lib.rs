@@ -14,6 +14,7 @@ mod keys;
 mod pages;
 mod partiql;
 mod run;
+mod sealed;
 pub mod streams;
 mod tenant;
 mod tokens;

@@ -11,7 +11,9 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use openddb_core::expr::{evaluate, project, Condition, DocumentPath};
-use openddb_core::keyenc::{decode_key_value, encode_key_prefix, encode_key_value};
+use openddb_core::keyenc::{
+    decode_key_value, encode_key_prefix, encode_key_value, KeyValue, NotAKeyType,
+};
 use openddb_core::size::item_size;
 use openddb_core::value::decode_item;
 use openddb_core::{AttributeValue, DynamoError, Item};
@@ -77,44 +79,48 @@ pub fn target_prefix(meta: &TableMeta, index: Option<&IndexMeta>) -> Vec<u8> {
 }
 
 /// The key range a key condition selects: the fixed partition and leading
-/// sort values, then an optional range on the next sort attribute.
+/// sort values, then an optional range on the next sort attribute. A value
+/// of a type no key can have is refused (the caller words the error for
+/// its request; its own checks should have caught it first).
 pub fn key_condition_range(
     prefix: &[u8],
     partition: &[AttributeValue],
     sort_equal: &[AttributeValue],
     sort_range: Option<&SortRange>,
-) -> KeyRange {
+) -> Result<KeyRange, NotAKeyType> {
     let mut base = prefix.to_vec();
     for v in partition.iter().chain(sort_equal) {
-        encode_key_value(v, &mut base);
+        encode_key_value(KeyValue::try_from(v)?, &mut base);
     }
     let end_of = |p: &[u8]| match prefix_successor(p) {
         Some(e) => Bound::Excluded(e),
         None => Bound::Unbounded,
     };
-    let with = |v: &AttributeValue| {
+    let with = |v: &AttributeValue| -> Result<Vec<u8>, NotAKeyType> {
         let mut k = base.clone();
-        encode_key_value(v, &mut k);
-        k
+        encode_key_value(KeyValue::try_from(v)?, &mut k);
+        Ok(k)
     };
-    let after = |v: &AttributeValue| match prefix_successor(&with(v)) {
-        Some(k) => Bound::Included(k),
-        None => Bound::Unbounded,
+    let after = |v: &AttributeValue| -> Result<Bound<Vec<u8>>, NotAKeyType> {
+        Ok(match prefix_successor(&with(v)?) {
+            Some(k) => Bound::Included(k),
+            None => Bound::Unbounded,
+        })
     };
     let (start, end) = match sort_range {
         None => (Bound::Included(base.clone()), end_of(&base)),
-        Some(SortRange::Lt(v)) => (Bound::Included(base.clone()), Bound::Excluded(with(v))),
-        Some(SortRange::Le(v)) => (Bound::Included(base.clone()), end_of(&with(v))),
-        Some(SortRange::Gt(v)) => (after(v), end_of(&base)),
-        Some(SortRange::Ge(v)) => (Bound::Included(with(v)), end_of(&base)),
-        Some(SortRange::Between(a, b)) => (Bound::Included(with(a)), end_of(&with(b))),
+        Some(SortRange::Lt(v)) => (Bound::Included(base.clone()), Bound::Excluded(with(v)?)),
+        Some(SortRange::Le(v)) => (Bound::Included(base.clone()), end_of(&with(v)?)),
+        Some(SortRange::Gt(v)) => (after(v)?, end_of(&base)),
+        Some(SortRange::Ge(v)) => (Bound::Included(with(v)?), end_of(&base)),
+        Some(SortRange::Between(a, b)) => (Bound::Included(with(a)?), end_of(&with(b)?)),
         Some(SortRange::BeginsWith(v)) => {
             let mut k = base.clone();
-            encode_key_prefix(v, &mut k);
+            encode_key_prefix(KeyValue::try_from(v)?, &mut k);
             (Bound::Included(k.clone()), end_of(&k))
         }
     };
-    KeyRange { start, end }
+    Ok(KeyRange { start, end })
 }
 
 /// Narrows `range` to the entries after `exclusive_start` in the reading
@@ -149,18 +155,68 @@ pub fn resume_after(range: KeyRange, exclusive_start: Vec<u8>, reverse: bool) ->
     }
 }
 
-/// The storage key of the entry an ExclusiveStartKey names (already
-/// validated to hold the table's and the index's key attributes).
+/// The storage key of the entry an ExclusiveStartKey (or a NextToken)
+/// names; `None` unless it holds the table's and the index's key
+/// attributes with their schema types.
 pub fn start_key(meta: &TableMeta, index: Option<&IndexMeta>, key: &Item) -> Option<Vec<u8>> {
-    let pk = key.get(&meta.key_schema.partition_key.name)?;
+    let typed = |attr: &crate::catalog::KeyAttribute| {
+        let v = KeyValue::try_from(key.get(&attr.name)?).ok()?;
+        (v.type_name() == attr.attr_type).then_some(v)
+    };
+    let pk = typed(&meta.key_schema.partition_key)?;
     let sk = match &meta.key_schema.sort_key {
-        Some(s) => Some(key.get(&s.name)?),
+        Some(s) => Some(typed(s)?),
         None => None,
     };
     Some(match index {
         None => keys::item_key(meta.id, pk, sk),
         Some(i) => keys::index_entry_key(meta.id, i.id, i.key_values(key)?, pk, sk),
     })
+}
+
+/// The storage key of the entry whose encoded key values (index key, then
+/// table key, as they follow `prefix` in its storage key) are `values`;
+/// `None` unless they decode, each with its schema type, with nothing
+/// left over.
+pub fn resume_key(
+    meta: &TableMeta,
+    index: Option<&IndexMeta>,
+    prefix: &[u8],
+    values: &[u8],
+) -> Option<Vec<u8>> {
+    let index_attrs = index.into_iter().flat_map(|i| i.key_attributes());
+    let table_attrs =
+        std::iter::once(&meta.key_schema.partition_key).chain(meta.key_schema.sort_key.as_ref());
+    let mut rest = values;
+    for attr in index_attrs.chain(table_attrs) {
+        let (value, used) = decode_key_value(rest)?;
+        if value.type_name() != attr.attr_type {
+            return None;
+        }
+        rest = rest.get(used..)?;
+    }
+    if !rest.is_empty() {
+        return None;
+    }
+    let mut key = Vec::with_capacity(prefix.len() + values.len());
+    key.extend_from_slice(prefix);
+    key.extend_from_slice(values);
+    Some(key)
+}
+
+/// Whether `key` lies inside `range`.
+pub fn range_holds(range: &KeyRange, key: &[u8]) -> bool {
+    let after_start = match &range.start {
+        Bound::Included(s) => key >= s.as_slice(),
+        Bound::Excluded(s) => key > s.as_slice(),
+        Bound::Unbounded => true,
+    };
+    let before_end = match &range.end {
+        Bound::Included(e) => key <= e.as_slice(),
+        Bound::Excluded(e) => key < e.as_slice(),
+        Bound::Unbounded => true,
+    };
+    after_start && before_end
 }
 
 /// The LastEvaluatedKey of an entry, decoded from its storage key: the
@@ -182,7 +238,7 @@ fn key_of(meta: &TableMeta, index: Option<&IndexMeta>, storage_key: &[u8]) -> Op
 /// The segment of a parallel scan an entry belongs to: a stable hash of
 /// its partition key (FNV-1a; stability across versions matters, quality
 /// beyond spreading keys evenly does not).
-pub fn segment_of(partition_key: &AttributeValue, total: u32) -> u32 {
+pub fn segment_of(partition_key: KeyValue<'_>, total: u32) -> u32 {
     let mut enc = Vec::with_capacity(32);
     encode_key_value(partition_key, &mut enc);
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -191,7 +247,9 @@ pub fn segment_of(partition_key: &AttributeValue, total: u32) -> u32 {
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
     // Fold the high bits in: FNV's low bits alone spread poorly.
-    ((h ^ (h >> 32)) % u64::from(total)) as u32
+    // `max(1)`: a total of zero is refused by request validation; here it
+    // must not divide by zero.
+    ((h ^ (h >> 32)) % u64::from(total.max(1))) as u32
 }
 
 fn corrupt(e: impl std::fmt::Display) -> DynamoError {
@@ -246,7 +304,7 @@ pub fn continue_page(
     'chunks: while chunks < max_chunks {
         chunks += 1;
         let want = match req.limit {
-            Some(l) => (l - page.scanned_count).min(CHUNK),
+            Some(l) => l.saturating_sub(page.scanned_count).min(CHUNK),
             None => CHUNK,
         };
         let rows = txn
@@ -257,7 +315,9 @@ pub fn continue_page(
         for (k, v) in rows {
             let stored = decode_item(&v).map_err(corrupt)?;
             if let Some((segment, total)) = req.segment {
-                let pk = stored.get(&meta.key_schema.partition_key.name);
+                let pk = stored
+                    .get(&meta.key_schema.partition_key.name)
+                    .and_then(|v| KeyValue::try_from(v).ok());
                 if pk.is_none_or(|pk| segment_of(pk, total) != segment) {
                     last_read = Some(k);
                     continue;
@@ -314,11 +374,12 @@ fn fetch(
     entry: &Item,
     blocks: &mut usize,
 ) -> Result<Option<Item>, DynamoError> {
-    let Some(pk) = entry.get(&meta.key_schema.partition_key.name) else {
+    let key_of = |name: &str| entry.get(name).and_then(|v| KeyValue::try_from(v).ok());
+    let Some(pk) = key_of(&meta.key_schema.partition_key.name) else {
         return Ok(None);
     };
     let sk = match &meta.key_schema.sort_key {
-        Some(s) => match entry.get(&s.name) {
+        Some(s) => match key_of(&s.name) {
             Some(v) => Some(v),
             None => return Ok(None),
         },

@@ -23,12 +23,14 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use openddb_core::api::KeySchemaElement;
-use openddb_core::keyenc::encode_key_value;
+use openddb_core::keyenc::{encode_key_value, KeyValue};
 use openddb_core::size::item_size;
 use openddb_core::value::{decode_item, encode_item};
-use openddb_core::{AttributeValue, Item};
+use openddb_core::Item;
 use openddb_kv::{KeyRange, KvError, ReadTxn, Txn};
 use serde::{Deserialize, Serialize};
+
+use crate::sealed::{Fields, Purpose, Sealed, Sealer, Verified};
 
 const META: u8 = 0x05;
 const RECORDS: u8 = 0x06;
@@ -304,7 +306,7 @@ fn stream_records_prefix(stream: u64) -> Vec<u8> {
 }
 
 /// Where an item's records go: FNV-1a of its encoded partition key.
-pub fn hash_of(partition_key: &AttributeValue) -> u32 {
+pub fn hash_of(partition_key: KeyValue<'_>) -> u32 {
     let mut enc = Vec::with_capacity(32);
     encode_key_value(partition_key, &mut enc);
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -489,7 +491,7 @@ pub fn disable(txn: &mut dyn Txn, stream: u64, now: u64) -> Result<(), KvError> 
 pub fn append(
     txn: &mut dyn Txn,
     stream: &StreamRef,
-    partition_key: &AttributeValue,
+    partition_key: KeyValue<'_>,
     keys: &Item,
     old: Option<&Item>,
     new: Option<&Item>,
@@ -762,6 +764,7 @@ pub fn trim(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use openddb_core::AttributeValue;
     use openddb_kv::{write_blocking, Kv, Outcome};
     use openddb_kv_memory::MemoryKv;
 
@@ -803,7 +806,7 @@ mod tests {
                 let pk = format!("k{}", i % 37);
                 let keys = Item::from([("pk".to_string(), s(&pk))]);
                 let new = item(&pk, &i.to_string());
-                append(txn, &r, &s(&pk), &keys, None, Some(&new), false)?;
+                append(txn, &r, KeyValue::S(&pk), &keys, None, Some(&new), false)?;
                 Ok((Outcome::Commit, ()))
             })
             .unwrap();
@@ -860,7 +863,7 @@ mod tests {
                     AttributeValue::S(v) => v.clone(),
                     _ => unreachable!(),
                 };
-                let h = hash_of(&s(&pk));
+                let h = hash_of(KeyValue::S(&pk));
                 assert!(sh.lo <= h && h <= sh.hi);
                 seen.entry(pk).or_default().push(rec.seq);
             }
@@ -962,50 +965,54 @@ pub struct IteratorPosition {
     pub issued_ms: u64,
 }
 
-/// A shard iterator in DynamoDB's shape: the stream ARN, a version, and an
-/// opaque checked payload.
-pub fn encode_iterator(arn: &str, p: &IteratorPosition) -> String {
-    use base64::Engine;
-    let mut payload = Vec::with_capacity(32);
-    payload.extend_from_slice(&p.stream.to_be_bytes());
-    payload.extend_from_slice(&p.shard.to_be_bytes());
-    payload.extend_from_slice(&p.from.to_be_bytes());
-    payload.extend_from_slice(&p.issued_ms.to_be_bytes());
-    let crc = crc32fast::hash(&[arn.as_bytes(), &payload].concat());
-    payload.extend_from_slice(&crc.to_be_bytes());
-    format!(
-        "{arn}|1|{}",
-        base64::engine::general_purpose::STANDARD.encode(payload)
-    )
+impl Sealed for IteratorPosition {
+    const PURPOSE: Purpose = Purpose::ShardIterator;
+
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.stream.to_be_bytes());
+        out.extend_from_slice(&self.shard.to_be_bytes());
+        out.extend_from_slice(&self.from.to_be_bytes());
+        out.extend_from_slice(&self.issued_ms.to_be_bytes());
+    }
+
+    fn read(bytes: &[u8]) -> Option<IteratorPosition> {
+        let mut r = Fields(bytes);
+        let p = IteratorPosition {
+            stream: r.u64()?,
+            shard: r.u32()?,
+            from: r.u64()?,
+            issued_ms: r.u64()?,
+        };
+        r.is_empty().then_some(p)
+    }
 }
 
-/// Reads a shard iterator back; `None` when it is not one of ours.
-pub fn decode_iterator(s: &str) -> Option<(String, IteratorPosition)> {
-    use base64::Engine;
+/// Longest ShardIterator (the API model's).
+pub const MAX_ITERATOR_LEN: usize = 2048;
+
+/// A shard iterator in DynamoDB's shape: the stream ARN, a version, and the
+/// sealed position, whose tag also covers the ARN and the tenant.
+pub fn encode_iterator(sealer: &Sealer, arn: &str, p: &IteratorPosition) -> String {
+    format!("{arn}|1|{}", sealer.seal_text(p, arn.as_bytes()))
+}
+
+/// Reads a shard iterator back: its ARN and position, or `None` unless
+/// this tenant's sealer made it. The position still has to be checked
+/// against the stream as it is now.
+pub fn decode_iterator<'a>(
+    sealer: &Sealer,
+    s: &'a str,
+) -> Option<(&'a str, Verified<IteratorPosition>)> {
+    if s.len() > MAX_ITERATOR_LEN {
+        return None;
+    }
     let (rest, payload) = s.rsplit_once('|')?;
     let (arn, version) = rest.rsplit_once('|')?;
     if version != "1" {
         return None;
     }
-    let payload = base64::engine::general_purpose::STANDARD
-        .decode(payload)
-        .ok()?;
-    if payload.len() != 32 {
-        return None;
-    }
-    let crc = u32::from_be_bytes(payload[28..32].try_into().ok()?);
-    if crc32fast::hash(&[arn.as_bytes(), &payload[..28]].concat()) != crc {
-        return None;
-    }
-    Some((
-        arn.to_string(),
-        IteratorPosition {
-            stream: u64::from_be_bytes(payload[..8].try_into().ok()?),
-            shard: u32::from_be_bytes(payload[8..12].try_into().ok()?),
-            from: u64::from_be_bytes(payload[12..20].try_into().ok()?),
-            issued_ms: u64::from_be_bytes(payload[20..28].try_into().ok()?),
-        },
-    ))
+    let position = sealer.open_text(payload, arn.as_bytes(), MAX_ITERATOR_LEN)?;
+    Some((arn, position))
 }
 
 /// The stream with this ARN, if the tenant still has it.
@@ -1016,26 +1023,33 @@ pub fn by_arn(txn: &dyn ReadTxn, arn: &str) -> Result<Option<StreamMeta>, KvErro
 #[cfg(test)]
 mod codec_tests {
     use super::*;
+    use crate::sealed::TokenSecret;
 
     #[test]
     fn iterators_and_sequence_numbers_round_trip() {
+        let sealer = Sealer::new(&TokenSecret::new([9; 32]), "000000000000");
         let p = IteratorPosition {
             stream: 3,
             shard: 9,
             from: 12345,
             issued_ms: 99,
         };
-        let it = encode_iterator("arn:aws:dynamodb:us-east-1:1:table/t/stream/x", &p);
-        assert_eq!(
-            decode_iterator(&it),
-            Some((
-                "arn:aws:dynamodb:us-east-1:1:table/t/stream/x".to_string(),
-                p
-            ))
-        );
-        let tampered = it.replace("|1|", "|2|");
-        assert_eq!(decode_iterator(&tampered), None);
-        assert_eq!(decode_iterator("garbage"), None);
+        let arn = "arn:aws:dynamodb:us-east-1:1:table/t/stream/x";
+        let it = encode_iterator(&sealer, arn, &p);
+        assert!(it.starts_with(&format!("{arn}|1|")));
+        let (got_arn, got) = decode_iterator(&sealer, &it).unwrap();
+        assert_eq!((got_arn, got.into_inner()), (arn, p));
+        // Another version, ARN, tenant or secret; garbage; too long.
+        assert!(decode_iterator(&sealer, &it.replace("|1|", "|2|")).is_none());
+        assert!(decode_iterator(&sealer, &it.replace("stream/x", "stream/y")).is_none());
+        let other = Sealer::new(&TokenSecret::new([9; 32]), "111111111111");
+        assert!(decode_iterator(&other, &it).is_none());
+        let other = Sealer::new(&TokenSecret::new([8; 32]), "000000000000");
+        assert!(decode_iterator(&other, &it).is_none());
+        assert!(decode_iterator(&sealer, "garbage").is_none());
+        assert!(decode_iterator(&sealer, "a|1|b").is_none());
+        let long = format!("{}{it}", "x".repeat(MAX_ITERATOR_LEN));
+        assert!(decode_iterator(&sealer, &long).is_none());
         assert_eq!(show_sequence(0), "100000000000000000000");
         assert_eq!(parse_sequence(&show_sequence(42)), Some(42));
         assert_eq!(parse_sequence("12"), None);

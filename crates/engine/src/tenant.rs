@@ -27,6 +27,8 @@ pub struct Tenant {
     pub sweeper: crate::ttl::sweeper::Sweeper,
     /// The stream retention task.
     pub trimmer: crate::trimmer::Trimmer,
+    /// Seals and opens the tokens handed to this tenant's clients.
+    pub sealer: crate::sealed::Sealer,
     /// Whether disabled streams are still kept (they keep the trimmer
     /// running after their tables are gone).
     stream_history: std::sync::atomic::AtomicBool,
@@ -39,6 +41,7 @@ impl Tenant {
         faults: Arc<ConflictFaults>,
         stream_settings: crate::streams::StreamSettings,
         ttl_sweep_interval: std::time::Duration,
+        sealer: crate::sealed::Sealer,
     ) -> Result<Tenant, DynamoError> {
         let mut tables = BTreeMap::new();
         let stream_history;
@@ -70,6 +73,7 @@ impl Tenant {
             stream_settings,
             sweeper: crate::ttl::sweeper::Sweeper::new(ttl_sweep_interval),
             trimmer: Default::default(),
+            sealer,
             stream_history: std::sync::atomic::AtomicBool::new(stream_history),
         })
     }

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use openddb_core::keyenc::KeyValue;
 use openddb_core::size::item_size;
 use openddb_core::value::{decode_item, encode_item, normalize_sets};
 use openddb_core::{DynamoError, Item};
@@ -137,8 +138,7 @@ where
     if let Some(stream) = &current.stream {
         if old != new {
             let item = new.as_ref().or(old.as_ref());
-            let pk_name = &current.key_schema.partition_key.name;
-            if let Some(pk) = item.and_then(|i| i.get(pk_name)) {
+            if let Some(pk) = item.and_then(|i| partition_key(&current, i)).transpose()? {
                 let keys: Item = current
                     .key_names()
                     .filter_map(|n| item?.get(n).map(|v| (n.to_string(), v.clone())))
@@ -165,7 +165,7 @@ where
                     .map(|i| i.delta)
                     .sum::<i64>();
             let item = new.as_ref().or(old.as_ref());
-            if let Some(pk) = item.and_then(|i| i.get(&current.key_schema.partition_key.name)) {
+            if let Some(pk) = item.and_then(|i| partition_key(&current, i)).transpose()? {
                 match update_collection(txn, table_id, pk, delta)? {
                     Ok(size) => collection_size = Some(size),
                     Err(e) => return Ok(Err(e)),
@@ -191,12 +191,23 @@ where
     }))
 }
 
+/// The partition key of an item being written: `None` when it has none
+/// (never, for an item that passed the key checks), an error when it is of
+/// a type no key can have (only a corrupt stored item can be).
+fn partition_key<'a>(meta: &TableMeta, item: &'a Item) -> Option<Result<KeyValue<'a>, KvError>> {
+    let v = item.get(&meta.key_schema.partition_key.name)?;
+    Some(
+        KeyValue::try_from(v)
+            .map_err(|e| KvError::Fatal(format!("corrupt item: a {} partition key", e.0))),
+    )
+}
+
 /// Adds `delta` bytes to the item collection of `pk`, refusing a write
 /// that would take it past DynamoDB's 10 GB limit; returns the new size.
 fn update_collection(
     txn: &mut dyn Txn,
     table_id: u64,
-    pk: &openddb_core::AttributeValue,
+    pk: KeyValue<'_>,
     delta: i64,
 ) -> Result<Result<i64, DynamoError>, KvError> {
     let key = keys::collection_key(table_id, pk);
@@ -204,7 +215,7 @@ fn update_collection(
         Some(b) => <[u8; 8]>::try_from(b.as_slice()).map_or(0, i64::from_be_bytes),
         None => 0,
     };
-    let after = (before + delta).max(0);
+    let after = before.saturating_add(delta).max(0);
     if delta > 0 && after > MAX_COLLECTION_BYTES {
         return Ok(Err(DynamoError::new(
             openddb_core::ErrorKind::ItemCollectionSizeLimitExceededException,
@@ -270,9 +281,10 @@ pub fn check_index_keys(meta: &TableMeta, item: &Item) -> Result<(), DynamoError
 /// An item's entry in one index: its storage key and stored (projected) form.
 pub fn index_entry(meta: &TableMeta, index: &IndexMeta, item: &Item) -> Option<(Vec<u8>, Item)> {
     let values = index.key_values(item)?;
-    let pk = item.get(&meta.key_schema.partition_key.name)?;
+    let key_of = |name: &str| KeyValue::try_from(item.get(name)?).ok();
+    let pk = key_of(&meta.key_schema.partition_key.name)?;
     let sk = match &meta.key_schema.sort_key {
-        Some(s) => Some(item.get(&s.name)?),
+        Some(s) => Some(key_of(&s.name)?),
         None => None,
     };
     let key = keys::index_entry_key(meta.id, index.id, values, pk, sk);
@@ -390,7 +402,7 @@ mod tests {
 
     fn update(kv: &MemoryKv, delta: i64) -> Result<i64, DynamoError> {
         write_blocking(kv, move |txn| {
-            let r = update_collection(txn, 7, &pk(), delta)?;
+            let r = update_collection(txn, 7, KeyValue::try_from(&pk()).unwrap(), delta)?;
             Ok((Outcome::Commit, r))
         })
         .expect("storage")
@@ -414,7 +426,7 @@ mod tests {
         let left = kv
             .read()
             .unwrap()
-            .get(&keys::collection_key(7, &pk()))
+            .get(&keys::collection_key(7, KeyValue::try_from(&pk()).unwrap()))
             .unwrap();
         assert_eq!(left, None);
     }

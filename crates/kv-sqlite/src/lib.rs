@@ -32,7 +32,9 @@ use crossbeam_channel::Sender;
 use openddb_kv::{DoneFn, Kv, KvError, ReadHandle, WriteFn};
 use rusqlite::{Connection, OpenFlags};
 
-pub use tenants::{valid_tenant_id, SqliteTenants, FORMAT_LINE};
+pub use tenants::{
+    valid_tenant_id, SqliteTenants, FORMAT_LINE, TOKEN_SECRET_BYTES, TOKEN_SECRET_FILE,
+};
 
 use read::ReadPool;
 use sql::kv_error;

@@ -5,6 +5,10 @@
 //!
 //! ```text
 //! <data_dir>/FORMAT                      "openddb-sqlite-tenants 1": checked on open
+//! <data_dir>/token-secret                32 random bytes (mode 0600): the key that
+//!                                        authenticates what the server hands to
+//!                                        clients to send back (paging tokens,
+//!                                        iterators); created once, read on open
 //! <data_dir>/tenants/<account_id>.sqlite3   one tenant's keyspace (+ -wal, -shm)
 //! ```
 //!
@@ -27,6 +31,12 @@ use crate::{SqliteKv, SqliteOptions};
 /// The first line of `<data_dir>/FORMAT` this build reads and writes.
 pub const FORMAT_LINE: &str = "openddb-sqlite-tenants 1";
 
+/// The name of the secret's file in the data directory.
+pub const TOKEN_SECRET_FILE: &str = "token-secret";
+
+/// How long the secret is.
+pub const TOKEN_SECRET_BYTES: usize = 32;
+
 /// Whether `id` can name a tenant: 1 to 64 characters of `[A-Za-z0-9_-]`,
 /// so it is always a plain, portable file name.
 pub fn valid_tenant_id(id: &str) -> bool {
@@ -40,6 +50,7 @@ pub fn valid_tenant_id(id: &str) -> bool {
 pub struct SqliteTenants {
     data_dir: PathBuf,
     tenants_dir: PathBuf,
+    token_secret: [u8; TOKEN_SECRET_BYTES],
     options: SqliteOptions,
     cache: Mutex<Cache>,
 }
@@ -74,7 +85,10 @@ fn io_error(what: &str, path: &Path, e: std::io::Error) -> KvError {
 impl SqliteTenants {
     /// Opens the data directory, creating it (with its `FORMAT` file) if it
     /// is missing or empty. A directory of another format, or a non-empty
-    /// one without a `FORMAT` file, is refused.
+    /// one without a `FORMAT` file, is refused; so is one whose token
+    /// secret is not 32 bytes (a secret that changed would quietly refuse
+    /// every token already handed out, one that is guessable would accept
+    /// forged ones).
     pub fn open(data_dir: &Path, options: SqliteOptions) -> Result<SqliteTenants, KvError> {
         fs::create_dir_all(data_dir).map_err(|e| io_error("cannot create", data_dir, e))?;
         let format_path = data_dir.join("FORMAT");
@@ -92,8 +106,12 @@ impl SqliteTenants {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut entries =
                     fs::read_dir(data_dir).map_err(|e| io_error("cannot list", data_dir, e))?;
-                let foreign = entries
-                    .any(|entry| entry.map_or(true, |entry| entry.file_name() != "FORMAT.tmp"));
+                let foreign = entries.any(|entry| {
+                    entry.map_or(true, |entry| {
+                        let name = entry.file_name();
+                        name != "FORMAT.tmp" && name != SECRET_TMP
+                    })
+                });
                 if foreign {
                     return Err(KvError::Fatal(format!(
                         "{} is not empty and has no FORMAT file, so it is not an openddb \
@@ -105,11 +123,13 @@ impl SqliteTenants {
             }
             Err(e) => return Err(io_error("cannot read", &format_path, e)),
         }
+        let token_secret = read_or_create_secret(data_dir)?;
         let tenants_dir = data_dir.join("tenants");
         fs::create_dir_all(&tenants_dir).map_err(|e| io_error("cannot create", &tenants_dir, e))?;
         Ok(SqliteTenants {
             data_dir: data_dir.to_path_buf(),
             tenants_dir,
+            token_secret,
             options,
             cache: Mutex::new(Cache::default()),
         })
@@ -118,6 +138,12 @@ impl SqliteTenants {
     /// The data directory.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
+    }
+
+    /// The data directory's secret: the same on every open of the
+    /// directory, unknown to clients.
+    pub fn token_secret(&self) -> &[u8; TOKEN_SECRET_BYTES] {
+        &self.token_secret
     }
 
     /// The file that holds `account_id`'s keyspace.
@@ -197,4 +223,57 @@ fn write_format(data_dir: &Path) -> Result<(), KvError> {
     fs::File::open(data_dir)
         .and_then(|dir| dir.sync_all())
         .map_err(|e| io_error("cannot sync", data_dir, e))
+}
+
+const SECRET_TMP: &str = "token-secret.tmp";
+
+/// Reads the data directory's secret, creating it on first use: 32 bytes
+/// from the operating system's random source, written to a temporary
+/// file readable by the owner only, fsynced, renamed into place and the
+/// directory fsynced, so a crash leaves either no secret or a whole one.
+fn read_or_create_secret(data_dir: &Path) -> Result<[u8; TOKEN_SECRET_BYTES], KvError> {
+    let path = data_dir.join(TOKEN_SECRET_FILE);
+    match fs::read(&path) {
+        Ok(bytes) => {
+            return <[u8; TOKEN_SECRET_BYTES]>::try_from(bytes.as_slice()).map_err(|_| {
+                KvError::Fatal(format!(
+                    "{} holds {} bytes, not {TOKEN_SECRET_BYTES}: it is corrupt; refusing to \
+                     open the data directory (restore the file, or delete it to have a new \
+                     secret made, which invalidates every token handed out so far)",
+                    path.display(),
+                    bytes.len()
+                ))
+            })
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io_error("cannot read", &path, e)),
+    }
+    let mut secret = [0u8; TOKEN_SECRET_BYTES];
+    getrandom::fill(&mut secret)
+        .map_err(|e| KvError::Fatal(format!("no random bytes for {}: {e}", path.display())))?;
+    let tmp = data_dir.join(SECRET_TMP);
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(&tmp)
+        .map_err(|e| io_error("cannot create", &tmp, e))?;
+    // A temporary file left by a crash keeps the mode it was created
+    // with; make sure it is the owner's alone before the secret goes in.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(fs::Permissions::from_mode(0o600))
+            .map_err(|e| io_error("cannot restrict", &tmp, e))?;
+    }
+    file.write_all(&secret)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| io_error("cannot write", &tmp, e))?;
+    drop(file);
+    fs::rename(&tmp, &path).map_err(|e| io_error("cannot create", &path, e))?;
+    fs::File::open(data_dir)
+        .and_then(|dir| dir.sync_all())
+        .map_err(|e| io_error("cannot sync", data_dir, e))?;
+    Ok(secret)
 }

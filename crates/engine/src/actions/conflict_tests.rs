@@ -40,7 +40,7 @@ async fn setup() -> Database {
 fn storage_key(db: &Database, pk: &str) -> Vec<u8> {
     let tenant = db.tenant(ACCOUNT).expect("tenant");
     let meta = tenant.table("ttt").expect("table");
-    keys::item_key(meta.id, &s(pk), None)
+    keys::item_key(meta.id, openddb_core::keyenc::KeyValue::S(pk), None)
 }
 
 async fn put(db: &Database, pk: &str) -> Result<(), DynamoError> {

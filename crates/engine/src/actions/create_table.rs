@@ -242,7 +242,13 @@ pub(crate) fn parse_key_schema(
     ks: &[KeySchemaElement],
     defs: &[(String, String)],
 ) -> Result<KeySchema, DynamoError> {
-    let hash = &ks[0];
+    // Request validation refuses an empty key schema first; this must not
+    // index past one all the same.
+    let Some(hash) = ks.first() else {
+        return Err(DynamoError::validation(
+            "Invalid KeySchema: The first KeySchemaElement is not a HASH key type",
+        ));
+    };
     if hash.key_type.as_deref() != Some("HASH") {
         return Err(DynamoError::validation(
             "Invalid KeySchema: The first KeySchemaElement is not a HASH key type",

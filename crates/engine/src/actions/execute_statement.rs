@@ -12,8 +12,8 @@ use crate::partiql::{self, select, write, Prepared};
 use crate::tenant::Tenant;
 use crate::RequestContext;
 
-/// Longest NextToken.
-const MAX_NEXT_TOKEN: usize = 32768;
+/// Longest NextToken (the API model's PartiQLNextToken).
+pub const MAX_NEXT_TOKEN: usize = 32768;
 
 /// The length constraint every PartiQL surface puts on a statement.
 pub fn check_statement(v: &mut Violations, statement: Option<&str>, member: &str) {
@@ -79,7 +79,7 @@ pub async fn run(
     if input
         .next_token
         .as_ref()
-        .is_some_and(|t| t.is_empty() || t.len() > MAX_NEXT_TOKEN)
+        .is_some_and(|t| t.is_empty() || t.chars().count() > MAX_NEXT_TOKEN)
     {
         v.push_unnamed_value("nextToken", "Member must have length between 1 and 32768");
     }

@@ -63,8 +63,15 @@ pub async fn run(
         )));
     }
     let limit = input.limit.unwrap_or(MAX_LIMIT) as usize;
-    let (arn, pos) = decode_iterator(input.shard_iterator.as_deref().unwrap_or_default())
-        .ok_or_else(invalid_iterator)?;
+    let (arn, pos) = decode_iterator(
+        &tenant.sealer,
+        input.shard_iterator.as_deref().unwrap_or_default(),
+    )
+    .ok_or_else(invalid_iterator)?;
+    let arn = arn.to_string();
+    // Sealed by this server for this tenant; what it names is checked
+    // against the stream as it is now (gone, replaced, trimmed) below.
+    let pos = pos.into_inner();
     let now = streams::now_ms();
     if now.saturating_sub(pos.issued_ms) > ITERATOR_LIFETIME_MS {
         return Err(DynamoError::new(
@@ -101,11 +108,12 @@ pub async fn run(
     let mut bytes = 0u64;
     let mut next_from = pos.from;
     for r in records {
-        if !out.is_empty() && bytes + r.size_bytes > MAX_BYTES {
+        let total = bytes.saturating_add(r.size_bytes);
+        if !out.is_empty() && total > MAX_BYTES {
             break;
         }
-        bytes += r.size_bytes;
-        next_from = r.seq + 1;
+        bytes = total;
+        next_from = r.seq.saturating_add(1);
         out.push(WireRecord {
             event_id: format!("{:016x}{:016x}", stream.id, r.seq),
             event_name: r.event.wire().into(),
@@ -133,6 +141,7 @@ pub async fn run(
         records: out,
         next_shard_iterator: (!exhausted).then(|| {
             encode_iterator(
+                &tenant.sealer,
                 &arn,
                 &IteratorPosition {
                     from: next_from,

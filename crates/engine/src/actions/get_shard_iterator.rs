@@ -93,7 +93,8 @@ pub async fn run(
             Some(if kind == "AT_SEQUENCE_NUMBER" {
                 seq
             } else {
-                seq + 1
+                // After the largest number there is: none of ours.
+                seq.checked_add(1).ok_or_else(invalid_sequence)?
             })
         }
         _ => {
@@ -120,7 +121,9 @@ pub async fn run(
         return Err(shard_not_found());
     };
     let end = if shard.closed {
-        shard.last_seq.map_or(shard.first_seq, |l| l + 1)
+        shard
+            .last_seq
+            .map_or(shard.first_seq, |l| l.saturating_add(1))
     } else {
         next
     };
@@ -147,6 +150,7 @@ pub async fn run(
     };
     Ok(GetShardIteratorOutput {
         shard_iterator: Some(encode_iterator(
+            &tenant.sealer,
             &arn,
             &IteratorPosition {
                 stream: id,

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use openddb_core::api::{Capacity, ConsumedCapacity, QueryOutput};
 use openddb_core::expr::print::value_brief;
 use openddb_core::expr::{values_equal, Condition, DocumentPath, Operand};
+use openddb_core::keyenc::KeyValue;
 use openddb_core::{AttributeValue, DynamoError, Item};
 use openddb_kv::KeyRange;
 
@@ -346,7 +347,9 @@ pub fn exclusive_start(
         StartCheck::Scan {
             segment: Some((segment, total)),
         } => {
-            let pk = key.get(&target.meta.key_schema.partition_key.name);
+            let pk = key
+                .get(&target.meta.key_schema.partition_key.name)
+                .and_then(|v| KeyValue::try_from(v).ok());
             if pk.is_some_and(|pk| segment_of(pk, total) != segment) {
                 return Err(DynamoError::validation(format!(
                     "The provided starting key is invalid: Invalid ExclusiveStartKey. Please use ExclusiveStartKey with correct Segment. TotalSegments: {total} Segment: {segment}"

@@ -138,12 +138,19 @@ pub async fn run(
         prepared.filter.as_ref(),
     )?;
     let prefix = target_prefix(&target.meta, target.index.as_ref());
+    // The key-condition analysis checked every value against the schema's
+    // types; a value no key can hold still gets that check's answer.
     let mut range = key_condition_range(
         &prefix,
         &key_query.partition,
         &key_query.sort_equal,
         key_query.sort_range.as_ref(),
-    );
+    )
+    .map_err(|_| {
+        DynamoError::validation(
+            "One or more parameter values were invalid: Condition parameter type does not match schema type",
+        )
+    })?;
     let reverse = input.scan_index_forward == Some(false);
     if let Some(esk) = &input.exclusive_start_key {
         let schema = schema_of(&target);

@@ -121,7 +121,9 @@ pub async fn run(
     let keys: Vec<Vec<u8>> = planned.iter().map(|p| p.key.clone()).collect();
     let mut busy = tenant.inflight.busy(&keys);
     if tenant.faults.strike() {
-        busy[0] = true;
+        if let Some(first) = busy.first_mut() {
+            *first = true;
+        }
     }
     if busy.iter().any(|b| *b) {
         return Err(run::conflict_cancellation(&busy));

@@ -604,7 +604,9 @@ pub(crate) async fn commit(
     };
     if tenant.faults.strike() {
         let mut at = vec![false; planned.len()];
-        at[0] = true;
+        if let Some(first) = at.first_mut() {
+            *first = true;
+        }
         return Err(run::conflict_cancellation(&at));
     }
 

@@ -11,23 +11,26 @@
 
 use std::sync::Arc;
 
-use base64::Engine as _;
 use openddb_core::api::{Capacity, ConsumedCapacity};
 use openddb_core::expr::eval::get_path;
 use openddb_core::expr::keycond::SortRange;
 use openddb_core::expr::{values_equal, Condition};
-use openddb_core::keyenc::encode_key_value;
+use openddb_core::keyenc::{encode_key_value, KeyValue};
 use openddb_core::partiql::bind::{self, Params};
 use openddb_core::partiql::{BinaryOp, Expr, Projection, Select};
 use openddb_core::size::item_size;
 use openddb_core::{AttributeValue, DynamoError, Item};
-use serde::{Deserialize, Serialize};
 
 use super::{conjuncts, equality, key_type_error, mirror, Prepared};
+use crate::actions::execute_statement::MAX_NEXT_TOKEN;
 use crate::actions::multi_read::{execute, shape, whole, ReadPlan, Reader, Shape, Target};
 use crate::capacity::ReturnCapacity;
 use crate::catalog::{IndexStatus, KeyAttribute};
-use crate::pages::{key_condition_range, resume_after, start_key, target_prefix, PAGE_BYTES};
+use crate::pages::{
+    key_condition_range, range_holds, resume_after, resume_key, start_key, target_prefix,
+    PAGE_BYTES,
+};
+use crate::sealed::{Fields, Purpose, Sealed};
 use crate::tenant::Tenant;
 
 /// Most partitions (or partition × sort-key combinations) one SELECT may
@@ -52,6 +55,8 @@ pub struct Output {
 /// A SELECT bound and resolved against its table, before it runs.
 pub struct Plan {
     target: Target,
+    /// The partition key of what is read.
+    partition_key: KeyAttribute,
     /// The partitions read, in order; `None` scans.
     partitions: Option<Vec<AttributeValue>>,
     sort_equal: Option<AttributeValue>,
@@ -284,7 +289,13 @@ pub fn plan(
         }
     }
     let (partition_key, sort_key) = match &index {
-        Some(i) => (i.partition[0].clone(), i.sort.first().cloned()),
+        Some(i) => (
+            i.partition
+                .first()
+                .cloned()
+                .ok_or_else(|| DynamoError::internal("index without a partition key"))?,
+            i.sort.first().cloned(),
+        ),
         None => (
             meta.key_schema.partition_key.clone(),
             meta.key_schema.sort_key.clone(),
@@ -297,20 +308,17 @@ pub fn plan(
         None => None,
     };
     if let Some(values) = &mut partitions {
-        if values
-            .iter()
-            .any(|v| v.type_name() != partition_key.attr_type)
-        {
-            return Err(key_type_error(&partition_key.name));
+        let mut keyed: Vec<(Vec<u8>, AttributeValue)> = Vec::with_capacity(values.len());
+        for v in values.drain(..) {
+            let mut k = Vec::new();
+            match KeyValue::try_from(&v) {
+                Ok(key) if key.type_name() == partition_key.attr_type => {
+                    encode_key_value(key, &mut k)
+                }
+                _ => return Err(key_type_error(&partition_key.name)),
+            }
+            keyed.push((k, v));
         }
-        let mut keyed: Vec<(Vec<u8>, AttributeValue)> = values
-            .drain(..)
-            .map(|v| {
-                let mut k = Vec::new();
-                encode_key_value(&v, &mut k);
-                (k, v)
-            })
-            .collect();
         keyed.sort_by(|a, b| a.0.cmp(&b.0));
         keyed.dedup_by(|a, b| a.0 == b.0);
         if keyed.len() > MAX_DECOMPOSED_READS {
@@ -391,6 +399,7 @@ pub fn plan(
     }
     let mut plan = Plan {
         target,
+        partition_key,
         partitions,
         sort_equal,
         sort_range,
@@ -455,37 +464,96 @@ fn check_filter_projected(
     )))
 }
 
-/// What a NextToken carries.
-#[derive(Serialize, Deserialize)]
+/// What a NextToken carries, sealed (see sealed.rs) so a client can only
+/// hand back what it was given.
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Resume {
     /// Fingerprint of the statement, its parameters and what is read.
-    h: String,
+    fingerprint: [u8; FINGERPRINT_BYTES],
     /// The partition being read (its place in the plan's list).
-    p: usize,
-    /// The key to resume after, within that partition (or the scan).
-    k: Option<Item>,
+    partition: u32,
+    /// The key to resume after, within that partition (or the scan): the
+    /// encoded key values of the entry (index key, then table key), as
+    /// they follow the table or index prefix in its storage key. Compact,
+    /// so that the largest keys fit NextToken's 32768 characters.
+    key: Option<Vec<u8>>,
 }
 
-fn fingerprint(prepared: &Prepared, plan: &Plan) -> String {
+const FINGERPRINT_BYTES: usize = 16;
+
+impl Sealed for Resume {
+    const PURPOSE: Purpose = Purpose::PartiqlNextToken;
+
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.fingerprint);
+        out.extend_from_slice(&self.partition.to_be_bytes());
+        match &self.key {
+            None => out.push(0),
+            Some(k) => {
+                out.push(1);
+                out.extend_from_slice(k);
+            }
+        }
+    }
+
+    fn read(bytes: &[u8]) -> Option<Resume> {
+        let mut r = Fields(bytes);
+        let fingerprint = r.take(FINGERPRINT_BYTES)?.try_into().ok()?;
+        let partition = r.u32()?;
+        let key = match r.u8()? {
+            0 if r.is_empty() => None,
+            1 if !r.is_empty() => Some(r.rest().to_vec()),
+            _ => return None,
+        };
+        Some(Resume {
+            fingerprint,
+            partition,
+            key,
+        })
+    }
+}
+
+fn fingerprint(prepared: &Prepared, plan: &Plan) -> [u8; FINGERPRINT_BYTES] {
     let digest = crate::tokens::fingerprint(&(
         &prepared.text,
         &prepared.params,
         plan.target.index.as_ref().map(|i| i.name.as_str()),
     ));
-    digest[..12].iter().map(|b| format!("{b:02x}")).collect()
+    let mut out = [0u8; FINGERPRINT_BYTES];
+    out.copy_from_slice(&digest[..FINGERPRINT_BYTES]);
+    out
 }
 
-fn encode_token(resume: &Resume) -> String {
-    let json = serde_json::to_vec(resume).unwrap_or_default();
-    base64::engine::general_purpose::STANDARD.encode(json)
+fn invalid_token() -> DynamoError {
+    DynamoError::validation("Invalid NextToken")
 }
 
-fn decode_token(token: &str) -> Result<Resume, DynamoError> {
-    let invalid = || DynamoError::validation("Invalid NextToken");
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(token)
-        .map_err(|_| invalid())?;
-    serde_json::from_slice(&bytes).map_err(|_| invalid())
+/// The token that resumes after `resume`.
+fn seal_token(tenant: &Tenant, resume: &Resume) -> String {
+    tenant.sealer.seal_text(resume, &[])
+}
+
+/// Opens a NextToken: its tag first (anything not sealed for this tenant
+/// as a NextToken is "Invalid NextToken"), then whether it belongs to this
+/// statement, then whether its partition is one the plan reads.
+fn open_token(
+    tenant: &Tenant,
+    token: &str,
+    fingerprint: [u8; FINGERPRINT_BYTES],
+    partitions: usize,
+) -> Result<Resume, DynamoError> {
+    let resume = tenant
+        .sealer
+        .open_text::<Resume>(token, &[], MAX_NEXT_TOKEN)
+        .ok_or_else(invalid_token)?
+        .into_inner();
+    if resume.fingerprint != fingerprint {
+        return Err(DynamoError::validation("NextToken does not match request"));
+    }
+    if resume.partition as usize >= partitions {
+        return Err(invalid_token());
+    }
+    Ok(resume)
 }
 
 pub fn add_capacity(total: &mut Option<ConsumedCapacity>, part: Option<ConsumedCapacity>) {
@@ -516,6 +584,11 @@ pub fn add_capacity(total: &mut Option<ConsumedCapacity>, part: Option<ConsumedC
             }
         }
     }
+}
+
+/// A partition's place in the plan (at most MAX_DECOMPOSED_READS).
+fn index_u32(i: usize) -> Result<u32, DynamoError> {
+    u32::try_from(i).map_err(|_| DynamoError::internal("too many partitions"))
 }
 
 /// A SELECT of one item by its full key, read as GetItem reads it.
@@ -549,14 +622,9 @@ pub async fn run(
 ) -> Result<Output, DynamoError> {
     // The fingerprint is computed only to check or to mint a token.
     let hash = || fingerprint(prepared, &plan);
+    let reads = plan.partitions.as_ref().map_or(1, Vec::len);
     let mut resume = match options.next_token {
-        Some(token) => {
-            let r = decode_token(token)?;
-            if r.h != hash() {
-                return Err(DynamoError::validation("NextToken does not match request"));
-            }
-            Some(r)
-        }
+        Some(token) => Some(open_token(tenant, token, hash(), reads)?),
         None => None,
     };
     if let (Some(key), None) = (&plan.point, &resume) {
@@ -568,7 +636,7 @@ pub async fn run(
         Some(values) => values.iter().map(Some).collect(),
         None => vec![None],
     };
-    let first = resume.as_ref().map_or(0, |r| r.p);
+    let first = resume.as_ref().map_or(0, |r| r.partition as usize);
     let mut out = Output::default();
     let mut remaining = options.limit;
     let mut bytes = 0usize;
@@ -579,12 +647,17 @@ pub async fn run(
                 std::slice::from_ref(*v),
                 plan.sort_equal.as_slice(),
                 plan.sort_range.as_ref(),
-            ),
+            )
+            // plan() kept only values of the key's type.
+            .map_err(|_| key_type_error(&plan.partition_key.name))?,
             None => whole(target),
         };
-        if let Some(start) = resume.take().and_then(|r| r.k) {
-            let key = start_key(&target.meta, target.index.as_ref(), &start)
-                .ok_or_else(|| DynamoError::validation("Invalid NextToken"))?;
+        if let Some(values) = resume.take().and_then(|r| r.key) {
+            // Sealed by this server, but checked as if it were not: the
+            // table may have been re-created with other key types since.
+            let key = resume_key(&target.meta, target.index.as_ref(), &prefix, &values)
+                .filter(|k| range_holds(&range, k))
+                .ok_or_else(invalid_token)?;
             range = resume_after(range, key, plan.reverse);
         }
         let page = execute(
@@ -617,22 +690,34 @@ pub async fn run(
         }
         let more_partitions = i + 1 < reads.len();
         if let Some(lek) = page.last_evaluated_key {
-            out.next_token = Some(encode_token(&Resume {
-                h: hash(),
-                p: i,
-                k: Some(lek),
-            }));
+            let key = start_key(&target.meta, target.index.as_ref(), &lek)
+                .and_then(|k| k.get(prefix.len()..).map(<[u8]>::to_vec))
+                .ok_or_else(|| DynamoError::internal("unencodable LastEvaluatedKey"))?;
+            out.next_token = Some(seal_token(
+                tenant,
+                &Resume {
+                    fingerprint: hash(),
+                    partition: index_u32(i)?,
+                    key: Some(key),
+                },
+            ));
             break;
         }
         let full = remaining.is_some_and(|r| r <= 0) || bytes >= PAGE_BYTES;
         if full && more_partitions {
-            out.next_token = Some(encode_token(&Resume {
-                h: hash(),
-                p: i + 1,
-                k: None,
-            }));
+            out.next_token = Some(seal_token(
+                tenant,
+                &Resume {
+                    fingerprint: hash(),
+                    partition: index_u32(i + 1)?,
+                    key: None,
+                },
+            ));
             break;
         }
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod token_tests;

@@ -97,7 +97,7 @@ fn entries(tenant: &Tenant, table_id: u64) -> Vec<(u64, Vec<u8>)> {
 
 fn item_key(tenant: &Tenant, pk: &str) -> Vec<u8> {
     let meta = tenant.table(T).expect("table");
-    keys::item_key(meta.id, &s(pk), None)
+    keys::item_key(meta.id, openddb_core::keyenc::KeyValue::S(pk), None)
 }
 
 #[tokio::test]
