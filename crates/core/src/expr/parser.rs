@@ -8,7 +8,7 @@ use super::ast::*;
 use super::names::Placeholders;
 use super::print::value_brief;
 use super::reserved::is_reserved;
-use super::syntax::{Parser, Raw, RawAction};
+use super::syntax::{Parser, Raw, RawClause};
 use super::ExpressionKind;
 use crate::error::DynamoError;
 use crate::value::AttributeValue;
@@ -918,57 +918,49 @@ pub fn parse_update(
         .map_err(|idx| invalid(kind, p.syntax_message(idx)))?;
     let mut checker = Checker::new(placeholders, false);
     checker.operators = p.operators;
-    let mut seen: Vec<String> = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
     let mut written = Vec::new();
     let mut clauses = Vec::new();
-    for (keyword, actions) in &raw {
-        if seen.contains(keyword) {
+    for raw_clause in &raw {
+        let keyword = raw_clause.keyword();
+        if seen.contains(&keyword) {
             checker.report(
                 Problem::Section,
                 format!("The \"{keyword}\" section can only be used once in an update expression;"),
             );
         }
-        seen.push(keyword.clone());
-        let clause = match keyword.as_str() {
-            "SET" => UpdateClause::Set(
+        seen.push(keyword);
+        let clause = match raw_clause {
+            RawClause::Set(actions) => UpdateClause::Set(
                 actions
                     .iter()
-                    .map(|a| match a {
-                        RawAction::Set(path, value) => {
-                            let path = checker.path(path);
-                            written.push(path.clone());
-                            (path, checker.set_value(value, 0))
-                        }
-                        _ => unreachable!("SET clauses hold SET actions"),
+                    .map(|(path, value)| {
+                        let path = checker.path(path);
+                        written.push(path.clone());
+                        (path, checker.set_value(value, 0))
                     })
                     .collect(),
             ),
-            "REMOVE" => UpdateClause::Remove(
-                actions
+            RawClause::Remove(paths) => UpdateClause::Remove(
+                paths
                     .iter()
-                    .map(|a| match a {
-                        RawAction::Remove(path) => {
-                            let path = checker.path(path);
-                            written.push(path.clone());
-                            path
-                        }
-                        _ => unreachable!("REMOVE clauses hold paths"),
+                    .map(|path| {
+                        let path = checker.path(path);
+                        written.push(path.clone());
+                        path
                     })
                     .collect(),
             ),
-            op => {
-                let pairs = actions
+            RawClause::Value { add, pairs } => {
+                let pairs = pairs
                     .iter()
-                    .map(|a| match a {
-                        RawAction::Value(path, value) => {
-                            let path = checker.path(path);
-                            written.push(path.clone());
-                            (path, checker.add_delete_value(op, value))
-                        }
-                        _ => unreachable!("ADD/DELETE clauses hold path-value pairs"),
+                    .map(|(path, value)| {
+                        let path = checker.path(path);
+                        written.push(path.clone());
+                        (path, checker.add_delete_value(keyword, value))
                     })
                     .collect();
-                if op == "ADD" {
+                if *add {
                     UpdateClause::Add(pairs)
                 } else {
                     UpdateClause::Delete(pairs)

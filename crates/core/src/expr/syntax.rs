@@ -84,13 +84,30 @@ impl Drop for Raw {
     }
 }
 
-/// One action of an update clause, before typing.
+/// One clause of an UpdateExpression with its actions, before typing; the
+/// clause's kind decides the shape of its actions, so no clause can hold an
+/// action of another kind.
 #[derive(Debug)]
-pub(super) enum RawAction {
-    Set(DocumentPath, Raw),
-    Remove(DocumentPath),
-    /// ADD or DELETE: a path and a value placeholder.
-    Value(DocumentPath, String),
+pub(super) enum RawClause {
+    Set(Vec<(DocumentPath, Raw)>),
+    Remove(Vec<DocumentPath>),
+    /// ADD (`add`) or DELETE: paths and value placeholders.
+    Value {
+        add: bool,
+        pairs: Vec<(DocumentPath, String)>,
+    },
+}
+
+impl RawClause {
+    /// The clause's keyword as DynamoDB's messages spell it.
+    pub(super) fn keyword(&self) -> &'static str {
+        match self {
+            RawClause::Set(_) => "SET",
+            RawClause::Remove(_) => "REMOVE",
+            RawClause::Value { add: true, .. } => "ADD",
+            RawClause::Value { add: false, .. } => "DELETE",
+        }
+    }
 }
 
 pub(super) const CLAUSES: &[&str] = &["SET", "REMOVE", "ADD", "DELETE"];
@@ -503,37 +520,42 @@ impl<'s> Parser<'s> {
     }
 
     /// A whole UpdateExpression: its clauses with their actions.
-    pub(super) fn update_top(&mut self) -> PResult<Vec<(String, Vec<RawAction>)>> {
+    pub(super) fn update_top(&mut self) -> PResult<Vec<RawClause>> {
         let mut clauses = Vec::new();
         loop {
             if !self.at_any_keyword(CLAUSES) {
                 return Err(self.pos);
             }
-            let keyword = self.bump().to_ascii_uppercase();
-            let mut actions = Vec::new();
+            let mut clause = match self.bump().to_ascii_uppercase().as_str() {
+                "SET" => RawClause::Set(Vec::new()),
+                "REMOVE" => RawClause::Remove(Vec::new()),
+                keyword => RawClause::Value {
+                    add: keyword == "ADD",
+                    pairs: Vec::new(),
+                },
+            };
             loop {
                 let path = self.path(CLAUSES)?;
-                let action = match keyword.as_str() {
-                    "SET" => {
+                match &mut clause {
+                    RawClause::Set(actions) => {
                         self.expect(TokenKind::Eq)?;
-                        RawAction::Set(path, self.parse(Rule::SetValue)?)
+                        actions.push((path, self.parse(Rule::SetValue)?));
                     }
-                    "REMOVE" => RawAction::Remove(path),
-                    _ => {
+                    RawClause::Remove(paths) => paths.push(path),
+                    RawClause::Value { pairs, .. } => {
                         if self.peek() != TokenKind::ValuePlaceholder {
                             return Err(self.pos);
                         }
-                        RawAction::Value(path, self.bump().to_string())
+                        pairs.push((path, self.bump().to_string()));
                     }
-                };
-                actions.push(action);
+                }
                 if self.peek() == TokenKind::Comma {
                     self.bump();
                 } else {
                     break;
                 }
             }
-            clauses.push((keyword, actions));
+            clauses.push(clause);
             if self.peek() == TokenKind::Eof {
                 return Ok(clauses);
             }

@@ -32,27 +32,26 @@ pub fn apply_update(
 ) -> Result<UpdatedPaths, DynamoError> {
     let actions = update.actions();
     // Read every SET right-hand side from the original item first.
-    let mut set_values = Vec::new();
+    let mut resolved = Vec::with_capacity(actions.len());
     for action in &actions {
-        if let UpdateAction::Set(_, value) = action {
-            set_values.push(set_value(item, value)?);
-        }
+        resolved.push(match action {
+            UpdateAction::Set(path, value) => Resolved::Set(path, set_value(item, value)?),
+            UpdateAction::Add(path, value) => Resolved::Add(path, value),
+            UpdateAction::Delete(path, value) => Resolved::Delete(path, value),
+            UpdateAction::Remove(path) => Resolved::Remove(path),
+        });
     }
-    let mut set_values = set_values.into_iter();
     let mut updated = Vec::new();
     let mut removes = Vec::new();
-    for action in &actions {
+    for action in resolved {
         match action {
-            UpdateAction::Set(path, _) => {
-                let value = set_values.next().expect("one value per SET action");
-                updated.push(write(item, path, value)?);
-            }
-            UpdateAction::Add(path, value) => updated.push(add(item, path, literal(value)?)?),
-            UpdateAction::Delete(path, value) => {
+            Resolved::Set(path, value) => updated.push(write(item, path, value)?),
+            Resolved::Add(path, value) => updated.push(add(item, path, literal(value)?)?),
+            Resolved::Delete(path, value) => {
                 delete(item, path, literal(value)?)?;
                 updated.push(path.clone());
             }
-            UpdateAction::Remove(path) => removes.push(path),
+            Resolved::Remove(path) => removes.push(path),
         }
     }
     // Highest list index first, so earlier indexes still point at the
@@ -63,6 +62,14 @@ pub fn apply_update(
         updated.push(path.clone());
     }
     Ok(UpdatedPaths { paths: updated })
+}
+
+/// An action whose SET value has been read from the original item.
+enum Resolved<'u> {
+    Set(&'u DocumentPath, AttributeValue),
+    Add(&'u DocumentPath, &'u ValueRef),
+    Delete(&'u DocumentPath, &'u ValueRef),
+    Remove(&'u DocumentPath),
 }
 
 fn compare_paths(a: &DocumentPath, b: &DocumentPath) -> Ordering {
