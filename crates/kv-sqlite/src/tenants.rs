@@ -106,7 +106,17 @@ impl SqliteTenants {
             Err(e) => return Err(io_error("cannot read", &format_path, e)),
         }
         let tenants_dir = data_dir.join("tenants");
-        fs::create_dir_all(&tenants_dir).map_err(|e| io_error("cannot create", &tenants_dir, e))?;
+        if !tenants_dir.is_dir() {
+            fs::create_dir_all(&tenants_dir)
+                .map_err(|e| io_error("cannot create", &tenants_dir, e))?;
+            // A new directory entry is durable only once its directory is
+            // fsynced: without this a power cut can take `tenants/`, and
+            // every tenant's file with it, after their writes were
+            // acknowledged (SQLite syncs only the directory of its files).
+            fs::File::open(data_dir)
+                .and_then(|dir| dir.sync_all())
+                .map_err(|e| io_error("cannot sync", data_dir, e))?;
+        }
         Ok(SqliteTenants {
             data_dir: data_dir.to_path_buf(),
             tenants_dir,
