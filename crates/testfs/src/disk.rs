@@ -45,6 +45,9 @@ pub struct Loss {
     pub files: usize,
     /// Pages written since their file's last fsync, dropped.
     pub pages: usize,
+    /// Pages written since their file's last fsync that reached the disk
+    /// anyway (a partial power cut only).
+    pub kept: usize,
     /// Directory entries added, removed or renamed since their directory's
     /// last fsync, undone.
     pub entries: usize,
@@ -145,17 +148,41 @@ impl FileData {
         written
     }
 
-    /// Goes back to the durable content; returns the pages dropped, or
-    /// `None` if nothing changed since the last sync.
-    fn revert(&mut self) -> Option<usize> {
+    /// Goes back to the durable content, except for the unsynced pages (and
+    /// the new size) that `written` says reached the disk before the power
+    /// went; returns the pages dropped and kept, or `None` if nothing
+    /// changed since the last sync.
+    fn revert(&mut self, written: &mut dyn FnMut() -> bool) -> Option<(usize, usize)> {
         if self.dirty.is_empty() && self.len == self.durable_len {
             return None;
         }
-        let dropped = self.dirty.len();
+        let (mut dropped, mut kept) = (0, 0);
+        for p in std::mem::take(&mut self.dirty) {
+            if written() {
+                match self.pages.get(&p) {
+                    Some(page) => self.durable_pages.insert(p, page.clone()),
+                    None => self.durable_pages.remove(&p),
+                };
+                kept += 1;
+            } else {
+                dropped += 1;
+            }
+        }
+        if written() {
+            self.durable_len = self.len;
+        }
+        let keep = pages_for(self.durable_len);
+        self.durable_pages.retain(|p, _| *p < keep);
+        // A page kept past a shorter durable size would hide the zeros
+        // that must read there if the file grows again.
+        if self.durable_len % PAGE != 0 {
+            if let Some(p) = self.durable_pages.get_mut(&(self.durable_len / PAGE)) {
+                Arc::make_mut(p)[(self.durable_len % PAGE) as usize..].fill(0);
+            }
+        }
         self.pages = self.durable_pages.clone();
         self.len = self.durable_len;
-        self.dirty.clear();
-        Some(dropped)
+        Some((dropped, kept))
     }
 }
 
@@ -336,17 +363,41 @@ impl State {
     /// directory entries go back to their last durable state, and inodes
     /// no durable entry reaches are gone.
     pub(crate) fn power_cut(&mut self) -> Loss {
+        self.cut(&mut || false)
+    }
+
+    /// A power cut after the kernel had written back some of what was not
+    /// synced: each unsynced page, file size and directory entry reached
+    /// the disk or not as `written` says (a seeded coin, say).
+    pub(crate) fn partial_power_cut(&mut self, written: &mut dyn FnMut() -> bool) -> Loss {
+        self.cut(written)
+    }
+
+    fn cut(&mut self, written: &mut dyn FnMut() -> bool) -> Loss {
         let mut loss = Loss::default();
         for inode in self.inodes.values_mut() {
             inode.open = 0;
             match &mut inode.content {
                 Content::File(f) => {
-                    if let Some(pages) = f.revert() {
+                    if let Some((dropped, kept)) = f.revert(written) {
                         loss.files += 1;
-                        loss.pages += pages;
+                        loss.pages += dropped;
+                        loss.kept += kept;
                     }
                 }
                 Content::Dir(d) => {
+                    let names: BTreeSet<OsString> =
+                        d.entries.keys().chain(d.durable.keys()).cloned().collect();
+                    for name in names {
+                        let now = d.entries.get(&name).copied();
+                        if now == d.durable.get(&name).copied() || !written() {
+                            continue;
+                        }
+                        match now {
+                            Some(ino) => d.durable.insert(name, ino),
+                            None => d.durable.remove(&name),
+                        };
+                    }
                     let names: BTreeSet<&OsString> =
                         d.entries.keys().chain(d.durable.keys()).collect();
                     loss.entries += names
@@ -405,10 +456,10 @@ mod tests {
         assert_eq!(f.sync(), 3);
         f.write(5_000, &[2u8; 10]);
         f.write(20_000, &[3u8; 10]);
-        assert_eq!(f.revert(), Some(2));
+        assert_eq!(f.revert(&mut || false), Some((2, 0)));
         assert_eq!(f.len(), 10_000);
         assert_eq!(f.read(0, 20_000), vec![1u8; 10_000]);
-        assert_eq!(f.revert(), None);
+        assert_eq!(f.revert(&mut || false), None);
     }
 
     #[test]
@@ -420,12 +471,12 @@ mod tests {
         assert_eq!(f.read(0, 9_000), vec![7u8; 100]);
         f.write(200, b"x");
         assert_eq!(f.read(100, 101), [vec![0u8; 100], b"x".to_vec()].concat());
-        f.revert();
+        f.revert(&mut || false);
         assert_eq!(f.read(0, 9_000), vec![7u8; 9_000]);
         f.truncate(0);
         f.sync();
         f.write(0, b"new");
-        f.revert();
+        f.revert(&mut || false);
         assert_eq!((f.len(), f.read(0, 10)), (0, Vec::new()));
     }
 
@@ -436,7 +487,7 @@ mod tests {
         f.sync();
         f.write(0, b"bb");
         assert_eq!(f.read(0, 4), b"bbaa");
-        f.revert();
+        f.revert(&mut || false);
         assert_eq!(f.read(0, 4), b"aaaa");
     }
 
@@ -483,6 +534,7 @@ mod tests {
             Loss {
                 files: 1,
                 pages: 1,
+                kept: 0,
                 entries: 0
             }
         );
@@ -522,5 +574,29 @@ mod tests {
         s.fsync(ROOT);
         s.collect(f);
         assert!(!s.inodes.contains_key(&f));
+    }
+
+    #[test]
+    fn a_partial_cut_keeps_what_was_written_back() {
+        let mut f = file();
+        f.write(0, &[1u8; 3 * PAGE as usize]);
+        f.sync();
+        f.write(0, &[2u8; 10]);
+        f.write(PAGE, &[3u8; 10]);
+        f.write(3 * PAGE, &[4u8; 100]);
+        // Pages 0, 1 and 3 in order, then the size: keep 0 and 3, not the size.
+        let mut coins = [true, false, true, false].into_iter();
+        assert_eq!(f.revert(&mut || coins.next().unwrap()), Some((1, 2)));
+        assert_eq!(f.len(), 3 * PAGE);
+        assert_eq!(f.read(0, 2), [2, 2]);
+        assert_eq!(f.read(PAGE, 2), [1, 1]);
+        let mut s = state(Entries::OnDirectoryFsync);
+        add_file(&mut s, ROOT, "a");
+        add_file(&mut s, ROOT, "b");
+        let mut coins = [true, false].into_iter();
+        let loss = s.partial_power_cut(&mut || coins.next().unwrap());
+        assert_eq!(loss.entries, 1);
+        assert!(s.lookup(ROOT, OsStr::new("a")).is_some());
+        assert!(s.lookup(ROOT, OsStr::new("b")).is_none());
     }
 }

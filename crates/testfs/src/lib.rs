@@ -57,6 +57,21 @@ impl Disk {
         self.state.lock().power_cut()
     }
 
+    /// Like [`Disk::power_cut`], after the kernel had written back a random
+    /// part (decided by `seed`, half on average) of what was not synced:
+    /// pages, file sizes and directory entries each reached the disk or
+    /// not, in no particular order, which is what a power loss may leave.
+    pub fn partial_power_cut(&self, seed: u64) -> Loss {
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        self.state.lock().partial_power_cut(&mut || {
+            // xorshift64*: enough for coin flips, and no dependency.
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 63 == 1
+        })
+    }
+
     /// Makes everything durable now, as the kernel writing its dirty pages
     /// back does (the only way data becomes durable under
     /// [`Fsync::Ignored`]).
@@ -94,7 +109,9 @@ impl Drop for Mounted {
 /// `testfs: `.
 ///
 /// - `cut`: unmounts, cuts the power, mounts again; answers
-///   `testfs: cut files=F pages=P entries=E` (what was lost).
+///   `testfs: cut files=F pages=P kept=0 entries=E` (what was lost).
+/// - `cut partial SEED`: the same with [`Disk::partial_power_cut`]; `kept`
+///   counts the unsynced pages that reached the disk.
 /// - `writeback`: makes everything durable; answers `testfs: writeback`.
 ///
 /// Answers `testfs: mounted` first. Returns, unmounting, when the commands
@@ -110,22 +127,15 @@ pub fn serve(
     writeln!(replies, "testfs: mounted")?;
     replies.flush()?;
     for line in commands.lines() {
-        let answer = match line?.trim() {
-            "cut" => {
-                let unmounted = mounted.take().map_or(Ok(()), Mounted::unmount);
-                match unmounted {
-                    Ok(()) => {
-                        let loss = disk.power_cut();
-                        mounted = Some(disk.mount(mountpoint)?);
-                        format!(
-                            "cut files={} pages={} entries={}",
-                            loss.files, loss.pages, loss.entries
-                        )
-                    }
-                    Err(e) => format!("error cannot unmount: {e}"),
-                }
-            }
-            "writeback" => {
+        let line = line?;
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let answer = match words.as_slice() {
+            ["cut"] => cut(&disk, &mut mounted, mountpoint, None)?,
+            ["cut", "partial", seed] => match seed.parse() {
+                Ok(seed) => cut(&disk, &mut mounted, mountpoint, Some(seed))?,
+                Err(_) => "error the seed is not a number".to_owned(),
+            },
+            ["writeback"] => {
                 disk.writeback();
                 "writeback".to_owned()
             }
@@ -136,4 +146,26 @@ pub fn serve(
     }
     drop(mounted);
     Ok(())
+}
+
+/// Unmounts, cuts the power (all of it, or part of it with a seed), mounts
+/// again; says what was lost.
+fn cut(
+    disk: &Disk,
+    mounted: &mut Option<Mounted>,
+    mountpoint: &Path,
+    seed: Option<u64>,
+) -> io::Result<String> {
+    if let Err(e) = mounted.take().map_or(Ok(()), Mounted::unmount) {
+        return Ok(format!("error cannot unmount: {e}"));
+    }
+    let loss = match seed {
+        Some(seed) => disk.partial_power_cut(seed),
+        None => disk.power_cut(),
+    };
+    *mounted = Some(disk.mount(mountpoint)?);
+    Ok(format!(
+        "cut files={} pages={} kept={} entries={}",
+        loss.files, loss.pages, loss.kept, loss.entries
+    ))
 }
