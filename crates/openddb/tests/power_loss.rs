@@ -184,7 +184,7 @@ struct KeyState {
     pending: Option<Option<i64>>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Ledger {
     keys: BTreeMap<String, KeyState>,
     /// Per counter: increments acknowledged, and increments unanswered.
@@ -685,7 +685,8 @@ async fn acknowledged_writes_survive_power_loss() {
         eprintln!("cycle {cycle}: {}", fs.command(&cut));
         let mut problems = integrity_check(&fs.root().join("data"));
         let restarted = fs.start_server();
-        problems.extend(check(&restarted.client(), &ledger.lock().unwrap()).await);
+        let snapshot = ledger.lock().unwrap().clone();
+        problems.extend(check(&restarted.client(), &snapshot).await);
         assert!(
             problems.is_empty(),
             "cycle {cycle}: after the power cut:\n{}",
@@ -722,7 +723,8 @@ async fn the_check_detects_lost_writes_when_fsync_is_ignored() {
         "a lost write-back leaves an older database, not a corrupt one: {problems:?}"
     );
     let server = fs.start_server();
-    let problems = check(&server.client(), &ledger.lock().unwrap()).await;
+    let snapshot = ledger.lock().unwrap().clone();
+    let problems = check(&server.client(), &snapshot).await;
     eprintln!(
         "the check found {} problems, e.g. {:?}",
         problems.len(),

@@ -123,7 +123,7 @@ impl FileData {
                 self.dirty.insert(p);
             }
             // Bytes past the end read as zeros if the file grows again.
-            if len % PAGE != 0 {
+            if !len.is_multiple_of(PAGE) {
                 if let Some(p) = self.pages.get_mut(&(len / PAGE)) {
                     Arc::make_mut(p)[(len % PAGE) as usize..].fill(0);
                     self.dirty.insert(len / PAGE);
@@ -175,7 +175,7 @@ impl FileData {
         self.durable_pages.retain(|p, _| *p < keep);
         // A page kept past a shorter durable size would hide the zeros
         // that must read there if the file grows again.
-        if self.durable_len % PAGE != 0 {
+        if !self.durable_len.is_multiple_of(PAGE) {
             if let Some(p) = self.durable_pages.get_mut(&(self.durable_len / PAGE)) {
                 Arc::make_mut(p)[(self.durable_len % PAGE) as usize..].fill(0);
             }
