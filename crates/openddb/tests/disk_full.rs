@@ -628,6 +628,43 @@ async fn fill_up(client: &Client, ledger: &mut Ledger, disk: &mut Disk, mut n: u
     n
 }
 
+/// Payload of the items of [`large_batch_is_refused`].
+const LARGE_ITEM: usize = 380_000;
+
+/// A batch of 25 items near 400 KB (9.5 MB) is more than SQLite's page
+/// cache holds, so SQLite writes pages to the WAL before the commit: on the
+/// full disk that spill fails in the middle of the transaction (SQLITE_FULL
+/// from an INSERT, the whole transaction rolled back by SQLite), a
+/// different path from a failed COMMIT. The batch must be refused whole.
+async fn large_batch_is_refused(client: &Client, ledger: &mut Ledger, seq: usize) -> usize {
+    let seq = seq + 1;
+    let keys: Vec<String> = (0..25).map(|i| format!("L{seq}-{i}")).collect();
+    let requests = keys
+        .iter()
+        .map(|key| {
+            ledger.maybe.insert(key.clone(), seq as i64);
+            WriteRequest::builder()
+                .put_request(
+                    PutRequest::builder()
+                        .set_item(Some(new_item(key, seq as i64, LARGE_ITEM)))
+                        .build()
+                        .expect("put request"),
+                )
+                .build()
+        })
+        .collect();
+    let result = client
+        .batch_write_item()
+        .request_items(TABLE, requests)
+        .send()
+        .await;
+    let err = result.expect_err("a 9.5 MB batch on a full disk");
+    expect_internal_error("large BatchWriteItem", &err);
+    // openddb writes a batch in one transaction (docs/differences.md).
+    ledger.maybe_groups.push(keys);
+    seq
+}
+
 /// After space returns, every kind of write succeeds at once, `rounds` times.
 async fn writes_succeed(
     client: &Client,
@@ -688,6 +725,7 @@ async fn verify(client: &Client, ledger: &Ledger, when: &str) {
     }
     let lengths = |key: &str| match key.as_bytes()[0] {
         b'p' => 12_000,
+        b'L' => LARGE_ITEM,
         _ => 6_000,
     };
     for (key, v) in &ledger.items {
@@ -867,6 +905,7 @@ async fn scenario(mut disk: Disk) {
     // 1. The disk fills up under writes; reads go on; nothing acknowledged
     //    is lost.
     let mut n = fill_up(&client, &mut ledger, &mut disk, 0).await;
+    n = large_batch_is_refused(&client, &mut ledger, n).await;
     verify(&client, &ledger, "on the full disk").await;
 
     // 2. Space returns: writes succeed again, without a restart.
