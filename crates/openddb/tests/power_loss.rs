@@ -627,7 +627,9 @@ fn integrity_check(data_dir: &Path) -> Vec<String> {
         if name.to_string_lossy().ends_with("-shm") {
             continue;
         }
-        std::fs::copy(&path, copies.path().join(&name)).expect("copy a database file");
+        let bytes =
+            std::fs::copy(&path, copies.path().join(&name)).expect("copy a database file");
+        eprintln!("  {}: {bytes} bytes", name.to_string_lossy());
         if path.extension().is_some_and(|x| x == "sqlite3") {
             databases.push(copies.path().join(name));
         }
