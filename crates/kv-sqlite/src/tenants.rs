@@ -102,6 +102,7 @@ impl SqliteTenants {
                     )));
                 }
                 write_format(data_dir)?;
+                sync_parent(data_dir);
             }
             Err(e) => return Err(io_error("cannot read", &format_path, e)),
         }
@@ -192,6 +193,21 @@ impl SqliteTenants {
         };
         drop(evicted_handle);
         Ok(kv)
+    }
+}
+
+/// Makes a new data directory's own entry durable. Best effort: the parent
+/// is the operator's, and a parent openddb cannot read should not stop it.
+fn sync_parent(data_dir: &Path) {
+    let parent = match data_dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if let Err(e) = fs::File::open(parent).and_then(|dir| dir.sync_all()) {
+        tracing::warn!(
+            "cannot fsync {}: a power loss soon after may lose the new data directory ({e})",
+            parent.display()
+        );
     }
 }
 

@@ -149,22 +149,12 @@ impl Testfs {
         self.mount_point.join("data")
     }
 
+    /// Starts the server in the filesystem's namespace. It creates its
+    /// data directory itself: nothing else makes that durable.
     fn start_server(&self) -> ServerProcess {
         let pid = self.child.id().to_string();
         let wrapper = ["nsenter", "--target", &pid, "--mount", "--"];
         ServerProcess::start_wrapped(&wrapper, &self.data_dir(), "warn")
-    }
-
-    /// The data directory, made durable, as an operator's would be long
-    /// before the server starts.
-    fn prepare_data_dir(&self) {
-        let root = self.root();
-        std::fs::create_dir(root.join("data")).expect("create the data directory");
-        for dir in [root.join("data"), root] {
-            std::fs::File::open(&dir)
-                .and_then(|d| d.sync_all())
-                .unwrap_or_else(|e| panic!("fsync {}: {e}", dir.display()));
-        }
     }
 }
 
@@ -627,8 +617,7 @@ fn integrity_check(data_dir: &Path) -> Vec<String> {
         if name.to_string_lossy().ends_with("-shm") {
             continue;
         }
-        let bytes =
-            std::fs::copy(&path, copies.path().join(&name)).expect("copy a database file");
+        let bytes = std::fs::copy(&path, copies.path().join(&name)).expect("copy a database file");
         eprintln!("  {}: {bytes} bytes", name.to_string_lossy());
         if path.extension().is_some_and(|x| x == "sqlite3") {
             databases.push(copies.path().join(name));
@@ -671,7 +660,6 @@ async fn acknowledged_writes_survive_power_loss() {
     let Some(mut fs) = testfs(tmp.path(), "honoured") else {
         return;
     };
-    fs.prepare_data_dir();
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let server = fs.start_server();
     setup(&server.client()).await;
@@ -712,7 +700,6 @@ async fn the_check_detects_lost_writes_when_fsync_is_ignored() {
     let Some(mut fs) = testfs(tmp.path(), "ignored") else {
         return;
     };
-    fs.prepare_data_dir();
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let server = fs.start_server();
     setup(&server.client()).await;
