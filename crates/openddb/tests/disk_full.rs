@@ -20,7 +20,7 @@ use aws_sdk_dynamodb::types::{
     WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
-use common::{attr_def, create_table, item, key_elem, n, s, ServerProcess};
+use common::{attr_def, create_table, item, key_elem, n, s, WrappedServer};
 
 const TABLE: &str = "Full";
 const INDEX: &str = "ByGroup";
@@ -167,13 +167,13 @@ impl Disk {
         self.root().join("data")
     }
 
-    fn start_server(&mut self) -> ServerProcess {
+    fn start_server(&mut self) -> WrappedServer {
         let data_dir = self.data_dir();
         let server = match self {
             Disk::Tmpfs { holder, .. } => {
                 let pid = holder.id().to_string();
                 let wrapper = ["nsenter", "--target", &pid, "--mount", "--"];
-                ServerProcess::start_wrapped(&wrapper, &data_dir, "warn")
+                WrappedServer::start(&wrapper, &data_dir, "warn")
             }
             Disk::FileSizeLimit { limit, server, .. } => {
                 let fsize = format!("--fsize={}:", limit_arg(*limit));
@@ -186,7 +186,7 @@ impl Disk {
                     &fsize,
                     "--",
                 ];
-                let started = ServerProcess::start_wrapped(&wrapper, &data_dir, "warn");
+                let started = WrappedServer::start(&wrapper, &data_dir, "warn");
                 *server = Some(started.pid());
                 started
             }

@@ -23,7 +23,7 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, PutRequest, ScalarAttributeType, TransactWriteItem, Update, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
-use common::{attr_def, item, key_elem, n, s, ServerProcess};
+use common::{attr_def, item, key_elem, n, s, WrappedServer};
 
 const TABLE: &str = "Power";
 const INDEX: &str = "ByGroup";
@@ -151,10 +151,10 @@ impl Testfs {
 
     /// Starts the server in the filesystem's namespace. It creates its
     /// data directory itself: nothing else makes that durable.
-    fn start_server(&self) -> ServerProcess {
+    fn start_server(&self) -> WrappedServer {
         let pid = self.child.id().to_string();
         let wrapper = ["nsenter", "--target", &pid, "--mount", "--"];
-        ServerProcess::start_wrapped(&wrapper, &self.data_dir(), "warn")
+        WrappedServer::start(&wrapper, &self.data_dir(), "warn")
     }
 }
 
@@ -434,7 +434,7 @@ async fn setup(client: &Client) {
 
 /// Runs the writers until `MIN_ACKED` writes are acknowledged (and at least
 /// 300 ms), then SIGKILLs the server and waits for the writers to notice.
-async fn load_then_kill(server: ServerProcess, ledger: &Arc<Mutex<Ledger>>, cycle: usize) {
+async fn load_then_kill(server: WrappedServer, ledger: &Arc<Mutex<Ledger>>, cycle: usize) {
     let client = server.client();
     let stop = Arc::new(AtomicBool::new(false));
     let acked = Arc::new(AtomicUsize::new(0));

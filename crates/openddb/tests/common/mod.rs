@@ -514,14 +514,21 @@ impl Rng {
 
 // ---- Servers started through a wrapper command (fault tests) ----
 
-impl ServerProcess {
-    /// Starts the real binary over `data_dir` through `wrapper`, a command
-    /// that ends by running the program and arguments appended to it
-    /// (`nsenter --target PID --mount --`, `sh -c '…; exec "$@"' sh`), so
-    /// that the server runs in a prepared mount namespace or under resource
-    /// limits. The server's log lines at `log_level` go to the test's
-    /// stderr, shown when the test fails.
-    pub fn start_wrapped(wrapper: &[&str], data_dir: &Path, log_level: &str) -> ServerProcess {
+/// The real binary started through a wrapper command, so that it runs in a
+/// prepared mount namespace or under resource limits; killed (SIGKILL) and
+/// reaped when dropped.
+pub struct WrappedServer {
+    child: std::process::Child,
+    pub addr: SocketAddr,
+}
+
+impl WrappedServer {
+    /// Starts the binary over `data_dir` through `wrapper`, a command that
+    /// ends by running the program and arguments appended to it (`nsenter
+    /// --target PID --mount --`, `sh -c '…; exec "$@"' sh`). The server's
+    /// log lines at `log_level` go to the test's stderr, shown when the test
+    /// fails.
+    pub fn start(wrapper: &[&str], data_dir: &Path, log_level: &str) -> WrappedServer {
         let (program, prefix) = wrapper.split_first().expect("a wrapper command");
         let mut child = std::process::Command::new(program)
             .args(prefix)
@@ -552,7 +559,7 @@ impl ServerProcess {
                 }
             }
         });
-        let mut server = ServerProcess {
+        let mut server = WrappedServer {
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         };
@@ -563,9 +570,19 @@ impl ServerProcess {
         server
     }
 
+    pub fn client(&self) -> Client {
+        client(self.addr)
+    }
+
     /// The server's process id (the wrapper execs into the server).
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// SIGKILL: no chance to flush or finish anything.
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL the server");
+        self.child.wait().expect("reap the server");
     }
 
     /// SIGTERM, then waits for the exit: requests in flight finish and the
@@ -577,5 +594,12 @@ impl ServerProcess {
             .expect("run kill");
         assert!(sent.success(), "SIGTERM the server");
         self.child.wait().expect("wait for the server")
+    }
+}
+
+impl Drop for WrappedServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
