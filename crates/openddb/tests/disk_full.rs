@@ -1,8 +1,9 @@
 //! Disk full: the real `openddb` binary with its data directory on a small
 //! filesystem that fills up. Writes that cannot be stored answer
 //! InternalServerError, reads go on, every acknowledged write stays (across
-//! a crash on the full disk too), writes succeed again once space returns
-//! without a restart, and the files pass SQLite's integrity check.
+//! a crash and a clean stop on the full disk too), writes succeed again once
+//! space returns without a restart, and the files pass SQLite's integrity
+//! check.
 
 mod common;
 
@@ -924,6 +925,20 @@ async fn scenario(mut disk: Disk) {
         n += 1;
         write(&client, &mut ledger, kind, n).await;
     }
+    // A clean stop on the full disk: closing the files cannot checkpoint
+    // the WAL into the database file, which must not lose anything either.
+    let status = server.terminate();
+    assert!(
+        status.success(),
+        "the server stops cleanly on a full disk: {status}"
+    );
+    for db in database_files(&disk.data_dir_here()) {
+        let wal = std::fs::metadata(format!("{}-wal", db.display())).map(|m| m.len());
+        eprintln!("after a clean stop on the full disk: WAL {wal:?}");
+    }
+    let server = disk.start_server();
+    let client = server.client();
+    verify(&client, &ledger, "after a clean stop on the full disk").await;
 
     // 4. Space returns again; then a clean stop, the integrity check, and
     //    a last restart that still finds everything.
