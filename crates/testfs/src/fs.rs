@@ -25,12 +25,13 @@ const TTL: Duration = Duration::from_secs(1);
 
 pub(crate) struct Fs(pub(crate) Arc<Mutex<State>>);
 
-fn attr(ino: u64, inode: &crate::disk::Inode) -> FileAttr {
+fn attr(state: &State, ino: u64) -> Option<FileAttr> {
+    let inode = state.inodes.get(&ino)?;
     let (kind, size, nlink) = match &inode.content {
-        Content::File(f) => (FileType::RegularFile, f.len(), 1),
+        Content::File(f) => (FileType::RegularFile, f.len(), state.links(ino).0),
         Content::Dir(_) => (FileType::Directory, PAGE, 2),
     };
-    FileAttr {
+    Some(FileAttr {
         ino: INodeNo(ino),
         size,
         blocks: size.div_ceil(512),
@@ -46,7 +47,7 @@ fn attr(ino: u64, inode: &crate::disk::Inode) -> FileAttr {
         rdev: 0,
         blksize: PAGE as u32,
         flags: 0,
-    }
+    })
 }
 
 fn time(t: TimeOrNow) -> SystemTime {
@@ -58,8 +59,8 @@ fn time(t: TimeOrNow) -> SystemTime {
 
 impl Fs {
     fn entry(&self, state: &State, ino: u64, reply: ReplyEntry) {
-        match state.inodes.get(&ino) {
-            Some(inode) => reply.entry(&TTL, &attr(ino, inode), Generation(0)),
+        match attr(state, ino) {
+            Some(attr) => reply.entry(&TTL, &attr, Generation(0)),
             None => reply.error(Errno::ENOENT),
         }
     }
@@ -87,8 +88,7 @@ impl Fs {
             name,
             new_inode(content, perm, req.uid(), req.gid()),
         );
-        let inode = state.inodes.get(&ino).expect("just added");
-        Ok((ino, attr(ino, inode)))
+        Ok((ino, attr(&state, ino).expect("just added")))
     }
 
     fn remove(&self, parent: INodeNo, name: &OsStr, want_dir: bool) -> Result<(), Errno> {
@@ -120,8 +120,8 @@ impl Filesystem for Fs {
 
     fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
         let state = self.0.lock();
-        match state.inodes.get(&ino.0) {
-            Some(inode) => reply.attr(&TTL, &attr(ino.0, inode)),
+        match attr(&state, ino.0) {
+            Some(attr) => reply.attr(&TTL, &attr),
             None => reply.error(Errno::ENOENT),
         }
     }
@@ -170,7 +170,7 @@ impl Filesystem for Fs {
             inode.mtime = time(t);
         }
         inode.ctime = ctime.unwrap_or_else(SystemTime::now);
-        reply.attr(&TTL, &attr(ino.0, inode));
+        reply.attr(&TTL, &attr(&state, ino.0).expect("found above"));
     }
 
     fn mknod(
@@ -299,8 +299,7 @@ impl Filesystem for Fs {
                         None => return reply.error(Errno::EISDIR),
                     }
                 }
-                let inode = state.inodes.get(&ino).expect("looked up");
-                (ino, attr(ino, inode))
+                (ino, attr(&state, ino).expect("looked up"))
             }
             None => {
                 let content = Content::File(FileData::default());
