@@ -71,7 +71,8 @@ struct Testfs {
 
 impl Testfs {
     /// Mounts a fresh in-memory disk in a mount namespace of its own, or
-    /// says why this machine cannot.
+    /// says why this machine cannot (no FUSE device, or no privilege to
+    /// make a mount namespace or mount).
     fn start(parent: &Path, fsync: &str) -> Result<Testfs, String> {
         if !Path::new("/dev/fuse").exists() {
             return Err("/dev/fuse is missing".into());
@@ -111,10 +112,22 @@ impl Testfs {
             answers,
             mount_point,
         };
-        match fs.answer() {
-            Some(a) if a == "mounted" => Ok(fs),
-            other => Err(format!("the filesystem did not mount: {other:?}")),
+        // Wait for the mount, keeping what the process says meanwhile: a
+        // refusal by the kernel means this machine cannot run the test;
+        // anything else is a failure of the test's own machinery.
+        let mut said = Vec::new();
+        loop {
+            match fs.answers.recv_timeout(Duration::from_secs(60)) {
+                Ok(a) if a == "mounted" => return Ok(fs),
+                Ok(a) => said.push(a),
+                Err(_) => break,
+            }
         }
+        let said = said.join("\n");
+        if said.contains("Operation not permitted") || said.contains("Permission denied") {
+            return Err(said);
+        }
+        panic!("the test filesystem did not mount:\n{said}");
     }
 
     /// The next answer, skipping other output; `None` if the process ended.
