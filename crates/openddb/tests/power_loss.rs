@@ -106,7 +106,7 @@ impl Testfs {
                 }
             }
         });
-        let mut fs = Testfs {
+        let fs = Testfs {
             child,
             commands,
             answers,
