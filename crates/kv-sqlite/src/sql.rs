@@ -50,14 +50,24 @@ pub(crate) fn configure_writer(conn: &Connection, options: &SqliteOptions) -> ru
     Ok(())
 }
 
-/// Maps a SQLite error onto the closed set: busy/locked → `Retryable`,
-/// full/too big → `TooLarge`, anything else `Fatal`.
+/// Maps a SQLite error onto the closed set: busy/locked → `Retryable`, a
+/// string or blob over SQLite's length limit → `TooLarge`, anything else
+/// `Fatal`.
+///
+/// A full disk (`SQLITE_FULL`: ENOSPC while writing the WAL, the database
+/// file during a checkpoint, or a temporary file) is `Fatal` too, not
+/// `TooLarge`: the same write fits once space returns, so it must not read
+/// as the request's fault, and the operator needs it in the log. SQLite has
+/// by then rolled back the statement or the whole transaction, and the
+/// writer rolls back the rest (`writer.rs`), so the connection is usable
+/// again as soon as there is room. A file size limit (EFBIG) arrives as an
+/// I/O error, which is `Fatal` as well.
 pub(crate) fn kv_error(e: rusqlite::Error) -> KvError {
     match e.sqlite_error_code() {
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
             KvError::Retryable(e.to_string())
         }
-        Some(ErrorCode::DiskFull | ErrorCode::TooBig) => KvError::TooLarge,
+        Some(ErrorCode::TooBig) => KvError::TooLarge,
         _ => KvError::Fatal(e.to_string()),
     }
 }

@@ -120,12 +120,23 @@ impl SqliteTenants {
                     )));
                 }
                 write_format(data_dir)?;
+                sync_parent(data_dir);
             }
             Err(e) => return Err(io_error("cannot read", &format_path, e)),
         }
         let token_secret = read_or_create_secret(data_dir)?;
         let tenants_dir = data_dir.join("tenants");
-        fs::create_dir_all(&tenants_dir).map_err(|e| io_error("cannot create", &tenants_dir, e))?;
+        if !tenants_dir.is_dir() {
+            fs::create_dir_all(&tenants_dir)
+                .map_err(|e| io_error("cannot create", &tenants_dir, e))?;
+            // A new directory entry is durable only once its directory is
+            // fsynced: without this a power cut can take `tenants/`, and
+            // every tenant's file with it, after their writes were
+            // acknowledged (SQLite syncs only the directory of its files).
+            fs::File::open(data_dir)
+                .and_then(|dir| dir.sync_all())
+                .map_err(|e| io_error("cannot sync", data_dir, e))?;
+        }
         Ok(SqliteTenants {
             data_dir: data_dir.to_path_buf(),
             tenants_dir,
@@ -208,6 +219,21 @@ impl SqliteTenants {
         };
         drop(evicted_handle);
         Ok(kv)
+    }
+}
+
+/// Makes a new data directory's own entry durable. Best effort: the parent
+/// is the operator's, and a parent openddb cannot read should not stop it.
+fn sync_parent(data_dir: &Path) {
+    let parent = match data_dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if let Err(e) = fs::File::open(parent).and_then(|dir| dir.sync_all()) {
+        tracing::warn!(
+            "cannot fsync {}: a power loss soon after may lose the new data directory ({e})",
+            parent.display()
+        );
     }
 }
 

@@ -454,3 +454,95 @@ impl Rng {
         tokio::time::sleep(Duration::from_micros(200 + self.below(1800))).await;
     }
 }
+
+// ---- Servers started through a wrapper command (fault tests) ----
+
+/// The real binary started through a wrapper command, so that it runs in a
+/// prepared mount namespace or under resource limits; killed (SIGKILL) and
+/// reaped when dropped.
+pub struct WrappedServer {
+    child: std::process::Child,
+    pub addr: SocketAddr,
+}
+
+impl WrappedServer {
+    /// Starts the binary over `data_dir` through `wrapper`, a command that
+    /// ends by running the program and arguments appended to it (`nsenter
+    /// --target PID --mount --`, `sh -c '…; exec "$@"' sh`). The server's
+    /// log lines at `log_level` go to the test's stderr, shown when the test
+    /// fails.
+    pub fn start(wrapper: &[&str], data_dir: &Path, log_level: &str) -> WrappedServer {
+        let (program, prefix) = wrapper.split_first().expect("a wrapper command");
+        let mut child = std::process::Command::new(program)
+            .args(prefix)
+            .arg(env!("CARGO_BIN_EXE_openddb"))
+            .arg("--port")
+            .arg("0")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .arg("--log-level")
+            .arg(log_level)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start the openddb binary through {program}: {e}"));
+        let pid = child.id();
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)) {
+                let Ok(line) = line else { break };
+                match line.strip_prefix("openddb listening on ") {
+                    Some(addr) if tx.is_some() => {
+                        let _ = tx.take().map(|tx| tx.send(addr.trim().to_owned()));
+                    }
+                    _ => eprintln!("[openddb {pid}] {line}"),
+                }
+            }
+        });
+        let mut server = WrappedServer {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        };
+        let addr = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the server prints its address");
+        server.addr = addr.parse().expect("a socket address");
+        server
+    }
+
+    pub fn client(&self) -> Client {
+        client(self.addr)
+    }
+
+    /// The server's process id (the wrapper execs into the server).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL: no chance to flush or finish anything.
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL the server");
+        self.child.wait().expect("reap the server");
+    }
+
+    /// SIGTERM, then waits for the exit: requests in flight finish and the
+    /// database files are closed cleanly.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "SIGTERM the server");
+        self.child.wait().expect("wait for the server")
+    }
+}
+
+impl Drop for WrappedServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
