@@ -341,7 +341,10 @@ impl Follower {
         s.inserts += wire::occurrences(body, b"\"eventName\":\"INSERT\"");
         s.modifies += wire::occurrences(body, b"\"eventName\":\"MODIFY\"");
         s.removes += wire::occurrences(body, b"\"eventName\":\"REMOVE\"");
-        s.ttl_removes += wire::occurrences(body, b"\"principalId\":\"dynamodb.amazonaws.com\"");
+        // The Streams API spells the member `PrincipalId` (Lambda's events
+        // `principalId`); the value names the TTL service either way and
+        // occurs nowhere else in a record.
+        s.ttl_removes += wire::occurrences(body, b"\"dynamodb.amazonaws.com\"");
         let mut backwards = None;
         for seq in seqs {
             if let Some(last) = &shard.last {
@@ -531,14 +534,17 @@ mod tests {
         // no next iterator: it is closed and done.
         let (_, v) = call(f.next(later));
         assert_eq!(v["ShardIterator"], "a2");
-        let last = format!(
-            r#"{{"Records":[{}]}}"#,
-            record("100000000000000000002", "REMOVE")
+        let removed = record("100000000000000000002", "REMOVE").replacen(
+            "}}",
+            r#"},"userIdentity":{"PrincipalId":"dynamodb.amazonaws.com","Type":"Service"}}"#,
+            1,
         );
+        let last = format!(r#"{{"Records":[{removed}]}}"#);
         f.take(&reply(200, &last), 10, &mut tally);
         assert_eq!(tally.streams.seq_violations, 1);
         assert_eq!(tally.streams.shards_finished, 1);
         assert_eq!(tally.streams.removes, 1);
+        assert_eq!(tally.streams.ttl_removes, 1);
         let problem = tally
             .kinds
             .get(&(

@@ -282,6 +282,17 @@ fn load(l: Option<[f64; 3]>) -> String {
     )
 }
 
+fn resources(s: &Sample) -> String {
+    format!(
+        "RSS {} MiB, HWM {} MiB, {} fds, {} threads, data {} MiB",
+        fmt_opt(mib(s.status.rss_kib), 1),
+        fmt_opt(mib(s.status.hwm_kib), 1),
+        opt(s.fds),
+        opt(s.status.threads),
+        fmt_opt(s.data_bytes.map(|b| b as f64 / 1048576.0), 1)
+    )
+}
+
 fn mib_f(kib: f64) -> String {
     format!("{:.1} MiB", kib / 1024.0)
 }
@@ -380,16 +391,14 @@ pub fn markdown(o: &Outcome) -> String {
         o.load_time.as_secs_f64(),
         o.items_after_load
     );
-    if let Some(s) = o.after_load {
-        let _ = writeln!(
-            out,
-            "- server after loading: RSS {} MiB, HWM {} MiB, {} fds, {} threads, data {} MiB",
-            fmt_opt(mib(s.status.rss_kib), 1),
-            fmt_opt(mib(s.status.hwm_kib), 1),
-            opt(s.fds),
-            opt(s.status.threads),
-            fmt_opt(s.data_bytes.map(|b| b as f64 / 1048576.0), 1)
-        );
+    for (when, sample) in [
+        ("after loading", o.after_load.as_ref()),
+        ("at the start of the window", o.samples.first()),
+        ("at the end of the window", o.samples.last()),
+    ] {
+        if let Some(s) = sample {
+            let _ = writeln!(out, "- server {when}: {}", resources(s));
+        }
     }
 
     let failures = failures(o);
@@ -419,6 +428,28 @@ pub fn markdown(o: &Outcome) -> String {
         |v| format!("{v:.1}"),
         &format!("{} descriptors", a.flat_fds),
     );
+    let st = &o.total.streams;
+    if let (Some(first), Some(last)) = (
+        o.samples.first().and_then(|s| s.data_bytes),
+        o.samples.last().and_then(|s| s.data_bytes),
+    ) {
+        let growth = last as f64 - first as f64;
+        let written = st.records / a.stream_readers.max(1) as u64;
+        let per_record = (a.stream_readers > 0 && written > 0)
+            .then(|| {
+                format!(
+                    ", {:.0} bytes per stream record written ({written} records)",
+                    growth / written as f64
+                )
+            })
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "| data directory | not judged: stream records are kept 24 hours | {}{:.1} MiB over the window{per_record} |",
+            sign(growth),
+            growth.abs() / 1048576.0
+        );
+    }
     let all = o.total.all();
     let _ = writeln!(
         out,
@@ -429,7 +460,6 @@ pub fn markdown(o: &Outcome) -> String {
         all.conflicts,
         all.cond_failed
     );
-    let st = &o.total.streams;
     let _ =
         writeln!(
         out,
@@ -755,6 +785,14 @@ mod tests {
         assert!(text.contains("#### Verdict: PASS"), "{text}");
         assert!(text.contains("| memory (VmRSS) | flat |"), "{text}");
         assert!(text.contains("| 10:00 |"), "{text}");
+        assert!(
+            text.contains("| data directory | not judged: stream records are kept 24 hours | +0.0 MiB over the window |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("- server at the end of the window: RSS 97.7 MiB, HWM 195.3 MiB, 60 fds, 9 threads, data 1.0 MiB"),
+            "{text}"
+        );
         assert!(text.contains("| UpdateItem (cond.) | 400 ConditionalCheckFailedException | condition failed (expected) | 1 | 50.00 % |"), "{text}");
         // One latency column per operation.
         let header = text.lines().find(|l| l.starts_with("| t | get |")).unwrap();

@@ -52,11 +52,6 @@ impl OpTally {
         self.ok + self.cond_failed + self.conflicts + self.throttled + self.errors
     }
 
-    /// Answers DynamoDB gives under load that are not failures.
-    pub fn expected_refusals(&self) -> u64 {
-        self.cond_failed + self.conflicts + self.throttled
-    }
-
     fn merge(&mut self, other: &OpTally) {
         // Both histograms have the same bounds, so adding cannot fail.
         let _ = self.latency.add(&other.latency);
@@ -272,7 +267,7 @@ mod tests {
         assert_eq!(a.streams.max_lag_ms, Some(40));
         let all = a.all();
         assert_eq!(all.requests(), 5);
-        assert_eq!(all.expected_refusals(), 2);
+        assert_eq!(all.cond_failed, 2);
         assert_eq!(all.latency.len(), 4);
     }
 }
