@@ -435,14 +435,14 @@ pub fn markdown(o: &Outcome) -> String {
     ) {
         let growth = last as f64 - first as f64;
         let written = st.records / a.stream_readers.max(1) as u64;
-        let per_record = (a.stream_readers > 0 && written > 0)
-            .then(|| {
-                format!(
-                    ", {:.0} bytes per stream record written ({written} records)",
-                    growth / written as f64
-                )
-            })
-            .unwrap_or_default();
+        let per_record = if a.stream_readers > 0 && written > 0 {
+            format!(
+                ", {:.0} bytes per stream record written ({written} records)",
+                growth / written as f64
+            )
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
             "| data directory | not judged: stream records are kept 24 hours | {}{:.1} MiB over the window{per_record} |",
