@@ -39,6 +39,10 @@
 //! `ExecuteStatement` statements asking what `get`, `put-fresh`, `update`
 //! and `query-100` ask; a target that does not answer a probe statement as
 //! expected has their cells reported as unsupported.
+//! The `soak` subcommand (see `soak`) runs a mixed load of every kind of
+//! request at saturation for minutes to hours against one server, and
+//! judges whether its memory and descriptors stayed flat and whether any
+//! answer was an error.
 //! Only loopback targets are accepted, and all durations and counts are
 //! bounded.
 

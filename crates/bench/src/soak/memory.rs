@@ -83,6 +83,8 @@ impl Tolerance {
 /// The verdict on one series (values in the series' own unit).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Verdict {
+    /// Seconds at each end of the window whose medians are compared.
+    pub settle: f64,
     /// Median over the first `settle` of the window.
     pub baseline: f64,
     /// Median over the last `settle` of the window.
@@ -139,6 +141,7 @@ pub fn verdict(
     let projected = slope * (window_secs - settle);
     let tolerance = tolerance.of(baseline);
     Some(Verdict {
+        settle,
         baseline,
         end,
         slope_per_min: slope * 60.0,

@@ -132,6 +132,10 @@ pub struct SoakArgs {
 
 impl SoakArgs {
     fn check(&self) -> Result<(), String> {
+        // clap drops `requires` when a conflicting argument is present.
+        if self.server.is_some() && (self.pid.is_some() || self.data_dir.is_some()) {
+            return Err("--pid and --data-dir are for --url; a started server's are known".into());
+        }
         if self.concurrency == 0 || self.concurrency > crate::MAX_CONCURRENCY {
             return Err(format!(
                 "--concurrency must be in 1..={}",
@@ -454,7 +458,7 @@ async fn soak(
         tasks.spawn(reader(target.clone(), arn.clone(), tally, shared.clone()));
     }
     eprintln!(
-        "openddb-bench soak: {} workers and {} stream readers; warm-up {:?}, then {:?}",
+        "openddb-bench soak: workers: {}, stream readers: {}; warm-up {:?}, then {:?}",
         args.concurrency, args.stream_readers, args.warmup, args.duration
     );
 
@@ -560,7 +564,10 @@ async fn soak(
             flat_percent: args.flat_percent,
             flat_mib: args.flat_mib,
             flat_fds: args.flat_fds,
-            ttl_sweep_interval: args.ttl_sweep_interval.clone(),
+            ttl_sweep_interval: args
+                .server
+                .as_ref()
+                .map(|_| args.ttl_sweep_interval.clone()),
             url: args.url.clone(),
             pid: target.pid,
         },
@@ -593,4 +600,70 @@ async fn soak(
 fn cores(before: Option<u64>, after: Option<u64>, span: Duration) -> Option<f64> {
     let (a, b) = (before?, after?);
     (!span.is_zero()).then(|| b.saturating_sub(a) as f64 / 1e6 / span.as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use crate::{Cli, Command};
+
+    fn soak(args: &[&str]) -> Result<super::SoakArgs, String> {
+        let argv = ["openddb-bench", "soak"].iter().chain(args);
+        match Cli::try_parse_from(argv)
+            .map_err(|e| e.kind().to_string())?
+            .command
+        {
+            Some(Command::Soak(a)) => a.check().map(|()| a),
+            _ => Err("not the soak".into()),
+        }
+    }
+
+    #[test]
+    fn options() {
+        let a = soak(&["--server", "target/release/openddb", "--port", "19200"]).unwrap();
+        assert_eq!(a.duration, std::time::Duration::from_secs(600));
+        assert_eq!((a.concurrency, a.stream_readers, a.keys), (32, 2, 10_000));
+        assert_eq!(a.ttl_sweep_interval, "1");
+        let a = soak(&[
+            "--url",
+            "http://127.0.0.1:8000",
+            "--pid",
+            "42",
+            "--duration",
+            "2h",
+        ])
+        .unwrap();
+        assert_eq!(a.pid, Some(42));
+        assert_eq!(a.duration, std::time::Duration::from_secs(7200));
+        let a = soak(&[
+            "--server",
+            "x",
+            "--port",
+            "1",
+            "--server-arg",
+            "--threads",
+            "--server-arg",
+            "4",
+        ])
+        .unwrap();
+        assert_eq!(a.server_args, ["--threads", "4"]);
+        // A server to start needs a port; one to attach to is not started.
+        assert!(soak(&["--server", "x"]).is_err());
+        assert!(soak(&[
+            "--server",
+            "x",
+            "--port",
+            "1",
+            "--url",
+            "http://127.0.0.1:1"
+        ])
+        .is_err());
+        assert!(soak(&["--pid", "42", "--server", "x", "--port", "1"]).is_err());
+        assert!(soak(&["--url", "http://127.0.0.1:1", "--keys", "150"]).is_err());
+        assert!(soak(&["--url", "http://127.0.0.1:1", "--hot-keys", "1"]).is_err());
+        assert!(soak(&["--url", "http://127.0.0.1:1", "--duration", "25h"]).is_err());
+        assert!(soak(&["--url", "http://127.0.0.1:1", "--sample-every", "1m"]).is_err());
+        assert!(soak(&["--url", "http://127.0.0.1:1", "--concurrency", "0"]).is_err());
+    }
 }

@@ -27,7 +27,8 @@ pub struct Settings {
     pub flat_percent: f64,
     pub flat_mib: f64,
     pub flat_fds: u64,
-    pub ttl_sweep_interval: String,
+    /// The started server's; `None` when attached.
+    pub ttl_sweep_interval: Option<String>,
     pub url: Option<String>,
     pub pid: Option<u32>,
 }
@@ -306,9 +307,10 @@ fn verdict_row(
 ) {
     match v {
         Some(v) => {
+            let settle = v.settle;
             let _ = writeln!(
                 out,
-                "| {what} | {} | minute 1 median {} → last minute median {} ({}{}); trend {}{}/min, {}{} over the window after minute 1; tolerance {} ({tolerance}) |",
+                "| {what} | {} | median of the first {settle:.0} s {} → of the last {settle:.0} s {} ({}{}); trend {}{}/min, {}{} over the window after the first {settle:.0} s; tolerance {} ({tolerance}) |",
                 if v.flat { "flat" } else { "**NOT flat**" },
                 unit(v.baseline),
                 unit(v.end),
@@ -360,7 +362,7 @@ pub fn markdown(o: &Outcome) -> String {
     }
     let _ = writeln!(
         out,
-        "- window: {:.0} s (asked {:.0} s) after {:.0} s of warm-up; {} workers + {} stream readers; {} items in {} partitions of 100 + {} hot items; TTL sweep every {} s; samples every {:.0} s, rows every {:.0} s",
+        "- window: {:.0} s (asked {:.0} s) after {:.0} s of warm-up; workers: {}, stream readers: {}; {} items in {} partitions of 100 + {} hot items; TTL sweep: {}; samples every {:.0} s, rows every {:.0} s",
         o.window.as_secs_f64(),
         a.duration.as_secs_f64(),
         a.warmup.as_secs_f64(),
@@ -369,7 +371,9 @@ pub fn markdown(o: &Outcome) -> String {
         a.keys,
         a.keys / 100,
         a.hot_keys,
-        a.ttl_sweep_interval,
+        a.ttl_sweep_interval
+            .as_ref()
+            .map_or_else(|| "as the server was started".to_owned(), |i| format!("every {i} s")),
         a.sample_every.as_secs_f64(),
         a.interval.as_secs_f64(),
     );
@@ -653,7 +657,7 @@ pub fn markdown(o: &Outcome) -> String {
 
     let _ = writeln!(
         out,
-        "\n#### Streams\n\n{} readers read {} records ({:.0}/s): {} INSERT, {} MODIFY, {} REMOVE of which {} by Time to Live; {} shards known at most, {} read to their end; largest lag {} s; {} DescribeStream and GetShardIterator calls.",
+        "\n#### Streams\n\n{} readers read {} records ({:.0}/s): {} INSERT, {} MODIFY, {} REMOVE of which {} by Time to Live; each knew of at most {} shards, and they read {} shards to their end between them; largest lag {} s; {} DescribeStream and GetShardIterator calls.",
         a.stream_readers,
         st.records,
         st.records as f64 / window,
@@ -698,7 +702,7 @@ mod tests {
                 flat_percent: 10.0,
                 flat_mib: 16.0,
                 flat_fds: 8,
-                ttl_sweep_interval: "1".into(),
+                ttl_sweep_interval: Some("1".into()),
                 url: None,
                 pid: Some(42),
             },
