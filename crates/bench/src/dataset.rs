@@ -370,7 +370,7 @@ pub async fn prepare(
 }
 
 /// The table and all its GSIs are ACTIVE.
-fn all_active(reply: &Reply) -> bool {
+pub(crate) fn all_active(reply: &Reply) -> bool {
     let v = reply.json();
     reply.ok()
         && v["Table"]["TableStatus"] == "ACTIVE"
@@ -379,7 +379,7 @@ fn all_active(reply: &Reply) -> bool {
             .is_none_or(|gsis| gsis.iter().all(|g| g["IndexStatus"] == "ACTIVE"))
 }
 
-async fn wait_for(
+pub(crate) async fn wait_for(
     target: &Target,
     conn: &mut Conn,
     table: &str,
@@ -536,7 +536,11 @@ fn unprocessed_none(reply: &Reply) -> bool {
 
 /// Sends one `BatchWriteItem`, then its `UnprocessedItems` until none are
 /// left (with a short pause between attempts, as DynamoDB asks).
-async fn write_batch(target: &Target, conn: &mut Conn, body: Bytes) -> Result<(), String> {
+pub(crate) async fn write_batch(
+    target: &Target,
+    conn: &mut Conn,
+    body: Bytes,
+) -> Result<(), String> {
     let mut body = body;
     for attempt in 0..200u32 {
         let reply = conn.call("BatchWriteItem", body).await?;

@@ -18,6 +18,8 @@
 //!               --workloads get,pq-select,put,put-fresh,pq-insert,update,pq-update
 //! openddb-bench startup --name openddb --url http://127.0.0.1:8000 \
 //!               -- target/release/openddb --port 8000 --in-memory
+//! openddb-bench soak --server target/release/openddb --port 19200 \
+//!               --data-root /tmp [--duration 10m --concurrency 32]
 //! ```
 //!
 //! Every worker owns one keep-alive connection and sends its next request
@@ -37,6 +39,10 @@
 //! `ExecuteStatement` statements asking what `get`, `put-fresh`, `update`
 //! and `query-100` ask; a target that does not answer a probe statement as
 //! expected has their cells reported as unsupported.
+//! The `soak` subcommand (see `soak`) runs a mixed load of every kind of
+//! request at saturation for minutes to hours against one server, and
+//! judges whether its memory and descriptors stayed flat and whether any
+//! answer was an error.
 //! Only loopback targets are accepted, and all durations and counts are
 //! bounded.
 
@@ -47,6 +53,7 @@ mod procfs;
 mod report;
 mod run;
 mod scan;
+mod soak;
 mod startup;
 mod streams;
 mod target;
@@ -92,6 +99,11 @@ struct Cli {
 enum Command {
     /// Time from spawn to the first successful ListTables answer, and idle RSS.
     Startup(StartupArgs),
+    /// A mixed load at saturation for a long time (default 10 minutes):
+    /// memory, file descriptors and data size over time with a verdict on
+    /// whether memory stayed flat, latency per operation per interval, and
+    /// errors by type (see `soak`).
+    Soak(soak::SoakArgs),
 }
 
 /// Load-generation options.
@@ -203,6 +215,11 @@ struct StartupArgs {
 
 /// Parses `10s`, `500ms`, `50us`, `2m` or a bare number of seconds.
 fn parse_duration(s: &str) -> Result<Duration, String> {
+    parse_duration_up_to(s, MAX_DURATION)
+}
+
+/// [`parse_duration`] with a limit of its own (and `h` for hours).
+pub(crate) fn parse_duration_up_to(s: &str, max: Duration) -> Result<Duration, String> {
     let s = s.trim();
     let split = s
         .find(|c: char| !c.is_ascii_digit() && c != '.')
@@ -214,14 +231,17 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
         "ms" => value / 1e3,
         "us" | "µs" => value / 1e6,
         "m" | "min" => value * 60.0,
-        _ => return Err(format!("bad duration unit in `{s}` (use s, ms, us or m)")),
+        "h" => value * 3600.0,
+        _ => {
+            return Err(format!(
+                "bad duration unit in `{s}` (use s, ms, us, m or h)"
+            ))
+        }
     };
-    let d = Duration::from_secs_f64(secs);
-    if d > MAX_DURATION {
-        return Err(format!(
-            "duration `{s}` exceeds the limit of {MAX_DURATION:?}"
-        ));
+    if !secs.is_finite() || secs > max.as_secs_f64() {
+        return Err(format!("duration `{s}` exceeds the limit of {max:?}"));
     }
+    let d = Duration::from_secs_f64(secs);
     Ok(d)
 }
 
@@ -229,6 +249,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Some(Command::Startup(args)) => run_startup(args),
+        Some(Command::Soak(args)) => soak::run(args),
         None => run_load(cli.load),
     };
     match outcome {
@@ -659,5 +680,12 @@ mod tests {
         assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
         assert!(parse_duration("11m").is_err());
         assert!(parse_duration("1h").is_err());
+        let day = Duration::from_secs(86_400);
+        assert_eq!(
+            parse_duration_up_to("2h", day).unwrap(),
+            Duration::from_secs(7200)
+        );
+        assert!(parse_duration_up_to("25h", day).is_err());
+        assert!(parse_duration_up_to("1e400", day).is_err());
     }
 }

@@ -18,7 +18,7 @@ pub struct Report<'a> {
     pub loads: &'a [LoadReport],
 }
 
-fn fmt_opt(v: Option<f64>, digits: usize) -> String {
+pub(crate) fn fmt_opt(v: Option<f64>, digits: usize) -> String {
     v.map_or_else(|| "-".to_owned(), |v| format!("{v:.digits$}"))
 }
 
@@ -76,7 +76,7 @@ fn counts_items(w: Workload) -> bool {
 }
 
 /// `part` as a percentage of `whole`.
-fn percent(part: u64, whole: u64) -> f64 {
+pub(crate) fn percent(part: u64, whole: u64) -> f64 {
     if whole == 0 {
         0.0
     } else {
@@ -543,7 +543,7 @@ fn markdown_cells(results: &[&CellResult], table: Table) -> String {
     out
 }
 
-fn mib(kib: Option<u64>) -> Option<f64> {
+pub(crate) fn mib(kib: Option<u64>) -> Option<f64> {
     kib.map(|k| k as f64 / 1024.0)
 }
 

@@ -95,7 +95,7 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// A raw HTTP/1.1 `ListTables` request with `Connection: close`.
-fn list_tables_request(host: &str) -> Vec<u8> {
+pub(crate) fn list_tables_request(host: &str) -> Vec<u8> {
     format!(
         "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: {CONTENT_TYPE_VALUE}\r\n\
          X-Amz-Target: DynamoDB_20120810.ListTables\r\nX-Amz-Date: {AMZ_DATE}\r\n\
@@ -106,7 +106,7 @@ fn list_tables_request(host: &str) -> Vec<u8> {
 
 /// One connect + `ListTables`; `Ok(true)` on HTTP 200, `Ok(false)` when
 /// nothing listens yet, `Err` for any other answer.
-fn probe(addr: SocketAddr, request: &[u8]) -> Result<bool, String> {
+pub(crate) fn probe(addr: SocketAddr, request: &[u8]) -> Result<bool, String> {
     let mut stream = match TcpStream::connect_timeout(&addr, Duration::from_secs(1)) {
         Ok(s) => s,
         Err(e) if matches!(e.kind(), ErrorKind::ConnectionRefused | ErrorKind::TimedOut) => {
