@@ -1,12 +1,16 @@
-//! DeleteTable: removes the catalog entry and every item at once (the
-//! table id is never reused, so nothing of it can resurface).
+//! DeleteTable: removes the catalog entry and the table's statistics
+//! record, and leaves a purge record, in one short transaction; the items,
+//! index entries and the rest go in bounded background steps
+//! (`background::purge`). The table is gone for every request from the
+//! commit on (writes find no statistics record, reads no catalog entry),
+//! its name is free at once, and the table id is never reused, so nothing
+//! of it can resurface while the purge runs.
 
 use std::sync::Arc;
 
 use openddb_core::api::validate::Violations;
 use openddb_core::api::{DeleteTableInput, DeleteTableOutput};
 use openddb_core::DynamoError;
-use openddb_kv::prefix_successor;
 
 use super::common::{check_table_name, describe_with_stats, read_all_stats};
 use super::describe_table::not_found;
@@ -52,21 +56,17 @@ pub async fn run(
         if let Some(stream) = stream {
             crate::streams::disable(txn, stream, crate::streams::now_ms())?;
         }
-        let prefix = keys::table_prefix(id);
-        let end = prefix_successor(&prefix).unwrap_or_default();
-        txn.delete_range(&prefix, &end)?;
-        let stats_prefix = keys::index_stats_prefix(id);
-        let stats_end = prefix_successor(&stats_prefix).unwrap_or_default();
-        txn.delete_range(&stats_prefix, &stats_end)?;
-        let collections = keys::collections_prefix(id);
-        let collections_end = prefix_successor(&collections).unwrap_or_default();
-        txn.delete_range(&collections, &collections_end)?;
-        crate::ttl::index::remove_all(txn, id)?;
+        // Every write checks this record in its transaction: from here on
+        // one prepared against the cached entry answers that the table is
+        // not found instead of writing under the old id.
+        txn.delete(&keys::stats_key(id))?;
         txn.delete(&catalog_key)?;
+        crate::background::purge::record(txn, id, &name_w)?;
         Ok(Ok(stats))
     })
     .await?;
-    tenant.remove_table(&name);
+    tenant.remove_table(&name, id);
+    crate::background::purge::ensure(tenant);
     if meta.stream.is_some() {
         tenant.set_stream_history(true);
         crate::trimmer::ensure(tenant);
