@@ -73,7 +73,7 @@ impl Job for Trim {
                     return Ok(Step::Idle(self.interval));
                 }
                 Phase::Start => {
-                    let mut all = background::read(&tenant.kv, |txn| streams::list(txn))?;
+                    let mut all = background::read(&tenant.kv, |txn| streams::list(txn)).await?;
                     all.reverse();
                     self.streams = all;
                     self.cutoff = streams::now_ms().saturating_sub(self.retention_ms);
@@ -82,7 +82,7 @@ impl Job for Trim {
                 Phase::Trim => {}
             }
             let Some(stream) = self.streams.last().cloned() else {
-                let left = background::read(&tenant.kv, |txn| streams::list(txn))?;
+                let left = background::read(&tenant.kv, |txn| streams::list(txn)).await?;
                 tenant.set_stream_history(left.iter().any(|s| s.disabled_ms.is_some()));
                 self.phase = Phase::Start;
                 return Ok(Step::Idle(self.interval));

@@ -297,13 +297,25 @@ where
     }
 }
 
-/// Runs `f` against a read snapshot.
-pub fn read<T>(
-    kv: &Arc<dyn Kv>,
-    f: impl FnOnce(&dyn ReadTxn) -> Result<T, KvError>,
-) -> Result<T, KvError> {
-    let snapshot = kv.read()?;
-    f(&*snapshot)
+/// Runs `f` against a read snapshot; on a blocking thread unless the
+/// backend says its reads are cheap, so that a job never holds up an
+/// async worker waiting for a read connection.
+pub async fn read<T, F>(kv: &Arc<dyn Kv>, f: F) -> Result<T, KvError>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn ReadTxn) -> Result<T, KvError> + Send + 'static,
+{
+    if kv.reads_are_cheap() {
+        let snapshot = kv.read()?;
+        return f(&*snapshot);
+    }
+    let kv = kv.clone();
+    tokio::task::spawn_blocking(move || {
+        let snapshot = kv.read()?;
+        f(&*snapshot)
+    })
+    .await
+    .map_err(|e| KvError::Unavailable(format!("read task failed: {e}")))?
 }
 
 /// Keys deleted per transaction by the jobs that remove data (table purge,

@@ -82,7 +82,8 @@ impl Job for Purge {
                 Ok(!txn
                     .scan(&KeyRange::prefix(&keys::purge_prefix()), false, 1)?
                     .is_empty())
-            })?;
+            })
+            .await?;
             if !waiting {
                 return Ok(Step::Idle(Duration::ZERO));
             }

@@ -121,9 +121,11 @@ impl Job for Sweep {
                         // The common case, nothing due, is one short read of
                         // a snapshot; the writer is taken only for deletions.
                         if !found {
-                            let anything = background::read(&tenant.kv, |txn| {
-                                Ok(!txn.scan(&range, false, 1)?.is_empty())
-                            })?;
+                            let probe = range.clone();
+                            let anything = background::read(&tenant.kv, move |txn| {
+                                Ok(!txn.scan(&probe, false, 1)?.is_empty())
+                            })
+                            .await?;
                             if !anything {
                                 self.next_table();
                                 continue;
@@ -131,7 +133,7 @@ impl Job for Sweep {
                             self.phase = Phase::Table(true);
                         }
                         if attempt.give_up() {
-                            self.give_up(tenant, &meta, &range, attempt)?;
+                            self.give_up(tenant, &meta, range, attempt).await?;
                             return Ok(Step::More);
                         }
                         let limit = if attempt.narrowed() { 1 } else { SWEEP_BATCH };
@@ -178,20 +180,21 @@ impl Sweep {
 
     /// Leaves the first entry left in `range` alone for a while: its item
     /// failed to be deleted on its own, repeatedly.
-    fn give_up(
+    async fn give_up(
         &mut self,
         tenant: &Tenant,
         meta: &TableMeta,
-        range: &KeyRange,
+        range: KeyRange,
         attempt: &Attempt,
     ) -> Result<(), KvError> {
-        let entry = background::read(&tenant.kv, |txn| {
+        let entry = background::read(&tenant.kv, move |txn| {
             Ok(txn
-                .scan(range, false, 1)?
+                .scan(&range, false, 1)?
                 .into_iter()
                 .next()
                 .map(|(k, _)| k))
-        })?;
+        })
+        .await?;
         let Some(entry) = entry else {
             self.next_table();
             return Ok(());
