@@ -511,3 +511,78 @@ impl Rng {
         tokio::time::sleep(Duration::from_micros(200 + self.below(1800))).await;
     }
 }
+
+// ---------------------------------------------------------------------------
+// Server processes started with more than `ServerProcess::start` gives them
+// (background-work crash tests): extra arguments, another program (a test
+// binary re-run as a server with settings the CLI has no flag for), and
+// every line the server logs, for waiting on an event the API cannot show.
+// ---------------------------------------------------------------------------
+
+/// The lines a server process logs, as they come.
+pub struct ServerLog(std::sync::mpsc::Receiver<String>);
+
+impl ServerLog {
+    /// Waits up to `within` for a line that contains every one of `parts`.
+    pub fn wait_for(&self, parts: &[&str], within: Duration) -> String {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.0.recv_timeout(left) {
+                Ok(line) if parts.iter().all(|p| line.contains(p)) => return line,
+                Ok(_) => {}
+                Err(e) => panic!("no log line with {parts:?} within {within:?}: {e}"),
+            }
+        }
+    }
+}
+
+impl ServerProcess {
+    /// Starts the real binary over `data_dir` with `args` added.
+    pub fn start_with_args(data_dir: &Path, args: &[&str]) -> (ServerProcess, ServerLog) {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_openddb"));
+        command
+            .arg("--port")
+            .arg("0")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(args);
+        ServerProcess::spawn(command)
+    }
+
+    /// Runs `command`, a server that prints `openddb listening on <addr>` on
+    /// stderr, and waits for that line.
+    pub fn spawn(mut command: std::process::Command) -> (ServerProcess, ServerLog) {
+        let mut child = command
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the server process");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (lines_tx, lines_rx) = std::sync::mpsc::channel();
+        // Keep draining stderr so the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            let mut addr_tx = Some(addr_tx);
+            for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)) {
+                let Ok(line) = line else { break };
+                if let Some(addr) = line.strip_prefix("openddb listening on ") {
+                    if let Some(tx) = addr_tx.take() {
+                        let _ = tx.send(addr.trim().to_owned());
+                    }
+                }
+                let _ = lines_tx.send(line);
+            }
+        });
+        let mut server = ServerProcess {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        };
+        let addr = addr_rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the server prints its address");
+        server.addr = addr.parse().expect("a socket address");
+        (server, ServerLog(lines_rx))
+    }
+}
