@@ -164,9 +164,9 @@ const BACKFILL_ITEMS: usize = 6000;
 /// The `g` attribute item `i` starts with: mostly a string, some numbers
 /// (index key violations for a string index) and some none (sparse).
 fn initial_g(i: usize) -> Option<serde_json::Value> {
-    if i % 13 == 0 {
+    if i.is_multiple_of(13) {
         None
-    } else if i % 97 == 0 {
+    } else if i.is_multiple_of(97) {
         Some(serde_json::json!({"N": i.to_string()}))
     } else {
         Some(serde_json::json!({"S": format!("g{}", i % 50)}))
@@ -378,7 +378,7 @@ const TTL_TABLE: &str = "Expiring";
 const TTL_ITEMS: usize = 3000;
 
 fn expired(i: usize) -> bool {
-    i % 3 != 0
+    !i.is_multiple_of(3)
 }
 
 /// Expired items a client tries to keep by giving them a later expiry.
