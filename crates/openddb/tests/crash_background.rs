@@ -670,26 +670,34 @@ async fn first_record(streams: &aws_sdk_dynamodbstreams::Client, arn: &str) -> O
     use aws_sdk_dynamodbstreams::types::ShardIteratorType;
     let (_, shards) = common::describe_all_shards(streams, arn).await;
     assert_eq!(shards.len(), 1, "one shard");
-    let iterator = streams
-        .get_shard_iterator()
-        .stream_arn(arn)
-        .shard_id(shards[0].shard_id().expect("ShardId"))
-        .shard_iterator_type(ShardIteratorType::TrimHorizon)
-        .send()
-        .await
-        .expect("GetShardIterator")
-        .shard_iterator
-        .expect("iterator");
-    let page = streams
-        .get_records()
-        .shard_iterator(iterator)
-        .limit(1)
-        .send()
-        .await
-        .expect("GetRecords");
-    page.records()
-        .first()
-        .map(|r| seq_number(r.dynamodb().and_then(|d| d.sequence_number()).expect("seq")))
+    loop {
+        let iterator = streams
+            .get_shard_iterator()
+            .stream_arn(arn)
+            .shard_id(shards[0].shard_id().expect("ShardId"))
+            .shard_iterator_type(ShardIteratorType::TrimHorizon)
+            .send()
+            .await
+            .expect("GetShardIterator")
+            .shard_iterator
+            .expect("iterator");
+        match streams
+            .get_records()
+            .shard_iterator(iterator)
+            .limit(1)
+            .send()
+            .await
+        {
+            Ok(page) => {
+                return page.records().first().map(|r| {
+                    seq_number(r.dynamodb().and_then(|d| d.sequence_number()).expect("seq"))
+                })
+            }
+            // The trim passed the iterator's position in between: look again.
+            Err(SdkError::ServiceError(e)) if e.err().is_trimmed_data_access_exception() => {}
+            Err(e) => panic!("GetRecords: {e:?}"),
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -328,7 +328,7 @@ pub const DELETE_STEP_KEYS: usize = 1000;
 const DELETE_STEP_BYTES: usize = 4 << 20;
 
 /// Keys read per scan while counting a deleting step.
-const DELETE_SCAN_PAGE: usize = 64;
+const DELETE_SCAN_PAGE: usize = 16;
 
 /// Deletes up to `budget` keys (and about `DELETE_STEP_BYTES` of values)
 /// from the start of `prefix`. Returns how many went and whether any may
