@@ -186,10 +186,13 @@ impl Job for Backfill {
             };
             let skip = attempt.give_up();
             let step = background::write(&tenant.kv, move |txn| {
+                let progress = keys::ttl_backfill_progress_key(table_id, since);
                 let Some(mut meta) = current(txn, &name, table_id, since)? else {
+                    // This enabling was disabled (or the table deleted): its
+                    // place in the walk is of no use any more.
+                    txn.delete(&progress)?;
                     return Ok((Outcome::Commit, Step::Gone));
                 };
-                let progress = keys::ttl_backfill_progress_key(table_id, since);
                 let from = txn.get(&progress)?;
                 let mut range = KeyRange::prefix(&keys::index_prefix(table_id, keys::BASE_INDEX));
                 if let Some(from) = &from {
