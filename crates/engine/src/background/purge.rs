@@ -54,7 +54,7 @@ enum Purged {
     /// No table is waiting to be purged.
     Nothing,
     /// Some keys of a table went; more may follow.
-    Some,
+    Some { table_id: u64, deleted: usize },
     /// The last keys of a table went, and its record with them.
     Finished(u64, Option<PurgeRecord>),
 }
@@ -89,7 +89,10 @@ impl Job for Purge {
             }
             match super::write(&tenant.kv, |txn| Ok((Outcome::Commit, purge_step(txn)?))).await? {
                 Purged::Nothing => Ok(Step::Idle(Duration::ZERO)),
-                Purged::Some => Ok(Step::More),
+                Purged::Some { table_id, deleted } => {
+                    tracing::debug!(table_id, deleted, "purge step");
+                    Ok(Step::More)
+                }
                 Purged::Finished(table_id, record) => {
                     tracing::info!(
                         table_id,
@@ -117,14 +120,20 @@ fn purge_step(txn: &mut dyn Txn) -> Result<Purged, KvError> {
         // Not a record this build wrote: drop it rather than meet it forever.
         tracing::warn!(key = %super::hex(&record_key), "unreadable purge record removed");
         txn.delete(&record_key)?;
-        return Ok(Purged::Some);
+        return Ok(Purged::Some {
+            table_id: 0,
+            deleted: 1,
+        });
     };
     let mut budget = DELETE_STEP_KEYS;
     for prefix in keys::table_data_prefixes(table_id) {
         let (deleted, more) = super::delete_some(txn, &prefix, budget)?;
         budget -= deleted.min(budget);
         if more || budget == 0 {
-            return Ok(Purged::Some);
+            return Ok(Purged::Some {
+                table_id,
+                deleted: DELETE_STEP_KEYS - budget,
+            });
         }
     }
     txn.delete(&record_key)?;
