@@ -158,10 +158,7 @@ impl Database {
         }
         tenants.insert(account_id.to_string(), tenant.clone());
         drop(tenants);
-        crate::indexing::resume(&tenant);
-        crate::ttl::index::resume(&tenant);
-        crate::ttl::sweeper::ensure(&tenant);
-        crate::trimmer::ensure(&tenant);
+        crate::background::resume(&tenant);
         Ok(tenant)
     }
 

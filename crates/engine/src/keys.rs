@@ -221,3 +221,72 @@ impl TableStats {
             .saturating_add(new_size.unwrap_or(0) as i64 - old_size.unwrap_or(0) as i64);
     }
 }
+
+// ---------------------------------------------------------------------------
+// Background work (engine/src/background): what a table deleted by
+// DeleteTable still has to have removed, and where a resumable job keeps
+// its place. Kept apart from the layout above so that each can change
+// without the other.
+//
+// 0x00 'P' <table id u64 BE>                 → purge record (JSON): the table's
+//                                              data is still to be removed
+// 0x08 <table id u64 BE> <job u8> <job arg>  → a job's progress (its cursor)
+// ---------------------------------------------------------------------------
+
+const PROGRESS: u8 = 0x08;
+
+/// Every purge record (tables deleted whose data is still being removed).
+pub fn purge_prefix() -> Vec<u8> {
+    vec![META, b'P']
+}
+
+pub fn purge_key(table_id: u64) -> Vec<u8> {
+    let mut k = purge_prefix();
+    k.extend_from_slice(&table_id.to_be_bytes());
+    k
+}
+
+/// The table id of a purge record's key.
+pub fn split_purge_key(key: &[u8]) -> Option<u64> {
+    let rest = key.strip_prefix(purge_prefix().as_slice())?;
+    Some(u64::from_be_bytes(rest.try_into().ok()?))
+}
+
+/// Every progress record of a table's background jobs.
+pub fn progress_prefix(table_id: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(9);
+    k.push(PROGRESS);
+    k.extend_from_slice(&table_id.to_be_bytes());
+    k
+}
+
+/// Where an index backfill notes the last base item it has indexed.
+pub fn index_build_progress_key(table_id: u64, index_id: u32) -> Vec<u8> {
+    let mut k = progress_prefix(table_id);
+    k.push(b'I');
+    k.extend_from_slice(&index_id.to_be_bytes());
+    k
+}
+
+/// Where a Time to Live backfill (of the enabling `since`) notes the last
+/// base item it has indexed.
+pub fn ttl_backfill_progress_key(table_id: u64, since: u64) -> Vec<u8> {
+    let mut k = progress_prefix(table_id);
+    k.push(b'T');
+    k.extend_from_slice(&since.to_be_bytes());
+    k
+}
+
+/// Every key space that holds something of table `table_id` and goes with
+/// it when it is purged, in the order the purge empties them. (Its
+/// catalog entry and its own statistics record go in DeleteTable's
+/// transaction; its stream is kept for a day and trimmed separately.)
+pub fn table_data_prefixes(table_id: u64) -> [Vec<u8>; 5] {
+    [
+        table_prefix(table_id),
+        index_stats_prefix(table_id),
+        collections_prefix(table_id),
+        ttl_prefix(table_id),
+        progress_prefix(table_id),
+    ]
+}

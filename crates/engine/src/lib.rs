@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod actions;
+mod background;
 mod capacity;
 mod catalog;
 mod database;

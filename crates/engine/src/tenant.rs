@@ -23,12 +23,13 @@ pub struct Tenant {
     pub faults: Arc<ConflictFaults>,
     /// How new streams cut their shards.
     pub stream_settings: crate::streams::StreamSettings,
-    /// Deletes expired items while a table has Time to Live enabled.
-    pub sweeper: crate::ttl::sweeper::Sweeper,
-    /// The stream retention task.
-    pub trimmer: crate::trimmer::Trimmer,
     /// Seals and opens the tokens handed to this tenant's clients.
     pub sealer: crate::sealed::Sealer,
+    /// How often the Time to Live sweeper looks for expired items.
+    pub ttl_sweep_interval: std::time::Duration,
+    /// The tenant's background jobs (index builds, TTL, stream trim, the
+    /// purge of deleted tables).
+    pub background: crate::background::Registry,
     /// Whether disabled streams are still kept (they keep the trimmer
     /// running after their tables are gone).
     stream_history: std::sync::atomic::AtomicBool,
@@ -71,9 +72,9 @@ impl Tenant {
             inflight: InFlight::new(),
             faults,
             stream_settings,
-            sweeper: crate::ttl::sweeper::Sweeper::new(ttl_sweep_interval),
-            trimmer: Default::default(),
             sealer,
+            ttl_sweep_interval,
+            background: Default::default(),
             stream_history: std::sync::atomic::AtomicBool::new(stream_history),
         })
     }
@@ -118,8 +119,13 @@ impl Tenant {
         self.tables.read().values().cloned().collect()
     }
 
-    pub fn remove_table(&self, name: &str) {
-        self.tables.write().remove(name);
+    /// Forgets table `id` (deleted). A table of the same name created
+    /// since (a new id) stays.
+    pub fn remove_table(&self, name: &str, id: u64) {
+        let mut tables = self.tables.write();
+        if tables.get(name).is_some_and(|t| t.id == id) {
+            tables.remove(name);
+        }
     }
 
     /// Table names after `start` (exclusive), at most `limit` of them, and

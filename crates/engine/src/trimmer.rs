@@ -1,26 +1,22 @@
-//! Stream retention: one background task per open tenant, running only
+//! Stream retention: one background job per open tenant, running only
 //! while the tenant has a stream (enabled, or disabled and not yet gone).
 //! Every interval it removes the records older than the retention period
 //! (24 hours), closed shards left empty, and disabled streams with nothing
-//! left, in bounded, paced transactions.
+//! left, in bounded, paced transactions. A stream whose trim keeps failing
+//! is left until the next round (and reported) so the others are trimmed.
 
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::Mutex;
+use openddb_kv::{KvError, Outcome};
 
-use crate::run::{self, storage_error};
+use crate::background::problems::Problem;
+use crate::background::{self, Attempt, Job, JobKey, Step, StepFuture};
 use crate::streams::{self, StreamMeta};
 use crate::tenant::Tenant;
 
 /// Records removed per kv transaction, at most.
 const TRIM_BATCH: usize = 1000;
-
-/// Whether the tenant's trimmer task is running.
-#[derive(Default)]
-pub struct Trimmer {
-    running: Mutex<bool>,
-}
 
 fn has_streams(tenant: &Tenant) -> bool {
     tenant.tables().iter().any(|t| t.stream.is_some()) || tenant.has_stream_history()
@@ -29,69 +25,93 @@ fn has_streams(tenant: &Tenant) -> bool {
 /// Starts the tenant's trimmer unless it runs already or the tenant has no
 /// stream. Called when a tenant opens and after a stream is enabled.
 pub fn ensure(tenant: &Arc<Tenant>) {
-    if !has_streams(tenant) {
-        return;
-    }
-    let Ok(handle) = tokio::runtime::Handle::try_current() else {
-        return;
-    };
-    let mut running = tenant.trimmer.running.lock();
-    if *running {
-        return;
-    }
-    *running = true;
-    handle.spawn(trim_forever(Arc::downgrade(tenant)));
+    background::start(
+        tenant,
+        Trim {
+            interval: Duration::from_millis(tenant.stream_settings.trim_interval_ms),
+            retention_ms: tenant.stream_settings.retention_ms,
+            phase: Phase::Wait,
+            streams: Vec::new(),
+            cutoff: 0,
+        },
+    );
 }
 
-async fn trim_forever(tenant: Weak<Tenant>) {
-    loop {
-        let Some(interval) = tenant
-            .upgrade()
-            .map(|t| Duration::from_millis(t.stream_settings.trim_interval_ms))
-        else {
-            return;
-        };
-        tokio::time::sleep(interval).await;
-        let Some(tenant) = tenant.upgrade() else {
-            return;
-        };
-        match trim_once(&tenant).await {
-            Ok(0) => {
-                let mut running = tenant.trimmer.running.lock();
-                if !has_streams(&tenant) {
-                    *running = false;
-                    return;
+enum Phase {
+    /// Before the first round: wait one interval.
+    Wait,
+    /// A round starts with the next step.
+    Start,
+    /// Trimming `streams`' last stream.
+    Trim,
+}
+
+struct Trim {
+    interval: Duration,
+    retention_ms: u64,
+    phase: Phase,
+    /// Streams left in this round, the current one last.
+    streams: Vec<StreamMeta>,
+    /// Records older than this (ms) go this round.
+    cutoff: u64,
+}
+
+impl Job for Trim {
+    fn key(&self) -> JobKey {
+        JobKey::StreamTrim
+    }
+
+    fn wanted(&self, tenant: &Tenant) -> bool {
+        has_streams(tenant)
+    }
+
+    fn step<'a>(&'a mut self, tenant: &'a Arc<Tenant>, attempt: &'a Attempt) -> StepFuture<'a> {
+        Box::pin(async move {
+            match self.phase {
+                Phase::Wait => {
+                    self.phase = Phase::Start;
+                    return Ok(Step::Idle(self.interval));
                 }
+                Phase::Start => {
+                    let mut all = background::read(&tenant.kv, |txn| streams::list(txn)).await?;
+                    all.reverse();
+                    self.streams = all;
+                    self.cutoff = streams::now_ms().saturating_sub(self.retention_ms);
+                    self.phase = Phase::Trim;
+                }
+                Phase::Trim => {}
             }
-            Ok(_) => {}
-            Err(e) => tracing::error!(error = %e.message, "stream trim failed"),
-        }
+            let Some(stream) = self.streams.last().cloned() else {
+                let left = background::read(&tenant.kv, |txn| streams::list(txn)).await?;
+                tenant.set_stream_history(left.iter().any(|s| s.disabled_ms.is_some()));
+                self.phase = Phase::Start;
+                return Ok(Step::Idle(self.interval));
+            };
+            if attempt.give_up() {
+                tracing::warn!(stream = %stream.arn, error = ?attempt.last_error,
+                    "stream trim keeps failing: left until the next round");
+                tenant.background.problems.add(Problem::StreamSkipped, 1);
+                self.streams.pop();
+                return Ok(Step::More);
+            }
+            let cutoff = self.cutoff;
+            let removed = trim_batch(tenant, stream, cutoff).await?;
+            if removed < TRIM_BATCH {
+                self.streams.pop();
+            }
+            Ok(Step::More)
+        })
     }
 }
 
-/// Trims every stream of the tenant once; returns how many streams are
-/// left.
-pub async fn trim_once(tenant: &Arc<Tenant>) -> Result<usize, openddb_core::DynamoError> {
-    let all: Vec<StreamMeta> =
-        run::read(&tenant.kv, |txn| streams::list(txn).map_err(storage_error)).await?;
-    let cutoff = streams::now_ms().saturating_sub(tenant.stream_settings.retention_ms);
-    for stream in &all {
-        loop {
-            let started = std::time::Instant::now();
-            let s = stream.clone();
-            let removed = run::write(&tenant.kv, move |txn| {
-                Ok(Ok(streams::trim(txn, &s, cutoff, TRIM_BATCH)?))
-            })
-            .await?;
-            if removed < TRIM_BATCH {
-                break;
-            }
-            tokio::time::sleep(started.elapsed()).await;
-        }
-    }
-    let left = run::read(&tenant.kv, |txn| streams::list(txn).map_err(storage_error)).await?;
-    tenant.set_stream_history(left.iter().any(|s| s.disabled_ms.is_some()));
-    Ok(left.len())
+async fn trim_batch(tenant: &Tenant, stream: StreamMeta, cutoff: u64) -> Result<usize, KvError> {
+    background::write(&tenant.kv, move |txn| {
+        Ok((
+            Outcome::Commit,
+            streams::trim(txn, &stream, cutoff, TRIM_BATCH)?,
+        ))
+    })
+    .await
 }
 
 #[cfg(test)]

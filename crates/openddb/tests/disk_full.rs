@@ -21,7 +21,7 @@ use aws_sdk_dynamodb::types::{
     WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
-use common::{attr_def, create_table, item, key_elem, n, s, WrappedServer};
+use common::{attr_def, create_table, item, key_elem, n, s, ServerProcess};
 
 const TABLE: &str = "Full";
 const INDEX: &str = "ByGroup";
@@ -168,13 +168,13 @@ impl Disk {
         self.root().join("data")
     }
 
-    fn start_server(&mut self) -> WrappedServer {
+    fn start_server(&mut self) -> ServerProcess {
         let data_dir = self.data_dir();
         let server = match self {
             Disk::Tmpfs { holder, .. } => {
                 let pid = holder.id().to_string();
                 let wrapper = ["nsenter", "--target", &pid, "--mount", "--"];
-                WrappedServer::start(&wrapper, &data_dir, "warn")
+                ServerProcess::start_wrapped(&wrapper, &data_dir, &[])
             }
             Disk::FileSizeLimit { limit, server, .. } => {
                 let fsize = format!("--fsize={}:", limit_arg(*limit));
@@ -187,7 +187,7 @@ impl Disk {
                     &fsize,
                     "--",
                 ];
-                let started = WrappedServer::start(&wrapper, &data_dir, "warn");
+                let started = ServerProcess::start_wrapped(&wrapper, &data_dir, &[]);
                 *server = Some(started.pid());
                 started
             }

@@ -23,7 +23,7 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, PutRequest, ScalarAttributeType, TransactWriteItem, Update, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
-use common::{attr_def, item, key_elem, n, s, WrappedServer};
+use common::{attr_def, item, key_elem, n, s, ServerProcess};
 
 const TABLE: &str = "Power";
 const INDEX: &str = "ByGroup";
@@ -164,10 +164,10 @@ impl Testfs {
 
     /// Starts the server in the filesystem's namespace. It creates its
     /// data directory itself: nothing else makes that durable.
-    fn start_server(&self) -> WrappedServer {
+    fn start_server(&self) -> ServerProcess {
         let pid = self.child.id().to_string();
         let wrapper = ["nsenter", "--target", &pid, "--mount", "--"];
-        WrappedServer::start(&wrapper, &self.data_dir(), "warn")
+        ServerProcess::start_wrapped(&wrapper, &self.data_dir(), &[])
     }
 }
 
@@ -447,7 +447,7 @@ async fn setup(client: &Client) {
 
 /// Runs the writers until `MIN_ACKED` writes are acknowledged (and at least
 /// 300 ms), then SIGKILLs the server and waits for the writers to notice.
-async fn load_then_kill(server: WrappedServer, ledger: &Arc<Mutex<Ledger>>, cycle: usize) {
+async fn load_then_kill(server: ServerProcess, ledger: &Arc<Mutex<Ledger>>, cycle: usize) {
     let client = server.client();
     let stop = Arc::new(AtomicBool::new(false));
     let acked = Arc::new(AtomicUsize::new(0));

@@ -1,15 +1,21 @@
-//! DeleteTable: removes the catalog entry and every item at once (the
-//! table id is never reused, so nothing of it can resurface).
+//! DeleteTable: removes the catalog entry and the table's statistics
+//! record, and leaves a purge record, in one short transaction; the items,
+//! index entries and the rest go in bounded background steps
+//! (`background::purge`). The table is gone for every request from the
+//! commit on (writes find no statistics record, reads no catalog entry),
+//! its name is free at once, and the table id is never reused, so nothing
+//! of it can resurface while the purge runs.
 
 use std::sync::Arc;
 
 use openddb_core::api::validate::Violations;
 use openddb_core::api::{DeleteTableInput, DeleteTableOutput};
 use openddb_core::DynamoError;
-use openddb_kv::prefix_successor;
 
 use super::common::{check_table_name, describe_with_stats, read_all_stats};
 use super::describe_table::not_found;
+use crate::catalog::{IndexStatus, TableMeta};
+use crate::indexing::load_meta;
 use crate::keys;
 use crate::run;
 use crate::tenant::Tenant;
@@ -25,48 +31,39 @@ pub async fn run(
     v.into_result()?;
     let name = input.table_name.unwrap_or_default();
     let meta = tenant.table(&name).ok_or_else(|| not_found(&name))?;
-    if meta.deletion_protection() {
-        return Err(DynamoError::validation(
-            "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.",
-        ));
-    }
-    if meta
-        .indexes
-        .iter()
-        .any(|i| i.status != crate::catalog::IndexStatus::Active)
-    {
-        return Err(DynamoError::new(
-            openddb_core::ErrorKind::ResourceInUseException,
-            "Attempt to change a resource which is still in use: Cannot delete table while indexes are being created, updated, or deleted.",
-        ));
+    if let Some(refused) = refusal(&meta) {
+        return Err(refused);
     }
     let id = meta.id;
     let catalog_key = keys::catalog_key(&name);
     let name_w = name.clone();
-    let stream = meta.stream.as_ref().map(|s| s.id);
-    let stats = run::write(&tenant.kv, move |txn| {
+    // Checked again against the stored entry: an UpdateTable may have
+    // landed since the cached one was read.
+    let (meta, stats) = run::write(&tenant.kv, move |txn| {
+        let Some(stored) = load_meta(txn, &name_w, id)? else {
+            return Ok(Err(not_found(&name_w)));
+        };
+        if let Some(refused) = refusal(&stored) {
+            return Ok(Err(refused));
+        }
         let Some(stats) = read_all_stats(txn, id)? else {
             return Ok(Err(not_found(&name_w)));
         };
         // The table's stream stays readable for a day after the table goes.
-        if let Some(stream) = stream {
-            crate::streams::disable(txn, stream, crate::streams::now_ms())?;
+        if let Some(stream) = &stored.stream {
+            crate::streams::disable(txn, stream.id, crate::streams::now_ms())?;
         }
-        let prefix = keys::table_prefix(id);
-        let end = prefix_successor(&prefix).unwrap_or_default();
-        txn.delete_range(&prefix, &end)?;
-        let stats_prefix = keys::index_stats_prefix(id);
-        let stats_end = prefix_successor(&stats_prefix).unwrap_or_default();
-        txn.delete_range(&stats_prefix, &stats_end)?;
-        let collections = keys::collections_prefix(id);
-        let collections_end = prefix_successor(&collections).unwrap_or_default();
-        txn.delete_range(&collections, &collections_end)?;
-        crate::ttl::index::remove_all(txn, id)?;
+        // Every write checks this record in its transaction: from here on
+        // one prepared against the cached entry answers that the table is
+        // not found instead of writing under the old id.
+        txn.delete(&keys::stats_key(id))?;
         txn.delete(&catalog_key)?;
-        Ok(Ok(stats))
+        crate::background::purge::record(txn, id, &name_w)?;
+        Ok(Ok((stored, stats)))
     })
     .await?;
-    tenant.remove_table(&name);
+    tenant.remove_table(&name, id);
+    crate::background::purge::ensure(tenant);
     if meta.stream.is_some() {
         tenant.set_stream_history(true);
         crate::trimmer::ensure(tenant);
@@ -76,4 +73,21 @@ pub async fn run(
     Ok(DeleteTableOutput {
         table_description: Some(description),
     })
+}
+
+/// Why the table cannot be deleted now, if it cannot: deletion protection,
+/// or an index being created or deleted.
+fn refusal(meta: &TableMeta) -> Option<DynamoError> {
+    if meta.deletion_protection() {
+        return Some(DynamoError::validation(
+            "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.",
+        ));
+    }
+    if meta.indexes.iter().any(|i| i.status != IndexStatus::Active) {
+        return Some(DynamoError::new(
+            openddb_core::ErrorKind::ResourceInUseException,
+            "Attempt to change a resource which is still in use: Cannot delete table while indexes are being created, updated, or deleted.",
+        ));
+    }
+    None
 }

@@ -578,12 +578,8 @@ pub async fn run(
     crate::trimmer::ensure(tenant);
     for job in jobs {
         match job {
-            IndexJob::Build(index) => {
-                tokio::spawn(indexing::build(tenant.clone(), next.clone(), index));
-            }
-            IndexJob::Remove(index) => {
-                tokio::spawn(indexing::remove(tenant.clone(), next.clone(), index));
-            }
+            IndexJob::Build(index) => indexing::start_build(tenant, &next, index),
+            IndexJob::Remove(index) => indexing::start_removal(tenant, &next, index),
         }
     }
     Ok(UpdateTableOutput {

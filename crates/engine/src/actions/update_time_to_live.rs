@@ -125,13 +125,10 @@ pub async fn run(
     .await?;
     let next = Arc::new(next);
     tenant.put_table(next.clone());
-    if let (Some(cursor), Some(t)) = (cursor, &next.ttl) {
-        tokio::spawn(ttl::index::backfill(
-            tenant.clone(),
-            next.clone(),
-            t.since,
-            Some(cursor),
-        ));
+    if cursor.is_some() {
+        // The rest of the table is indexed in the background, from where
+        // this transaction's chunk left its progress record.
+        ttl::index::start_backfill(tenant, &next);
     }
     ttl::sweeper::ensure(tenant);
     Ok(UpdateTimeToLiveOutput {

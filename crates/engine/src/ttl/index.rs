@@ -1,21 +1,22 @@
 //! The Time to Live index: one empty entry per item whose TTL attribute
 //! holds an expiry, ordered by expiry, so the sweeper reads only what is
 //! due. Writes keep it in the item's own transaction; enabling TTL on a
-//! table with items backfills it in bounded chunks (resumed when a tenant
-//! is opened); disabling removes it with the setting.
+//! table with items backfills it in bounded chunks (a background job,
+//! resumed from its progress record when a tenant is opened); disabling
+//! removes it with the setting.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use openddb_core::value::decode_item;
-use openddb_core::{DynamoError, Item};
-use openddb_kv::{prefix_successor, KeyRange, KvError, Txn};
+use openddb_core::Item;
+use openddb_kv::{prefix_successor, KeyRange, KvError, Outcome, Txn};
 
 use super::expiry_of;
+use crate::background::problems::Problem;
+use crate::background::{self, Attempt, Job, JobKey, StepFuture};
 use crate::catalog::TableMeta;
 use crate::indexing::{load_meta, store_meta};
 use crate::keys;
-use crate::run;
 use crate::tenant::Tenant;
 
 /// Base items read per backfill transaction (as for secondary indexes).
@@ -51,101 +52,200 @@ pub fn maintain(
 }
 
 /// Adds the entries of up to one chunk of base items after `from` (the
-/// storage key of the last item done). Returns the key to continue after,
-/// or `None` when the table has been walked to its end.
+/// storage key of the last item done), and notes where it stopped in the
+/// backfill's progress record. Returns the key to continue after, or
+/// `None` when the table has been walked to its end. Called in the
+/// transaction that enables TTL (its first chunk).
 pub fn fill(
     txn: &mut dyn Txn,
     meta: &TableMeta,
     from: Option<&[u8]>,
 ) -> Result<Option<Vec<u8>>, KvError> {
+    let filled = fill_chunk(txn, meta, from, BACKFILL_CHUNK)?;
+    for key in &filled.undecodable {
+        // Logged, not counted: this closure may run more than once.
+        tracing::warn!(table = %meta.name(), key = %background::hex(key),
+            "undecodable item left out of the Time to Live index");
+    }
+    Ok(filled.next)
+}
+
+/// What one chunk of a Time to Live backfill did.
+struct Filled {
+    /// The key to continue after, if the walk goes on.
+    next: Option<Vec<u8>>,
+    undecodable: Vec<Vec<u8>>,
+}
+
+fn fill_chunk(
+    txn: &mut dyn Txn,
+    meta: &TableMeta,
+    from: Option<&[u8]>,
+    limit: usize,
+) -> Result<Filled, KvError> {
+    let mut filled = Filled {
+        next: None,
+        undecodable: Vec::new(),
+    };
     let Some(ttl) = &meta.ttl else {
-        return Ok(None);
+        return Ok(filled);
     };
     let mut range = KeyRange::prefix(&keys::index_prefix(meta.id, keys::BASE_INDEX));
     if let Some(from) = from {
         range.start = std::ops::Bound::Excluded(from.to_vec());
     }
-    let rows = txn.scan(&range, false, BACKFILL_CHUNK)?;
-    let more = rows.len() == BACKFILL_CHUNK;
+    let rows = txn.scan(&range, false, limit)?;
+    let more = rows.len() == limit;
     for (key, value) in &rows {
-        let item = decode_item(value).map_err(|e| KvError::Fatal(format!("corrupt item: {e}")))?;
+        // An item that cannot be read cannot expire either; it is left out
+        // (and reported) rather than stopping the walk.
+        let Ok(item) = decode_item(value) else {
+            filled.undecodable.push(key.clone());
+            continue;
+        };
         if let Some(expiry) = expiry_of(&item, &ttl.attribute_name) {
             txn.put(&keys::ttl_key(meta.id, expiry, key), &[])?;
         }
     }
-    Ok(if more {
-        rows.last().map(|(k, _)| k.clone())
-    } else {
-        None
-    })
+    let progress = keys::ttl_backfill_progress_key(meta.id, ttl.since);
+    match rows.last() {
+        Some((last, _)) if more => {
+            txn.put(&progress, last)?;
+            filled.next = Some(last.clone());
+        }
+        _ => txn.delete(&progress)?,
+    }
+    Ok(filled)
 }
 
-/// Removes every TTL entry of a table (TTL disabled, table deleted).
+/// Removes every TTL entry of a table (TTL disabled).
 pub fn remove_all(txn: &mut dyn Txn, table_id: u64) -> Result<(), KvError> {
     let prefix = keys::ttl_prefix(table_id);
     let end = prefix_successor(&prefix).unwrap_or_default();
     txn.delete_range(&prefix, &end)
 }
 
-/// What one background backfill chunk found.
-enum Step {
-    Continue(Vec<u8>),
-    Done,
-    /// The table, or this enabling of TTL, is gone.
-    Gone,
+/// Starts the backfill of the Time to Live index of `meta` (TTL enabled,
+/// not yet backfilled), from its progress record; it marks the setting
+/// backfilled when done.
+pub fn start_backfill(tenant: &Arc<Tenant>, meta: &TableMeta) {
+    let Some(ttl) = meta.ttl.as_ref().filter(|t| !t.backfilled) else {
+        return;
+    };
+    background::start(
+        tenant,
+        Backfill {
+            table: meta.name().to_string(),
+            table_id: meta.id,
+            since: ttl.since,
+        },
+    );
 }
 
-/// Backfills the TTL index of the enabling `since` of table `meta`,
-/// starting after `cursor` (from the first item when `None`), then marks
-/// it complete. Chunks are paced like index backfills: after each, the
-/// writer is left to foreground traffic for as long as the chunk took.
-pub async fn backfill(
-    tenant: Arc<Tenant>,
-    meta: Arc<TableMeta>,
-    since: u64,
-    mut cursor: Option<Vec<u8>>,
-) {
-    let name = meta.name().to_string();
-    let table_id = meta.id;
-    loop {
-        let started = std::time::Instant::now();
-        let (name_w, from) = (name.clone(), cursor.clone());
-        let step = run::write(&tenant.kv, move |txn| {
-            let Some(meta) = current(txn, &name_w, table_id, since)? else {
-                return Ok(Ok(Step::Gone));
-            };
-            Ok(Ok(match fill(txn, &meta, from.as_deref())? {
-                Some(last) => Step::Continue(last),
-                None => Step::Done,
-            }))
-        })
-        .await;
-        match step {
-            Ok(Step::Continue(last)) => cursor = Some(last),
-            Ok(Step::Done) => break,
-            Ok(Step::Gone) => return,
-            Err(e) => {
-                tracing::error!(table = %name, error = %e.message, "TTL backfill failed; retrying");
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-        }
-        tokio::time::sleep(started.elapsed()).await;
+/// Restarts the backfills a tenant's catalog says are unfinished, each
+/// from its progress record.
+pub fn resume(tenant: &Arc<Tenant>) {
+    for meta in tenant.tables() {
+        start_backfill(tenant, &meta);
     }
-    let finished: Result<Option<TableMeta>, DynamoError> = run::write(&tenant.kv, move |txn| {
-        let Some(mut meta) = current(txn, &name, table_id, since)? else {
-            return Ok(Ok(None));
-        };
-        if let Some(ttl) = meta.ttl.as_mut() {
-            ttl.backfilled = true;
+}
+
+/// A Time to Live backfill of the enabling `since` of a table.
+struct Backfill {
+    table: String,
+    table_id: u64,
+    since: u64,
+}
+
+/// What one background backfill step did.
+enum Step {
+    Continue(Vec<Vec<u8>>),
+    /// The walk ended; the catalog entry now says backfilled.
+    Finished(Box<TableMeta>, Vec<Vec<u8>>),
+    /// The table, or this enabling of TTL, is gone.
+    Gone,
+    /// An item given up on after failing alone.
+    Skipped(Vec<u8>),
+}
+
+impl Job for Backfill {
+    fn key(&self) -> JobKey {
+        JobKey::TtlBackfill {
+            table_id: self.table_id,
+            since: self.since,
         }
-        store_meta(txn, &mut meta)?;
-        Ok(Ok(Some(meta)))
-    })
-    .await;
-    match finished {
-        Ok(Some(meta)) => tenant.put_table(Arc::new(meta)),
-        Ok(None) => {}
-        Err(e) => tracing::error!(error = %e.message, "TTL backfill could not finish"),
+    }
+
+    fn step<'a>(&'a mut self, tenant: &'a Arc<Tenant>, attempt: &'a Attempt) -> StepFuture<'a> {
+        Box::pin(async move {
+            let (name, table_id, since) = (self.table.clone(), self.table_id, self.since);
+            let limit = if attempt.narrowed() {
+                1
+            } else {
+                BACKFILL_CHUNK
+            };
+            let skip = attempt.give_up();
+            let step = background::write(&tenant.kv, move |txn| {
+                let progress = keys::ttl_backfill_progress_key(table_id, since);
+                let Some(mut meta) = current(txn, &name, table_id, since)? else {
+                    // This enabling was disabled (or the table deleted): its
+                    // place in the walk is of no use any more.
+                    txn.delete(&progress)?;
+                    return Ok((Outcome::Commit, Step::Gone));
+                };
+                let from = txn.get(&progress)?;
+                let mut range = KeyRange::prefix(&keys::index_prefix(table_id, keys::BASE_INDEX));
+                if let Some(from) = &from {
+                    range.start = std::ops::Bound::Excluded(from.clone());
+                }
+                if skip {
+                    if let Some((key, _)) = txn.scan(&range, false, 1)?.into_iter().next() {
+                        txn.put(&progress, &key)?;
+                        return Ok((Outcome::Commit, Step::Skipped(key)));
+                    }
+                }
+                let filled = fill_chunk(txn, &meta, from.as_deref(), limit)?;
+                if filled.next.is_some() {
+                    return Ok((Outcome::Commit, Step::Continue(filled.undecodable)));
+                }
+                if let Some(ttl) = meta.ttl.as_mut() {
+                    ttl.backfilled = true;
+                }
+                store_meta(txn, &mut meta)?;
+                Ok((
+                    Outcome::Commit,
+                    Step::Finished(Box::new(meta), filled.undecodable),
+                ))
+            })
+            .await?;
+            let problems = &tenant.background.problems;
+            let report = |undecodable: &[Vec<u8>]| {
+                for key in undecodable {
+                    tracing::warn!(table = %self.table, key = %background::hex(key),
+                        "undecodable item left out of the Time to Live index");
+                }
+                problems.add(Problem::UndecodableItem, undecodable.len() as u64);
+            };
+            Ok(match step {
+                Step::Continue(undecodable) => {
+                    report(&undecodable);
+                    background::Step::More
+                }
+                Step::Skipped(key) => {
+                    tracing::warn!(table = %self.table, key = %background::hex(&key),
+                        error = ?attempt.last_error,
+                        "item kept failing: left out of the Time to Live index");
+                    problems.add(Problem::ItemSkipped, 1);
+                    background::Step::More
+                }
+                Step::Finished(meta, undecodable) => {
+                    report(&undecodable);
+                    tenant.put_table(Arc::new(*meta));
+                    background::Step::Done
+                }
+                Step::Gone => background::Step::Done,
+            })
+        })
     }
 }
 
@@ -162,18 +262,4 @@ fn current(
             .as_ref()
             .is_some_and(|t| t.since == since && !t.backfilled)
     }))
-}
-
-/// Restarts the backfills a tenant's catalog says are unfinished (after a
-/// restart they start again from the first item; entries already present
-/// are written again, unchanged). Needs a Tokio runtime.
-pub fn resume(tenant: &Arc<Tenant>) {
-    let Ok(handle) = tokio::runtime::Handle::try_current() else {
-        return;
-    };
-    for meta in tenant.tables() {
-        if let Some(ttl) = meta.ttl.as_ref().filter(|t| !t.backfilled) {
-            handle.spawn(backfill(tenant.clone(), meta.clone(), ttl.since, None));
-        }
-    }
 }

@@ -192,6 +192,14 @@ async fn disabling_and_deleting_the_table_remove_every_entry() {
     })
     .await
     .unwrap();
+    // The table's data, its TTL entries included, is purged in the
+    // background.
+    for _ in 0..500 {
+        if entries(&tenant, id).is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     assert!(entries(&tenant, id).is_empty());
 }
 

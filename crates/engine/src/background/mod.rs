@@ -1,0 +1,394 @@
+//! Background work: one scheduler, with one pacing policy, for every long
+//! job of a tenant (index backfill and removal, Time to Live backfill and
+//! sweep, stream trim, and the purge of deleted tables). A job is a state
+//! machine the scheduler steps; each step is bounded (one short kv
+//! transaction, or a few cheap reads). See docs/adr/0008-background-work.md.
+
+pub mod problems;
+pub mod purge;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashSet;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use openddb_kv::{prefix_successor, KeyRange, Kv, KvError, Outcome, ReadTxn, Txn};
+use parking_lot::Mutex;
+
+use crate::tenant::Tenant;
+
+/// What identifies a job: a job is never started twice while it runs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum JobKey {
+    IndexBuild {
+        table_id: u64,
+        index_id: u32,
+    },
+    IndexRemoval {
+        table_id: u64,
+        index_id: u32,
+    },
+    TtlBackfill {
+        table_id: u64,
+        since: u64,
+    },
+    TtlSweep,
+    StreamTrim,
+    Purge,
+    #[cfg(test)]
+    Test(u32),
+}
+
+impl fmt::Display for JobKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JobKey::IndexBuild { table_id, index_id } => {
+                write!(f, "backfill of index {index_id} of table {table_id}")
+            }
+            JobKey::IndexRemoval { table_id, index_id } => {
+                write!(f, "removal of index {index_id} of table {table_id}")
+            }
+            JobKey::TtlBackfill { table_id, .. } => {
+                write!(f, "Time to Live backfill of table {table_id}")
+            }
+            JobKey::TtlSweep => f.write_str("Time to Live sweep"),
+            JobKey::StreamTrim => f.write_str("stream trim"),
+            JobKey::Purge => f.write_str("purge of deleted tables"),
+            #[cfg(test)]
+            JobKey::Test(n) => write!(f, "test job {n}"),
+        }
+    }
+}
+
+/// What a step leaves the scheduler to do next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// More work follows: the next step runs after the pacing pause.
+    More,
+    /// Nothing to do for now: the job stops unless it is still wanted
+    /// (`Job::wanted`, decided under the lock `start` takes), and otherwise
+    /// runs again after this long.
+    Idle(Duration),
+    /// The job is finished.
+    Done,
+}
+
+/// How the previous attempts at the current step went: jobs that walk
+/// items use it to narrow a failing batch down to the item that fails.
+#[derive(Debug, Clone, Default)]
+pub struct Attempt {
+    /// Steps that failed in a row just before this one.
+    pub failures: u32,
+    /// The error of the last of them.
+    pub last_error: Option<KvError>,
+}
+
+/// After this many failures in a row, item-walking jobs retry one item
+/// at a time, so that one bad item does not hold up a whole batch.
+pub const NARROW_AFTER: u32 = 2;
+
+/// After this many failures in a row of a one-item step with an error
+/// that is not transient, the job records the item as a problem and goes
+/// past it instead of retrying it forever.
+pub const GIVE_UP_AFTER: u32 = 4;
+
+impl Attempt {
+    /// Whether to retry one item at a time.
+    pub fn narrowed(&self) -> bool {
+        self.failures >= NARROW_AFTER
+    }
+
+    /// Whether the item the last steps failed on should be given up: it
+    /// failed alone, repeatedly, with an error that says so about the data
+    /// rather than about the store being busy or away.
+    pub fn give_up(&self) -> bool {
+        self.failures >= GIVE_UP_AFTER
+            && matches!(
+                self.last_error,
+                Some(KvError::Fatal(_)) | Some(KvError::TooLarge)
+            )
+    }
+}
+
+pub type StepFuture<'a> = Pin<Box<dyn Future<Output = Result<Step, KvError>> + Send + 'a>>;
+
+/// A unit of background work the scheduler drives one step at a time.
+/// A step that fails with a storage error is retried after a backoff; its
+/// effects must therefore be all-or-nothing (one kv transaction) or
+/// idempotent.
+pub trait Job: Send + 'static {
+    fn key(&self) -> JobKey;
+
+    /// One bounded step of the work.
+    fn step<'a>(&'a mut self, tenant: &'a Arc<Tenant>, attempt: &'a Attempt) -> StepFuture<'a>;
+
+    /// Whether the job should run (asked before it starts) or keep running
+    /// after a step found nothing to do (asked under the registry's lock,
+    /// so that a change that wants it again either is seen here or starts
+    /// a new task).
+    fn wanted(&self, _tenant: &Tenant) -> bool {
+        true
+    }
+}
+
+/// A tenant's background work: which jobs run, whose turn it is, and the
+/// problems they met.
+#[derive(Default)]
+pub struct Registry {
+    running: Mutex<HashSet<JobKey>>,
+    /// Steps of one tenant's jobs take turns, each followed by its pause,
+    /// so that the tenant's background work as a whole (not each job) uses
+    /// at most about half of its writer.
+    turn: tokio::sync::Mutex<()>,
+    pub problems: problems::Problems,
+    /// A table was deleted since the purge job last looked for work.
+    pub(crate) purge_pending: AtomicBool,
+}
+
+impl Registry {
+    /// Whether a job of this key is running.
+    #[cfg(test)]
+    pub fn is_running(&self, key: &JobKey) -> bool {
+        self.running.lock().contains(key)
+    }
+}
+
+/// The pause after a step that took `took`: as long again, so background
+/// work leaves at least half of the writer to foreground requests (a step's
+/// time includes its wait in the writer's queue, so the busier the tenant,
+/// the longer the pause). Capped so that one stalled commit does not park a
+/// job for long.
+pub fn pause(took: Duration) -> Duration {
+    took.min(MAX_PAUSE)
+}
+
+const MAX_PAUSE: Duration = Duration::from_secs(1);
+
+/// The wait before retrying after `failures` failed steps in a row:
+/// doubling from 100 ms up to 30 s, so a store that fails is not hammered.
+pub fn backoff(failures: u32) -> Duration {
+    let shift = failures.saturating_sub(1).min(16);
+    (Duration::from_millis(100) * (1u32 << shift)).min(MAX_BACKOFF)
+}
+
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Starts `job` for the tenant unless a job of the same key runs already
+/// or it is not wanted. Needs a Tokio runtime; without one (a purely
+/// synchronous embedding) nothing starts, and the work is found again
+/// when the tenant is next opened.
+pub fn start<J: Job>(tenant: &Arc<Tenant>, job: J) {
+    let Ok(handle) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let key = job.key();
+    {
+        let mut running = tenant.background.running.lock();
+        if running.contains(&key) || !job.wanted(tenant) {
+            return;
+        }
+        running.insert(key.clone());
+    }
+    let guard = Running {
+        tenant: Arc::downgrade(tenant),
+        key: Some(key.clone()),
+    };
+    handle.spawn(drive(guard, key, job));
+}
+
+/// Takes a job out of the running set when its task ends, however it ends
+/// (a panicking step included), so that it can be started again.
+struct Running {
+    tenant: Weak<Tenant>,
+    key: Option<JobKey>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let (Some(key), Some(tenant)) = (self.key.take(), self.tenant.upgrade()) {
+            tenant.background.running.lock().remove(&key);
+        }
+    }
+}
+
+async fn drive<J: Job>(mut guard: Running, key: JobKey, mut job: J) {
+    let mut attempt = Attempt::default();
+    loop {
+        // Between steps the job holds the tenant only weakly: when the
+        // database (and with it the tenant) goes away, the job ends.
+        let Some(tenant) = guard.tenant.upgrade() else {
+            return;
+        };
+        let outcome = {
+            let _turn = tenant.background.turn.lock().await;
+            let started = Instant::now();
+            let outcome = job.step(&tenant, &attempt).await;
+            if matches!(outcome, Ok(Step::More)) {
+                tokio::time::sleep(pause(started.elapsed())).await;
+            }
+            outcome
+        };
+        match outcome {
+            Ok(Step::More) => attempt = Attempt::default(),
+            Ok(Step::Idle(wait)) => {
+                attempt = Attempt::default();
+                {
+                    let mut running = tenant.background.running.lock();
+                    if !job.wanted(&tenant) {
+                        running.remove(&key);
+                        guard.key = None;
+                        return;
+                    }
+                }
+                drop(tenant);
+                tokio::time::sleep(wait).await;
+            }
+            Ok(Step::Done) => return,
+            Err(e) => {
+                attempt.failures += 1;
+                let wait = backoff(attempt.failures);
+                if attempt.failures < 10 {
+                    tracing::warn!(job = %key, attempt = attempt.failures, error = %e,
+                        retry_in_ms = wait.as_millis() as u64, "background step failed; retrying");
+                } else {
+                    tracing::error!(job = %key, attempt = attempt.failures, error = %e,
+                        retry_in_ms = wait.as_millis() as u64, "background step keeps failing; retrying");
+                }
+                attempt.last_error = Some(e);
+                drop(tenant);
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
+}
+
+/// Runs `f` in a write transaction and waits until it is durable,
+/// keeping storage errors as they are (the scheduler backs off on them).
+pub async fn write<T, F>(kv: &Arc<dyn Kv>, mut f: F) -> Result<T, KvError>
+where
+    T: Send + 'static,
+    F: FnMut(&mut dyn Txn) -> Result<(Outcome, T), KvError> + Send + 'static,
+{
+    let slot: Arc<Mutex<Option<T>>> = Arc::new(Mutex::new(None));
+    let slot_w = slot.clone();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    kv.write(
+        Box::new(move |txn| {
+            let (outcome, value) = f(txn)?;
+            *slot_w.lock() = Some(value);
+            Ok(outcome)
+        }),
+        Box::new(move |r| {
+            let _ = tx.send(r);
+        }),
+    );
+    match rx.await {
+        Ok(Ok(())) => slot
+            .lock()
+            .take()
+            .ok_or_else(|| KvError::Fatal("write finished without running".into())),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(KvError::Unavailable("writer stopped".into())),
+    }
+}
+
+/// Runs `f` against a read snapshot; on a blocking thread unless the
+/// backend says its reads are cheap, so that a job never holds up an
+/// async worker waiting for a read connection.
+pub async fn read<T, F>(kv: &Arc<dyn Kv>, f: F) -> Result<T, KvError>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn ReadTxn) -> Result<T, KvError> + Send + 'static,
+{
+    if kv.reads_are_cheap() {
+        let snapshot = kv.read()?;
+        return f(&*snapshot);
+    }
+    let kv = kv.clone();
+    tokio::task::spawn_blocking(move || {
+        let snapshot = kv.read()?;
+        f(&*snapshot)
+    })
+    .await
+    .map_err(|e| KvError::Unavailable(format!("read task failed: {e}")))?
+}
+
+/// Keys deleted per transaction by the jobs that remove data (table purge,
+/// index removal): enough to make progress, few enough that a step never
+/// holds the writer (or grows the write-ahead log) for long.
+pub const DELETE_STEP_KEYS: usize = 1000;
+
+/// Bytes of values a deleting step may read on the way (the kv contract's
+/// scans return values): a thousand 400 KB items must not be one step.
+const DELETE_STEP_BYTES: usize = 4 << 20;
+
+/// Keys read per scan while counting a deleting step.
+const DELETE_SCAN_PAGE: usize = 16;
+
+/// Deletes up to `budget` keys (and about `DELETE_STEP_BYTES` of values)
+/// from the start of `prefix`. Returns how many went and whether any may
+/// be left.
+pub fn delete_some(
+    txn: &mut dyn Txn,
+    prefix: &[u8],
+    budget: usize,
+) -> Result<(usize, bool), KvError> {
+    let end = match prefix_successor(prefix) {
+        Some(end) => std::ops::Bound::Excluded(end),
+        None => std::ops::Bound::Unbounded,
+    };
+    let mut range = KeyRange {
+        start: std::ops::Bound::Included(prefix.to_vec()),
+        end,
+    };
+    let (mut count, mut bytes) = (0, 0);
+    let mut last: Option<Vec<u8>> = None;
+    let more = loop {
+        let want = budget.saturating_sub(count).min(DELETE_SCAN_PAGE);
+        if want == 0 {
+            break true;
+        }
+        let rows = txn.scan(&range, false, want)?;
+        count += rows.len();
+        bytes += rows.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
+        let full = rows.len() == want;
+        if let Some((k, _)) = rows.into_iter().last() {
+            range.start = std::ops::Bound::Excluded(k.clone());
+            last = Some(k);
+        }
+        if !full {
+            break false;
+        }
+        if bytes >= DELETE_STEP_BYTES {
+            break true;
+        }
+    };
+    if let Some(mut last) = last {
+        // Everything from the prefix up to and including the last key read.
+        last.push(0);
+        txn.delete_range(prefix, &last)?;
+    }
+    Ok((count, more))
+}
+
+/// Starts all the work a tenant's stored state says is unfinished: index
+/// builds and removals, Time to Live backfills, the sweeper and the stream
+/// trimmer when they have something to watch, and the purge of deleted
+/// tables. Called when a tenant is opened.
+pub fn resume(tenant: &Arc<Tenant>) {
+    crate::indexing::resume(tenant);
+    crate::ttl::index::resume(tenant);
+    crate::ttl::sweeper::ensure(tenant);
+    crate::trimmer::ensure(tenant);
+    purge::ensure(tenant);
+}
+
+/// A storage key for logs: bytes as hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
