@@ -92,6 +92,102 @@ fn expressions_of_every_shape_at_and_past_the_size_limit() {
     s.finish();
 }
 
+/// Expressions of exactly 4,096 bytes that DynamoDB accepts (verified
+/// against real DynamoDB in four regions, per the newer conformance suite's
+/// `tier3/limits/expressionSize`): every surface takes them and applies them.
+#[test]
+fn expressions_dynamodb_accepts_at_the_size_limit() {
+    let mut s = Scenario::start();
+    // A ~50-byte attribute name, unique per clause, stretched on the last
+    // clause to land on exactly `len` bytes.
+    let name = |i: usize, len: usize| format!("{}x{i}", "a".repeat(len - format!("x{i}").len()));
+    let build = |prefix: &str, joiner: &str, clause: &dyn Fn(usize, usize) -> String| {
+        let mut parts: Vec<String> = Vec::new();
+        let mut total = prefix.len();
+        loop {
+            let c = clause(parts.len(), 50);
+            let add = if parts.is_empty() { 0 } else { joiner.len() } + c.len();
+            if total + add > 4096 {
+                break;
+            }
+            total += add;
+            parts.push(c);
+        }
+        let last = parts.len() - 1;
+        parts[last] = clause(last, 50 + 4096 - total);
+        let text = format!("{prefix}{}", parts.join(joiner));
+        assert_eq!(text.len(), 4096);
+        (text, parts.len())
+    };
+    let key = json!({"pk": {"S": "limit"}, "sk": {"N": "1"}});
+
+    let (update, n) = build("SET ", ", ", &|i, len| format!("{} = :v{i}", name(i, len)));
+    let values: serde_json::Map<String, Value> = (0..n)
+        .map(|i| (format!(":v{i}"), json!({"S": "x"})))
+        .collect();
+    let reply = s.call("UpdateItem", json!({"TableName": TABLE, "Key": key,
+        "UpdateExpression": update, "ExpressionAttributeValues": values, "ReturnValues": "ALL_NEW"}));
+    assert_ok("UpdateExpression of 4,096 bytes", &reply);
+    let written = reply.json()["Attributes"].clone();
+    assert_eq!(written[name(0, 50)]["S"], "x");
+    s.record(written);
+
+    let (condition, _) = build("", " AND ", &|i, len| {
+        format!("attribute_not_exists({})", name(i, len))
+    });
+    let item = json!({"pk": {"S": "limit"}, "sk": {"N": "2"}});
+    let reply = s.call(
+        "PutItem",
+        json!({"TableName": TABLE, "Item": item, "ConditionExpression": condition}),
+    );
+    assert_ok("ConditionExpression of 4,096 bytes", &reply);
+    s.record(item);
+    let reply = s.call("TransactWriteItems", json!({"TransactItems": [{"ConditionCheck": {
+        "TableName": TABLE, "Key": {"pk": {"S": "limit"}, "sk": {"N": "2"}}, "ConditionExpression": condition}}]}));
+    assert_ok("a transaction's ConditionExpression of 4,096 bytes", &reply);
+
+    let (filter, n) = build("", " OR ", &|i, len| format!("{} = :v{i}", name(i, len)));
+    let mut values: serde_json::Map<String, Value> = (0..n)
+        .map(|i| (format!(":v{i}"), json!({"S": "x"})))
+        .collect();
+    values.insert(":pk".into(), json!({"S": "limit"}));
+    let reply = s.call(
+        "Query",
+        json!({"TableName": TABLE, "KeyConditionExpression": "pk = :pk",
+        "FilterExpression": filter, "ExpressionAttributeValues": values, "ConsistentRead": true}),
+    );
+    assert_ok("FilterExpression of 4,096 bytes", &reply);
+    assert_eq!(
+        reply.json()["Count"],
+        1,
+        "the filter matched the updated item only"
+    );
+
+    let (projection, _) = build("", ", ", &|i, len| name(i, len));
+    let reply = s.call(
+        "GetItem",
+        json!({"TableName": TABLE, "Key": key,
+        "ProjectionExpression": projection, "ConsistentRead": true}),
+    );
+    assert_ok("ProjectionExpression of 4,096 bytes", &reply);
+    assert_eq!(reply.json()["Item"][name(0, 50)]["S"], "x");
+
+    // The limit counts the expression as sent, not with names substituted.
+    let aliases: Vec<String> = (0..30).map(|i| format!("#a{i}")).collect();
+    let names: serde_json::Map<String, Value> = aliases
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.clone(), json!(format!("{}q{i}", "n".repeat(246)))))
+        .collect();
+    let reply = s.call(
+        "GetItem",
+        json!({"TableName": TABLE, "Key": key,
+        "ProjectionExpression": aliases.join(", "), "ExpressionAttributeNames": names}),
+    );
+    assert_ok("aliases expanding past 4,096 bytes", &reply);
+    s.finish();
+}
+
 /// The crash that started this suite: 4,096 `(` in a ConditionExpression,
 /// FilterExpression or KeyConditionExpression overflowed a worker's stack
 /// and aborted the process. Also through a transaction, a GSI query and
