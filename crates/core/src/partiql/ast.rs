@@ -206,6 +206,16 @@ pub enum Expr {
     /// Unary minus (`- x`); unary plus is dropped by the parser.
     Neg(Box<Expr>, Pos),
     Not(Box<Expr>),
+    /// `a op b`, placed at the operator. An AND or OR chain (`a AND b AND
+    /// c ...`, however long) is a tree of `Binary` nodes of its operator
+    /// that all carry the chain's place — its last operator, where the
+    /// outermost node of a left-to-right reading sits — with the last
+    /// operand on the right of the outermost node and the others below it
+    /// in a balanced tree, so that a chain as long as a statement is only
+    /// about a dozen levels deep (chains of up to four operands keep the
+    /// left-to-right shape). A parenthesised chain of the same operator is
+    /// an operand of its own place; [`Expr::chain`] gives the operands as
+    /// written.
     Binary(BinaryOp, Box<Expr>, Box<Expr>, Pos),
     /// `x BETWEEN low AND high`.
     Between(Box<Expr>, Box<Expr>, Box<Expr>, Pos),
@@ -227,6 +237,29 @@ pub enum Expr {
 }
 
 impl Expr {
+    /// The operator and the operands, in the order written, of the AND or
+    /// OR chain this expression is (a parenthesised chain of the same
+    /// operator being one operand); `None` for anything else.
+    pub fn chain(&self) -> Option<(BinaryOp, Vec<&Expr>)> {
+        let Expr::Binary(op @ (BinaryOp::And | BinaryOp::Or), _, _, at) = self else {
+            return None;
+        };
+        let mut operands = Vec::new();
+        // Walked with a heap stack: the tree is shallow, but this keeps
+        // the walk's stack use independent of how it was built.
+        let mut pending = vec![self];
+        while let Some(e) = pending.pop() {
+            match e {
+                Expr::Binary(o, a, b, p) if o == op && p == at => {
+                    pending.push(b);
+                    pending.push(a);
+                }
+                operand => operands.push(operand),
+            }
+        }
+        Some((*op, operands))
+    }
+
     /// Where the expression starts.
     pub fn pos(&self) -> Pos {
         match self {

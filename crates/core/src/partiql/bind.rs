@@ -139,6 +139,9 @@ fn unsupported_item_format() -> DynamoError {
     invalid("Unsupported format in item expression. Please use struct format {...} to express item values for insert statement.")
 }
 
+/// Recurses once per nested literal: maps and lists stop at MAX_DEPTH,
+/// bags (each restarting the count) and signs at the parser's nesting
+/// bound.
 fn literal_value(
     e: &Expr,
     params: Params<'_>,
@@ -282,6 +285,8 @@ fn bag(
 }
 
 /// Whether an expression is a value (literal, parameter or container).
+/// Recurses through signs only, which the parser folds into numbers (and
+/// bounds by its nesting limit besides).
 pub fn is_value(e: &Expr) -> bool {
     matches!(
         e,
@@ -329,16 +334,58 @@ fn check_ordered(op: &str, operand: &Operand) -> Result<(), DynamoError> {
     Ok(())
 }
 
-/// A WHERE clause as a condition with literal values.
+/// A WHERE clause as a condition with literal values, of the clause's
+/// shape (so AND and OR chains stay as shallow as the parser built them).
+///
+/// AND, OR and NOT are walked with a heap stack, whatever their depth; the
+/// terms under them are bound from left to right, so the problem reported
+/// is the first one written.
 pub fn condition(e: &Expr, params: Params<'_>) -> Result<Condition, DynamoError> {
+    /// What to do with a sub-condition once it is bound.
+    enum Then<'e> {
+        /// Bind this right operand next.
+        Right(BinaryOp, &'e Expr),
+        /// Join with this left operand, bound already.
+        Join(BinaryOp, Condition),
+        Not,
+    }
+    let mut stack: Vec<Then<'_>> = Vec::new();
+    let mut next = e;
+    loop {
+        let mut done = loop {
+            match next {
+                Expr::Binary(op @ (BinaryOp::And | BinaryOp::Or), a, b, _) => {
+                    stack.push(Then::Right(*op, b));
+                    next = a;
+                }
+                Expr::Not(inner) => {
+                    stack.push(Then::Not);
+                    next = inner;
+                }
+                term => break term_condition(term, params)?,
+            }
+        };
+        loop {
+            match stack.pop() {
+                None => return Ok(done),
+                Some(Then::Not) => done = Condition::not(done),
+                Some(Then::Join(BinaryOp::And, left)) => done = Condition::and(left, done),
+                Some(Then::Join(_, left)) => done = Condition::or(left, done),
+                Some(Then::Right(op, right)) => {
+                    stack.push(Then::Join(op, done));
+                    next = right;
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// A condition that is not AND, OR or NOT. Recurses only into function
+/// arguments and literal values, one level per nested term, which the
+/// parser's nesting bound caps.
+fn term_condition(e: &Expr, params: Params<'_>) -> Result<Condition, DynamoError> {
     Ok(match e {
-        Expr::Binary(BinaryOp::And, a, b, _) => {
-            Condition::and(condition(a, params)?, condition(b, params)?)
-        }
-        Expr::Binary(BinaryOp::Or, a, b, _) => {
-            Condition::or(condition(a, params)?, condition(b, params)?)
-        }
-        Expr::Not(inner) => Condition::not(condition(inner, params)?),
         Expr::Binary(op, a, b, _) => {
             let Some(cmp) = comparator(*op) else {
                 return Err(boolean_required());
@@ -410,6 +457,26 @@ pub fn condition(e: &Expr, params: Params<'_>) -> Result<Condition, DynamoError>
         Expr::Literal(Literal::Bool(false), _) => never(),
         _ => return Err(boolean_required()),
     })
+}
+
+/// The conditions joined by AND in a balanced tree (neighbours paired
+/// level by level, so the order is kept): a WHERE's conjuncts can number
+/// in the thousands, and a tree as deep as it is long would make every
+/// walk over it that deep.
+pub fn conjunction(conditions: Vec<Condition>) -> Option<Condition> {
+    let mut level = conditions;
+    while level.len() > 1 {
+        let mut next = Vec::with_capacity(level.len().div_ceil(2));
+        let mut items = level.into_iter();
+        while let Some(a) = items.next() {
+            next.push(match items.next() {
+                Some(b) => Condition::and(a, b),
+                None => a,
+            });
+        }
+        level = next;
+    }
+    level.pop()
 }
 
 /// A condition no item satisfies (a path cannot both exist and not).
@@ -680,7 +747,9 @@ fn set_value(e: &Expr, params: Params<'_>) -> Result<SetValue, DynamoError> {
 }
 
 /// A SET operand; `arithmetic` names the operator it feeds, whose operands
-/// must be numbers when they are values.
+/// must be numbers when they are values. Recurses into `list_append`'s
+/// arguments, one level per nested call, which the parser's nesting bound
+/// caps.
 fn update_operand(
     e: &Expr,
     params: Params<'_>,

@@ -210,7 +210,11 @@ const AGGREGATES: &[&str] = &["count", "avg", "max", "min", "sum"];
 /// Deepest nesting of terms the parser follows. Binding refuses literals
 /// nested past 32 levels with DynamoDB's own message; this only keeps an
 /// absurd statement (`[[[[...`) from exhausting the stack: at most about
-/// 8 KB a level in a debug build, 3 KB in release.
+/// 8 KB a level in a debug build, 3 KB in release. A run of operators on
+/// operators' results (`a = 1 = 1 ...`) shares the budget, one level per
+/// operator after the first, so the tree is never deeper than a small
+/// multiple of this: every recursive walk over a statement (binding, the
+/// engine's planning, `Drop`, `Clone`, `Debug`) is bounded by it.
 const MAX_NESTING: usize = 100;
 
 struct Parser<'a> {
@@ -953,15 +957,78 @@ impl Parser<'_> {
     /// recurses through these, and small frames keep a deeply nested
     /// statement's stack small (debug builds give every local of a large
     /// `match` its own slot).
+    ///
+    /// AND and OR operands are gathered as they are read and joined when
+    /// their chain ends ([`join_chain`]), so no chain, however long, makes
+    /// the tree deeper than a dozen levels. Any other operator applied to
+    /// an operator's result (`a = 1 = 1`, `a IS NULL IS NULL`) does deepen
+    /// it: from the second such operator on, each takes a level of the
+    /// nesting budget until the run ends, so the tree's depth stays bounded
+    /// by [`MAX_NESTING`] (and every walk over a statement with it).
     fn expr(&mut self, min: u8) -> Result<Expr, DynamoError> {
         let mut lhs = self.unary()?;
+        let mut chain: Option<Chain> = None;
+        // Whether `lhs` is already an operator's node, and how many levels
+        // of nesting the run of operators on it has taken.
+        let mut applied = false;
+        let mut run = 0;
         while let Some((op, prec, width)) = self.infix() {
             if prec <= min {
                 break;
             }
-            lhs = self.operation(op, prec, width, lhs)?;
+            match op {
+                Infix::Binary(op @ (BinaryOp::And | BinaryOp::Or)) => {
+                    // The run's node is now one operand of the chain.
+                    self.depth -= std::mem::take(&mut run);
+                    let at = Self::pos(self.tok());
+                    self.i += width;
+                    let rhs = self.rhs(prec)?;
+                    self.kind = if op == BinaryOp::And { "And" } else { "Or" };
+                    match &mut chain {
+                        Some(c) if c.op == op => {
+                            c.rest.push(rhs);
+                            c.at = at;
+                        }
+                        _ => {
+                            if let Some(c) = chain.take() {
+                                lhs = join_chain(lhs, c);
+                            }
+                            chain = Some(Chain {
+                                op,
+                                at,
+                                rest: vec![rhs],
+                            });
+                        }
+                    }
+                }
+                op => {
+                    if let Some(c) = chain.take() {
+                        lhs = join_chain(lhs, c);
+                        applied = true;
+                    }
+                    let deepens = matches!(
+                        op,
+                        Infix::Binary(_) | Infix::Is { .. } | Infix::In { .. } | Infix::Between { .. }
+                    );
+                    if deepens {
+                        if applied {
+                            if self.depth >= MAX_NESTING {
+                                return Err(malformed(""));
+                            }
+                            self.depth += 1;
+                            run += 1;
+                        }
+                        applied = true;
+                    }
+                    lhs = self.operation(op, prec, width, lhs)?;
+                }
+            }
         }
-        Ok(lhs)
+        self.depth -= run;
+        Ok(match chain {
+            Some(c) => join_chain(lhs, c),
+            None => lhs,
+        })
     }
 
     /// The node an infix operator makes with its left operand.
@@ -1540,6 +1607,46 @@ impl Parser<'_> {
             return Err(malformed(UNEXPECTED_KEYWORD));
         }
         Err(malformed(DATA_MANIPULATION))
+    }
+}
+
+/// An AND or OR chain being read: its operator, the place of the operator
+/// read last, and the operands after the first.
+struct Chain {
+    op: BinaryOp,
+    at: Pos,
+    rest: Vec<Expr>,
+}
+
+/// `first op rest[0] op rest[1] ...` as [`Expr::Binary`] holds a chain:
+/// every node at the chain's place, the last operand on the right of the
+/// outermost node, the others in a balanced tree below it (neighbours
+/// paired level by level, so the order written is kept). Binding and the
+/// engine's walks see the operands in the same order as in a left-to-right
+/// tree, and AND and OR mean the same however they are grouped.
+fn join_chain(first: Expr, chain: Chain) -> Expr {
+    let Chain { op, at, mut rest } = chain;
+    let node = |a, b| Expr::Binary(op, Box::new(a), Box::new(b), at);
+    let Some(last) = rest.pop() else {
+        return first;
+    };
+    let mut level = Vec::with_capacity(rest.len() + 1);
+    level.push(first);
+    level.extend(rest);
+    while level.len() > 1 {
+        let mut next = Vec::with_capacity(level.len().div_ceil(2));
+        let mut items = level.into_iter();
+        while let Some(a) = items.next() {
+            next.push(match items.next() {
+                Some(b) => node(a, b),
+                None => a,
+            });
+        }
+        level = next;
+    }
+    match level.pop() {
+        Some(left) => node(left, last),
+        None => last,
     }
 }
 

@@ -73,6 +73,11 @@ fn key_value(
 
 /// The conjunctions of `e` (negated when `negate`), each as the partition
 /// values and sort interval it implies.
+///
+/// Recurses once per NOT and per AND or OR chain inside another (a chain's
+/// own operands are taken in a loop): every such level needs a NOT, a
+/// parenthesis or an AND under an OR, so the parser's nesting bound caps
+/// the depth at about twice its 100 levels.
 fn expand(
     e: &Expr,
     negate: bool,
@@ -95,29 +100,10 @@ fn expand(
             return Err(TooMany.into())
         }
         Expr::Call { name, .. } if negate && name == "begins_with" => return Err(TooMany.into()),
-        Expr::Binary(op @ (And | Or), a, b, _) => {
-            let conj = (*op == And) != negate;
-            let (x, y) = (
-                expand(a, negate, pk, sk, params)?,
-                expand(b, negate, pk, sk, params)?,
-            );
-            if conj {
-                let mut out = Vec::with_capacity(x.len() * y.len());
-                for p in &x {
-                    for q in &y {
-                        if out.len() >= MAX_BRANCHES {
-                            return Err(TooMany.into());
-                        }
-                        out.push(meet(p, q));
-                    }
-                }
-                out
-            } else {
-                let mut out = x;
-                out.extend(y);
-                out
-            }
-        }
+        Expr::Binary(And | Or, ..) => match e.chain() {
+            Some((op, operands)) => expand_chain(op, operands, negate, pk, sk, params)?,
+            None => vec![Branch::any()],
+        },
         Expr::In(x, list, _) if !negate && list.iter().all(is_value) => {
             if is_key(x, pk) {
                 return list
@@ -222,22 +208,71 @@ fn expand(
     Ok(branches)
 }
 
-/// Whether a key attribute appears anywhere in `e`.
+/// An AND or OR chain's conjunctions, as a left-to-right reading of the
+/// chain gives them: a leading run of operands that names no key is one
+/// part that only filters, and each operand after it is expanded and
+/// combined in the order written — so a key value's type is checked, and
+/// the branch count can run past [`MAX_BRANCHES`], exactly where that
+/// reading meets them, however the parser balanced the chain.
+fn expand_chain(
+    op: BinaryOp,
+    operands: Vec<&Expr>,
+    negate: bool,
+    pk: &KeyAttribute,
+    sk: Option<&KeyAttribute>,
+    params: Params<'_>,
+) -> Result<Vec<Branch>, DynamoError> {
+    let conj = (op == BinaryOp::And) != negate;
+    let mut named = false;
+    let mut out = vec![Branch::any()];
+    for (i, operand) in operands.into_iter().enumerate() {
+        named |= mentions_key(operand, pk, sk);
+        if !named {
+            continue;
+        }
+        let next = expand(operand, negate, pk, sk, params)?;
+        out = if i == 0 {
+            next
+        } else if conj {
+            let mut both = Vec::with_capacity(out.len() * next.len());
+            for p in &out {
+                for q in &next {
+                    if both.len() >= MAX_BRANCHES {
+                        return Err(TooMany.into());
+                    }
+                    both.push(meet(p, q));
+                }
+            }
+            both
+        } else {
+            out.extend(next);
+            out
+        };
+    }
+    Ok(out)
+}
+
+/// Whether a key attribute appears anywhere in `e` (outside literals).
+/// Walked with a heap stack, so no operand is too deep for it.
 fn mentions_key(e: &Expr, pk: &KeyAttribute, sk: Option<&KeyAttribute>) -> bool {
     let named =
         |p: &openddb_core::partiql::Path| p.root == pk.name || sk.is_some_and(|s| p.root == s.name);
-    match e {
-        Expr::Path(p) => named(p),
-        Expr::Not(x) | Expr::Neg(x, _) => mentions_key(x, pk, sk),
-        Expr::Binary(_, a, b, _) => mentions_key(a, pk, sk) || mentions_key(b, pk, sk),
-        Expr::Between(a, b, c, _) => [a, b, c].iter().any(|x| mentions_key(x, pk, sk)),
-        Expr::In(x, list, _) => {
-            mentions_key(x, pk, sk) || list.iter().any(|v| mentions_key(v, pk, sk))
+    let mut pending = vec![e];
+    while let Some(e) = pending.pop() {
+        match e {
+            Expr::Path(p) if named(p) => return true,
+            Expr::Not(x) | Expr::Neg(x, _) | Expr::Is { expr: x, .. } => pending.push(x),
+            Expr::Binary(_, a, b, _) => pending.extend([&**a, b]),
+            Expr::Between(a, b, c, _) => pending.extend([&**a, b, c]),
+            Expr::In(x, list, _) => {
+                pending.push(x);
+                pending.extend(list);
+            }
+            Expr::Call { args, .. } => pending.extend(args),
+            _ => {}
         }
-        Expr::Is { expr, .. } => mentions_key(expr, pk, sk),
-        Expr::Call { args, .. } => args.iter().any(|a| mentions_key(a, pk, sk)),
-        _ => false,
     }
+    false
 }
 
 /// Marker for a WHERE that is not compared: too large, or not decomposed.
