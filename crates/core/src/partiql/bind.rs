@@ -192,13 +192,20 @@ fn literal_value(
             }
             AttributeValue::M(m)
         }
-        Expr::List(members, _) => AttributeValue::L(
-            members
-                .iter()
-                .enumerate()
-                .map(|(i, v)| literal_value(v, params, &format!("{location}[{i}]"), depth + 1))
-                .collect::<Result<_, _>>()?,
-        ),
+        Expr::List(members, _) => {
+            // A plain loop: iterator adapters would put half a dozen
+            // frames between each level of a nested literal.
+            let mut l = Vec::with_capacity(members.len());
+            for (i, v) in members.iter().enumerate() {
+                l.push(literal_value(
+                    v,
+                    params,
+                    &format!("{location}[{i}]"),
+                    depth + 1,
+                )?);
+            }
+            AttributeValue::L(l)
+        }
         Expr::Bag(members, _) => bag(members, params, location)?,
         Expr::Call { name, pos, .. } => {
             return Err(invalid(format!(
@@ -229,10 +236,10 @@ fn bag(
     if members.is_empty() {
         return Err(invalid("Empty bags are not supported"));
     }
-    let values = members
-        .iter()
-        .map(|m| literal_value(m, params, location, 1))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut values = Vec::with_capacity(members.len());
+    for m in members {
+        values.push(literal_value(m, params, location, 1)?);
+    }
     let mixed = || {
         invalid("Unsupported data type in Bag. DynamoDB only supports either numbers or strings in bags")
     };

@@ -957,6 +957,24 @@ impl Parser<'_> {
     /// recurses through these, and small frames keep a deeply nested
     /// statement's stack small (debug builds give every local of a large
     /// `match` its own slot).
+    fn expr(&mut self, min: u8) -> Result<Expr, DynamoError> {
+        let mut read = Operators {
+            lhs: self.unary()?,
+            chain: None,
+            applied: false,
+            levels: 0,
+        };
+        while let Some((op, prec, width)) = self.infix() {
+            if prec <= min {
+                break;
+            }
+            self.operator(&mut read, op, prec, width)?;
+        }
+        self.depth -= read.levels;
+        read.finish()
+    }
+
+    /// Applies one infix operator to what `read` holds.
     ///
     /// AND and OR operands are gathered as they are read and joined when
     /// their chain ends ([`join_chain`]), so no chain, however long, makes
@@ -965,70 +983,44 @@ impl Parser<'_> {
     /// it: from the second such operator on, each takes a level of the
     /// nesting budget until the run ends, so the tree's depth stays bounded
     /// by [`MAX_NESTING`] (and every walk over a statement with it).
-    fn expr(&mut self, min: u8) -> Result<Expr, DynamoError> {
-        let mut lhs = self.unary()?;
-        let mut chain: Option<Chain> = None;
-        // Whether `lhs` is already an operator's node, and how many levels
-        // of nesting the run of operators on it has taken.
-        let mut applied = false;
-        let mut run = 0;
-        while let Some((op, prec, width)) = self.infix() {
-            if prec <= min {
-                break;
-            }
-            match op {
-                Infix::Binary(op @ (BinaryOp::And | BinaryOp::Or)) => {
-                    // The run's node is now one operand of the chain.
-                    self.depth -= std::mem::take(&mut run);
-                    let at = Self::pos(self.tok());
-                    self.i += width;
-                    let rhs = self.rhs(prec)?;
-                    self.kind = if op == BinaryOp::And { "And" } else { "Or" };
-                    match &mut chain {
-                        Some(c) if c.op == op => {
-                            c.rest.push(rhs);
-                            c.at = at;
-                        }
-                        _ => {
-                            if let Some(c) = chain.take() {
-                                lhs = join_chain(lhs, c);
-                            }
-                            chain = Some(Chain {
-                                op,
-                                at,
-                                rest: vec![rhs],
-                            });
-                        }
-                    }
-                }
-                op => {
-                    if let Some(c) = chain.take() {
-                        lhs = join_chain(lhs, c);
-                        applied = true;
-                    }
-                    let deepens = matches!(
-                        op,
-                        Infix::Binary(_) | Infix::Is { .. } | Infix::In { .. } | Infix::Between { .. }
-                    );
-                    if deepens {
-                        if applied {
-                            if self.depth >= MAX_NESTING {
-                                return Err(malformed(""));
-                            }
-                            self.depth += 1;
-                            run += 1;
-                        }
-                        applied = true;
-                    }
-                    lhs = self.operation(op, prec, width, lhs)?;
-                }
-            }
+    fn operator(
+        &mut self,
+        read: &mut Operators,
+        op: Infix,
+        prec: u8,
+        width: usize,
+    ) -> Result<(), DynamoError> {
+        if let Infix::Binary(op @ (BinaryOp::And | BinaryOp::Or)) = op {
+            // The run's node is now one operand of the chain.
+            self.depth -= std::mem::take(&mut read.levels);
+            let at = Self::pos(self.tok());
+            self.i += width;
+            let rhs = self.rhs(prec)?;
+            self.kind = if op == BinaryOp::And { "And" } else { "Or" };
+            read.link(op, at, rhs);
+            return Ok(());
         }
-        self.depth -= run;
-        Ok(match chain {
-            Some(c) => join_chain(lhs, c),
-            None => lhs,
-        })
+        if read.end_chain() {
+            read.applied = true;
+        }
+        if matches!(
+            op,
+            Infix::Binary(_) | Infix::Is { .. } | Infix::In { .. } | Infix::Between { .. }
+        ) {
+            if read.applied {
+                // Room for the level, and for the term of the operator's
+                // right-hand side within it.
+                if self.depth + 1 >= MAX_NESTING {
+                    return Err(malformed(""));
+                }
+                self.depth += 1;
+                read.levels += 1;
+            }
+            read.applied = true;
+        }
+        let lhs = std::mem::replace(&mut read.lhs, Expr::Literal(Literal::Null, Pos::default()));
+        read.lhs = self.operation(op, prec, width, lhs)?;
+        Ok(())
     }
 
     /// The node an infix operator makes with its left operand.
@@ -1218,11 +1210,10 @@ impl Parser<'_> {
     }
 
     fn path_term(&mut self) -> Result<Expr, DynamoError> {
-        let term = self.term()?;
-        if !matches!(self.tok().kind, T::Dot | T::LBracket) {
-            return Ok(term);
+        match self.term() {
+            Ok(term) if matches!(self.tok().kind, T::Dot | T::LBracket) => self.path(term),
+            other => other,
         }
-        self.path(term)
     }
 
     /// A term followed by `.` or `[`: a path when the term is a name.
@@ -1431,7 +1422,10 @@ impl Parser<'_> {
     fn arguments(&mut self, close: T, missing: &str) -> Result<Vec<Expr>, DynamoError> {
         let mut out = Vec::new();
         loop {
-            out.push(self.expr(0)?);
+            match self.expr(0) {
+                Ok(e) => out.push(e),
+                Err(e) => return Err(e),
+            }
             if self.tok().kind != T::Comma {
                 break;
             }
@@ -1607,6 +1601,53 @@ impl Parser<'_> {
             return Err(malformed(UNEXPECTED_KEYWORD));
         }
         Err(malformed(DATA_MANIPULATION))
+    }
+}
+
+/// What an expression's operators have made so far: the node built last,
+/// the AND or OR chain it is the first operand of, whether it is already
+/// an operator's node, and the nesting levels the run of operators on it
+/// has taken.
+struct Operators {
+    lhs: Expr,
+    chain: Option<Chain>,
+    applied: bool,
+    levels: usize,
+}
+
+impl Operators {
+    /// Adds an operand to the chain of `op`, ending a chain of the other
+    /// operator first (it becomes the new chain's first operand).
+    fn link(&mut self, op: BinaryOp, at: Pos, rhs: Expr) {
+        match &mut self.chain {
+            Some(c) if c.op == op => {
+                c.rest.push(rhs);
+                c.at = at;
+            }
+            _ => {
+                self.end_chain();
+                self.chain = Some(Chain {
+                    op,
+                    at,
+                    rest: vec![rhs],
+                });
+            }
+        }
+    }
+
+    /// Joins the chain being read, if any, into `lhs`; whether there was one.
+    fn end_chain(&mut self) -> bool {
+        let Some(c) = self.chain.take() else {
+            return false;
+        };
+        let first = std::mem::replace(&mut self.lhs, Expr::Literal(Literal::Null, Pos::default()));
+        self.lhs = join_chain(first, c);
+        true
+    }
+
+    fn finish(mut self) -> Result<Expr, DynamoError> {
+        self.end_chain();
+        Ok(self.lhs)
     }
 }
 
