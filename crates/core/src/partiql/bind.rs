@@ -141,7 +141,8 @@ fn unsupported_item_format() -> DynamoError {
 
 /// Recurses once per nested literal: maps and lists stop at MAX_DEPTH,
 /// bags (each restarting the count) and signs at the parser's nesting
-/// bound.
+/// bound. Each kind of value has a function of its own, so a level of
+/// nesting costs only the frames of the kinds it passes through.
 fn literal_value(
     e: &Expr,
     params: Params<'_>,
@@ -153,6 +154,72 @@ fn literal_value(
             "Nesting Levels have exceeded supported limits under {location}"
         )));
     }
+    match e {
+        Expr::Map(members, _) => map_value(members, params, location, depth),
+        Expr::List(members, _) => list_value(members, params, location, depth),
+        Expr::Bag(members, _) => bag(members, params, location),
+        Expr::Neg(inner, _) => negated_value(inner, params, location, depth),
+        other => scalar_value(other, location),
+    }
+}
+
+fn map_value(
+    members: &[(String, Expr)],
+    params: Params<'_>,
+    location: &str,
+    depth: usize,
+) -> Result<AttributeValue, DynamoError> {
+    let mut m = Item::new();
+    for (name, v) in members {
+        let at = format!("{location}.{name}");
+        let value = literal_value(v, params, &at, depth + 1)?;
+        if m.insert(name.clone(), value).is_some() {
+            return Err(invalid(format!(
+                "Duplicate keys in tuple. Key: {name} under {location}"
+            )));
+        }
+    }
+    Ok(AttributeValue::M(m))
+}
+
+fn list_value(
+    members: &[Expr],
+    params: Params<'_>,
+    location: &str,
+    depth: usize,
+) -> Result<AttributeValue, DynamoError> {
+    // A plain loop: iterator adapters would put half a dozen frames
+    // between each level of a nested literal.
+    let mut l = Vec::with_capacity(members.len());
+    for (i, v) in members.iter().enumerate() {
+        l.push(literal_value(
+            v,
+            params,
+            &format!("{location}[{i}]"),
+            depth + 1,
+        )?);
+    }
+    Ok(AttributeValue::L(l))
+}
+
+fn negated_value(
+    inner: &Expr,
+    params: Params<'_>,
+    location: &str,
+    depth: usize,
+) -> Result<AttributeValue, DynamoError> {
+    match literal_value(inner, params, location, depth)? {
+        AttributeValue::N(n) => Ok(AttributeValue::N(
+            Number::from_i64(0)
+                .checked_sub(&n)
+                .map_err(|_| invalid("Number overflow"))?,
+        )),
+        other => Err(operand_type_error("-", other.type_name())),
+    }
+}
+
+/// A literal that holds no other, or the refusal of what is not a value.
+fn scalar_value(e: &Expr, location: &str) -> Result<AttributeValue, DynamoError> {
     Ok(match e {
         Expr::Literal(l, pos) => match l {
             Literal::String(s) => AttributeValue::S(s.clone()),
@@ -165,48 +232,12 @@ fn literal_value(
                 )))
             }
         },
-        Expr::Neg(inner, _) => match literal_value(inner, params, location, depth)? {
-            AttributeValue::N(n) => AttributeValue::N(
-                Number::from_i64(0)
-                    .checked_sub(&n)
-                    .map_err(|_| invalid("Number overflow"))?,
-            ),
-            other => return Err(operand_type_error("-", other.type_name())),
-        },
         Expr::Param(_, pos) => {
             return Err(invalid(format!(
                 "Unsupported data type: Parameter under key {location} at {}:{}:1",
                 pos.line, pos.col
             )))
         }
-        Expr::Map(members, _) => {
-            let mut m = Item::new();
-            for (name, v) in members {
-                let at = format!("{location}.{name}");
-                let value = literal_value(v, params, &at, depth + 1)?;
-                if m.insert(name.clone(), value).is_some() {
-                    return Err(invalid(format!(
-                        "Duplicate keys in tuple. Key: {name} under {location}"
-                    )));
-                }
-            }
-            AttributeValue::M(m)
-        }
-        Expr::List(members, _) => {
-            // A plain loop: iterator adapters would put half a dozen
-            // frames between each level of a nested literal.
-            let mut l = Vec::with_capacity(members.len());
-            for (i, v) in members.iter().enumerate() {
-                l.push(literal_value(
-                    v,
-                    params,
-                    &format!("{location}[{i}]"),
-                    depth + 1,
-                )?);
-            }
-            AttributeValue::L(l)
-        }
-        Expr::Bag(members, _) => bag(members, params, location)?,
         Expr::Call { name, pos, .. } => {
             return Err(invalid(format!(
                 "Unsupported data type: {name} under key {location} at {pos}"
@@ -240,6 +271,11 @@ fn bag(
     for m in members {
         values.push(literal_value(m, params, location, 1)?);
     }
+    set_of(values)
+}
+
+/// A bag's members as a set: all strings or all numbers, no duplicates.
+fn set_of(values: Vec<AttributeValue>) -> Result<AttributeValue, DynamoError> {
     let mixed = || {
         invalid("Unsupported data type in Bag. DynamoDB only supports either numbers or strings in bags")
     };
@@ -260,8 +296,8 @@ fn bag(
             shown(values)
         ))
     };
-    match &values[0] {
-        AttributeValue::S(_) => {
+    match values.first() {
+        Some(AttributeValue::S(_)) => {
             let mut out: Vec<String> = Vec::with_capacity(values.len());
             for v in &values {
                 let AttributeValue::S(s) = v else {
@@ -274,7 +310,7 @@ fn bag(
             }
             Ok(AttributeValue::SS(out))
         }
-        AttributeValue::N(_) => {
+        Some(AttributeValue::N(_)) => {
             let mut out: Vec<Number> = Vec::with_capacity(values.len());
             for v in &values {
                 let AttributeValue::N(n) = v else {
