@@ -190,6 +190,16 @@ pub enum IsTest {
 }
 
 /// An expression: a WHERE condition, a SET value, an item literal.
+///
+/// How deep a parsed tree can be is what bounds every recursive walk over
+/// one (the derived `Clone`, `PartialEq`, `Debug` and `Drop` among them):
+/// each level of nesting the parser allows (`MAX_NESTING`, 100) holds a
+/// term (one node), below it one node per precedence level (seven; an
+/// operator applied to an operator's result takes a level of the budget,
+/// `NOT IN` makes two nodes) and an AND and an OR chain, balanced: about
+/// log2 of their length each, a dozen levels in the 8 KB a statement may
+/// hold. The deepest trees 8 KB makes are a few hundred levels deep (the
+/// tests measure them).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
     Path(Path),
@@ -273,6 +283,8 @@ impl Expr {
             | Expr::Binary(_, _, _, p)
             | Expr::Between(_, _, _, p)
             | Expr::In(_, _, p) => *p,
+            // One call per NOT written in a row, which the parser's
+            // nesting bound caps (a NOT IN or NOT BETWEEN ends at once).
             Expr::Not(e) => e.pos(),
             Expr::Is { pos, .. } | Expr::Call { pos, .. } => *pos,
         }
