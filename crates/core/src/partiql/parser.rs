@@ -1152,24 +1152,6 @@ impl Parser<'_> {
             Self::pos(t),
         ))
     }
-}
-
-fn binary_kind(op: BinaryOp) -> &'static str {
-    match op {
-        BinaryOp::Eq => "Eq",
-        BinaryOp::Ne => "Ne",
-        BinaryOp::Lt => "Lt",
-        BinaryOp::Le => "Lte",
-        BinaryOp::Gt => "Gt",
-        BinaryOp::Ge => "Gte",
-        BinaryOp::And => "And",
-        BinaryOp::Or => "Or",
-        BinaryOp::Add => "Plus",
-        BinaryOp::Sub => "Minus",
-    }
-}
-
-impl Parser<'_> {
     /// `*`, `/`, `%`, `||`: read, then refused (the left operand stands in
     /// for the node, which never leaves the parser).
     fn unsupported(
@@ -1953,6 +1935,22 @@ fn index_value(text: &str) -> i64 {
         };
     }
     v
+}
+
+/// The node kind (in the reference parser's names) of a binary operator.
+fn binary_kind(op: BinaryOp) -> &'static str {
+    match op {
+        BinaryOp::Eq => "Eq",
+        BinaryOp::Ne => "Ne",
+        BinaryOp::Lt => "Lt",
+        BinaryOp::Le => "Lte",
+        BinaryOp::Gt => "Gt",
+        BinaryOp::Ge => "Gte",
+        BinaryOp::And => "And",
+        BinaryOp::Or => "Or",
+        BinaryOp::Add => "Plus",
+        BinaryOp::Sub => "Minus",
+    }
 }
 
 /// The type DynamoDB names for a map key that is not a string.
