@@ -999,10 +999,11 @@ impl Parser<'_> {
     /// statement's stack small (debug builds give every local of a large
     /// `match` its own slot).
     ///
-    /// The recursion is bounded: every way back into `expr` from itself
-    /// passes through [`Parser::unary`] or [`Parser::in_parentheses`],
-    /// which count levels against [`MAX_NESTING`], or climbs to a higher
-    /// precedence (`rhs`), which it can do at most seven times in a row.
+    /// The recursion is bounded: every recursive function of the parser is
+    /// on a way back into `expr`, and every such way passes through
+    /// [`Parser::unary`] or [`Parser::in_parentheses`], which count levels
+    /// against [`MAX_NESTING`], or climbs to a higher precedence (`rhs`),
+    /// which it can do at most seven times in a row.
     fn expr(&mut self, min: u8) -> Result<Expr, DynamoError> {
         match self.unary() {
             Ok(lhs) => self.operators(min, lhs),
