@@ -289,7 +289,6 @@ fn partiql_statements_nested_to_the_size_limit() {
 /// PartiQL WHERE clauses chaining ANDs and ORs to the statement size limit:
 /// answered like any other statement.
 #[test]
-#[ignore = "a long PartiQL AND chain overflows a worker's stack until the PartiQL walks are bounded (issue 12, part 1)"]
 fn partiql_and_or_chains_to_the_size_limit() {
     let s = Scenario::start();
     let select = "SELECT * FROM \"hostile\" WHERE ";

@@ -190,6 +190,16 @@ pub enum IsTest {
 }
 
 /// An expression: a WHERE condition, a SET value, an item literal.
+///
+/// How deep a parsed tree can be is what bounds every recursive walk over
+/// one (the derived `Clone`, `PartialEq`, `Debug` and `Drop` among them):
+/// each level of nesting the parser allows (`MAX_NESTING`, 100) holds a
+/// term (one node), below it one node per precedence level (seven; an
+/// operator applied to an operator's result takes a level of the budget,
+/// `NOT IN` makes two nodes) and an AND and an OR chain, balanced: about
+/// log2 of their length each, a dozen levels in the 8 KB a statement may
+/// hold. The deepest trees 8 KB makes are a few hundred levels deep (the
+/// tests measure them).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
     Path(Path),
@@ -206,6 +216,16 @@ pub enum Expr {
     /// Unary minus (`- x`); unary plus is dropped by the parser.
     Neg(Box<Expr>, Pos),
     Not(Box<Expr>),
+    /// `a op b`, placed at the operator. An AND or OR chain (`a AND b AND
+    /// c ...`, however long) is a tree of `Binary` nodes of its operator
+    /// that all carry the chain's place — its last operator, where the
+    /// outermost node of a left-to-right reading sits — with the last
+    /// operand on the right of the outermost node and the others below it
+    /// in a balanced tree, so that a chain as long as a statement is only
+    /// about a dozen levels deep (chains of up to four operands keep the
+    /// left-to-right shape). A parenthesised chain of the same operator is
+    /// an operand of its own place; [`Expr::chain`] gives the operands as
+    /// written.
     Binary(BinaryOp, Box<Expr>, Box<Expr>, Pos),
     /// `x BETWEEN low AND high`.
     Between(Box<Expr>, Box<Expr>, Box<Expr>, Pos),
@@ -227,6 +247,29 @@ pub enum Expr {
 }
 
 impl Expr {
+    /// The operator and the operands, in the order written, of the AND or
+    /// OR chain this expression is (a parenthesised chain of the same
+    /// operator being one operand); `None` for anything else.
+    pub fn chain(&self) -> Option<(BinaryOp, Vec<&Expr>)> {
+        let Expr::Binary(op @ (BinaryOp::And | BinaryOp::Or), _, _, at) = self else {
+            return None;
+        };
+        let mut operands = Vec::new();
+        // Walked with a heap stack: the tree is shallow, but this keeps
+        // the walk's stack use independent of how it was built.
+        let mut pending = vec![self];
+        while let Some(e) = pending.pop() {
+            match e {
+                Expr::Binary(o, a, b, p) if o == op && p == at => {
+                    pending.push(b);
+                    pending.push(a);
+                }
+                operand => operands.push(operand),
+            }
+        }
+        Some((*op, operands))
+    }
+
     /// Where the expression starts.
     pub fn pos(&self) -> Pos {
         match self {
@@ -240,6 +283,8 @@ impl Expr {
             | Expr::Binary(_, _, _, p)
             | Expr::Between(_, _, _, p)
             | Expr::In(_, _, p) => *p,
+            // One call per NOT written in a row, which the parser's
+            // nesting bound caps (a NOT IN or NOT BETWEEN ends at once).
             Expr::Not(e) => e.pos(),
             Expr::Is { pos, .. } | Expr::Call { pos, .. } => *pos,
         }

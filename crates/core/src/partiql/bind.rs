@@ -139,6 +139,10 @@ fn unsupported_item_format() -> DynamoError {
     invalid("Unsupported format in item expression. Please use struct format {...} to express item values for insert statement.")
 }
 
+/// Recurses once per nested literal: maps and lists stop at MAX_DEPTH,
+/// bags (each restarting the count) and signs at the parser's nesting
+/// bound. Each kind of value has a function of its own, so a level of
+/// nesting costs only the frames of the kinds it passes through.
 fn literal_value(
     e: &Expr,
     params: Params<'_>,
@@ -150,6 +154,72 @@ fn literal_value(
             "Nesting Levels have exceeded supported limits under {location}"
         )));
     }
+    match e {
+        Expr::Map(members, _) => map_value(members, params, location, depth),
+        Expr::List(members, _) => list_value(members, params, location, depth),
+        Expr::Bag(members, _) => bag(members, params, location),
+        Expr::Neg(inner, _) => negated_value(inner, params, location, depth),
+        other => scalar_value(other, location),
+    }
+}
+
+fn map_value(
+    members: &[(String, Expr)],
+    params: Params<'_>,
+    location: &str,
+    depth: usize,
+) -> Result<AttributeValue, DynamoError> {
+    let mut m = Item::new();
+    for (name, v) in members {
+        let at = format!("{location}.{name}");
+        let value = literal_value(v, params, &at, depth + 1)?;
+        if m.insert(name.clone(), value).is_some() {
+            return Err(invalid(format!(
+                "Duplicate keys in tuple. Key: {name} under {location}"
+            )));
+        }
+    }
+    Ok(AttributeValue::M(m))
+}
+
+fn list_value(
+    members: &[Expr],
+    params: Params<'_>,
+    location: &str,
+    depth: usize,
+) -> Result<AttributeValue, DynamoError> {
+    // A plain loop: iterator adapters would put half a dozen frames
+    // between each level of a nested literal.
+    let mut l = Vec::with_capacity(members.len());
+    for (i, v) in members.iter().enumerate() {
+        l.push(literal_value(
+            v,
+            params,
+            &format!("{location}[{i}]"),
+            depth + 1,
+        )?);
+    }
+    Ok(AttributeValue::L(l))
+}
+
+fn negated_value(
+    inner: &Expr,
+    params: Params<'_>,
+    location: &str,
+    depth: usize,
+) -> Result<AttributeValue, DynamoError> {
+    match literal_value(inner, params, location, depth)? {
+        AttributeValue::N(n) => Ok(AttributeValue::N(
+            Number::from_i64(0)
+                .checked_sub(&n)
+                .map_err(|_| invalid("Number overflow"))?,
+        )),
+        other => Err(operand_type_error("-", other.type_name())),
+    }
+}
+
+/// A literal that holds no other, or the refusal of what is not a value.
+fn scalar_value(e: &Expr, location: &str) -> Result<AttributeValue, DynamoError> {
     Ok(match e {
         Expr::Literal(l, pos) => match l {
             Literal::String(s) => AttributeValue::S(s.clone()),
@@ -162,41 +232,12 @@ fn literal_value(
                 )))
             }
         },
-        Expr::Neg(inner, _) => match literal_value(inner, params, location, depth)? {
-            AttributeValue::N(n) => AttributeValue::N(
-                Number::from_i64(0)
-                    .checked_sub(&n)
-                    .map_err(|_| invalid("Number overflow"))?,
-            ),
-            other => return Err(operand_type_error("-", other.type_name())),
-        },
         Expr::Param(_, pos) => {
             return Err(invalid(format!(
                 "Unsupported data type: Parameter under key {location} at {}:{}:1",
                 pos.line, pos.col
             )))
         }
-        Expr::Map(members, _) => {
-            let mut m = Item::new();
-            for (name, v) in members {
-                let at = format!("{location}.{name}");
-                let value = literal_value(v, params, &at, depth + 1)?;
-                if m.insert(name.clone(), value).is_some() {
-                    return Err(invalid(format!(
-                        "Duplicate keys in tuple. Key: {name} under {location}"
-                    )));
-                }
-            }
-            AttributeValue::M(m)
-        }
-        Expr::List(members, _) => AttributeValue::L(
-            members
-                .iter()
-                .enumerate()
-                .map(|(i, v)| literal_value(v, params, &format!("{location}[{i}]"), depth + 1))
-                .collect::<Result<_, _>>()?,
-        ),
-        Expr::Bag(members, _) => bag(members, params, location)?,
         Expr::Call { name, pos, .. } => {
             return Err(invalid(format!(
                 "Unsupported data type: {name} under key {location} at {pos}"
@@ -226,10 +267,15 @@ fn bag(
     if members.is_empty() {
         return Err(invalid("Empty bags are not supported"));
     }
-    let values = members
-        .iter()
-        .map(|m| literal_value(m, params, location, 1))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut values = Vec::with_capacity(members.len());
+    for m in members {
+        values.push(literal_value(m, params, location, 1)?);
+    }
+    set_of(values)
+}
+
+/// A bag's members as a set: all strings or all numbers, no duplicates.
+fn set_of(values: Vec<AttributeValue>) -> Result<AttributeValue, DynamoError> {
     let mixed = || {
         invalid("Unsupported data type in Bag. DynamoDB only supports either numbers or strings in bags")
     };
@@ -250,8 +296,8 @@ fn bag(
             shown(values)
         ))
     };
-    match &values[0] {
-        AttributeValue::S(_) => {
+    match values.first() {
+        Some(AttributeValue::S(_)) => {
             let mut out: Vec<String> = Vec::with_capacity(values.len());
             for v in &values {
                 let AttributeValue::S(s) = v else {
@@ -264,7 +310,7 @@ fn bag(
             }
             Ok(AttributeValue::SS(out))
         }
-        AttributeValue::N(_) => {
+        Some(AttributeValue::N(_)) => {
             let mut out: Vec<Number> = Vec::with_capacity(values.len());
             for v in &values {
                 let AttributeValue::N(n) = v else {
@@ -282,6 +328,8 @@ fn bag(
 }
 
 /// Whether an expression is a value (literal, parameter or container).
+/// Recurses through signs only, which the parser folds into numbers (and
+/// bounds by its nesting limit besides).
 pub fn is_value(e: &Expr) -> bool {
     matches!(
         e,
@@ -329,16 +377,58 @@ fn check_ordered(op: &str, operand: &Operand) -> Result<(), DynamoError> {
     Ok(())
 }
 
-/// A WHERE clause as a condition with literal values.
+/// A WHERE clause as a condition with literal values, of the clause's
+/// shape (so AND and OR chains stay as shallow as the parser built them).
+///
+/// AND, OR and NOT are walked with a heap stack, whatever their depth; the
+/// terms under them are bound from left to right, so the problem reported
+/// is the first one written.
 pub fn condition(e: &Expr, params: Params<'_>) -> Result<Condition, DynamoError> {
+    /// What to do with a sub-condition once it is bound.
+    enum Then<'e> {
+        /// Bind this right operand next.
+        Right(BinaryOp, &'e Expr),
+        /// Join with this left operand, bound already.
+        Join(BinaryOp, Condition),
+        Not,
+    }
+    let mut stack: Vec<Then<'_>> = Vec::new();
+    let mut next = e;
+    loop {
+        let mut done = loop {
+            match next {
+                Expr::Binary(op @ (BinaryOp::And | BinaryOp::Or), a, b, _) => {
+                    stack.push(Then::Right(*op, b));
+                    next = a;
+                }
+                Expr::Not(inner) => {
+                    stack.push(Then::Not);
+                    next = inner;
+                }
+                term => break term_condition(term, params)?,
+            }
+        };
+        loop {
+            match stack.pop() {
+                None => return Ok(done),
+                Some(Then::Not) => done = Condition::not(done),
+                Some(Then::Join(BinaryOp::And, left)) => done = Condition::and(left, done),
+                Some(Then::Join(_, left)) => done = Condition::or(left, done),
+                Some(Then::Right(op, right)) => {
+                    stack.push(Then::Join(op, done));
+                    next = right;
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// A condition that is not AND, OR or NOT. Recurses only into function
+/// arguments and literal values, one level per nested term, which the
+/// parser's nesting bound caps.
+fn term_condition(e: &Expr, params: Params<'_>) -> Result<Condition, DynamoError> {
     Ok(match e {
-        Expr::Binary(BinaryOp::And, a, b, _) => {
-            Condition::and(condition(a, params)?, condition(b, params)?)
-        }
-        Expr::Binary(BinaryOp::Or, a, b, _) => {
-            Condition::or(condition(a, params)?, condition(b, params)?)
-        }
-        Expr::Not(inner) => Condition::not(condition(inner, params)?),
         Expr::Binary(op, a, b, _) => {
             let Some(cmp) = comparator(*op) else {
                 return Err(boolean_required());
@@ -410,6 +500,26 @@ pub fn condition(e: &Expr, params: Params<'_>) -> Result<Condition, DynamoError>
         Expr::Literal(Literal::Bool(false), _) => never(),
         _ => return Err(boolean_required()),
     })
+}
+
+/// The conditions joined by AND in a balanced tree (neighbours paired
+/// level by level, so the order is kept): a WHERE's conjuncts can number
+/// in the thousands, and a tree as deep as it is long would make every
+/// walk over it that deep.
+pub fn conjunction(conditions: Vec<Condition>) -> Option<Condition> {
+    let mut level = conditions;
+    while level.len() > 1 {
+        let mut next = Vec::with_capacity(level.len().div_ceil(2));
+        let mut items = level.into_iter();
+        while let Some(a) = items.next() {
+            next.push(match items.next() {
+                Some(b) => Condition::and(a, b),
+                None => a,
+            });
+        }
+        level = next;
+    }
+    level.pop()
 }
 
 /// A condition no item satisfies (a path cannot both exist and not).
@@ -680,7 +790,9 @@ fn set_value(e: &Expr, params: Params<'_>) -> Result<SetValue, DynamoError> {
 }
 
 /// A SET operand; `arithmetic` names the operator it feeds, whose operands
-/// must be numbers when they are values.
+/// must be numbers when they are values. Recurses into `list_append`'s
+/// arguments, one level per nested call, which the parser's nesting bound
+/// caps.
 fn update_operand(
     e: &Expr,
     params: Params<'_>,

@@ -14,3 +14,6 @@ pub mod parser;
 
 pub use ast::*;
 pub use parser::{parse, parse_detailed, Parsed, Refused};
+
+#[cfg(test)]
+mod limits_tests;

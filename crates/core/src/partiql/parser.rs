@@ -13,6 +13,11 @@
 //! before anything else (`-n`, `-?`) is refused here, so `Expr::Neg` never
 //! comes out of the parser.
 
+// Functions every level of nesting passes through match on results where
+// `?` would do: in an unoptimised build each `?` gives its frame several
+// copies of the result, and those frames are paid once per level.
+#![allow(clippy::question_mark)]
+
 use super::ast::*;
 use super::lexer::{tokenize, Keyword as K, Token, TokenKind as T, NOT_WELL_FORMED};
 use crate::error::DynamoError;
@@ -97,6 +102,17 @@ fn invalid(message: impl Into<String>) -> DynamoError {
 /// A syntax error: DynamoDB's envelope around the reference parser's words.
 fn malformed(detail: &str) -> DynamoError {
     invalid(format!("{NOT_WELL_FORMED}{detail}"))
+}
+
+/// [`malformed`] as a result, made out of line: functions every level of
+/// nesting passes through keep its temporaries off their frames.
+fn refuse<T>(detail: &str) -> Result<T, DynamoError> {
+    Err(malformed(detail))
+}
+
+/// Nesting past [`MAX_NESTING`]: a syntax error without words.
+fn too_deep<T>() -> Result<T, DynamoError> {
+    refuse("")
 }
 
 const UNEXPECTED_TERM: &str = "Unexpected term";
@@ -207,10 +223,16 @@ const SIZED_TYPES: &[&str] = &[
 
 const AGGREGATES: &[&str] = &["count", "avg", "max", "min", "sum"];
 
-/// Deepest nesting of terms the parser follows. Binding refuses literals
+/// Deepest nesting of terms the parser follows (an IN's parenthesised
+/// list counts as one, as a bracketed one does). Binding refuses literals
 /// nested past 32 levels with DynamoDB's own message; this only keeps an
 /// absurd statement (`[[[[...`) from exhausting the stack: at most about
-/// 8 KB a level in a debug build, 3 KB in release.
+/// 6 KB a level in a debug build, so the deepest statement of any shape
+/// parses in under 600 KB of a worker's 2 MiB. A run of operators on
+/// operators' results (`a = 1 = 1 ...`) shares the budget, one level per
+/// operator after the first, so the tree is never deeper than a small
+/// multiple of this: every recursive walk over a statement (binding, the
+/// engine's planning, `Drop`, `Clone`, `Debug`) is bounded by it.
 const MAX_NESTING: usize = 100;
 
 struct Parser<'a> {
@@ -820,49 +842,74 @@ impl Parser<'_> {
     fn steps(&mut self) -> Result<Vec<Step>, DynamoError> {
         let mut steps = Vec::new();
         loop {
-            match self.tok().kind {
-                T::Dot => {
-                    self.bump();
-                    let c = self.tok();
-                    if Self::is_name(c) {
-                        self.bump();
-                        let name = self.name(c);
-                        steps.push(Step::Field(self.member(name)));
-                    } else if c.kind == T::Star {
-                        self.bump();
-                        let last = !matches!(self.tok().kind, T::Dot | T::LBracket);
-                        self.defer(invalid(if self.ctx == Ctx::Projection && last {
-                            "Changing item's hierarchy while reading isn't supported".to_string()
-                        } else {
-                            format!(
-                                "Unpivot path component like a.*.b are not supported at {}",
-                                Self::pos(c)
-                            )
-                        }));
-                    } else {
-                        return Err(malformed("Invalid path dot component"));
-                    }
-                }
-                T::LBracket => {
-                    self.bump();
-                    let star = self.tok();
-                    if star.kind == T::Star {
-                        self.bump();
-                        self.defer(invalid(format!(
-                            "Wildcard path component like a[*].b are not supported at {}",
-                            Self::pos(star)
-                        )));
-                    } else {
-                        let e = self.expr(0)?;
-                        if let Some(step) = self.bracket_step(e) {
-                            steps.push(step);
-                        }
-                    }
-                    self.expect(T::RBracket, "Expected RIGHT_BRACKET")?;
-                }
+            let step = match self.tok().kind {
+                T::Dot => self.dot_step(&mut steps),
+                T::LBracket => self.bracket(&mut steps),
                 _ => return Ok(steps),
+            };
+            if let Err(e) = step {
+                return Err(e);
             }
         }
+    }
+
+    /// `.name` or `.*`.
+    fn dot_step(&mut self, steps: &mut Vec<Step>) -> Result<(), DynamoError> {
+        self.bump();
+        let c = self.tok();
+        if Self::is_name(c) {
+            self.bump();
+            let name = self.name(c);
+            steps.push(Step::Field(self.member(name)));
+        } else if c.kind == T::Star {
+            self.bump();
+            let last = !matches!(self.tok().kind, T::Dot | T::LBracket);
+            self.defer(invalid(if self.ctx == Ctx::Projection && last {
+                "Changing item's hierarchy while reading isn't supported".to_string()
+            } else {
+                format!(
+                    "Unpivot path component like a.*.b are not supported at {}",
+                    Self::pos(c)
+                )
+            }));
+        } else {
+            return Err(malformed("Invalid path dot component"));
+        }
+        Ok(())
+    }
+
+    /// `[e]` or `[*]`. Small: every level of nesting in brackets pays for
+    /// its frame.
+    fn bracket(&mut self, steps: &mut Vec<Step>) -> Result<(), DynamoError> {
+        self.bump();
+        let star = self.tok();
+        if star.kind == T::Star {
+            return self.wildcard(star);
+        }
+        let e = self.expr(0);
+        self.bracket_end(steps, e)
+    }
+
+    fn wildcard(&mut self, star: Token) -> Result<(), DynamoError> {
+        self.bump();
+        self.defer(invalid(format!(
+            "Wildcard path component like a[*].b are not supported at {}",
+            Self::pos(star)
+        )));
+        self.expect(T::RBracket, "Expected RIGHT_BRACKET")?;
+        Ok(())
+    }
+
+    fn bracket_end(
+        &mut self,
+        steps: &mut Vec<Step>,
+        e: Result<Expr, DynamoError>,
+    ) -> Result<(), DynamoError> {
+        if let Some(step) = self.bracket_step(e?) {
+            steps.push(step);
+        }
+        self.expect(T::RBracket, "Expected RIGHT_BRACKET")?;
+        Ok(())
     }
 
     /// What `[e]` means: an integer is a list index, a string or a bare
@@ -926,9 +973,7 @@ impl Parser<'_> {
     /// The right-hand side of an infix operator may not be missing.
     fn rhs(&mut self, prec: u8) -> Result<Expr, DynamoError> {
         if self.tok().kind == T::Eof {
-            return Err(malformed(
-                "Missing right-hand side expression of infix operator",
-            ));
+            return refuse("Missing right-hand side expression of infix operator");
         }
         self.expr(prec)
     }
@@ -953,15 +998,107 @@ impl Parser<'_> {
     /// recurses through these, and small frames keep a deeply nested
     /// statement's stack small (debug builds give every local of a large
     /// `match` its own slot).
+    ///
+    /// The recursion is bounded: every recursive function of the parser is
+    /// on a way back into `expr`, and every such way passes through
+    /// [`Parser::unary`] or [`Parser::in_parentheses`], which count levels
+    /// against [`MAX_NESTING`], or climbs to a higher precedence (`rhs`),
+    /// which it can do at most seven times in a row.
     fn expr(&mut self, min: u8) -> Result<Expr, DynamoError> {
-        let mut lhs = self.unary()?;
+        match self.unary() {
+            Ok(lhs) => self.operators(min, lhs),
+            err => err,
+        }
+    }
+
+    /// The operators after `lhs` that bind tighter than `min`.
+    fn operators(&mut self, min: u8, lhs: Expr) -> Result<Expr, DynamoError> {
+        let mut read = Operators {
+            lhs,
+            chain: None,
+            applied: false,
+            levels: 0,
+        };
         while let Some((op, prec, width)) = self.infix() {
             if prec <= min {
                 break;
             }
-            lhs = self.operation(op, prec, width, lhs)?;
+            let step = match op {
+                Infix::Binary(op @ (BinaryOp::And | BinaryOp::Or)) => {
+                    self.chain_operand(&mut read, op, prec, width)
+                }
+                op => self.apply(&mut read, op, prec, width),
+            };
+            if let Err(e) = step {
+                return Err(e);
+            }
         }
-        Ok(lhs)
+        self.depth -= read.levels;
+        read.finish()
+    }
+
+    /// Reads the operand after an AND or OR into the chain `read` holds.
+    ///
+    /// AND and OR operands are gathered as they are read and joined when
+    /// their chain ends ([`join_chain`]), so no chain, however long, makes
+    /// the tree deeper than a dozen levels.
+    fn chain_operand(
+        &mut self,
+        read: &mut Operators,
+        op: BinaryOp,
+        prec: u8,
+        width: usize,
+    ) -> Result<(), DynamoError> {
+        // The run's node is now one operand of the chain.
+        self.depth -= std::mem::take(&mut read.levels);
+        let at = Self::pos(self.tok());
+        self.i += width;
+        let rhs = match self.rhs(prec) {
+            Ok(rhs) => rhs,
+            Err(e) => return Err(e),
+        };
+        self.kind = if op == BinaryOp::And { "And" } else { "Or" };
+        read.link(op, at, rhs);
+        Ok(())
+    }
+
+    /// Applies any other infix operator to what `read` holds.
+    ///
+    /// An operator applied to an operator's result (`a = 1 = 1`, `a IS
+    /// NULL IS NULL`) deepens the tree: from the second such operator on,
+    /// each takes a level of the nesting budget until the run ends, so the
+    /// tree's depth stays bounded by [`MAX_NESTING`] (and every walk over a
+    /// statement with it).
+    fn apply(
+        &mut self,
+        read: &mut Operators,
+        op: Infix,
+        prec: u8,
+        width: usize,
+    ) -> Result<(), DynamoError> {
+        if read.end_chain() {
+            read.applied = true;
+        }
+        if matches!(
+            op,
+            Infix::Binary(_) | Infix::Is { .. } | Infix::In { .. } | Infix::Between { .. }
+        ) {
+            if read.applied {
+                // Room for the level, and for the term of the operator's
+                // right-hand side within it.
+                if self.depth + 1 >= MAX_NESTING {
+                    return too_deep();
+                }
+                self.depth += 1;
+                read.levels += 1;
+            }
+            read.applied = true;
+        }
+        read.lhs = match self.operation(op, prec, width, read) {
+            Ok(e) => e,
+            Err(e) => return Err(e),
+        };
+        Ok(())
     }
 
     /// The node an infix operator makes with its left operand.
@@ -970,39 +1107,52 @@ impl Parser<'_> {
         op: Infix,
         prec: u8,
         width: usize,
-        lhs: Expr,
+        read: &mut Operators,
     ) -> Result<Expr, DynamoError> {
         let first = self.tok();
         // The keyword after NOT (IN, BETWEEN, LIKE) places the node.
         let word = self.peek(width - 1);
         self.i += width;
+        // Each takes its left operand from `read` (one pointer here rather
+        // than a copy of the operand per call).
         match op {
-            Infix::Binary(op) => self.binary(op, prec, lhs, first),
-            Infix::Unsupported(symbol, kind) => self.unsupported(symbol, kind, prec, lhs, first),
-            Infix::Is { negated } => self.is(negated, lhs, first),
-            Infix::In { negated } => self.in_list(negated, prec, lhs, word),
-            Infix::Between { negated } => self.between(negated, prec, lhs, word),
-            Infix::Like { negated } => self.like(negated, prec, lhs, word),
+            Infix::Binary(op) => self.binary(op, prec, read, first),
+            Infix::Unsupported(symbol, kind) => self.unsupported(symbol, kind, prec, read, first),
+            Infix::Is { negated } => self.is(negated, read, first),
+            Infix::In { negated } => self.in_list(negated, prec, read, word),
+            Infix::Between { negated } => self.between(negated, prec, read, word),
+            Infix::Like { negated } => self.like(negated, prec, read, word),
         }
     }
 
-    fn binary(&mut self, op: BinaryOp, prec: u8, lhs: Expr, t: Token) -> Result<Expr, DynamoError> {
-        let rhs = self.rhs(prec)?;
-        self.kind = match op {
-            BinaryOp::Eq => "Eq",
-            BinaryOp::Ne => "Ne",
-            BinaryOp::Lt => "Lt",
-            BinaryOp::Le => "Lte",
-            BinaryOp::Gt => "Gt",
-            BinaryOp::Ge => "Gte",
-            BinaryOp::And => "And",
-            BinaryOp::Or => "Or",
-            BinaryOp::Add => "Plus",
-            BinaryOp::Sub => "Minus",
-        };
-        Ok(Expr::Binary(op, Box::new(lhs), Box::new(rhs), Self::pos(t)))
+    fn binary(
+        &mut self,
+        op: BinaryOp,
+        prec: u8,
+        read: &mut Operators,
+        t: Token,
+    ) -> Result<Expr, DynamoError> {
+        let rhs = self.rhs(prec);
+        self.binary_node(op, read, rhs, t)
     }
 
+    // Out of `binary`'s frame, which every level of nesting pays for.
+    fn binary_node(
+        &mut self,
+        op: BinaryOp,
+        read: &mut Operators,
+        rhs: Result<Expr, DynamoError>,
+        t: Token,
+    ) -> Result<Expr, DynamoError> {
+        let rhs = rhs?;
+        self.kind = binary_kind(op);
+        Ok(Expr::Binary(
+            op,
+            Box::new(read.take_lhs()),
+            Box::new(rhs),
+            Self::pos(t),
+        ))
+    }
     /// `*`, `/`, `%`, `||`: read, then refused (the left operand stands in
     /// for the node, which never leaves the parser).
     fn unsupported(
@@ -1010,20 +1160,20 @@ impl Parser<'_> {
         symbol: &'static str,
         kind: &'static str,
         prec: u8,
-        lhs: Expr,
+        read: &mut Operators,
         t: Token,
     ) -> Result<Expr, DynamoError> {
         self.rhs(prec)?;
         self.unsupported_operator(symbol, Self::pos(t));
         self.kind = kind;
-        Ok(lhs)
+        Ok(read.take_lhs())
     }
 
-    fn is(&mut self, negated: bool, lhs: Expr, t: Token) -> Result<Expr, DynamoError> {
+    fn is(&mut self, negated: bool, read: &mut Operators, t: Token) -> Result<Expr, DynamoError> {
         let test = self.type_name()?;
         self.kind = if negated { "Not" } else { "IsType" };
         Ok(Expr::Is {
-            expr: Box::new(lhs),
+            expr: Box::new(read.take_lhs()),
             negated,
             test,
             pos: Self::pos(t),
@@ -1035,19 +1185,45 @@ impl Parser<'_> {
         &mut self,
         negated: bool,
         prec: u8,
-        lhs: Expr,
+        read: &mut Operators,
         t: Token,
     ) -> Result<Expr, DynamoError> {
         let list = if self.tok().kind == T::LParen {
             self.bump();
-            Some(self.arguments(T::RParen, RIGHT_PAREN)?)
+            self.in_parentheses().map(Some)
         } else {
-            match self.rhs(prec)? {
+            self.rhs(prec).map(|e| match e {
                 Expr::List(items, _) | Expr::Bag(items, _) => Some(items),
                 _ => None,
-            }
+            })
         };
-        let list = match list {
+        self.in_node(negated, read, list, t)
+    }
+
+    /// `IN (a, b)`'s members. The parenthesis is not a term, so it takes
+    /// its level of nesting here (as `IN [a, b]`'s list does as a term):
+    /// without it `a IN (a IN (a IN (...` would recurse once per IN, past
+    /// any bound.
+    fn in_parentheses(&mut self) -> Result<Vec<Expr>, DynamoError> {
+        if self.depth == MAX_NESTING {
+            return too_deep();
+        }
+        self.depth += 1;
+        let members = self.arguments(T::RParen, RIGHT_PAREN);
+        self.depth -= 1;
+        members
+    }
+
+    // Out of `in_list`'s frame, which every level of nesting under an IN
+    // pays for.
+    fn in_node(
+        &mut self,
+        negated: bool,
+        read: &mut Operators,
+        list: Result<Option<Vec<Expr>>, DynamoError>,
+        t: Token,
+    ) -> Result<Expr, DynamoError> {
+        let list = match list? {
             Some(items) if !items.is_empty() => items,
             _ => {
                 self.defer(invalid(
@@ -1057,7 +1233,7 @@ impl Parser<'_> {
             }
         };
         self.kind = if negated { "Not" } else { "InCollection" };
-        let e = Expr::In(Box::new(lhs), list, Self::pos(t));
+        let e = Expr::In(Box::new(read.take_lhs()), list, Self::pos(t));
         Ok(if negated { Expr::Not(Box::new(e)) } else { e })
     }
 
@@ -1065,25 +1241,56 @@ impl Parser<'_> {
         &mut self,
         negated: bool,
         prec: u8,
-        lhs: Expr,
+        read: &mut Operators,
         t: Token,
     ) -> Result<Expr, DynamoError> {
-        let low = self.rhs(prec)?;
+        let low = match self.rhs(prec) {
+            Ok(low) => low,
+            Err(e) => return Err(e),
+        };
+        let high = self.between_high(prec);
+        self.between_node(negated, read, low, high, t)
+    }
+
+    /// `AND high` after `BETWEEN low`.
+    fn between_high(&mut self, prec: u8) -> Result<Expr, DynamoError> {
         if !self.tok().is(K::And) {
-            return Err(malformed("Expected AND keyword"));
+            return refuse("Expected AND keyword");
         }
         self.bump();
         if self.only_end() {
-            return Err(malformed("Expected expression after AND"));
+            return refuse("Expected expression after AND");
         }
-        let high = self.expr(prec)?;
+        self.expr(prec)
+    }
+
+    fn between_node(
+        &mut self,
+        negated: bool,
+        read: &mut Operators,
+        low: Expr,
+        high: Result<Expr, DynamoError>,
+        t: Token,
+    ) -> Result<Expr, DynamoError> {
+        let high = high?;
         self.kind = if negated { "Not" } else { "Between" };
-        let e = Expr::Between(Box::new(lhs), Box::new(low), Box::new(high), Self::pos(t));
+        let e = Expr::Between(
+            Box::new(read.take_lhs()),
+            Box::new(low),
+            Box::new(high),
+            Self::pos(t),
+        );
         Ok(if negated { Expr::Not(Box::new(e)) } else { e })
     }
 
     /// `LIKE p [ESCAPE c]`: read, then refused.
-    fn like(&mut self, negated: bool, prec: u8, lhs: Expr, t: Token) -> Result<Expr, DynamoError> {
+    fn like(
+        &mut self,
+        negated: bool,
+        prec: u8,
+        read: &mut Operators,
+        t: Token,
+    ) -> Result<Expr, DynamoError> {
         self.rhs(prec)?;
         if self.tok().is(K::Escape) {
             self.bump();
@@ -1094,14 +1301,14 @@ impl Parser<'_> {
         }
         self.unsupported_operator("like", Self::pos(t));
         self.kind = if negated { "Not" } else { "Like" };
-        Ok(lhs)
+        Ok(read.take_lhs())
     }
 
     /// `NOT e`, signs, or a term with its path steps.
     fn unary(&mut self) -> Result<Expr, DynamoError> {
         // Every nested term comes through here.
         if self.depth == MAX_NESTING {
-            return Err(malformed(""));
+            return too_deep();
         }
         self.depth += 1;
         let t = self.tok();
@@ -1151,16 +1358,26 @@ impl Parser<'_> {
     }
 
     fn path_term(&mut self) -> Result<Expr, DynamoError> {
-        let term = self.term()?;
-        if !matches!(self.tok().kind, T::Dot | T::LBracket) {
-            return Ok(term);
+        match self.term() {
+            Ok(term) if matches!(self.tok().kind, T::Dot | T::LBracket) => self.path(term),
+            other => other,
         }
-        self.path(term)
     }
 
     /// A term followed by `.` or `[`: a path when the term is a name.
     fn path(&mut self, term: Expr) -> Result<Expr, DynamoError> {
-        let steps = self.steps()?;
+        let steps = self.steps();
+        self.path_node(term, steps)
+    }
+
+    // Out of `path`'s frame, which every level of nesting in brackets pays
+    // for.
+    fn path_node(
+        &mut self,
+        term: Expr,
+        steps: Result<Vec<Step>, DynamoError>,
+    ) -> Result<Expr, DynamoError> {
+        let steps = steps?;
         self.kind = "Path";
         match term {
             Expr::Path(mut p) if p.steps.is_empty() => {
@@ -1220,15 +1437,12 @@ impl Parser<'_> {
         match t.kind {
             T::Ident => match t.keyword {
                 K::None => self.name_or_call(t),
-                K::True => self.literal(t, Literal::Bool(true)),
-                K::False => self.literal(t, Literal::Bool(false)),
-                K::Null => self.literal(t, Literal::Null),
-                K::Missing => self.literal(t, Literal::Missing),
+                K::True | K::False | K::Null | K::Missing => self.keyword_literal(t),
                 K::Function | K::Exists | K::List | K::Bag if self.peek(1).kind == T::LParen => {
                     self.call(t)
                 }
                 K::From => self.nested_from(),
-                _ => Err(self.term_error(t)),
+                _ => self.not_a_term(t),
             },
             T::QuotedIdent => self.name_or_call(t),
             T::String | T::Number => self.literal_text(t),
@@ -1237,8 +1451,26 @@ impl Parser<'_> {
             T::LBracket => self.list(t),
             T::LBag => self.bag(t),
             T::LBrace => self.map(t, item_literal),
-            _ => Err(self.term_error(t)),
+            _ => self.not_a_term(t),
         }
+    }
+
+    // The two below keep their temporaries out of `term`'s frame, which
+    // every level of nesting pays for.
+
+    fn not_a_term(&self, t: Token) -> Result<Expr, DynamoError> {
+        Err(self.term_error(t))
+    }
+
+    /// `TRUE`, `FALSE`, `NULL` or `MISSING`.
+    fn keyword_literal(&mut self, t: Token) -> Result<Expr, DynamoError> {
+        let l = match t.keyword {
+            K::True => Literal::Bool(true),
+            K::False => Literal::Bool(false),
+            K::Null => Literal::Null,
+            _ => Literal::Missing,
+        };
+        self.literal(t, l)
     }
 
     fn literal_text(&mut self, t: Token) -> Result<Expr, DynamoError> {
@@ -1269,14 +1501,21 @@ impl Parser<'_> {
     /// `(e)`, or `(a, b)`: a row, which PartiQL reads as a list.
     fn group(&mut self, t: Token) -> Result<Expr, DynamoError> {
         self.bump();
-        let mut items = self.arguments(T::RParen, RIGHT_PAREN)?;
+        match self.arguments(T::RParen, RIGHT_PAREN) {
+            Ok(items) => Ok(self.row(items, t)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A parenthesised expression, or a row of several.
+    fn row(&mut self, mut items: Vec<Expr>, open: Token) -> Expr {
         if items.len() == 1 {
             if let Some(e) = items.pop() {
-                return Ok(e);
+                return e;
             }
         }
         self.kind = "List";
-        Ok(Expr::List(items, Self::pos(t)))
+        Expr::List(items, Self::pos(open))
     }
 
     fn list(&mut self, t: Token) -> Result<Expr, DynamoError> {
@@ -1309,36 +1548,50 @@ impl Parser<'_> {
 
     /// `name(args)`; `list(...)` and `bag(...)` are container literals.
     fn call(&mut self, t: Token) -> Result<Expr, DynamoError> {
-        let pos = Self::pos(t);
+        self.bump();
+        self.bump();
+        if matches!(self.tok().kind, T::RParen | T::Star) {
+            return self.call_without_arguments(t);
+        }
+        let (segs, base) = (self.segs.len(), self.seg_base);
+        self.seg_base = segs;
+        let args = self.arguments(T::RParen, RIGHT_PAREN);
+        self.seg_base = base;
+        self.call_node(t, args)
+    }
+
+    /// `f()`, `count(*)` (and `f(*)`, refused).
+    fn call_without_arguments(&mut self, t: Token) -> Result<Expr, DynamoError> {
         let written = self.name(t);
         let name = written.to_ascii_lowercase();
+        if self.tok().kind == T::RParen {
+            self.bump();
+            return self.call_node(t, Ok(Vec::new()));
+        }
+        if name != "count" {
+            return Err(malformed(&format!("{written}(*) is not allowed")));
+        }
         self.bump();
-        self.bump();
+        self.expect(T::RParen, RIGHT_PAREN)?;
+        self.kind = "CallAgg";
+        Ok(Expr::Call {
+            name,
+            args: Vec::new(),
+            pos: Self::pos(t),
+        })
+    }
+
+    // Out of `call`'s frame, which every level of nesting in a call pays
+    // for.
+    fn call_node(
+        &mut self,
+        t: Token,
+        args: Result<Vec<Expr>, DynamoError>,
+    ) -> Result<Expr, DynamoError> {
+        let args = args?;
+        let pos = Self::pos(t);
+        let name = self.name(t).to_ascii_lowercase();
         let aggregate = AGGREGATES.contains(&name.as_str());
-        let args = match self.tok().kind {
-            T::RParen => {
-                self.bump();
-                Vec::new()
-            }
-            T::Star if name == "count" => {
-                self.bump();
-                self.expect(T::RParen, RIGHT_PAREN)?;
-                self.kind = "CallAgg";
-                return Ok(Expr::Call {
-                    name,
-                    args: Vec::new(),
-                    pos,
-                });
-            }
-            T::Star => return Err(malformed(&format!("{written}(*) is not allowed"))),
-            _ => {
-                let (segs, base) = (self.segs.len(), self.seg_base);
-                self.seg_base = segs;
-                let args = self.arguments(T::RParen, RIGHT_PAREN)?;
-                self.seg_base = base;
-                args
-            }
-        };
         if aggregate && args.len() != 1 {
             return Err(malformed("Aggregate functions are always unary"));
         }
@@ -1364,14 +1617,19 @@ impl Parser<'_> {
     fn arguments(&mut self, close: T, missing: &str) -> Result<Vec<Expr>, DynamoError> {
         let mut out = Vec::new();
         loop {
-            out.push(self.expr(0)?);
+            match self.expr(0) {
+                Ok(e) => out.push(e),
+                Err(e) => return Err(e),
+            }
             if self.tok().kind != T::Comma {
                 break;
             }
             self.bump();
         }
-        self.expect(close, missing)?;
-        Ok(out)
+        match self.expect(close, missing) {
+            Ok(_) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
 
     /// The members of a list or bag literal; a list's members are located
@@ -1418,20 +1676,10 @@ impl Parser<'_> {
         }
         loop {
             let key_at = self.i;
-            let key = self.expr(0)?;
-            self.expect(T::Colon, "Expected COLON")?;
-            let name = match key {
-                Expr::Literal(Literal::String(s), _) => self.member(s),
-                other => {
-                    let message = format!(
-                        "Tuple keys must be of type String. Actual type: {} under {} at {}",
-                        node_type(&other),
-                        self.location(),
-                        other.pos()
-                    );
-                    self.defer(invalid(message));
-                    String::new()
-                }
+            let key = self.expr(0);
+            let name = match self.map_key(key) {
+                Ok(name) => name,
+                Err(e) => return Err(e),
             };
             if !item {
                 self.segs.push(Seg::Key(key_at));
@@ -1440,12 +1688,42 @@ impl Parser<'_> {
             if !item {
                 self.segs.pop();
             }
-            members.push((name, value?));
+            match value {
+                Ok(value) => members.push((name, value)),
+                Err(e) => return Err(e),
+            }
             if self.tok().kind != T::Comma {
                 break;
             }
             self.bump();
         }
+        self.map_end(members, pos)
+    }
+
+    // The two below keep their temporaries out of `map`'s frame, which
+    // every level of nesting in a map pays for.
+
+    /// A member's key and its colon: the name, or an empty one when the key
+    /// is not a string (refused once the statement has parsed).
+    fn map_key(&mut self, key: Result<Expr, DynamoError>) -> Result<String, DynamoError> {
+        let key = key?;
+        self.expect(T::Colon, "Expected COLON")?;
+        Ok(match key {
+            Expr::Literal(Literal::String(s), _) => self.member(s),
+            other => {
+                let message = format!(
+                    "Tuple keys must be of type String. Actual type: {} under {} at {}",
+                    node_type(&other),
+                    self.location(),
+                    other.pos()
+                );
+                self.defer(invalid(message));
+                String::new()
+            }
+        })
+    }
+
+    fn map_end(&mut self, members: Vec<(String, Expr)>, pos: Pos) -> Result<Expr, DynamoError> {
         self.expect(T::RBrace, "Expected RIGHT_CURLY")?;
         self.kind = "Struct";
         Ok(Expr::Map(members, pos))
@@ -1543,6 +1821,99 @@ impl Parser<'_> {
     }
 }
 
+/// What an expression's operators have made so far: the node built last,
+/// the AND or OR chain it is the first operand of, whether it is already
+/// an operator's node, and the nesting levels the run of operators on it
+/// has taken.
+struct Operators {
+    lhs: Expr,
+    chain: Option<Chain>,
+    applied: bool,
+    levels: usize,
+}
+
+impl Operators {
+    /// Adds an operand to the chain of `op`, ending a chain of the other
+    /// operator first (it becomes the new chain's first operand).
+    fn link(&mut self, op: BinaryOp, at: Pos, rhs: Expr) {
+        match &mut self.chain {
+            Some(c) if c.op == op => {
+                c.rest.push(rhs);
+                c.at = at;
+            }
+            _ => {
+                self.end_chain();
+                self.chain = Some(Chain {
+                    op,
+                    at,
+                    rest: vec![rhs],
+                });
+            }
+        }
+    }
+
+    /// Joins the chain being read, if any, into `lhs`; whether there was one.
+    fn end_chain(&mut self) -> bool {
+        let Some(c) = self.chain.take() else {
+            return false;
+        };
+        let first = self.take_lhs();
+        self.lhs = join_chain(first, c);
+        true
+    }
+
+    /// `lhs`, to build on; a placeholder stands in until the result is put
+    /// back.
+    fn take_lhs(&mut self) -> Expr {
+        std::mem::replace(&mut self.lhs, Expr::Literal(Literal::Null, Pos::default()))
+    }
+
+    fn finish(mut self) -> Result<Expr, DynamoError> {
+        self.end_chain();
+        Ok(self.lhs)
+    }
+}
+
+/// An AND or OR chain being read: its operator, the place of the operator
+/// read last, and the operands after the first.
+struct Chain {
+    op: BinaryOp,
+    at: Pos,
+    rest: Vec<Expr>,
+}
+
+/// `first op rest[0] op rest[1] ...` as [`Expr::Binary`] holds a chain:
+/// every node at the chain's place, the last operand on the right of the
+/// outermost node, the others in a balanced tree below it (neighbours
+/// paired level by level, so the order written is kept). Binding and the
+/// engine's walks see the operands in the same order as in a left-to-right
+/// tree, and AND and OR mean the same however they are grouped.
+fn join_chain(first: Expr, chain: Chain) -> Expr {
+    let Chain { op, at, mut rest } = chain;
+    let node = |a, b| Expr::Binary(op, Box::new(a), Box::new(b), at);
+    let Some(last) = rest.pop() else {
+        return first;
+    };
+    let mut level = Vec::with_capacity(rest.len() + 1);
+    level.push(first);
+    level.extend(rest);
+    while level.len() > 1 {
+        let mut next = Vec::with_capacity(level.len().div_ceil(2));
+        let mut items = level.into_iter();
+        while let Some(a) = items.next() {
+            next.push(match items.next() {
+                Some(b) => node(a, b),
+                None => a,
+            });
+        }
+        level = next;
+    }
+    match level.pop() {
+        Some(left) => node(left, last),
+        None => last,
+    }
+}
+
 /// `[n]` as written; beyond i64 it saturates (binding refuses anything
 /// outside 0..=i32::MAX anyway).
 fn index_value(text: &str) -> i64 {
@@ -1565,6 +1936,22 @@ fn index_value(text: &str) -> i64 {
         };
     }
     v
+}
+
+/// The node kind (in the reference parser's names) of a binary operator.
+fn binary_kind(op: BinaryOp) -> &'static str {
+    match op {
+        BinaryOp::Eq => "Eq",
+        BinaryOp::Ne => "Ne",
+        BinaryOp::Lt => "Lt",
+        BinaryOp::Le => "Lte",
+        BinaryOp::Gt => "Gt",
+        BinaryOp::Ge => "Gte",
+        BinaryOp::And => "And",
+        BinaryOp::Or => "Or",
+        BinaryOp::Add => "Plus",
+        BinaryOp::Sub => "Minus",
+    }
 }
 
 /// The type DynamoDB names for a map key that is not a string.

@@ -31,6 +31,7 @@ const MAX_BRANCHES: usize = 256;
 type Bound = Option<(AttributeValue, bool)>;
 
 #[derive(Clone)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 struct Branch {
     /// Partition values this conjunction pins (`None`: not pinned).
     partition: Option<Vec<AttributeValue>>,
@@ -73,6 +74,11 @@ fn key_value(
 
 /// The conjunctions of `e` (negated when `negate`), each as the partition
 /// values and sort interval it implies.
+///
+/// Recurses once per NOT and per AND or OR chain inside another (a chain's
+/// own operands are taken in a loop): every such level needs a NOT, a
+/// parenthesis or an AND under an OR, so the parser's nesting bound caps
+/// the depth at about twice its 100 levels.
 fn expand(
     e: &Expr,
     negate: bool,
@@ -95,29 +101,10 @@ fn expand(
             return Err(TooMany.into())
         }
         Expr::Call { name, .. } if negate && name == "begins_with" => return Err(TooMany.into()),
-        Expr::Binary(op @ (And | Or), a, b, _) => {
-            let conj = (*op == And) != negate;
-            let (x, y) = (
-                expand(a, negate, pk, sk, params)?,
-                expand(b, negate, pk, sk, params)?,
-            );
-            if conj {
-                let mut out = Vec::with_capacity(x.len() * y.len());
-                for p in &x {
-                    for q in &y {
-                        if out.len() >= MAX_BRANCHES {
-                            return Err(TooMany.into());
-                        }
-                        out.push(meet(p, q));
-                    }
-                }
-                out
-            } else {
-                let mut out = x;
-                out.extend(y);
-                out
-            }
-        }
+        Expr::Binary(And | Or, ..) => match e.chain() {
+            Some((op, operands)) => expand_chain(op, operands, negate, pk, sk, params)?,
+            None => vec![Branch::any()],
+        },
         Expr::In(x, list, _) if !negate && list.iter().all(is_value) => {
             if is_key(x, pk) {
                 return list
@@ -222,22 +209,71 @@ fn expand(
     Ok(branches)
 }
 
-/// Whether a key attribute appears anywhere in `e`.
+/// An AND or OR chain's conjunctions, as a left-to-right reading of the
+/// chain gives them: a leading run of operands that names no key is one
+/// part that only filters, and each operand after it is expanded and
+/// combined in the order written — so a key value's type is checked, and
+/// the branch count can run past [`MAX_BRANCHES`], exactly where that
+/// reading meets them, however the parser balanced the chain.
+fn expand_chain(
+    op: BinaryOp,
+    operands: Vec<&Expr>,
+    negate: bool,
+    pk: &KeyAttribute,
+    sk: Option<&KeyAttribute>,
+    params: Params<'_>,
+) -> Result<Vec<Branch>, DynamoError> {
+    let conj = (op == BinaryOp::And) != negate;
+    let mut named = false;
+    let mut out = vec![Branch::any()];
+    for (i, operand) in operands.into_iter().enumerate() {
+        named |= mentions_key(operand, pk, sk);
+        if !named {
+            continue;
+        }
+        let next = expand(operand, negate, pk, sk, params)?;
+        out = if i == 0 {
+            next
+        } else if conj {
+            let mut both = Vec::with_capacity(out.len() * next.len());
+            for p in &out {
+                for q in &next {
+                    if both.len() >= MAX_BRANCHES {
+                        return Err(TooMany.into());
+                    }
+                    both.push(meet(p, q));
+                }
+            }
+            both
+        } else {
+            out.extend(next);
+            out
+        };
+    }
+    Ok(out)
+}
+
+/// Whether a key attribute appears anywhere in `e` (outside literals).
+/// Walked with a heap stack, so no operand is too deep for it.
 fn mentions_key(e: &Expr, pk: &KeyAttribute, sk: Option<&KeyAttribute>) -> bool {
     let named =
         |p: &openddb_core::partiql::Path| p.root == pk.name || sk.is_some_and(|s| p.root == s.name);
-    match e {
-        Expr::Path(p) => named(p),
-        Expr::Not(x) | Expr::Neg(x, _) => mentions_key(x, pk, sk),
-        Expr::Binary(_, a, b, _) => mentions_key(a, pk, sk) || mentions_key(b, pk, sk),
-        Expr::Between(a, b, c, _) => [a, b, c].iter().any(|x| mentions_key(x, pk, sk)),
-        Expr::In(x, list, _) => {
-            mentions_key(x, pk, sk) || list.iter().any(|v| mentions_key(v, pk, sk))
+    let mut pending = vec![e];
+    while let Some(e) = pending.pop() {
+        match e {
+            Expr::Path(p) if named(p) => return true,
+            Expr::Not(x) | Expr::Neg(x, _) | Expr::Is { expr: x, .. } => pending.push(x),
+            Expr::Binary(_, a, b, _) => pending.extend([&**a, b]),
+            Expr::Between(a, b, c, _) => pending.extend([&**a, b, c]),
+            Expr::In(x, list, _) => {
+                pending.push(x);
+                pending.extend(list);
+            }
+            Expr::Call { args, .. } => pending.extend(args),
+            _ => {}
         }
-        Expr::Is { expr, .. } => mentions_key(expr, pk, sk),
-        Expr::Call { args, .. } => args.iter().any(|a| mentions_key(a, pk, sk)),
-        _ => false,
     }
+    false
 }
 
 /// Marker for a WHERE that is not compared: too large, or not decomposed.
@@ -357,4 +393,200 @@ pub fn check(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    //! The chain walk against the recursion it replaced: on random WHERE
+    //! clauses (keys and non-keys, IN, BETWEEN, `<>`, begins_with, NOT,
+    //! chains with and without redundant parentheses, wrong-typed key
+    //! values, IN lists long enough to pass the branch limit), `expand` on
+    //! the parser's tree gives exactly what the old recursion gave on the
+    //! left-to-right tree the parser used to build: the same branches in
+    //! the same order, or the same refusal.
+
+    use super::*;
+    use openddb_core::partiql::{parse, Statement};
+    use proptest::prelude::*;
+
+    /// The old `expand`, kept as the oracle: it recursed into both sides
+    /// of every AND and OR.
+    fn recursive(
+        e: &Expr,
+        negate: bool,
+        pk: &KeyAttribute,
+        sk: Option<&KeyAttribute>,
+        params: Params<'_>,
+    ) -> Result<Vec<Branch>, DynamoError> {
+        use BinaryOp::*;
+        if !mentions_key(e, pk, sk) {
+            return Ok(vec![Branch::any()]);
+        }
+        match e {
+            Expr::Not(inner) => recursive(inner, !negate, pk, sk, params),
+            Expr::Binary(op @ (And | Or), a, b, _) => {
+                let conj = (*op == And) != negate;
+                let (x, y) = (
+                    recursive(a, negate, pk, sk, params)?,
+                    recursive(b, negate, pk, sk, params)?,
+                );
+                if conj {
+                    let mut out = Vec::new();
+                    for p in &x {
+                        for q in &y {
+                            if out.len() >= MAX_BRANCHES {
+                                return Err(TooMany.into());
+                            }
+                            out.push(meet(p, q));
+                        }
+                    }
+                    Ok(out)
+                } else {
+                    let mut out = x;
+                    out.extend(y);
+                    Ok(out)
+                }
+            }
+            // Everything else is a term, which both walks expand alike.
+            term => expand(term, negate, pk, sk, params),
+        }
+    }
+
+    /// The tree the parser built before chains were balanced: each chain
+    /// folded from the left.
+    fn left_to_right(e: &Expr) -> Expr {
+        if let Some((op, operands)) = e.chain() {
+            let mut operands = operands.into_iter().map(left_to_right);
+            let first = operands.next().expect("a chain has operands");
+            return operands.fold(first, |a, b| {
+                Expr::Binary(op, Box::new(a), Box::new(b), e.pos())
+            });
+        }
+        match e {
+            Expr::Not(x) => Expr::Not(Box::new(left_to_right(x))),
+            other => other.clone(),
+        }
+    }
+
+    fn key(name: &str, attr_type: &str) -> KeyAttribute {
+        KeyAttribute {
+            name: name.into(),
+            attr_type: attr_type.into(),
+        }
+    }
+
+    const TERMS: &[&str] = &[
+        "pk = 'a'",
+        "pk = 'b'",
+        "pk IN ['a', 'b', 'c']",
+        "pk = 1",
+        "sk = 1",
+        "sk = 2",
+        "sk < 2",
+        "sk >= 3",
+        "sk <> 2",
+        "sk BETWEEN 1 AND 3",
+        "sk IN [1, 3]",
+        "sk = 'x'",
+        "begins_with(sk, 1)",
+        "x = 1",
+        "y = 2",
+        "x <> pk",
+    ];
+
+    /// A WHERE clause: a term, a NOT, or a chain whose operands may be
+    /// parenthesised (needed or not).
+    #[derive(Debug, Clone)]
+    enum Where {
+        Term(usize),
+        Not(Box<Where>),
+        Chain(bool, Vec<(Where, bool)>),
+        /// `pk IN [...]` of this many values, to pass the branch limit.
+        Wide(usize),
+    }
+
+    fn clause() -> impl Strategy<Value = Where> {
+        let leaf = prop_oneof![
+            8 => (0..TERMS.len()).prop_map(Where::Term),
+            1 => (2..40usize).prop_map(Where::Wide),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                inner.clone().prop_map(|w| Where::Not(Box::new(w))),
+                (
+                    any::<bool>(),
+                    prop::collection::vec((inner, any::<bool>()), 2..8)
+                )
+                    .prop_map(|(and, operands)| Where::Chain(and, operands)),
+            ]
+        })
+    }
+
+    fn write(w: &Where, out: &mut String) {
+        match w {
+            Where::Term(i) => out.push_str(TERMS[*i]),
+            Where::Wide(n) => {
+                let values: Vec<String> = (0..*n).map(|i| format!("'v{i}'")).collect();
+                out.push_str(&format!("pk IN [{}]", values.join(", ")));
+            }
+            Where::Not(x) => {
+                out.push_str("NOT (");
+                write(x, out);
+                out.push(')');
+            }
+            Where::Chain(and, operands) => {
+                for (i, (x, paren)) in operands.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(if *and { " AND " } else { " OR " });
+                    }
+                    let needed = *and && matches!(x, Where::Chain(false, _));
+                    if *paren || needed {
+                        out.push('(');
+                        write(x, out);
+                        out.push(')');
+                    } else {
+                        write(x, out);
+                    }
+                }
+            }
+        }
+    }
+
+    fn outcome(r: Result<Vec<Branch>, DynamoError>) -> Result<Vec<Branch>, String> {
+        r.map_err(|e| e.message)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn chains_expand_as_the_recursion_did(w in clause(), numeric in any::<bool>()) {
+            let mut text = String::from("SELECT * FROM t WHERE ");
+            write(&w, &mut text);
+            let parsed = parse(&text).map_err(|e| TestCaseError::fail(format!("{text}: {}", e.message)))?;
+            let Statement::Select(select) = parsed.statement else { panic!() };
+            let filter = select.filter.expect("a WHERE clause");
+            let old = left_to_right(&filter);
+            let params = Params::new(&[], 0).unwrap();
+            let pk = key("pk", "S");
+            let sk = key("sk", if numeric { "N" } else { "S" });
+            for negate in [false, true] {
+                prop_assert_eq!(
+                    outcome(expand(&filter, negate, &pk, Some(&sk), params)),
+                    outcome(recursive(&old, negate, &pk, Some(&sk), params)),
+                    "{} (negated: {})", text, negate
+                );
+            }
+            prop_assert_eq!(
+                outcome(expand(&filter, false, &pk, None, params)),
+                outcome(recursive(&old, false, &pk, None, params)),
+                "{} (no sort key)", text
+            );
+            prop_assert_eq!(
+                check(&filter, &pk, Some(&sk), params).map_err(|e| e.message),
+                check(&old, &pk, Some(&sk), params).map_err(|e| e.message),
+                "{}", text
+            );
+        }
+    }
 }
