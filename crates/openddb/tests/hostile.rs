@@ -279,7 +279,9 @@ fn partiql_statements_nested_to_the_size_limit() {
         "{'a': ".repeat(1000),
         "}".repeat(1000)
     );
-    for statement in [deep_parens, balanced, nots, list, map] {
+    let ins = format!("{select}{}1{}", "a IN (".repeat(1150), ")".repeat(1150));
+    let equals = format!("{select}a{}", " = 1".repeat((8192 - select.len() - 1) / 4));
+    for statement in [deep_parens, balanced, nots, list, map, ins, equals] {
         let reply = s.call("ExecuteStatement", json!({"Statement": statement}));
         assert_error(&statement[..60], &reply, 400, VALIDATION, Msg::Any);
     }
