@@ -37,7 +37,13 @@ failed=()
 printf '%-24s %12s %8s %8s %s\n' target executions cov ft result
 for t in $targets; do
     log="$logs/$t.log"
-    if "${fuzz[@]}" run "$t" -- -max_len=8192 -max_total_time="$seconds" >"$log" 2>&1; then
+    # A dictionary of the grammar's tokens, for the targets that read text.
+    case "$t" in
+        condition_expression | update_expression | projection_expression) dict=(-dict=dicts/expression.dict) ;;
+        partiql) dict=(-dict=dicts/partiql.dict) ;;
+        *) dict=() ;;
+    esac
+    if "${fuzz[@]}" run "$t" -- -max_len=8192 -max_total_time="$seconds" "${dict[@]}" >"$log" 2>&1; then
         result=ok
     else
         result=CRASH
