@@ -3,6 +3,8 @@
 //! ```text
 //! 0x00 'C' <table name>                      → catalog entry (TableMeta, JSON)
 //! 0x00 'N'                                   → next table id (u64 BE)
+//! 0x00 'P' <table id u64 BE>                 → (empty) a deleted table whose data the
+//!                                              background purge is still removing
 //! 0x01 <table id u64 BE> <index id u32 BE> enc(pk) [enc(sk)] → item (codec bytes)
 //! 0x01 <table id> <index id ≥ 1> enc(index pk…) enc(index sk…) enc(pk) [enc(sk)]
 //!                                            → index entry (projected item, codec bytes)
@@ -15,6 +17,7 @@
 //! 0x07 <table id u64 BE> <expiry s u64 BE> <item storage key>
 //!                                            → (empty) Time to Live index: the items of a
 //!                                              table with TTL enabled, by expiry
+//! 0x08 <table id u64 BE> <job u8> <job arg>  → a background job's progress (its cursor)
 //! ```
 //!
 //! An index entry's key ends with the base item's key, so entries with the
