@@ -208,6 +208,14 @@ impl Database {
         tenant
     }
 
+    /// The storage of `account_id`'s tenant, loading it if needed. For
+    /// tests that need to act on storage directly (e.g. hold its writer
+    /// busy to fill the write queue); not part of the API.
+    #[doc(hidden)]
+    pub async fn tenant_storage(&self, account_id: &str) -> Result<Arc<dyn Kv>, DynamoError> {
+        Ok(self.tenant_async(account_id).await?.kv.clone())
+    }
+
     /// Runs one wire-protocol action: `operation` is the name after
     /// `DynamoDB_20120810.`, `body` the JSON request. Returns the JSON
     /// response body.
