@@ -192,7 +192,19 @@ async fn post<'h>(
     }
     let response = match state.db.dispatch(&ctx, operation, body).await {
         Ok(json) => response::build(meta, StatusCode::OK, Some(json_type), Bytes::from(json)),
-        Err(err) => fail(err),
+        Err(err) => {
+            if err.kind.http_status() >= 500 {
+                // The engine logged the cause; this ties it to the request
+                // id the client can quote.
+                tracing::error!(
+                    request_id = %meta.request_id,
+                    operation,
+                    error = %err,
+                    "answered with a server error"
+                );
+            }
+            fail(err)
+        }
     };
     drop((held, account));
     (response, operation)
