@@ -10,6 +10,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use bytes::Bytes;
 use hyper::body::Incoming;
 use hyper::header::{
     HeaderMap, HeaderValue, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
@@ -19,8 +20,6 @@ use hyper::header::{
 use hyper::{Method, Request, Response, StatusCode};
 use openddb_core::{DynamoError, ErrorKind};
 use openddb_engine::{Database, RequestContext};
-
-use bytes::Bytes;
 
 use crate::auth;
 use crate::body::{self, BodyError, Held, MAX_REQUEST_BYTES};
