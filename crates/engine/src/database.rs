@@ -51,7 +51,7 @@ impl Default for RequestContext {
 
 enum Storage {
     Memory,
-    Sqlite(Box<SqliteTenants>),
+    Sqlite(Arc<SqliteTenants>),
 }
 
 /// An openddb database: many isolated tenants, each its own DynamoDB.
@@ -67,19 +67,48 @@ pub struct Database {
     token_secret: Result<TokenSecret, String>,
 }
 
+/// Bounds on the work storage accepts at once, so that a burst is refused
+/// (as DynamoDB's `RequestLimitExceeded`) instead of queued without bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StorageLimits {
+    /// Most writes waiting for one tenant file's writer (durable storage
+    /// only); a write past it is answered `RequestLimitExceeded`.
+    pub write_queue: usize,
+}
+
+impl Default for StorageLimits {
+    fn default() -> Self {
+        StorageLimits {
+            write_queue: SqliteOptions::default().write_queue,
+        }
+    }
+}
+
 impl Database {
     pub fn open(config: StorageConfig) -> Result<Database, DynamoError> {
+        Database::open_with_limits(config, StorageLimits::default())
+    }
+
+    /// Opens a database whose storage refuses work past `limits`.
+    pub fn open_with_limits(
+        config: StorageConfig,
+        limits: StorageLimits,
+    ) -> Result<Database, DynamoError> {
         let (storage, token_secret) = match config {
             StorageConfig::InMemory => (
                 Storage::Memory,
                 Ok(TokenSecret::random().map_err(DynamoError::internal)?),
             ),
             StorageConfig::Directory(dir) => {
-                let tenants = SqliteTenants::open(&dir, SqliteOptions::default()).map_err(|e| {
+                let options = SqliteOptions {
+                    write_queue: limits.write_queue,
+                    ..SqliteOptions::default()
+                };
+                let tenants = SqliteTenants::open(&dir, options).map_err(|e| {
                     DynamoError::internal(format!("cannot open {}: {e}", dir.display()))
                 })?;
                 let secret = TokenSecret::new(*tenants.token_secret());
-                (Storage::Sqlite(Box::new(tenants)), Ok(secret))
+                (Storage::Sqlite(Arc::new(tenants)), Ok(secret))
             }
         };
         Ok(Database {
@@ -137,29 +166,65 @@ impl Database {
         &self.default_context
     }
 
+    /// The tenant of `account_id`, opening its storage and loading its
+    /// catalog on the calling thread if it is not loaded yet. For tests;
+    /// requests use [`Database::tenant_async`].
+    #[cfg(test)]
     pub(crate) fn tenant(&self, account_id: &str) -> Result<Arc<Tenant>, DynamoError> {
         if let Some(t) = self.tenants.read().get(account_id) {
             return Ok(t.clone());
         }
-        let kv: Arc<dyn Kv> = match &self.storage {
-            Storage::Memory => Arc::new(MemoryKv::new()),
-            Storage::Sqlite(tenants) => tenants.tenant(account_id).map_err(storage_error)?,
-        };
-        let tenant = Arc::new(Tenant::load(
-            kv,
-            self.faults.clone(),
-            self.stream_settings,
-            self.ttl_sweep_interval,
-            sealer_for(&self.token_secret, account_id)?,
-        )?);
+        let tenant = self.tenant_loader(account_id).load()?;
+        Ok(self.install(account_id, tenant))
+    }
+
+    /// The tenant of `account_id`. A tenant not loaded yet is opened and
+    /// loaded on a blocking thread: opening its file and reading its catalog
+    /// is disk work that must not hold up the async workers.
+    pub(crate) async fn tenant_async(&self, account_id: &str) -> Result<Arc<Tenant>, DynamoError> {
+        if let Some(t) = self.tenants.read().get(account_id) {
+            return Ok(t.clone());
+        }
+        let loader = self.tenant_loader(account_id);
+        let tenant = crate::run::blocking(move || loader.load()).await?;
+        Ok(self.install(account_id, tenant))
+    }
+
+    fn tenant_loader(&self, account_id: &str) -> TenantLoader {
+        TenantLoader {
+            account_id: account_id.to_owned(),
+            storage: match &self.storage {
+                Storage::Memory => None,
+                Storage::Sqlite(tenants) => Some(tenants.clone()),
+            },
+            faults: self.faults.clone(),
+            stream_settings: self.stream_settings,
+            ttl_sweep_interval: self.ttl_sweep_interval,
+            sealer: sealer_for(&self.token_secret, account_id),
+        }
+    }
+
+    /// Publishes a freshly loaded tenant and starts its background work;
+    /// when another request loaded the same tenant first, that one wins and
+    /// this one is dropped unused.
+    fn install(&self, account_id: &str, tenant: Tenant) -> Arc<Tenant> {
+        let tenant = Arc::new(tenant);
         let mut tenants = self.tenants.write();
         if let Some(t) = tenants.get(account_id) {
-            return Ok(t.clone());
+            return t.clone();
         }
         tenants.insert(account_id.to_string(), tenant.clone());
         drop(tenants);
         crate::background::resume(&tenant);
-        Ok(tenant)
+        tenant
+    }
+
+    /// The storage of `account_id`'s tenant, loading it if needed. For
+    /// tests that need to act on storage directly (e.g. hold its writer
+    /// busy to fill the write queue); not part of the API.
+    #[doc(hidden)]
+    pub async fn tenant_storage(&self, account_id: &str) -> Result<Arc<dyn Kv>, DynamoError> {
+        Ok(self.tenant_async(account_id).await?.kv.clone())
     }
 
     /// Runs one wire-protocol action: `operation` is the name after
@@ -184,7 +249,7 @@ impl Database {
                                 e
                             }
                         })?;
-                        let tenant = self.tenant(&ctx.account_id)?;
+                        let tenant = self.tenant_async(&ctx.account_id).await?;
                         to_json(&$action(&tenant, ctx, input).await?)
                     })*
                     _ => Err(DynamoError::new(
@@ -224,6 +289,34 @@ impl Database {
     }
 }
 
+/// What loading a tenant needs, detached from the `Database` so the work
+/// can move to a blocking thread.
+struct TenantLoader {
+    account_id: String,
+    /// `None` for memory storage.
+    storage: Option<Arc<SqliteTenants>>,
+    faults: Arc<ConflictFaults>,
+    stream_settings: crate::streams::StreamSettings,
+    ttl_sweep_interval: std::time::Duration,
+    sealer: Result<crate::sealed::Sealer, DynamoError>,
+}
+
+impl TenantLoader {
+    fn load(self) -> Result<Tenant, DynamoError> {
+        let kv: Arc<dyn Kv> = match &self.storage {
+            None => Arc::new(MemoryKv::new()),
+            Some(tenants) => tenants.tenant(&self.account_id).map_err(storage_error)?,
+        };
+        Tenant::load(
+            kv,
+            self.faults,
+            self.stream_settings,
+            self.ttl_sweep_interval,
+            self.sealer?,
+        )
+    }
+}
+
 fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, DynamoError> {
     // Most answers are small; a page of items grows from here by doubling.
     let mut out = Vec::with_capacity(1024);
@@ -238,7 +331,7 @@ macro_rules! embedded_api {
                 $(#[$m])*
                 pub async fn $method(&self, input: $input) -> Result<$output, DynamoError> {
                     let ctx = &self.default_context;
-                    let tenant = self.tenant(&ctx.account_id)?;
+                    let tenant = self.tenant_async(&ctx.account_id).await?;
                     actions::$action::run(&tenant, ctx, input).await
                 }
             )*

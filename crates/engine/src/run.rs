@@ -1,7 +1,8 @@
 //! Bridges the synchronous kv contract to async callers: writes are queued
 //! to the backend (which may batch them into one commit) and awaited; reads
 //! run inline when the backend says they are cheap, on a blocking thread
-//! otherwise.
+//! otherwise, so a read that waits (for a pooled connection, for the disk)
+//! never holds up the async workers and the other tenants they serve.
 
 use std::sync::Arc;
 
@@ -39,9 +40,24 @@ pub fn conflict_cancellation(held: &[bool]) -> DynamoError {
     DynamoError::transaction_canceled(&reasons)
 }
 
+/// What DynamoDB answers when an account sends more than its throughput
+/// limit allows: `RequestLimitExceeded`, which the AWS SDKs retry with
+/// backoff as throttling. Worded as the DynamoDB Developer Guide's error
+/// table gives it.
+pub fn request_limit_exceeded() -> DynamoError {
+    DynamoError::new(
+        ErrorKind::RequestLimitExceeded,
+        "Throughput exceeds the current throughput limit for your account. \
+         To request a limit increase, contact AWS Support at https://aws.amazon.com/support.",
+    )
+}
+
 pub fn storage_error(e: KvError) -> DynamoError {
     match e {
         KvError::Conflict => transaction_conflict(),
+        // A full write queue: the account is writing faster than its file
+        // can commit.
+        KvError::Overloaded(_) => request_limit_exceeded(),
         KvError::Retryable(_) | KvError::Unavailable(_) => DynamoError::new(
             ErrorKind::ServiceUnavailable,
             "The service is currently unavailable or busy.",
@@ -87,17 +103,253 @@ where
     }
 }
 
-/// Runs `f` against a read snapshot, on the calling worker thread: reads
-/// never wait for the writer (WAL snapshots, or the memory map's read
-/// lock) and a single-item read is a few page lookups, so handing it to a
-/// blocking thread would cost more (two thread hops) than it saves.
-/// Multi-page reads (Query, Scan) should move to a blocking thread when
-/// the backend says its reads are not cheap (`Kv::reads_are_cheap`).
+/// Runs `f` against a read snapshot, on the calling worker when that needs
+/// no waiting, on a blocking thread otherwise.
+///
+/// In place: when the backend's reads are cheap (`Kv::reads_are_cheap`), or
+/// when it can start a snapshot at once (`Kv::try_read`: an idle pooled
+/// connection). A single-item read is then a few page lookups, and handing
+/// it to a blocking thread and back would double its cost (two thread
+/// wake-ups; see docs/benchmarks.md). A read that would wait — for a pooled
+/// connection, for a file to open — goes to the blocking pool: waiting on a
+/// worker would stall every other request that worker serves, including
+/// other tenants'.
 pub async fn read<T, F>(kv: &Arc<dyn Kv>, f: F) -> Result<T, DynamoError>
 where
     T: Send + 'static,
     F: FnOnce(&dyn ReadTxn) -> Result<T, DynamoError> + Send + 'static,
 {
-    let snapshot = kv.read().map_err(storage_error)?;
-    f(&*snapshot)
+    if kv.reads_are_cheap() {
+        let snapshot = kv.read().map_err(storage_error)?;
+        return f(&*snapshot);
+    }
+    if let Some(snapshot) = kv.try_read() {
+        let snapshot = snapshot.map_err(storage_error)?;
+        return f(&*snapshot);
+    }
+    let kv = kv.clone();
+    blocking(move || {
+        let snapshot = kv.read().map_err(storage_error)?;
+        f(&*snapshot)
+    })
+    .await
+}
+
+/// Runs blocking storage work (a read, opening a tenant's files) on the
+/// runtime's blocking pool and waits for it without holding a worker. A
+/// panic in `f` is an internal error of this request only.
+pub async fn blocking<T, F>(f: F) -> Result<T, DynamoError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, DynamoError> + Send + 'static,
+{
+    match tokio::task::spawn_blocking(f).await {
+        Ok(result) => result,
+        Err(err) => {
+            tracing::error!(error = %err, "blocking storage work failed");
+            Err(DynamoError::internal("Internal server error"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use serde_json::{json, Value};
+
+    use crate::{Database, RequestContext, StorageConfig};
+
+    fn ctx(account: &str) -> RequestContext {
+        RequestContext {
+            account_id: account.into(),
+            ..RequestContext::default()
+        }
+    }
+
+    async fn call(db: &Database, account: &str, operation: &str, body: Value) -> Value {
+        let out = db
+            .dispatch(&ctx(account), operation, body.to_string().as_bytes())
+            .await
+            .unwrap_or_else(|e| panic!("{operation} for {account}: {e}"));
+        serde_json::from_slice(&out).expect("JSON answer")
+    }
+
+    async fn seed(db: &Database, account: &str) {
+        call(
+            db,
+            account,
+            "CreateTable",
+            json!({
+                "TableName": "things",
+                "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+                "BillingMode": "PAY_PER_REQUEST"
+            }),
+        )
+        .await;
+        call(
+            db,
+            account,
+            "PutItem",
+            json!({"TableName": "things", "Item": {"pk": {"S": account}}}),
+        )
+        .await;
+    }
+
+    fn get_item(account: &str) -> Value {
+        json!({"TableName": "things", "Key": {"pk": {"S": account}}})
+    }
+
+    /// One tenant with every read connection taken (as long Scans would
+    /// hold them) does not stop another tenant's reads, even with a single
+    /// worker thread: the reads that must wait for a connection wait on
+    /// blocking threads, not on the worker.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_tenant_out_of_read_connections_does_not_stall_another() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = Arc::new(
+            Database::open(StorageConfig::Directory(dir.path().to_path_buf())).expect("open"),
+        );
+        seed(&db, "tenantA").await;
+        seed(&db, "tenantB").await;
+
+        // Take all of tenant A's read connections on another thread and
+        // keep them until told to (or, so that a regression fails instead
+        // of hanging, until a minute has passed).
+        let tenant_a = db.tenant("tenantA").expect("tenant A");
+        let connections = openddb_kv_sqlite::SqliteOptions::default().read_connections;
+        let released = Arc::new(AtomicBool::new(false));
+        let (held_tx, held) = std::sync::mpsc::channel();
+        let (release, release_rx) = std::sync::mpsc::channel::<()>();
+        let holder = {
+            let released = released.clone();
+            std::thread::spawn(move || {
+                let snapshots: Vec<_> = (0..connections)
+                    .map(|_| tenant_a.kv.read().expect("snapshot"))
+                    .collect();
+                held_tx.send(()).unwrap();
+                let _ = release_rx.recv_timeout(Duration::from_secs(60));
+                released.store(true, Ordering::SeqCst);
+                drop(snapshots);
+            })
+        };
+        held.recv().unwrap();
+
+        // Tenant A's reads now have to wait for a connection...
+        let waiting: Vec<_> = [
+            ("GetItem", get_item("tenantA")),
+            ("Scan", json!({"TableName": "things"})),
+            ("GetItem", get_item("tenantA")),
+        ]
+        .into_iter()
+        .map(|(operation, body)| {
+            let db = db.clone();
+            tokio::spawn(async move { call(&db, "tenantA", operation, body).await })
+        })
+        .collect();
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+
+        // ...while tenant B's are answered.
+        let got = call(&db, "tenantB", "GetItem", get_item("tenantB")).await;
+        assert_eq!(got["Item"]["pk"]["S"], "tenantB");
+        let scanned = call(&db, "tenantB", "Scan", json!({"TableName": "things"})).await;
+        assert_eq!(scanned["Count"], 1);
+        assert!(
+            !released.load(Ordering::SeqCst),
+            "tenant B was answered only after tenant A's connections came back"
+        );
+        assert!(waiting.iter().all(|task| !task.is_finished()));
+
+        // Once A's connections come back, its reads finish too.
+        release.send(()).unwrap();
+        holder.join().unwrap();
+        for task in waiting {
+            let answer = task.await.expect("tenant A's read");
+            assert!(
+                answer.get("Item").is_some() || answer["Count"] == 1,
+                "{answer}"
+            );
+        }
+    }
+
+    /// A tenant file whose writer queue is full refuses the next write at
+    /// once with DynamoDB's throttling answer, writes nothing for it, and
+    /// takes writes again once the writer catches up.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_full_write_queue_is_request_limit_exceeded() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = Arc::new(
+            Database::open_with_limits(
+                StorageConfig::Directory(dir.path().to_path_buf()),
+                crate::StorageLimits { write_queue: 2 },
+            )
+            .expect("open"),
+        );
+        seed(&db, "tenantA").await;
+
+        // Hold the writer thread inside a write of its own.
+        let kv = db.tenant("tenantA").expect("tenant").kv.clone();
+        let (running_tx, running) = std::sync::mpsc::channel();
+        let (release, release_rx) = std::sync::mpsc::channel::<()>();
+        kv.write(
+            Box::new(move |_| {
+                let _ = running_tx.send(());
+                let _ = release_rx.recv_timeout(Duration::from_secs(60));
+                Ok(openddb_kv::Outcome::Commit)
+            }),
+            Box::new(|_| {}),
+        );
+        running.recv().unwrap();
+
+        let put = |pk: &str| json!({"TableName": "things", "Item": {"pk": {"S": pk}}});
+        // Two writes fill the queue and wait there...
+        let queued: Vec<_> = ["q1", "q2"]
+            .into_iter()
+            .map(|pk| {
+                let db = db.clone();
+                let body = put(pk);
+                tokio::spawn(async move { call(&db, "tenantA", "PutItem", body).await })
+            })
+            .collect();
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        // ...and the next is refused without waiting.
+        let err = db
+            .dispatch(
+                &ctx("tenantA"),
+                "PutItem",
+                put("refused").to_string().as_bytes(),
+            )
+            .await
+            .expect_err("a full queue refuses");
+        assert_eq!(err, super::request_limit_exceeded());
+        assert_eq!(err.kind.http_status(), 400);
+
+        release.send(()).unwrap();
+        for task in queued {
+            task.await.expect("queued write");
+        }
+        call(&db, "tenantA", "PutItem", put("later")).await;
+        for (pk, present) in [
+            ("q1", true),
+            ("q2", true),
+            ("later", true),
+            ("refused", false),
+        ] {
+            let got = call(
+                &db,
+                "tenantA",
+                "GetItem",
+                json!({"TableName": "things", "Key": {"pk": {"S": pk}}}),
+            )
+            .await;
+            assert_eq!(got.get("Item").is_some(), present, "{pk}: {got}");
+        }
+    }
 }

@@ -5,13 +5,15 @@
 //! with `memcmp`, which is exactly the contract's key order. The file is in
 //! WAL mode so that readers run beside the writer:
 //!
-//! - **Writes** go through a queue to one writer thread per file, which
-//!   commits many queued writes in one transaction and one fsync (group
-//!   commit, see `writer.rs`). `done` is called only after the commit is on
-//!   disk ([`Durability::Full`], the default).
+//! - **Writes** go through a bounded queue to one writer thread per file,
+//!   which commits many queued writes in one transaction and one fsync
+//!   (group commit, see `writer.rs`). `done` is called only after the commit
+//!   is on disk ([`Durability::Full`], the default); a write that finds the
+//!   queue full is answered [`KvError::Overloaded`] at once.
 //! - **Reads** take a connection from a small pool of read-only connections
 //!   and hold a read transaction (the snapshot) until the handle drops; they
-//!   never wait for the writer.
+//!   never wait for the writer. `try_read` takes only an idle connection, so
+//!   async callers can read in place when that needs no waiting.
 //!
 //! [`SqliteTenants`] lays out one such file per tenant under a data
 //! directory and keeps a bounded number of them open.
@@ -28,7 +30,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crossbeam_channel::Sender;
+use crossbeam_channel::{Sender, TrySendError};
 use openddb_kv::{DoneFn, Kv, KvError, ReadHandle, WriteFn};
 use rusqlite::{Connection, OpenFlags};
 
@@ -63,6 +65,11 @@ pub struct SqliteOptions {
     pub read_connections: usize,
     /// Most writes committed in one transaction.
     pub max_batch: usize,
+    /// Most writes waiting for the writer thread. A write beyond this is
+    /// refused at once with [`KvError::Overloaded`] rather than queued, so a
+    /// burst cannot grow the queue (and the memory its closures hold)
+    /// without bound.
+    pub write_queue: usize,
     /// How long a connection waits on a lock held by another process (or a
     /// second handle on the same file) before answering `Retryable`.
     pub busy_timeout: Duration,
@@ -79,6 +86,9 @@ impl Default for SqliteOptions {
             durability: Durability::Full,
             read_connections: 4,
             max_batch: 256,
+            // Four full batches: deep enough that group commit always has a
+            // next batch waiting, shallow enough to refuse a runaway burst.
+            write_queue: 1024,
             busy_timeout: Duration::from_secs(5),
             max_open_tenants: 1024,
         }
@@ -129,7 +139,7 @@ impl SqliteKv {
             .map_err(|e| KvError::Fatal(format!("cannot open {}: {e}", path.display())))?;
         sql::configure_writer(&conn, &options).map_err(kv_error)?;
 
-        let (tx, rx) = crossbeam_channel::unbounded();
+        let (tx, rx) = crossbeam_channel::bounded(options.write_queue.max(1));
         let counters = Arc::new(Counters::default());
         let thread_counters = counters.clone();
         let max_batch = options.max_batch.max(1);
@@ -167,15 +177,30 @@ impl Kv for SqliteKv {
         Ok(Box::new(self.reads.begin()?))
     }
 
+    fn try_read(&self) -> Option<Result<ReadHandle<'_>, KvError>> {
+        Some(
+            self.reads
+                .try_begin()?
+                .map(|read| Box::new(read) as ReadHandle<'_>),
+        )
+    }
+
     fn write(&self, f: WriteFn, done: DoneFn) {
         let Some(queue) = &self.queue else {
             done(Err(KvError::Unavailable("store is closing".into())));
             return;
         };
-        if let Err(rejected) = queue.send(Job { f, done }) {
-            (rejected.0.done)(Err(KvError::Unavailable(
-                "the writer thread has stopped".into(),
-            )));
+        match queue.try_send(Job { f, done }) {
+            Ok(()) => {}
+            Err(TrySendError::Full(rejected)) => {
+                (rejected.done)(Err(KvError::Overloaded(format!(
+                    "{} writes are already waiting",
+                    queue.capacity().unwrap_or(0)
+                ))))
+            }
+            Err(TrySendError::Disconnected(rejected)) => (rejected.done)(Err(
+                KvError::Unavailable("the writer thread has stopped".into()),
+            )),
         }
     }
 }

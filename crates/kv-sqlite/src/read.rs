@@ -3,7 +3,8 @@
 //! WAL lets readers run beside the writer, so `read()` never waits for it:
 //! it takes an idle connection from a small pool (opening one lazily while
 //! fewer than the maximum exist, otherwise waiting for one to come back)
-//! and starts a read transaction on it, which is the snapshot.
+//! and starts a read transaction on it, which is the snapshot. `try_read()`
+//! takes only an idle connection, never opening or waiting.
 
 use std::path::PathBuf;
 
@@ -43,6 +44,16 @@ impl ReadPool {
     /// Starts a snapshot on a pooled connection.
     pub(crate) fn begin(&self) -> Result<SqliteRead<'_>, KvError> {
         let conn = self.take()?;
+        self.start(conn)
+    }
+
+    /// Starts a snapshot on an idle connection, if there is one.
+    pub(crate) fn try_begin(&self) -> Option<Result<SqliteRead<'_>, KvError>> {
+        let conn = self.state.lock().idle.pop()?;
+        Some(self.start(conn))
+    }
+
+    fn start(&self, conn: Connection) -> Result<SqliteRead<'_>, KvError> {
         // `BEGIN` alone defers the snapshot to the first read; reading a
         // page now pins it to this moment, as callers of `read()` expect.
         let started = sql::exec(&conn, "BEGIN").and_then(|()| {

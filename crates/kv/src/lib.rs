@@ -32,6 +32,12 @@ pub enum KvError {
     /// The backend cannot be reached or is shutting down.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// The backend refused to take more work for now (its write queue is
+    /// full); nothing was done. Distinct from `Retryable` so that callers
+    /// can answer it as throttling: the cure is to send less, not to retry
+    /// at once.
+    #[error("storage overloaded: {0}")]
+    Overloaded(String),
     /// Anything else: corruption, I/O failure.
     #[error("fatal storage error: {0}")]
     Fatal(String),
@@ -158,6 +164,15 @@ pub trait Kv: Send + Sync + 'static {
     /// async task directly instead of a blocking thread.
     fn reads_are_cheap(&self) -> bool {
         false
+    }
+
+    /// A snapshot, if one can be had without waiting (for a pooled
+    /// connection, a lock, or opening a file); `None` when `read` would
+    /// wait, and the caller should call it from a blocking-capable thread.
+    /// Lets async callers serve most reads where they are without ever
+    /// blocking on the ones that would wait.
+    fn try_read(&self) -> Option<Result<ReadHandle<'_>, KvError>> {
+        None
     }
 }
 

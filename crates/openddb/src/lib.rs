@@ -8,5 +8,5 @@
 
 pub use openddb_core as core;
 pub use openddb_engine::streams::StreamSettings;
-pub use openddb_engine::{Database, RequestContext, StorageConfig};
+pub use openddb_engine::{Database, RequestContext, StorageConfig, StorageLimits};
 pub use openddb_server as server;

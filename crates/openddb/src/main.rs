@@ -7,9 +7,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use clap::{Args, Parser, Subcommand};
-use openddb::server::{self, ServerConfig};
-use openddb::{Database, StorageConfig};
+use openddb::server::{self, Limits, ServerConfig};
+use openddb::{Database, StorageConfig, StorageLimits};
 use tracing_subscriber::EnvFilter;
 
 #[global_allocator]
@@ -61,6 +63,91 @@ struct ServeArgs {
     /// Worker threads serving requests.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
     threads: u16,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// Resource bounds: past one, a request is answered at once with
+/// RequestLimitExceeded (retried by the AWS SDKs with backoff) instead of
+/// queued.
+#[derive(Debug, Clone, Args)]
+struct LimitArgs {
+    /// Most open connections; one more gets a RequestLimitExceeded answer to
+    /// its first request and is closed.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_connections, value_parser = at_least_one)]
+    max_connections: usize,
+    /// Most requests served at once, over all accounts.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_in_flight, value_parser = at_least_one)]
+    max_requests_in_flight: usize,
+    /// Most requests served at once for one account.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_in_flight_per_account, value_parser = at_least_one)]
+    max_requests_in_flight_per_account: usize,
+    /// Most MiB of request bodies held in memory at once, over all requests
+    /// (a 16 MiB body takes 16 of them, so at least 16).
+    #[arg(long, value_name = "MIB", default_value_t = Limits::default().body_budget >> 20, value_parser = at_least_16)]
+    body_memory_mib: usize,
+    /// Most writes waiting for one account's writer (durable storage).
+    #[arg(long, value_name = "N", default_value_t = StorageLimits::default().write_queue, value_parser = at_least_one)]
+    write_queue_depth: usize,
+    /// Seconds a connection may take to send a request's head, counted from
+    /// when the server starts waiting for it: closes trickled headers and
+    /// keep-alive connections idle this long.
+    #[arg(long, value_name = "SECONDS", default_value_t = Limits::default().header_read_timeout.as_secs_f64(), value_parser = parse_timeout)]
+    header_read_timeout: f64,
+    /// Seconds a request's body may take to arrive after its head.
+    #[arg(long, value_name = "SECONDS", default_value_t = Limits::default().body_read_timeout.as_secs_f64(), value_parser = parse_timeout)]
+    body_read_timeout: f64,
+    /// Seconds an answer may wait for a client that does not read it before
+    /// the connection is closed.
+    #[arg(long, value_name = "SECONDS", default_value_t = Limits::default().write_stall_timeout.as_secs_f64(), value_parser = parse_timeout)]
+    write_stall_timeout: f64,
+}
+
+impl LimitArgs {
+    fn server(&self) -> Limits {
+        Limits {
+            max_connections: self.max_connections,
+            max_in_flight: self.max_requests_in_flight,
+            max_in_flight_per_account: self.max_requests_in_flight_per_account,
+            body_budget: self.body_memory_mib.saturating_mul(1 << 20),
+            header_read_timeout: Duration::from_secs_f64(self.header_read_timeout),
+            body_read_timeout: Duration::from_secs_f64(self.body_read_timeout),
+            write_stall_timeout: Duration::from_secs_f64(self.write_stall_timeout),
+        }
+    }
+
+    fn storage(&self) -> StorageLimits {
+        StorageLimits {
+            write_queue: self.write_queue_depth,
+        }
+    }
+}
+
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("`{s}` is not a whole number of at least 1")),
+    }
+}
+
+/// Below DynamoDB's largest body (16 MiB), some valid requests could never
+/// be served: they would be throttled forever.
+fn at_least_16(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 16 => Ok(n),
+        _ => Err(format!(
+            "`{s}` is not a whole number of at least 16 (DynamoDB's largest request body)"
+        )),
+    }
+}
+
+fn parse_timeout(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.001..=86_400.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "`{s}` is not a number of seconds between 0.001 and 86400"
+        )),
+    }
 }
 
 fn parse_share(s: &str) -> Result<f64, String> {
@@ -87,8 +174,14 @@ fn main() -> ExitCode {
     };
     init_logging(&args.log_level);
 
+    // Each request in flight holds at most one blocking thread at a time (a
+    // read waiting for a connection, a tenant being opened, a gzip body
+    // being inflated); the margin is for background work. So the blocking
+    // pool cannot run out under requests the limits admit.
+    let blocking_threads = args.limits.max_requests_in_flight.saturating_add(64);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(usize::from(args.threads))
+        .max_blocking_threads(blocking_threads)
         .thread_name("openddb-worker")
         .enable_all()
         .build()
@@ -127,7 +220,7 @@ async fn run(args: ServeArgs) -> Result<(), String> {
             .map_err(|err| format!("cannot create {}: {err}", args.data_dir.display()))?;
         StorageConfig::Directory(args.data_dir.clone())
     };
-    let db = Database::open(storage)
+    let db = Database::open_with_limits(storage, args.limits.storage())
         .map_err(|err| format!("cannot open the database: {err}"))?
         .with_transaction_conflicts(args.fault_transaction_conflicts)
         .with_ttl_sweep_interval(std::time::Duration::from_secs_f64(args.ttl_sweep_interval));
@@ -141,6 +234,7 @@ async fn run(args: ServeArgs) -> Result<(), String> {
     let config = ServerConfig {
         host: args.host,
         port: args.port,
+        limits: args.limits.server(),
     };
     let listener = server::bind(&config)
         .await
@@ -157,7 +251,7 @@ async fn run(args: ServeArgs) -> Result<(), String> {
     };
     tracing::info!(%address, data = %where_, "serving the DynamoDB API");
 
-    server::serve(Arc::new(db), listener, shutdown_signal())
+    server::serve_with(Arc::new(db), listener, config.limits, shutdown_signal())
         .await
         .map_err(|err| format!("server failed: {err}"))?;
     tracing::info!("stopped");

@@ -1043,7 +1043,6 @@ fn idle_and_half_open_connections_do_not_starve_others() {
 /// Slow clients: a head or a body trickled a byte at a time is cut off once
 /// the configured time is up, and the server meanwhile answers others.
 #[test]
-#[ignore = "needs the slow-client timeouts (issue 12, part 4)"]
 fn slow_clients_are_timed_out() {
     let s = Scenario::start_with(&["--header-read-timeout", "2", "--body-read-timeout", "2"]);
     let addr = s.addr();
@@ -1077,5 +1076,86 @@ fn slow_clients_are_timed_out() {
         let reply = exchange(addr, text.as_bytes()).expect("others are still answered");
         assert_ok("DescribeTable after a slow client", &reply);
     }
+    s.finish();
+}
+
+/// More connections and requests at once than the server is configured to
+/// hold: the excess gets DynamoDB's throttling answer at once (or, for
+/// connections, that answer and a close), never a hang or a crash, and
+/// every write that was acknowledged is kept.
+#[test]
+fn floods_past_the_configured_limits_are_throttled() {
+    let mut s = Scenario::start_with(&[
+        "--max-connections",
+        "16",
+        "--max-requests-in-flight",
+        "4",
+        "--max-requests-in-flight-per-account",
+        "3",
+    ]);
+    let addr = s.addr();
+
+    // Connections: hold 16, then 40 more each send one request.
+    let held: Vec<Conn> = (0..16)
+        .map(|_| Conn::open(addr).expect("connect"))
+        .collect();
+    let mut throttled = 0;
+    for _ in 0..40 {
+        let Ok(mut conn) = Conn::open(addr) else {
+            continue; // closed at accept once too many refusals are under way
+        };
+        match conn.call("ListTables", b"{}") {
+            Ok(reply) => {
+                assert_error(
+                    "a connection past the limit",
+                    &reply,
+                    400,
+                    "RequestLimitExceeded",
+                    Msg::Prefix(
+                        "Throughput exceeds the current throughput limit for your account.",
+                    ),
+                );
+                throttled += 1;
+            }
+            Err(_) => {} // closed without an answer: allowed past the refusal cap
+        }
+    }
+    assert!(throttled > 0, "no connection past the limit was answered");
+    drop(held);
+    std::thread::sleep(Duration::from_millis(200));
+
+    // Requests: 24 clients writing at once through at most 4 slots.
+    let workers: Vec<_> = (0..24)
+        .map(|w| {
+            std::thread::spawn(move || {
+                let mut outcome = (Vec::new(), 0usize);
+                for i in 0..30 {
+                    let Ok(mut conn) = Conn::open(addr) else { continue };
+                    let item = json!({"pk": {"S": format!("limited-{w}")}, "sk": {"N": i.to_string()},
+                                      "v": {"S": "x".repeat(2000)}});
+                    let body = json!({"TableName": TABLE, "Item": item.clone()}).to_string();
+                    let Ok(reply) = conn.call("PutItem", body.as_bytes()) else { continue };
+                    match reply.status {
+                        200 => outcome.0.push(item),
+                        400 => {
+                            assert_eq!(reply.error_type().as_deref(), Some("RequestLimitExceeded"), "{}", reply.brief());
+                            outcome.1 += 1;
+                        }
+                        _ => panic!("unexpected answer under load: {}", reply.brief()),
+                    }
+                }
+                outcome
+            })
+        })
+        .collect();
+    let mut acked = 0;
+    for worker in workers {
+        let (items, _throttled) = worker.join().expect("a worker");
+        acked += items.len();
+        for item in items {
+            s.record(item);
+        }
+    }
+    assert!(acked > 0, "nothing got through the limits");
     s.finish();
 }

@@ -1,5 +1,11 @@
 //! One HTTP request to one DynamoDB answer, in DynamoDB's order of checks:
 //! method → body size → content type → target → signature → body → engine.
+//!
+//! The server's limits come first where they can refuse without the body
+//! (requests in flight: the server's on arrival, the account's once the
+//! request is known to reach the engine), and the body is held in memory,
+//! against the body budget, only when the answer needs it: a body with the
+//! wrong content type is answered from its length alone.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -9,16 +15,18 @@ use hyper::body::Incoming;
 use hyper::header::{
     HeaderMap, HeaderValue, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
     ACCESS_CONTROL_MAX_AGE, ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD,
-    CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, ORIGIN,
+    CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE,
 };
 use hyper::{Method, Request, Response, StatusCode};
 use openddb_core::{DynamoError, ErrorKind};
 use openddb_engine::{Database, RequestContext};
 
 use crate::auth;
-use crate::body::{self, BodyError, MAX_REQUEST_BYTES};
+use crate::body::{self, BodyError, Held, MAX_REQUEST_BYTES};
+use crate::limits::Admission;
 use crate::response::{self, Body, JsonType, Meta};
 use crate::target::{self, Target};
+use crate::DispatchHook;
 
 const X_AMZ_TARGET: &str = "x-amz-target";
 
@@ -28,18 +36,32 @@ const DEFAULT_ACCOUNT_ID: &str = "000000000000";
 /// What `GET /` answers: DynamoDB's load-balancer health text.
 const HEALTH_TEXT: &str = "healthy: dynamodb.us-east-1.amazonaws.com ";
 
+/// What every request handler shares.
+pub(crate) struct State {
+    pub db: Arc<Database>,
+    pub admission: Admission,
+    /// Test-only: called with the operation just before the engine runs it.
+    pub hook: Option<DispatchHook>,
+}
+
 /// Serves one request; never fails, every problem becomes a DynamoDB answer.
-pub(crate) async fn handle(db: Arc<Database>, request: Request<Incoming>) -> Response<Body> {
+pub(crate) async fn handle(
+    state: Arc<State>,
+    request: Request<Incoming>,
+    meta: Meta,
+) -> Response<Body> {
     let started = Instant::now();
     let (parts, body) = request.into_parts();
-    let meta = Meta {
-        cors: parts.headers.contains_key(ORIGIN),
-    };
     let (response, operation) = match parts.method {
-        Method::POST => {
-            let uri_query = parts.uri.query();
-            post(&db, &parts.headers, uri_query, body, meta).await
-        }
+        Method::POST => match state.admission.request() {
+            Some(slot) => {
+                let uri_query = parts.uri.query();
+                let answer = post(&state, &parts.headers, uri_query, body, meta, started).await;
+                drop(slot);
+                answer
+            }
+            None => (response::throttled(meta, answer_type(&parts.headers)), ""),
+        },
         Method::GET => (health(meta), ""),
         Method::OPTIONS if meta.cors => (preflight(&parts.headers, meta), ""),
         _ => (response::not_found(meta), ""),
@@ -47,6 +69,7 @@ pub(crate) async fn handle(db: Arc<Database>, request: Request<Incoming>) -> Res
     tracing::debug!(
         method = %parts.method,
         operation,
+        request_id = %meta.request_id,
         status = response.status().as_u16(),
         micros = started.elapsed().as_micros() as u64,
         "request"
@@ -54,60 +77,103 @@ pub(crate) async fn handle(db: Arc<Database>, request: Request<Incoming>) -> Res
     response
 }
 
+/// The media type of a JSON answer to a request with these headers.
+pub(crate) fn answer_type(headers: &HeaderMap) -> JsonType {
+    JsonType::from_request(headers.get(CONTENT_TYPE)).unwrap_or(JsonType::Json)
+}
+
 /// `POST` is the API. Returns the answer and, for the log, the operation.
 async fn post<'h>(
-    db: &Database,
+    state: &State,
     headers: &'h HeaderMap,
     query: Option<&'h str>,
     body: Incoming,
     meta: Meta,
+    arrived: Instant,
 ) -> (Response<Body>, &'h str) {
+    let admission = &state.admission;
+    let deadline = tokio::time::Instant::from_std(arrived + admission.limits.body_read_timeout);
     let content_length = headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let body = match body::read(body, content_length, MAX_REQUEST_BYTES).await {
-        Ok(body) => body,
-        Err(err) => return (body_error(err, meta, JsonType::Json), ""),
-    };
+    if content_length.is_some_and(|len| len > MAX_REQUEST_BYTES as u64) {
+        return (response::too_large(meta), "");
+    }
 
     // Any body must be JSON by content type; an empty one may say anything.
-    let json_type = JsonType::from_request(headers.get(CONTENT_TYPE));
-    let json_type = match json_type {
-        Some(json_type) => json_type,
-        None if body.is_empty() => JsonType::Json,
-        None => return (response::not_found(meta), ""),
+    // Which it is is all that matters here, so the body is counted, not kept.
+    let (json_type, body) = match JsonType::from_request(headers.get(CONTENT_TYPE)) {
+        Some(json_type) => (json_type, Some(body)),
+        None => match body::drain(body, content_length, MAX_REQUEST_BYTES, deadline).await {
+            Ok(0) => (JsonType::Json, None),
+            Ok(_) => return (response::not_found(meta), ""),
+            Err(err) => return (body_error(err, meta, JsonType::Json), ""),
+        },
     };
 
-    let body = if is_gzip(headers.get(CONTENT_ENCODING)) {
-        match body::gunzip(body, MAX_REQUEST_BYTES).await {
-            Ok(body) => body,
-            Err(err) => return (body_error(err, meta, json_type), ""),
-        }
-    } else {
-        body
-    };
-
-    let fail = |err: DynamoError| response::error(meta, json_type, &err);
-    let target = target::parse(
+    // DynamoDB Streams shares the port; its operation names are distinct
+    // from DynamoDB's, so the engine dispatches both by name.
+    let operation = match target::parse(
         headers
             .get(X_AMZ_TARGET)
             .map_or(&[][..], HeaderValue::as_bytes),
-    );
-    // DynamoDB Streams shares the port; its operation names are distinct
-    // from DynamoDB's, so the engine dispatches both by name.
-    let operation = match target {
-        Some(Target::DynamoDb(operation)) | Some(Target::Streams(operation)) => operation,
-        None => {
-            let err = protocol_error(&body, ErrorKind::UnknownOperationException);
-            return (fail(err), "");
+    ) {
+        Some(Target::DynamoDb(operation)) | Some(Target::Streams(operation)) => Some(operation),
+        None => None,
+    };
+    let scope = auth::authenticate(headers, query);
+
+    // A request that will reach the engine counts against its account from
+    // here; one refused for its target or signature does not.
+    let account = if operation.is_some() && scope.is_ok() {
+        match admission.account(DEFAULT_ACCOUNT_ID) {
+            Some(slot) => Some(slot),
+            None => {
+                return (
+                    response::throttled(meta, json_type),
+                    operation.unwrap_or(""),
+                )
+            }
         }
+    } else {
+        None
     };
 
-    let scope = match auth::authenticate(headers, query) {
+    let held = match body {
+        Some(body) => {
+            match body::read(body, content_length, MAX_REQUEST_BYTES, admission, deadline).await {
+                Ok(held) => held,
+                Err(err) => return (body_error(err, meta, json_type), ""),
+            }
+        }
+        None => match admission.body(0) {
+            Some(reservation) => Held {
+                bytes: Bytes::new(),
+                reservation,
+            },
+            None => return (response::throttled(meta, json_type), ""),
+        },
+    };
+    let held = if is_gzip(headers.get(CONTENT_ENCODING)) {
+        match body::gunzip(held, MAX_REQUEST_BYTES).await {
+            Ok(held) => held,
+            Err(err) => return (body_error(err, meta, json_type), ""),
+        }
+    } else {
+        held
+    };
+    let body = &held.bytes;
+
+    let fail = |err: DynamoError| response::error(meta, json_type, &err);
+    let Some(operation) = operation else {
+        let err = protocol_error(body, ErrorKind::UnknownOperationException);
+        return (fail(err), "");
+    };
+    let scope = match scope {
         Ok(scope) => scope,
         Err(err) => {
-            let err = if is_json(&body) { err } else { serialization() };
+            let err = if is_json(body) { err } else { serialization() };
             return (fail(err), operation);
         }
     };
@@ -120,10 +186,26 @@ async fn post<'h>(
         access_key_id: scope.access_key_id.into_owned(),
         region: scope.region.into_owned(),
     };
-    let response = match db.dispatch(&ctx, operation, &body).await {
+    if let Some(hook) = &state.hook {
+        hook(operation).await;
+    }
+    let response = match state.db.dispatch(&ctx, operation, body).await {
         Ok(json) => response::build(meta, StatusCode::OK, Some(json_type), Bytes::from(json)),
-        Err(err) => fail(err),
+        Err(err) => {
+            if err.kind.http_status() >= 500 {
+                // The engine logged the cause; this ties it to the request
+                // id the client can quote.
+                tracing::error!(
+                    request_id = %meta.request_id,
+                    operation,
+                    error = %err,
+                    "answered with a server error"
+                );
+            }
+            fail(err)
+        }
     };
+    drop((held, account));
     (response, operation)
 }
 
@@ -152,13 +234,16 @@ fn body_error(err: BodyError, meta: Meta, json_type: JsonType) -> Response<Body>
     match err {
         BodyError::TooLarge => response::too_large(meta),
         BodyError::Corrupt => response::error(meta, json_type, &serialization()),
-        BodyError::Io => {
-            let mut response = response::build(meta, StatusCode::BAD_REQUEST, None, Bytes::new());
-            response
-                .headers_mut()
-                .insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
-            response
-        }
+        // Hyper drains what is left of the body if it has arrived, and
+        // closes the connection otherwise.
+        BodyError::Throttled => response::throttled(meta, json_type),
+        BodyError::TimedOut => response::timed_out(meta),
+        BodyError::Io => response::closing(response::build(
+            meta,
+            StatusCode::BAD_REQUEST,
+            None,
+            Bytes::new(),
+        )),
     }
 }
 

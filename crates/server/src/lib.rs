@@ -17,66 +17,131 @@
 mod auth;
 mod body;
 mod handler;
+mod io;
+mod limits;
 mod response;
 mod target;
+mod unwind;
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
+use hyper::body::Incoming;
+use hyper::header::ORIGIN;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
+use hyper::Request;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use openddb_engine::Database;
 use tokio::net::TcpListener;
 
 pub use body::MAX_REQUEST_BYTES;
+pub use limits::Limits;
 
-/// How long a connection may sit without sending a complete request head
-/// before it is closed. Longer than the idle timeout of SDK connection pools
-/// (90 s in the Rust SDK), so a pooled connection is not closed under a client
-/// just as it reuses it.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(120);
+use handler::State;
+use limits::{Accepted, Admission, Slot};
+use response::{Meta, RequestId};
 
-/// Where the server listens.
+/// A connection over the connection limit gets this long at most to send
+/// the request it is refused with.
+const REFUSAL_HEAD_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Test-only: called with each operation just before the engine runs it
+/// (after the request's limits are taken and its body read), and awaited;
+/// tests use it to hold requests in flight or to inject a panic. Not
+/// reachable from the `openddb` binary.
+#[doc(hidden)]
+pub type DispatchHook =
+    Arc<dyn Fn(&str) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+/// Where the server listens, and what it holds at once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
     /// Host name or address to bind, e.g. `127.0.0.1` or `0.0.0.0`.
     pub host: String,
     /// TCP port; 0 picks a free one (see [`TcpListener::local_addr`]).
     pub port: u16,
+    /// Resource bounds and timeouts (see [`serve_with`]).
+    pub limits: Limits,
 }
 
 impl Default for ServerConfig {
-    /// `127.0.0.1:8000`, DynamoDB Local's customary port.
+    /// `127.0.0.1:8000`, DynamoDB Local's customary port, default limits.
     fn default() -> Self {
         ServerConfig {
             host: "127.0.0.1".into(),
             port: 8000,
+            limits: Limits::default(),
         }
     }
 }
 
 /// Binds a listener for `config`.
-pub async fn bind(config: &ServerConfig) -> io::Result<TcpListener> {
+pub async fn bind(config: &ServerConfig) -> std::io::Result<TcpListener> {
     TcpListener::bind((config.host.as_str(), config.port)).await
 }
 
-/// Serves the DynamoDB API for `db` on `listener` until `shutdown` resolves;
-/// then stops accepting, lets requests in flight finish, closes idle
-/// keep-alive connections and returns.
+/// Serves the DynamoDB API for `db` on `listener` with the default
+/// [`Limits`] until `shutdown` resolves; then stops accepting, lets requests
+/// in flight finish, closes idle keep-alive connections and returns.
 pub async fn serve(
     db: Arc<Database>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
-) -> io::Result<()> {
+) -> std::io::Result<()> {
+    serve_with(db, listener, Limits::default(), shutdown).await
+}
+
+/// [`serve`] within `limits`: past a bound on connections, requests in
+/// flight or buffered bodies, a request is answered at once with DynamoDB's
+/// `RequestLimitExceeded` (which the AWS SDKs retry with backoff), never
+/// queued; clients that send or read too slowly are disconnected.
+pub async fn serve_with(
+    db: Arc<Database>,
+    listener: TcpListener,
+    limits: Limits,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    run(db, listener, limits, None, shutdown).await
+}
+
+/// [`serve_with`] with a [`DispatchHook`]; for tests only.
+#[doc(hidden)]
+pub async fn serve_with_hook(
+    db: Arc<Database>,
+    listener: TcpListener,
+    limits: Limits,
+    hook: DispatchHook,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    run(db, listener, limits, Some(hook), shutdown).await
+}
+
+async fn run(
+    db: Arc<Database>,
+    listener: TcpListener,
+    limits: Limits,
+    hook: Option<DispatchHook>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
     let mut http = http1::Builder::new();
     http.keep_alive(true)
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
+        .header_read_timeout(limits.header_read_timeout);
+    let mut refusing = http1::Builder::new();
+    refusing
+        .keep_alive(false)
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout.min(REFUSAL_HEAD_TIMEOUT));
+    let write_stall = limits.write_stall_timeout;
+    let state = Arc::new(State {
+        db,
+        admission: Admission::new(limits),
+        hook,
+    });
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
 
@@ -94,17 +159,25 @@ pub async fn serve(
         };
         // Requests and answers are small and latency-bound.
         let _ = stream.set_nodelay(true);
-        let db = Arc::clone(&db);
-        let service = service_fn(move |request| {
-            let db = Arc::clone(&db);
-            async move { Ok::<_, Infallible>(handler::handle(db, request).await) }
-        });
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(async move {
-            if let Err(err) = connection.await {
-                tracing::debug!(%peer, error = %err, "connection ended with an error");
+        let (builder, slot, refuse) = match state.admission.connection() {
+            Accepted::Serve(slot) => (&http, slot, false),
+            Accepted::Refuse(slot) => {
+                tracing::debug!(%peer, "over the connection limit: refusing its request");
+                (&refusing, slot, true)
             }
+            Accepted::Close => {
+                tracing::debug!(%peer, "over the connection limit: closed at once");
+                continue;
+            }
+        };
+        let io = TokioIo::new(io::StallGuarded::new(stream, write_stall));
+        let state = state.clone();
+        let service = service_fn(move |request| {
+            let state = state.clone();
+            async move { Ok::<_, Infallible>(answer(state, request, refuse).await) }
         });
+        let connection = graceful.watch(builder.serve_connection(io, service));
+        tokio::spawn(watch_connection(connection, slot, peer));
     }
 
     drop(listener);
@@ -113,11 +186,52 @@ pub async fn serve(
     Ok(())
 }
 
+/// Runs a connection to its end, holding its connection slot till then.
+async fn watch_connection<E: std::fmt::Display>(
+    connection: impl Future<Output = Result<(), E>>,
+    slot: Slot,
+    peer: std::net::SocketAddr,
+) {
+    if let Err(err) = connection.await {
+        tracing::debug!(%peer, error = %err, "connection ended with an error");
+    }
+    drop(slot);
+}
+
+/// One request's answer. A panic anywhere in its handling is answered
+/// `InternalServerError` and logged with the request id the client sees;
+/// the connection and the server go on.
+async fn answer(
+    state: Arc<State>,
+    request: Request<Incoming>,
+    refuse: bool,
+) -> hyper::Response<response::Body> {
+    let meta = Meta {
+        cors: request.headers().contains_key(ORIGIN),
+        request_id: RequestId::new(),
+    };
+    let json_type = handler::answer_type(request.headers());
+    if refuse {
+        return response::closing(response::throttled(meta, json_type));
+    }
+    match unwind::catch(handler::handle(state, request, meta)).await {
+        Ok(response) => response,
+        Err(panic) => {
+            tracing::error!(
+                request_id = %meta.request_id,
+                panic = unwind::message(&panic),
+                "request handler panicked; answered InternalServerError"
+            );
+            response::internal_error(meta, json_type)
+        }
+    }
+}
+
 /// Accept errors are about one connection or a passing shortage (too many
 /// open files); neither should stop the server. Back off on shortages so a
 /// full descriptor table does not spin the loop.
-async fn accept_failed(err: io::Error) {
-    use io::ErrorKind::*;
+async fn accept_failed(err: std::io::Error) {
+    use std::io::ErrorKind::*;
     match err.kind() {
         ConnectionAborted | ConnectionReset | ConnectionRefused | Interrupted | WouldBlock => {
             tracing::debug!(error = %err, "accept failed");

@@ -57,6 +57,9 @@ impl JsonType {
 pub(crate) struct Meta {
     /// The request carried `Origin`: answer with `Access-Control-Allow-Origin: *`.
     pub cors: bool,
+    /// The `x-amzn-RequestId` of the answer, chosen when the request
+    /// arrives so that logs can name it whatever becomes of the request.
+    pub request_id: RequestId,
 }
 
 /// A response with DynamoDB's standard headers around `body`.
@@ -71,7 +74,7 @@ pub(crate) fn build(
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.reserve(5);
-    headers.insert(X_AMZN_REQUEST_ID, request_id());
+    headers.insert(X_AMZN_REQUEST_ID, meta.request_id.header_value());
     headers.insert(X_AMZ_CRC32, HeaderValue::from(crc));
     if let Some(content_type) = content_type {
         headers.insert(CONTENT_TYPE, content_type.header_value());
@@ -108,7 +111,42 @@ pub(crate) fn not_found(meta: Meta) -> Response<Body> {
 /// DynamoDB's answer to a body over the limit: 413 with no body. The rest of
 /// the body is unread, so the connection cannot be reused.
 pub(crate) fn too_large(meta: Meta) -> Response<Body> {
-    let mut response = build(meta, StatusCode::PAYLOAD_TOO_LARGE, None, Bytes::new());
+    closing(build(
+        meta,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        None,
+        Bytes::new(),
+    ))
+}
+
+/// The answer to a request over one of the server's limits: DynamoDB's
+/// `RequestLimitExceeded`, which the AWS SDKs retry with backoff.
+pub(crate) fn throttled(meta: Meta, content_type: JsonType) -> Response<Body> {
+    error(
+        meta,
+        content_type,
+        &openddb_engine::request_limit_exceeded(),
+    )
+}
+
+/// The answer to a request whose handler failed unexpectedly (a panic):
+/// DynamoDB's `InternalServerError`, as DynamoDB words it.
+pub(crate) fn internal_error(meta: Meta, content_type: JsonType) -> Response<Body> {
+    error(
+        meta,
+        content_type,
+        &DynamoError::internal("Internal server error"),
+    )
+}
+
+/// The answer to a body that did not arrive in time: `408 Request Timeout`
+/// with no body, and the connection closed (its framing is unfinished).
+pub(crate) fn timed_out(meta: Meta) -> Response<Body> {
+    closing(build(meta, StatusCode::REQUEST_TIMEOUT, None, Bytes::new()))
+}
+
+/// `response`, telling the client the connection ends with it.
+pub(crate) fn closing(mut response: Response<Body>) -> Response<Body> {
     response
         .headers_mut()
         .insert(CONNECTION, HeaderValue::from_static("close"));
@@ -150,10 +188,41 @@ fn push_json_str(out: &mut Vec<u8>, s: &str) {
     let _ = serde_json::to_writer(&mut *out, s);
 }
 
-/// A fresh 52-character request id in DynamoDB's alphabet (`0-9A-V`, five
-/// bits per character). Ids only need to be unique, not unpredictable, so
-/// they come from a per-thread SplitMix64 stream seeded once from the OS.
-pub(crate) fn request_id() -> HeaderValue {
+/// A 52-character request id in DynamoDB's alphabet (`0-9A-V`, five bits
+/// per character).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RequestId([u8; 52]);
+
+impl RequestId {
+    /// A fresh id. Ids only need to be unique, not unpredictable, so they
+    /// come from a per-thread SplitMix64 stream seeded once from the OS.
+    pub(crate) fn new() -> RequestId {
+        RequestId(fresh_request_id())
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        // Built from an ASCII alphabet only.
+        std::str::from_utf8(&self.0).unwrap_or("0")
+    }
+
+    fn header_value(&self) -> HeaderValue {
+        HeaderValue::from_bytes(&self.0).unwrap_or_else(|_| HeaderValue::from_static("0"))
+    }
+}
+
+impl std::fmt::Display for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Debug for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+fn fresh_request_id() -> [u8; 52] {
     const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHIJKLMNOPQRSTUV";
     thread_local! {
         static STATE: Cell<u64> = Cell::new(uuid::Uuid::new_v4().as_u64_pair().0);
@@ -174,7 +243,7 @@ pub(crate) fn request_id() -> HeaderValue {
         }
         state.set(s);
     });
-    HeaderValue::from_bytes(&id).unwrap_or_else(|_| HeaderValue::from_static("0"))
+    id
 }
 
 #[cfg(test)]
@@ -184,14 +253,15 @@ mod tests {
 
     #[test]
     fn request_ids_look_like_dynamodb_ones() {
-        let a = request_id();
-        let b = request_id();
+        let a = RequestId::new();
+        let b = RequestId::new();
         assert_ne!(a, b);
-        assert_eq!(a.len(), 52);
+        assert_eq!(a.as_str().len(), 52);
+        assert_eq!(a.header_value().as_bytes(), a.as_str().as_bytes());
         assert!(a
-            .as_bytes()
-            .iter()
-            .all(|c| c.is_ascii_digit() || (b'A'..=b'V').contains(c)));
+            .as_str()
+            .bytes()
+            .all(|c| c.is_ascii_digit() || (b'A'..=b'V').contains(&c)));
     }
 
     #[test]

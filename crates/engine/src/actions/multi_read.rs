@@ -373,29 +373,31 @@ fn table_part(meta: &TableMeta, key: &Item) -> Item {
 /// worker.
 ///
 /// On a backend whose reads are not cheap, the first chunk is still read on
-/// the worker: most pages (a Query of a few hundred items) end within it,
-/// and a hand-off to the blocking pool and back costs more than the read.
-/// A longer page continues on a blocking thread, in a new snapshot.
+/// the worker when a snapshot can be had without waiting (`Kv::try_read`):
+/// most pages (a Query of a few hundred items) end within it, and a
+/// hand-off to the blocking pool and back costs more than the read. A
+/// longer page continues on a blocking thread, in a new snapshot, and a
+/// page that would wait for its snapshot is read there from the start.
 async fn run_page(tenant: &Arc<Tenant>, req: PageRequest) -> Result<Page, DynamoError> {
     let kv = tenant.kv.clone();
     if kv.reads_are_cheap() {
         return run::read(&kv, move |txn| read_page(txn, &req)).await;
     }
     let mut walk = PageWalk::new(&req);
-    {
-        let snapshot = kv.read().map_err(run::storage_error)?;
+    if let Some(snapshot) = kv.try_read() {
+        let snapshot = snapshot.map_err(run::storage_error)?;
         continue_page(&*snapshot, &req, &mut walk, 1)?;
+        drop(snapshot);
+        if walk.finished() {
+            return Ok(walk.page);
+        }
     }
-    if walk.finished() {
-        return Ok(walk.page);
-    }
-    tokio::task::spawn_blocking(move || {
+    run::blocking(move || {
         let snapshot = kv.read().map_err(run::storage_error)?;
         continue_page(&*snapshot, &req, &mut walk, usize::MAX)?;
         Ok(walk.page)
     })
     .await
-    .map_err(|_| DynamoError::internal("Internal server error"))?
 }
 
 /// One page read, decided: what to walk and how to shape the result.

@@ -29,4 +29,8 @@ impl Kv for TempKv {
     fn reads_are_cheap(&self) -> bool {
         self.kv.reads_are_cheap()
     }
+
+    fn try_read(&self) -> Option<Result<ReadHandle<'_>, KvError>> {
+        self.kv.try_read()
+    }
 }
