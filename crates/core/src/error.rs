@@ -112,8 +112,10 @@ impl ErrorKind {
             | UnrecognizedClientException
             | InvalidSignatureException
             | AccessDeniedException
-            | ThrottlingException
             | ServiceUnavailable => "com.amazon.coral.service",
+            // Coral's throttling layer (dynalite's tests against DynamoDB
+            // retry on `com.amazon.coral.availability#ThrottlingException`).
+            ThrottlingException => "com.amazon.coral.availability",
             _ => "com.amazonaws.dynamodb.v20120810",
         }
     }
@@ -229,3 +231,37 @@ impl std::fmt::Display for DynamoError {
 impl std::error::Error for DynamoError {}
 
 pub type Result<T, E = DynamoError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorKind;
+
+    #[test]
+    fn wire_types_carry_dynamodbs_namespaces() {
+        let cases = [
+            (
+                ErrorKind::ValidationException,
+                "com.amazon.coral.validate#ValidationException",
+            ),
+            (
+                ErrorKind::SerializationException,
+                "com.amazon.coral.service#SerializationException",
+            ),
+            (
+                ErrorKind::ThrottlingException,
+                "com.amazon.coral.availability#ThrottlingException",
+            ),
+            (
+                ErrorKind::RequestLimitExceeded,
+                "com.amazonaws.dynamodb.v20120810#RequestLimitExceeded",
+            ),
+            (
+                ErrorKind::InternalServerError,
+                "com.amazonaws.dynamodb.v20120810#InternalServerError",
+            ),
+        ];
+        for (kind, want) in cases {
+            assert_eq!(kind.wire_type(), want);
+        }
+    }
+}
