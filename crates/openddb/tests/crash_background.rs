@@ -29,6 +29,7 @@ use aws_sdk_dynamodb::types::{
     Projection, ProjectionType, ScalarAttributeType, StreamViewType, TableDescription,
 };
 use aws_sdk_dynamodb::Client;
+use common::load::refused;
 use common::{
     attr_def, create_table, enable_stream, from_stream_item, item, key_elem, n, read_stream, s,
     seq_number, Rng, ServerProcess,
@@ -362,14 +363,6 @@ async fn backfill_writer(client: Client, w: u64, stop: Arc<AtomicBool>) {
             // The server is gone (killed).
             Err(None) => return,
         }
-    }
-}
-
-/// An error the server answered (`Some`), or none because it is gone.
-fn refused<E: std::fmt::Debug, R: std::fmt::Debug>(err: SdkError<E, R>) -> Option<String> {
-    match err {
-        SdkError::ServiceError(_) => Some(format!("{err:?}")),
-        _ => None,
     }
 }
 

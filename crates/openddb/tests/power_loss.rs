@@ -15,16 +15,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use common::faults::{
-    self, batch_get_all, create_grouped_table, expected_in_group, get_consistent, half_there,
-    increment_action, index_group, integrity_report, put_action, put_request, Counters, INDEX,
+    self, batch_get_all, create_grouped_table, expected_in_group, half_there, increment_action,
+    index_group, integrity_report, put_action, put_request, Counters, INDEX,
 };
-use common::{item, n, s, ServerProcess};
+use common::load::kill_under_load;
+use common::{get_consistent, item, n, s, ServerProcess};
 
 const TABLE: &str = "Power";
 const GROUPS: usize = 4;
@@ -369,34 +370,18 @@ async fn setup(client: &Client) {
 /// 300 ms), then SIGKILLs the server and waits for the writers to notice.
 async fn load_then_kill(server: ServerProcess, ledger: &Arc<Mutex<Ledger>>, cycle: usize) {
     let client = server.client();
-    let stop = Arc::new(AtomicBool::new(false));
-    let acked = Arc::new(AtomicUsize::new(0));
-    let writers: Vec<_> = (0..WRITERS)
-        .map(|w| {
-            tokio::spawn(writer(
-                client.clone(),
-                format!("c{cycle}w{w}"),
-                Arc::clone(ledger),
-                Arc::clone(&stop),
-                Arc::clone(&acked),
-            ))
-        })
-        .collect();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while acked.load(Ordering::SeqCst) < MIN_ACKED && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let before = acked.load(Ordering::SeqCst);
-    assert!(
-        before >= MIN_ACKED,
-        "cycle {cycle}: only {before} writes acknowledged"
-    );
-    server.kill();
-    stop.store(true, Ordering::SeqCst);
-    for task in writers {
-        task.await.expect("writer task");
-    }
+    let (before, _) = kill_under_load(
+        server,
+        cycle,
+        WRITERS,
+        MIN_ACKED,
+        Duration::from_secs(60),
+        |w, stop, acked| {
+            let id = format!("c{cycle}w{w}");
+            writer(client.clone(), id, Arc::clone(ledger), stop, acked)
+        },
+    )
+    .await;
     eprintln!("cycle {cycle}: SIGKILL and power cut after {before} acknowledged writes");
 }
 

@@ -11,7 +11,6 @@ use std::process::Command;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemError;
-use aws_sdk_dynamodb::operation::get_item::GetItemError;
 use aws_sdk_dynamodb::operation::query::QueryError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, BillingMode, GlobalSecondaryIndex, KeyType, KeysAndAttributes, Projection,
@@ -161,22 +160,6 @@ pub async fn batch_get_all<K: AsRef<str>>(
         }
     }
     Ok(found)
-}
-
-/// The item of `table` with `pk`, read consistently.
-pub async fn get_consistent(
-    client: &Client,
-    table: &str,
-    pk: &str,
-) -> Result<Option<Item>, SdkError<GetItemError, HttpResponse>> {
-    Ok(client
-        .get_item()
-        .table_name(table)
-        .key("pk", s(pk))
-        .consistent_read(true)
-        .send()
-        .await?
-        .item)
 }
 
 /// Every entry of `group` in `table`'s index [`INDEX`], page after page.

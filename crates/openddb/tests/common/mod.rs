@@ -24,6 +24,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub mod faults;
+pub mod load;
 mod process;
 pub use process::ServerProcess;
 
@@ -418,6 +419,28 @@ pub async fn put(client: &Client, table: &str, it: HashMap<String, AttributeValu
         .send()
         .await
         .expect("PutItem");
+}
+
+/// The item of `table` with `pk`, read consistently.
+pub async fn get_consistent(
+    client: &Client,
+    table: &str,
+    pk: &str,
+) -> Result<
+    Option<HashMap<String, AttributeValue>>,
+    aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::get_item::GetItemError,
+        aws_sdk_dynamodb::config::http::HttpResponse,
+    >,
+> {
+    Ok(client
+        .get_item()
+        .table_name(table)
+        .key("pk", s(pk))
+        .consistent_read(true)
+        .send()
+        .await?
+        .item)
 }
 
 /// The integer in `item[name]`.
