@@ -21,9 +21,11 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 use common::faults::{
     self, batch_get_all, create_grouped_table, expected_in_group, half_there, increment_action,
-    index_group, integrity_report, put_action, put_request, Counters, INDEX,
+    index_group, integrity_report, put_action, Counters, INDEX,
 };
-use common::{attr_def, create_table, get_consistent, item, key_elem, n, s, ServerProcess};
+use common::{
+    attr_def, create_table, get_consistent, item, key_elem, n, put_request, s, ServerProcess,
+};
 
 const TABLE: &str = "Full";
 const GROUPS: usize = 5;

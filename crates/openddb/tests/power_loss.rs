@@ -22,10 +22,10 @@ use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use common::faults::{
     self, batch_get_all, create_grouped_table, expected_in_group, half_there, increment_action,
-    index_group, integrity_report, put_action, put_request, Counters, INDEX,
+    index_group, integrity_report, put_action, Counters, INDEX,
 };
 use common::load::kill_under_load;
-use common::{get_consistent, item, n, s, ServerProcess};
+use common::{get_consistent, item, n, put_request, s, ServerProcess};
 
 const TABLE: &str = "Power";
 const GROUPS: usize = 4;

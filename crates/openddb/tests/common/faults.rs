@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemError;
 use aws_sdk_dynamodb::operation::query::QueryError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, BillingMode, GlobalSecondaryIndex, KeyType, KeysAndAttributes, Projection,
-    ProjectionType, PutRequest, ScalarAttributeType, TransactWriteItem, Update, WriteRequest,
+    ProjectionType, ScalarAttributeType, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 
@@ -57,18 +57,6 @@ pub async fn create_grouped_table(client: &Client, table: &str) {
         .send()
         .await
         .expect("CreateTable");
-}
-
-/// A BatchWriteItem request putting `it`.
-pub fn put_request(it: Item) -> WriteRequest {
-    WriteRequest::builder()
-        .put_request(
-            PutRequest::builder()
-                .set_item(Some(it))
-                .build()
-                .expect("put request"),
-        )
-        .build()
 }
 
 /// A TransactWriteItems action putting `it` in `table`.

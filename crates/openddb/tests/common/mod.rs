@@ -443,6 +443,18 @@ pub async fn get_consistent(
         .item)
 }
 
+/// A BatchWriteItem request putting `it`.
+pub fn put_request(it: HashMap<String, AttributeValue>) -> aws_sdk_dynamodb::types::WriteRequest {
+    aws_sdk_dynamodb::types::WriteRequest::builder()
+        .put_request(
+            aws_sdk_dynamodb::types::PutRequest::builder()
+                .set_item(Some(it))
+                .build()
+                .expect("put request"),
+        )
+        .build()
+}
+
 /// The integer in `item[name]`.
 pub fn num(item: &HashMap<String, AttributeValue>, name: &str) -> i64 {
     match item.get(name) {
