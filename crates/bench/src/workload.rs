@@ -462,6 +462,7 @@ impl Rng {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::reply;
 
     fn shape() -> Shape {
         Shape {
@@ -569,13 +570,6 @@ mod tests {
         assert_eq!(values[":g"]["S"], "g099");
         assert_eq!(values[":a"]["S"], "s000000900");
         assert_eq!(values[":b"]["S"], "s000000999");
-    }
-
-    fn reply(status: u16, body: &str) -> Reply {
-        Reply {
-            status: hyper::StatusCode::from_u16(status).unwrap(),
-            body: Bytes::from(body.to_owned()),
-        }
     }
 
     #[test]
