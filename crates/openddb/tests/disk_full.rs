@@ -15,6 +15,7 @@ use std::process::{Child, Command, Stdio};
 
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::batch_write_item::{BatchWriteItemError, BatchWriteItemOutput};
 use aws_sdk_dynamodb::types::{
     AttributeValue, BillingMode, KeyType, ScalarAttributeType, TableStatus, TransactWriteItem,
 };
@@ -402,18 +403,7 @@ async fn write(client: &Client, ledger: &mut Ledger, kind: Kind, seq: usize) -> 
         }
         Kind::BatchWriteItem => {
             let keys: Vec<String> = (0..4).map(|i| format!("b{seq}-{i}")).collect();
-            let requests = keys
-                .iter()
-                .map(|key| {
-                    ledger.maybe.insert(key.clone(), v);
-                    put_request(new_item(key, v, 6_000))
-                })
-                .collect();
-            let result = client
-                .batch_write_item()
-                .request_items(TABLE, requests)
-                .send()
-                .await;
+            let result = batch_put(client, ledger, &keys, v, 6_000).await;
             if let Ok(out) = &result {
                 let unprocessed = out.unprocessed_items().map_or(0, |u| u.len());
                 assert_eq!(unprocessed, 0, "BatchWriteItem left items unprocessed");
@@ -478,6 +468,29 @@ async fn write(client: &Client, ledger: &mut Ledger, kind: Kind, seq: usize) -> 
             check(kind, result)
         }
     }
+}
+
+/// One BatchWriteItem putting the item of each of `keys` with `v` and a
+/// payload of `len` bytes, each noted as a write that may have happened.
+async fn batch_put(
+    client: &Client,
+    ledger: &mut Ledger,
+    keys: &[String],
+    v: i64,
+    len: usize,
+) -> Result<BatchWriteItemOutput, SdkError<BatchWriteItemError, HttpResponse>> {
+    let requests = keys
+        .iter()
+        .map(|key| {
+            ledger.maybe.insert(key.clone(), v);
+            put_request(new_item(key, v, len))
+        })
+        .collect();
+    client
+        .batch_write_item()
+        .request_items(TABLE, requests)
+        .send()
+        .await
 }
 
 fn settle_items(ledger: &mut Ledger, keys: &[String], acked: bool) {
@@ -582,18 +595,7 @@ const LARGE_ITEM: usize = 380_000;
 async fn large_batch_is_refused(client: &Client, ledger: &mut Ledger, seq: usize) -> usize {
     let seq = seq + 1;
     let keys: Vec<String> = (0..25).map(|i| format!("L{seq}-{i}")).collect();
-    let requests = keys
-        .iter()
-        .map(|key| {
-            ledger.maybe.insert(key.clone(), seq as i64);
-            put_request(new_item(key, seq as i64, LARGE_ITEM))
-        })
-        .collect();
-    let result = client
-        .batch_write_item()
-        .request_items(TABLE, requests)
-        .send()
-        .await;
+    let result = batch_put(client, ledger, &keys, seq as i64, LARGE_ITEM).await;
     let err = result.expect_err("a 9.5 MB batch on a full disk");
     expect_internal_error("large BatchWriteItem", &err);
     // openddb writes a batch in one transaction (docs/differences.md).
