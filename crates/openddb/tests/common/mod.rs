@@ -167,6 +167,39 @@ pub async fn create_table(client: &Client, name: &str, with_sort_key: bool) {
     request.send().await.expect("CreateTable");
 }
 
+/// Creates an on-demand table keyed by `pk` (and `sk` when `with_sort_key`)
+/// with a stream of `view_type`; returns the stream ARN CreateTable gave.
+pub async fn create_stream_table(
+    client: &Client,
+    name: &str,
+    view_type: &str,
+    with_sort_key: bool,
+) -> String {
+    let mut request = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr_def("pk", ScalarAttributeType::S))
+        .key_schema(key_elem("pk", KeyType::Hash))
+        .stream_specification(
+            aws_sdk_dynamodb::types::StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(aws_sdk_dynamodb::types::StreamViewType::from(view_type))
+                .build()
+                .expect("stream specification"),
+        );
+    if with_sort_key {
+        request = request
+            .attribute_definitions(attr_def("sk", ScalarAttributeType::S))
+            .key_schema(key_elem("sk", KeyType::Range));
+    }
+    let out = request.send().await.expect("CreateTable with a stream");
+    out.table_description
+        .expect("TableDescription")
+        .latest_stream_arn
+        .expect("CreateTable returns LatestStreamArn")
+}
+
 pub fn attr_def(name: &str, kind: ScalarAttributeType) -> AttributeDefinition {
     AttributeDefinition::builder()
         .attribute_name(name)
