@@ -57,6 +57,15 @@ impl Reply {
     }
 }
 
+/// A reply as a server could give it, for the tests of what reads replies.
+#[cfg(test)]
+pub fn reply(status: u16, body: &str) -> Reply {
+    Reply {
+        status: StatusCode::from_u16(status).unwrap(),
+        body: Bytes::from(body.to_owned()),
+    }
+}
+
 /// The operations of the DynamoDB Streams API (`DynamoDBStreams_20120810`,
 /// served on the same endpoint); their names occur in no other API.
 const STREAMS_OPERATIONS: [&str; 4] = [

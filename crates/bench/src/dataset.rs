@@ -566,6 +566,27 @@ pub(crate) async fn write_batch(
     ))
 }
 
+/// The size of `item` (DynamoDB JSON of string values) as DynamoDB counts
+/// it: name lengths + value lengths.
+#[cfg(test)]
+pub fn item_size(item: &serde_json::Value) -> usize {
+    item.as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| {
+            k.len()
+                + v.as_object()
+                    .unwrap()
+                    .values()
+                    .next()
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .len()
+        })
+        .sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -579,25 +600,6 @@ mod tests {
             scan_items: 1_000,
             stream_records: 100,
         }
-    }
-
-    /// Name lengths + value lengths, as DynamoDB counts item size.
-    fn size(item: &serde_json::Value) -> usize {
-        item.as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| {
-                k.len()
-                    + v.as_object()
-                        .unwrap()
-                        .values()
-                        .next()
-                        .unwrap()
-                        .as_str()
-                        .unwrap()
-                        .len()
-            })
-            .sum()
     }
 
     #[test]
@@ -614,7 +616,11 @@ mod tests {
             let mut s = String::new();
             d.push_item(&mut s, 12_345, &shape);
             let item: serde_json::Value = serde_json::from_str(&s).unwrap();
-            assert!((195..=220).contains(&size(&item)), "{d:?}: {}", size(&item));
+            assert!(
+                (195..=220).contains(&item_size(&item)),
+                "{d:?}: {}",
+                item_size(&item)
+            );
             let body: serde_json::Value =
                 serde_json::from_slice(&d.batch_body(0, 25, &shape)).unwrap();
             assert_eq!(

@@ -285,6 +285,22 @@ fn run_startup(args: StartupArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// The runtime the load runs on: `threads` workers, or the calling thread
+/// alone for one.
+fn client_runtime(threads: usize) -> Result<tokio::runtime::Runtime, String> {
+    if threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
+    }
+    .map_err(|e| format!("tokio runtime: {e}"))
+}
+
 fn run_load(args: LoadArgs) -> Result<(), String> {
     if args.targets.is_empty() {
         return Err("give at least one --target NAME=URL[@PID]".into());
@@ -366,17 +382,7 @@ fn run_load(args: LoadArgs) -> Result<(), String> {
         "openddb-bench: {cells} cells, about {:.0} s of load plus set-up",
         planned.as_secs_f64()
     );
-    let runtime = if args.client_threads == 1 {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(args.client_threads)
-            .enable_all()
-            .build()
-    }
-    .map_err(|e| format!("tokio runtime: {e}"))?;
+    let runtime = client_runtime(args.client_threads)?;
     let shape = Shape {
         items: args.items,
         query_partitions: args.query_partitions,

@@ -157,7 +157,7 @@ pub async fn probe(target: &Target, workload: Workload, shape: &Shape) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hyper::StatusCode;
+    use crate::client::reply;
 
     fn shape() -> Shape {
         Shape {
@@ -172,13 +172,6 @@ mod tests {
 
     fn json(b: &Bytes) -> serde_json::Value {
         serde_json::from_slice(b).unwrap()
-    }
-
-    fn reply(status: u16, body: &str) -> Reply {
-        Reply {
-            status: StatusCode::from_u16(status).unwrap(),
-            body: Bytes::from(body.to_owned()),
-        }
     }
 
     /// Each statement has one parameter per `?`, and asks what its plain

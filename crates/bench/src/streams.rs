@@ -342,14 +342,7 @@ impl Reader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hyper::StatusCode;
-
-    fn reply(status: u16, body: &str) -> Reply {
-        Reply {
-            status: StatusCode::from_u16(status).unwrap(),
-            body: Bytes::from(body.to_owned()),
-        }
-    }
+    use crate::client::reply;
 
     fn reader(shards: &[&str]) -> Reader {
         Reader {

@@ -462,6 +462,8 @@ impl Rng {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::reply;
+    use crate::dataset::item_size;
 
     fn shape() -> Shape {
         Shape {
@@ -529,23 +531,7 @@ mod tests {
             serde_json::from_slice(&Workload::Put.body(&[1], 0, &shape)).unwrap();
         let item = &v["Item"];
         assert_eq!(item["pk"]["S"], "k000000001");
-        // Name lengths + value lengths, as DynamoDB counts item size.
-        let size: usize = item
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| {
-                k.len()
-                    + v.as_object()
-                        .unwrap()
-                        .values()
-                        .next()
-                        .unwrap()
-                        .as_str()
-                        .unwrap()
-                        .len()
-            })
-            .sum();
+        let size = item_size(item);
         assert!((190..=230).contains(&size), "item size {size}");
     }
 
@@ -569,13 +555,6 @@ mod tests {
         assert_eq!(values[":g"]["S"], "g099");
         assert_eq!(values[":a"]["S"], "s000000900");
         assert_eq!(values[":b"]["S"], "s000000999");
-    }
-
-    fn reply(status: u16, body: &str) -> Reply {
-        Reply {
-            status: hyper::StatusCode::from_u16(status).unwrap(),
-            body: Bytes::from(body.to_owned()),
-        }
     }
 
     #[test]

@@ -138,15 +138,7 @@ pub fn only_conflicts(codes: &[String]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::Bytes;
-    use hyper::StatusCode;
-
-    fn reply(status: u16, body: &str) -> Reply {
-        Reply {
-            status: StatusCode::from_u16(status).unwrap(),
-            body: Bytes::from(body.to_owned()),
-        }
-    }
+    use crate::client::reply;
 
     #[test]
     fn distinct_keys() {

@@ -14,28 +14,6 @@ use serde_json::{json, Value};
 
 const V: ErrorKind = ErrorKind::ValidationException;
 
-/// Runs `body` as a task on a multi-threaded runtime whose workers (and
-/// blocking threads) have a 1 MiB stack.
-fn on_small_workers<F>(body: impl Fn(Database) -> F)
-where
-    F: std::future::Future<Output = ()> + Send + 'static,
-{
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_stack_size(1024 * 1024)
-        .thread_name("openddb-worker")
-        .enable_all()
-        .build()
-        .expect("runtime");
-    for mode in [Mode::Memory, Mode::Sqlite] {
-        // The directory (SQLite) outlives the task that uses the database.
-        let Harness { db, dir } = Harness::new(mode);
-        let task = body(db);
-        rt.block_on(async { rt.spawn(task).await.expect("task ran to its end") });
-        drop(dir);
-    }
-}
-
 fn message(r: Result<Value, DynamoError>) -> (ErrorKind, String) {
     match r {
         Ok(v) => panic!("accepted: {v}"),

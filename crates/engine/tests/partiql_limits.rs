@@ -19,28 +19,6 @@ const MAX_STATEMENT: usize = 8192;
 
 const MALFORMED: &str = "Statement wasn't well formed, can't be processed: ";
 
-/// Runs `body` as a task on a multi-threaded runtime whose workers (and
-/// blocking threads) have a 1 MiB stack, once per storage mode.
-fn on_small_workers<F>(body: impl Fn(Database) -> F)
-where
-    F: std::future::Future<Output = ()> + Send + 'static,
-{
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_stack_size(1024 * 1024)
-        .thread_name("openddb-worker")
-        .enable_all()
-        .build()
-        .expect("runtime");
-    for mode in [Mode::Memory, Mode::Sqlite] {
-        // The directory (SQLite) outlives the task that uses the database.
-        let Harness { db, dir } = Harness::new(mode);
-        let task = body(db);
-        rt.block_on(async { rt.spawn(task).await.expect("task ran to its end") });
-        drop(dir);
-    }
-}
-
 /// A statement: `head`, then `unit` as many times as fits before `tail` in
 /// 8,192 characters (`long`) or once (`short`), then `tail`.
 fn long(head: &str, unit: &str, tail: &str) -> String {

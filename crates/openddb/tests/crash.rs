@@ -7,12 +7,12 @@ mod common;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
-use common::{create_table, item, n, s, ServerProcess};
+use common::load::{kill_under_load, refused};
+use common::{create_table, get_consistent, item, n, s, ServerProcess};
 
 const TABLE: &str = "Crash";
 const WRITERS: usize = 16;
@@ -42,37 +42,19 @@ async fn acknowledged_writes_survive_sigkill() {
 
     for cycle in 0..CYCLES {
         let client = server.client();
-        let stop = Arc::new(AtomicBool::new(false));
-        let acked = Arc::new(AtomicUsize::new(0));
-        let writers: Vec<_> = (0..WRITERS)
-            .map(|w| {
-                tokio::spawn(writer(
-                    client.clone(),
-                    cycle,
-                    w,
-                    Arc::clone(&ledger),
-                    Arc::clone(&stop),
-                    Arc::clone(&acked),
-                ))
-            })
-            .collect();
-
         // Kill in the middle of the load: after 300 ms and enough acks.
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while acked.load(Ordering::SeqCst) < MIN_ACKED && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        let acked_before_kill = acked.load(Ordering::SeqCst);
-        assert!(
-            acked_before_kill >= MIN_ACKED,
-            "cycle {cycle}: only {acked_before_kill} writes acknowledged"
-        );
-        server.kill();
-        stop.store(true, Ordering::SeqCst);
+        let (acked_before_kill, outcomes) = kill_under_load(
+            server,
+            cycle,
+            WRITERS,
+            MIN_ACKED,
+            Duration::from_secs(60),
+            |w, stop, acked| writer(client.clone(), cycle, w, Arc::clone(&ledger), stop, acked),
+        )
+        .await;
         eprintln!("cycle {cycle}: SIGKILL after {acked_before_kill} acknowledged writes");
-        for task in writers {
-            if let Err(refused) = task.await.expect("writer task") {
+        for outcome in outcomes {
+            if let Err(refused) = outcome {
                 panic!("cycle {cycle}: the server refused a valid write: {refused}");
             }
         }
@@ -189,26 +171,11 @@ async fn writer(
     Ok(())
 }
 
-/// `Some(description)` when the server answered with an error, `None` when
-/// the request got no answer (connection refused or reset by the kill).
-fn refused<E: std::fmt::Debug, R: std::fmt::Debug>(err: SdkError<E, R>) -> Option<String> {
-    match err {
-        SdkError::ServiceError(_) => Some(format!("{err:?}")),
-        _ => None,
-    }
-}
-
 async fn verify(client: &Client, ledger: &Ledger, cycle: usize) {
     let get = |key: String| async move {
-        client
-            .get_item()
-            .table_name(TABLE)
-            .set_key(Some(item([("pk", s(&key))])))
-            .consistent_read(true)
-            .send()
+        get_consistent(client, TABLE, &key)
             .await
             .unwrap_or_else(|e| panic!("GetItem {key} after restart: {e:?}"))
-            .item
     };
     let number = |item: &HashMap<String, AttributeValue>, name: &str| -> i64 {
         match item.get(name) {

@@ -29,9 +29,10 @@ use aws_sdk_dynamodb::types::{
     Projection, ProjectionType, ScalarAttributeType, StreamViewType, TableDescription,
 };
 use aws_sdk_dynamodb::Client;
+use common::load::refused;
 use common::{
-    attr_def, create_table, enable_stream, from_stream_item, item, key_elem, n, read_stream, s,
-    seq_number, Rng, ServerProcess,
+    attr_def, create_table, enable_stream, from_stream_item, item, key_elem, n, put_request,
+    read_stream, s, seq_number, Rng, ServerProcess,
 };
 use openddb::{Database, StorageConfig, StreamSettings};
 use openddb_kv::{KeyRange, Kv};
@@ -111,6 +112,33 @@ async fn describe(client: &Client, table: &str) -> TableDescription {
         .unwrap_or_else(|e| panic!("DescribeTable {table}: {e:?}"))
         .table
         .expect("Table")
+}
+
+/// Time to Live on `table`, by its attribute `exp`, on an in-process
+/// database.
+async fn enable_ttl(db: &Database, table: &str) {
+    call(
+        db,
+        "UpdateTimeToLive",
+        serde_json::json!({
+            "TableName": table,
+            "TimeToLiveSpecification": {"Enabled": true, "AttributeName": "exp"}
+        }),
+    )
+    .await;
+}
+
+/// The ARN of `table`'s stream.
+async fn stream_arn(client: &Client, table: &str) -> String {
+    describe(client, table)
+        .await
+        .latest_stream_arn
+        .expect("LatestStreamArn")
+}
+
+/// A stream record's sequence number.
+fn record_seq(r: &aws_sdk_dynamodbstreams::types::Record) -> u128 {
+    seq_number(r.dynamodb().and_then(|d| d.sequence_number()).expect("seq"))
 }
 
 /// Every item of a table or of one of its indexes.
@@ -365,14 +393,6 @@ async fn backfill_writer(client: Client, w: u64, stop: Arc<AtomicBool>) {
     }
 }
 
-/// An error the server answered (`Some`), or none because it is gone.
-fn refused<E: std::fmt::Debug, R: std::fmt::Debug>(err: SdkError<E, R>) -> Option<String> {
-    match err {
-        SdkError::ServiceError(_) => Some(format!("{err:?}")),
-        _ => None,
-    }
-}
-
 // --- The Time to Live sweep -------------------------------------------------
 
 const TTL_TABLE: &str = "Expiring";
@@ -405,15 +425,7 @@ async fn a_sweep_killed_midway_loses_and_resurrects_nothing() {
             }),
         )
         .await;
-        call(
-            &db,
-            "UpdateTimeToLive",
-            serde_json::json!({
-                "TableName": TTL_TABLE,
-                "TimeToLiveSpecification": {"Enabled": true, "AttributeName": "exp"}
-            }),
-        )
-        .await;
+        enable_ttl(&db, TTL_TABLE).await;
         let items = (0..TTL_ITEMS)
             .map(|i| {
                 let exp = if expired(i) { now - 1000 } else { later };
@@ -431,10 +443,7 @@ async fn a_sweep_killed_midway_loses_and_resurrects_nothing() {
     let args = ["--log-level", "warn", "--ttl-sweep-interval", "0.2"];
     let server = ServerProcess::start_with(dir.path(), &args);
     let client = server.client();
-    let arn = describe(&client, TTL_TABLE)
-        .await
-        .latest_stream_arn
-        .expect("LatestStreamArn");
+    let arn = stream_arn(&client, TTL_TABLE).await;
 
     // A client races the sweeper for some expired items.
     let outcomes: Arc<Mutex<HashMap<usize, Rescue>>> = Arc::default();
@@ -689,11 +698,7 @@ async fn first_record(streams: &aws_sdk_dynamodbstreams::Client, arn: &str) -> O
             .send()
             .await
         {
-            Ok(page) => {
-                return page.records().first().map(|r| {
-                    seq_number(r.dynamodb().and_then(|d| d.sequence_number()).expect("seq"))
-                })
-            }
+            Ok(page) => return page.records().first().map(record_seq),
             // The trim passed the iterator's position in between: look again.
             Err(SdkError::ServiceError(e)) if e.err().is_trimmed_data_access_exception() => {}
             Err(e) => panic!("GetRecords: {e:?}"),
@@ -719,16 +724,7 @@ async fn a_trim_killed_midway_leaves_a_gapless_stream() {
             for batch in chunk.chunks(25) {
                 let requests = batch
                     .iter()
-                    .map(|k| {
-                        aws_sdk_dynamodb::types::WriteRequest::builder()
-                            .put_request(
-                                aws_sdk_dynamodb::types::PutRequest::builder()
-                                    .set_item(Some(item([("pk", s(k))])))
-                                    .build()
-                                    .expect("put request"),
-                            )
-                            .build()
-                    })
+                    .map(|k| put_request(item([("pk", s(k))])))
                     .collect();
                 let out = client
                     .batch_write_item()
@@ -764,7 +760,7 @@ async fn a_trim_killed_midway_leaves_a_gapless_stream() {
     let seqs: Vec<u128> = shards
         .iter()
         .flat_map(|s| &s.records)
-        .map(|r| seq_number(r.dynamodb().and_then(|d| d.sequence_number()).expect("seq")))
+        .map(record_seq)
         .collect();
     let after = seqs.first().copied().unwrap_or(last + 1);
     assert!(
@@ -916,15 +912,7 @@ async fn a_purge_cut_short_by_sigkill_finishes_after_restart() {
             }),
         )
         .await;
-        call(
-            &db,
-            "UpdateTimeToLive",
-            serde_json::json!({
-                "TableName": DOOMED,
-                "TimeToLiveSpecification": {"Enabled": true, "AttributeName": "exp"}
-            }),
-        )
-        .await;
+        enable_ttl(&db, DOOMED).await;
         let items = (0..DOOMED_ITEMS)
             .map(|i| {
                 serde_json::json!({
@@ -945,10 +933,7 @@ async fn a_purge_cut_short_by_sigkill_finishes_after_restart() {
     let args = ["--log-level", "warn,openddb_engine::background=debug"];
     let mut server = ServerProcess::start_with(dir.path(), &args);
     let client = server.client();
-    let arn = describe(&client, DOOMED)
-        .await
-        .latest_stream_arn
-        .expect("LatestStreamArn");
+    let arn = stream_arn(&client, DOOMED).await;
     let out = client
         .delete_table()
         .table_name(DOOMED)

@@ -15,16 +15,20 @@ use std::process::{Child, Command, Stdio};
 
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::batch_write_item::{BatchWriteItemError, BatchWriteItemOutput};
 use aws_sdk_dynamodb::types::{
-    AttributeValue, BillingMode, GlobalSecondaryIndex, KeyType, KeysAndAttributes, Projection,
-    ProjectionType, PutRequest, ScalarAttributeType, TableStatus, TransactWriteItem, Update,
-    WriteRequest,
+    AttributeValue, BillingMode, KeyType, ScalarAttributeType, TableStatus, TransactWriteItem,
 };
 use aws_sdk_dynamodb::Client;
-use common::{attr_def, create_table, item, key_elem, n, s, ServerProcess};
+use common::faults::{
+    self, batch_get_all, create_grouped_table, expected_in_group, half_there, increment_action,
+    index_group, integrity_report, put_action, Counters, INDEX,
+};
+use common::{
+    attr_def, create_table, get_consistent, item, key_elem, n, put_request, s, ServerProcess,
+};
 
 const TABLE: &str = "Full";
-const INDEX: &str = "ByGroup";
 const GROUPS: usize = 5;
 const COUNTERS: usize = 3;
 /// Requests in one "disk full" phase, at most: enough for every kind of
@@ -97,8 +101,8 @@ impl Disk {
             "mount -t tmpfs -o size={TMPFS_SIZE_MIB}m,mode=0700 openddb-disk-full \"$0\" \
              && echo mounted && exec cat >/dev/null"
         );
-        let mut holder = Command::new("unshare")
-            .args(["--mount", "--propagation", "private", "--", "sh", "-c"])
+        let mut holder = faults::unshare_mount()
+            .args(["sh", "-c"])
             .arg(script)
             .arg(&mount_point)
             .stdin(Stdio::piped())
@@ -149,8 +153,7 @@ impl Disk {
                 holder,
                 mount_point,
                 ..
-            } => Path::new(&format!("/proc/{}/root", holder.id()))
-                .join(mount_point.strip_prefix("/").expect("an absolute path")),
+            } => faults::in_namespace(holder.id(), mount_point),
             Disk::FileSizeLimit { dir, .. } => dir.clone(),
         }
     }
@@ -171,11 +174,7 @@ impl Disk {
     fn start_server(&mut self) -> ServerProcess {
         let data_dir = self.data_dir();
         let server = match self {
-            Disk::Tmpfs { holder, .. } => {
-                let pid = holder.id().to_string();
-                let wrapper = ["nsenter", "--target", &pid, "--mount", "--"];
-                ServerProcess::start_wrapped(&wrapper, &data_dir, &[])
-            }
+            Disk::Tmpfs { holder, .. } => faults::start_in_namespace(holder.id(), &data_dir),
             Disk::FileSizeLimit { limit, server, .. } => {
                 let fsize = format!("--fsize={}:", limit_arg(*limit));
                 let wrapper = [
@@ -319,7 +318,7 @@ struct Ledger {
     /// The items of each failed TransactWriteItems: all there or none.
     maybe_groups: Vec<Vec<String>>,
     /// Per counter: increments acknowledged and increments that failed.
-    counters: BTreeMap<String, (i64, i64)>,
+    counters: Counters,
     /// Tables whose creation was acknowledged / failed.
     tables: BTreeSet<String>,
     maybe_tables: BTreeSet<String>,
@@ -343,11 +342,6 @@ const KINDS: [Kind; 5] = [
     Kind::CreateTable,
 ];
 
-fn group_of(key: &str) -> String {
-    let sum: usize = key.bytes().map(usize::from).sum();
-    format!("g{}", sum % GROUPS)
-}
-
 /// An item's payload: tied to its key and value so that any mix-up shows.
 fn payload(key: &str, v: i64, len: usize) -> String {
     let unit = format!("{key}/{v};");
@@ -357,7 +351,7 @@ fn payload(key: &str, v: i64, len: usize) -> String {
 fn new_item(key: &str, v: i64, len: usize) -> HashMap<String, AttributeValue> {
     item([
         ("pk", s(key)),
-        ("g", s(&group_of(key))),
+        ("g", s(&faults::group_of(key, GROUPS))),
         ("v", n(&v.to_string())),
         ("payload", s(&payload(key, v, len))),
     ])
@@ -409,25 +403,7 @@ async fn write(client: &Client, ledger: &mut Ledger, kind: Kind, seq: usize) -> 
         }
         Kind::BatchWriteItem => {
             let keys: Vec<String> = (0..4).map(|i| format!("b{seq}-{i}")).collect();
-            let requests = keys
-                .iter()
-                .map(|key| {
-                    ledger.maybe.insert(key.clone(), v);
-                    WriteRequest::builder()
-                        .put_request(
-                            PutRequest::builder()
-                                .set_item(Some(new_item(key, v, 6_000)))
-                                .build()
-                                .expect("put request"),
-                        )
-                        .build()
-                })
-                .collect();
-            let result = client
-                .batch_write_item()
-                .request_items(TABLE, requests)
-                .send()
-                .await;
+            let result = batch_put(client, ledger, &keys, v, 6_000).await;
             if let Ok(out) = &result {
                 let unprocessed = out.unprocessed_items().map_or(0, |u| u.len());
                 assert_eq!(unprocessed, 0, "BatchWriteItem left items unprocessed");
@@ -442,31 +418,11 @@ async fn write(client: &Client, ledger: &mut Ledger, kind: Kind, seq: usize) -> 
                 .iter()
                 .map(|key| {
                     ledger.maybe.insert(key.clone(), v);
-                    TransactWriteItem::builder()
-                        .put(
-                            aws_sdk_dynamodb::types::Put::builder()
-                                .table_name(TABLE)
-                                .set_item(Some(new_item(key, v, 6_000)))
-                                .build()
-                                .expect("put"),
-                        )
-                        .build()
+                    put_action(TABLE, new_item(key, v, 6_000))
                 })
                 .collect();
-            actions.push(
-                TransactWriteItem::builder()
-                    .update(
-                        Update::builder()
-                            .table_name(TABLE)
-                            .key("pk", s(&counter))
-                            .update_expression("ADD c :one")
-                            .expression_attribute_values(":one", n("1"))
-                            .build()
-                            .expect("update"),
-                    )
-                    .build(),
-            );
-            ledger.counters.entry(counter.clone()).or_default().1 += 1;
+            actions.push(increment_action(TABLE, &counter));
+            ledger.counters.begin(&counter);
             let result = client
                 .transact_write_items()
                 .set_transact_items(Some(actions))
@@ -481,7 +437,7 @@ async fn write(client: &Client, ledger: &mut Ledger, kind: Kind, seq: usize) -> 
         }
         Kind::UpdateItem => {
             let counter = format!("counter-{}", seq % COUNTERS);
-            ledger.counters.entry(counter.clone()).or_default().1 += 1;
+            ledger.counters.begin(&counter);
             let result = client
                 .update_item()
                 .table_name(TABLE)
@@ -514,6 +470,29 @@ async fn write(client: &Client, ledger: &mut Ledger, kind: Kind, seq: usize) -> 
     }
 }
 
+/// One BatchWriteItem putting the item of each of `keys` with `v` and a
+/// payload of `len` bytes, each noted as a write that may have happened.
+async fn batch_put(
+    client: &Client,
+    ledger: &mut Ledger,
+    keys: &[String],
+    v: i64,
+    len: usize,
+) -> Result<BatchWriteItemOutput, SdkError<BatchWriteItemError, HttpResponse>> {
+    let requests = keys
+        .iter()
+        .map(|key| {
+            ledger.maybe.insert(key.clone(), v);
+            put_request(new_item(key, v, len))
+        })
+        .collect();
+    client
+        .batch_write_item()
+        .request_items(TABLE, requests)
+        .send()
+        .await
+}
+
 fn settle_items(ledger: &mut Ledger, keys: &[String], acked: bool) {
     if acked {
         for key in keys {
@@ -525,9 +504,7 @@ fn settle_items(ledger: &mut Ledger, keys: &[String], acked: bool) {
 
 fn settle_counter(ledger: &mut Ledger, counter: &str, acked: bool) {
     if acked {
-        let entry = ledger.counters.get_mut(counter).expect("recorded");
-        entry.0 += 1;
-        entry.1 -= 1;
+        ledger.counters.acknowledge(counter);
     }
 }
 
@@ -547,29 +524,7 @@ fn check<T, E: ProvideErrorMetadata + Debug>(
 /// Creates the table (with a global index over every item's group) and the
 /// counters.
 async fn setup(client: &Client, ledger: &mut Ledger) {
-    client
-        .create_table()
-        .table_name(TABLE)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr_def("pk", ScalarAttributeType::S))
-        .attribute_definitions(attr_def("g", ScalarAttributeType::S))
-        .key_schema(key_elem("pk", KeyType::Hash))
-        .global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name(INDEX)
-                .key_schema(key_elem("g", KeyType::Hash))
-                .key_schema(key_elem("pk", KeyType::Range))
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
-                .build()
-                .expect("global secondary index"),
-        )
-        .send()
-        .await
-        .expect("CreateTable");
+    create_grouped_table(client, TABLE).await;
     for i in 0..COUNTERS {
         let key = format!("counter-{i}");
         client
@@ -580,7 +535,7 @@ async fn setup(client: &Client, ledger: &mut Ledger) {
             .send()
             .await
             .expect("PutItem counter");
-        ledger.counters.insert(key, (0, 0));
+        ledger.counters.0.insert(key, (0, 0));
     }
     // Another table whose creation must survive, made while there is room.
     create_table(client, "Before", false).await;
@@ -640,25 +595,7 @@ const LARGE_ITEM: usize = 380_000;
 async fn large_batch_is_refused(client: &Client, ledger: &mut Ledger, seq: usize) -> usize {
     let seq = seq + 1;
     let keys: Vec<String> = (0..25).map(|i| format!("L{seq}-{i}")).collect();
-    let requests = keys
-        .iter()
-        .map(|key| {
-            ledger.maybe.insert(key.clone(), seq as i64);
-            WriteRequest::builder()
-                .put_request(
-                    PutRequest::builder()
-                        .set_item(Some(new_item(key, seq as i64, LARGE_ITEM)))
-                        .build()
-                        .expect("put request"),
-                )
-                .build()
-        })
-        .collect();
-    let result = client
-        .batch_write_item()
-        .request_items(TABLE, requests)
-        .send()
-        .await;
+    let result = batch_put(client, ledger, &keys, seq as i64, LARGE_ITEM).await;
     let err = result.expect_err("a 9.5 MB batch on a full disk");
     expect_internal_error("large BatchWriteItem", &err);
     // openddb writes a batch in one transaction (docs/differences.md).
@@ -691,38 +628,14 @@ async fn writes_succeed(
 async fn verify(client: &Client, ledger: &Ledger, when: &str) {
     let keys: Vec<&String> = ledger.items.keys().chain(ledger.maybe.keys()).collect();
     let mut found: HashMap<String, HashMap<String, AttributeValue>> = HashMap::new();
-    for chunk in keys.chunks(100) {
-        let mut request = Some(
-            KeysAndAttributes::builder()
-                .set_keys(Some(chunk.iter().map(|k| item([("pk", s(k))])).collect()))
-                .consistent_read(true)
-                .build()
-                .expect("keys and attributes"),
-        );
-        while let Some(keys) = request.take() {
-            let out = client
-                .batch_get_item()
-                .request_items(TABLE, keys)
-                .send()
-                .await
-                .unwrap_or_else(|e| panic!("{when}: BatchGetItem: {e:?}"));
-            for got in out
-                .responses()
-                .and_then(|r| r.get(TABLE))
-                .into_iter()
-                .flatten()
-            {
-                let Some(AttributeValue::S(pk)) = got.get("pk") else {
-                    panic!("{when}: an item without its key: {got:?}");
-                };
-                found.insert(pk.clone(), got.clone());
-            }
-            request = out
-                .unprocessed_keys()
-                .and_then(|u| u.get(TABLE))
-                .filter(|k| !k.keys().is_empty())
-                .cloned();
-        }
+    for got in batch_get_all(client, TABLE, &keys)
+        .await
+        .unwrap_or_else(|e| panic!("{when}: BatchGetItem: {e:?}"))
+    {
+        let Some(AttributeValue::S(pk)) = got.get("pk") else {
+            panic!("{when}: an item without its key: {got:?}");
+        };
+        found.insert(pk.clone(), got);
     }
     let lengths = |key: &str| match key.as_bytes()[0] {
         b'p' => 12_000,
@@ -741,22 +654,15 @@ async fn verify(client: &Client, ledger: &Ledger, when: &str) {
         }
     }
     for group in &ledger.maybe_groups {
-        let present = group.iter().filter(|k| found.contains_key(*k)).count();
         assert!(
-            present == 0 || present == group.len(),
+            !half_there(group, &found),
             "{when}: a failed transaction is half there: {group:?}"
         );
     }
-    for (counter, (acked, unknown)) in &ledger.counters {
-        let got = client
-            .get_item()
-            .table_name(TABLE)
-            .key("pk", s(counter))
-            .consistent_read(true)
-            .send()
+    for (counter, (acked, unknown)) in &ledger.counters.0 {
+        let got = get_consistent(client, TABLE, counter)
             .await
             .unwrap_or_else(|e| panic!("{when}: GetItem {counter}: {e:?}"))
-            .item
             .unwrap_or_else(|| panic!("{when}: counter {counter} is missing"));
         let c = common::num(&got, "c");
         assert!(
@@ -769,35 +675,17 @@ async fn verify(client: &Client, ledger: &Ledger, when: &str) {
     for g in 0..GROUPS {
         let group = format!("g{g}");
         let mut indexed = BTreeSet::new();
-        let mut start = None;
-        loop {
-            let out = client
-                .query()
-                .table_name(TABLE)
-                .index_name(INDEX)
-                .key_condition_expression("g = :g")
-                .expression_attribute_values(":g", s(&group))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .unwrap_or_else(|e| panic!("{when}: Query {INDEX}: {e:?}"));
-            for got in out.items() {
-                let Some(AttributeValue::S(pk)) = got.get("pk") else {
-                    panic!("{when}: an index entry without its key: {got:?}");
-                };
-                assert_eq!(found.get(pk), Some(got), "{when}: index entry {pk}");
-                indexed.insert(pk.clone());
-            }
-            start = out.last_evaluated_key().cloned();
-            if start.is_none() {
-                break;
-            }
+        let entries = index_group(client, TABLE, &group)
+            .await
+            .unwrap_or_else(|e| panic!("{when}: Query {INDEX}: {e:?}"));
+        for got in &entries {
+            let Some(AttributeValue::S(pk)) = got.get("pk") else {
+                panic!("{when}: an index entry without its key: {got:?}");
+            };
+            assert_eq!(found.get(pk), Some(got), "{when}: index entry {pk}");
+            indexed.insert(pk.clone());
         }
-        let expected: BTreeSet<String> = found
-            .keys()
-            .filter(|k| group_of(k) == group)
-            .cloned()
-            .collect();
+        let expected = expected_in_group(&found, &group, GROUPS);
         assert_eq!(indexed, expected, "{when}: index {INDEX}, group {group}");
     }
     let count = client
@@ -886,12 +774,7 @@ fn integrity_check(data_dir: &Path) {
         }
         let conn = rusqlite::Connection::open(&copy)
             .unwrap_or_else(|e| panic!("open {}: {e}", file.display()));
-        let report: Vec<String> = conn
-            .prepare("PRAGMA integrity_check")
-            .and_then(|mut stmt| {
-                stmt.query_map([], |row| row.get::<_, String>(0))?
-                    .collect::<Result<_, _>>()
-            })
+        let report = integrity_report(&conn)
             .unwrap_or_else(|e| panic!("integrity_check {}: {e}", file.display()));
         assert_eq!(report, ["ok"], "integrity_check of {}", file.display());
     }

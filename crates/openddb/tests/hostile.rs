@@ -20,7 +20,7 @@ use std::time::Duration;
 use scenario::{assert_error, assert_ok, Msg, Scenario, GSI, TABLE};
 use serde_json::{json, Value};
 use shapes::{ExpressionParam, Shape};
-use wire::{call, exchange, request, Conn};
+use wire::{call, exchange, request, Conn, Reply};
 
 const VALIDATION: &str = "ValidationException";
 const SERIALIZATION: &str = "SerializationException";
@@ -690,6 +690,43 @@ fn key_values_of_the_wrong_type() {
 /// oversized: DynamoDB's error for the parameter, never a dropped
 /// connection. The PartiQL NextToken whose key was edited to a BOOL reached
 /// a panic in the key encoder before tokens were authenticated.
+/// `token` with its middle character changed: still base64, no longer what
+/// the server sealed.
+fn flip_middle(token: &str) -> String {
+    let mut flipped = token.to_owned().into_bytes();
+    let mid = flipped.len() / 2;
+    flipped[mid] = if flipped[mid] == b'A' { b'B' } else { b'A' };
+    String::from_utf8(flipped).unwrap()
+}
+
+/// Sends each of `forged` (a `what`) with `send`: each is a
+/// ValidationException, the first `exact_count` of them with `exact` as
+/// their message.
+fn expect_refused<const N: usize>(
+    what: &str,
+    forged: [String; N],
+    exact_count: usize,
+    exact: &str,
+    send: impl Fn(String) -> Reply,
+) {
+    for (n, bad) in forged.into_iter().enumerate() {
+        let len = bad.len();
+        let reply = send(bad);
+        let msg = if n < exact_count {
+            Msg::Exact(exact)
+        } else {
+            Msg::Any
+        };
+        assert_error(
+            &format!("{what} of {len} chars"),
+            &reply,
+            400,
+            VALIDATION,
+            msg,
+        );
+    }
+}
+
 #[test]
 fn regression_forged_partiql_next_token_with_a_bool_key() {
     use base64::Engine as _;
@@ -720,38 +757,23 @@ fn regression_forged_partiql_next_token_with_a_bool_key() {
                 .to_string(),
         )
     });
-    let mut flipped = token.clone().into_bytes();
-    let mid = flipped.len() / 2;
-    flipped[mid] = if flipped[mid] == b'A' { b'B' } else { b'A' };
     let forged = [
         old_style,
-        String::from_utf8(flipped).unwrap(),
+        flip_middle(&token),
         token[..token.len() / 2].to_owned(),
         format!("{token}{token}"),
         "not base64 at all ~~~".to_owned(),
         String::new(),
         "A".repeat(100_000),
     ];
-    for (n, bad) in forged.into_iter().enumerate() {
-        let reply = s.call(
+    // Edited, cut and made-up tokens are unreadable; the empty and the
+    // oversized ones break the parameter's length constraint first.
+    expect_refused("NextToken", forged, 5, "Invalid NextToken", |bad| {
+        s.call(
             "ExecuteStatement",
             json!({"Statement": statement, "NextToken": bad}),
-        );
-        // Edited, cut and made-up tokens are unreadable; the empty and the
-        // oversized ones break the parameter's length constraint first.
-        let msg = if n < 5 {
-            Msg::Exact("Invalid NextToken")
-        } else {
-            Msg::Any
-        };
-        assert_error(
-            &format!("NextToken of {} chars", bad.len()),
-            &reply,
-            400,
-            VALIDATION,
-            msg,
-        );
-    }
+        )
+    });
     // The genuine token still works.
     let second = s.call(
         "ExecuteStatement",
@@ -780,30 +802,15 @@ fn forged_shard_iterators() {
         .as_str()
         .expect("an iterator")
         .to_owned();
-    let mut flipped = token.clone().into_bytes();
-    let mid = flipped.len() / 2;
-    flipped[mid] = if flipped[mid] == b'A' { b'B' } else { b'A' };
     let forged = [
-        String::from_utf8(flipped).unwrap(),
+        flip_middle(&token),
         token[..token.len() / 2].to_owned(),
         "garbage".to_owned(),
         "A".repeat(100_000),
     ];
-    for (n, bad) in forged.into_iter().enumerate() {
-        let reply = s.call("GetRecords", json!({"ShardIterator": bad}));
-        let msg = if n < 3 {
-            Msg::Exact("Invalid ShardIterator")
-        } else {
-            Msg::Any
-        };
-        assert_error(
-            &format!("iterator of {} chars", bad.len()),
-            &reply,
-            400,
-            VALIDATION,
-            msg,
-        );
-    }
+    expect_refused("iterator", forged, 3, "Invalid ShardIterator", |bad| {
+        s.call("GetRecords", json!({"ShardIterator": bad}))
+    });
     let reply = s.call("GetRecords", json!({"ShardIterator": token}));
     assert_ok("the genuine iterator", &reply);
     for shard_id in [
@@ -1104,20 +1111,16 @@ fn floods_past_the_configured_limits_are_throttled() {
         let Ok(mut conn) = Conn::open(addr) else {
             continue; // closed at accept once too many refusals are under way
         };
-        match conn.call("ListTables", b"{}") {
-            Ok(reply) => {
-                assert_error(
-                    "a connection past the limit",
-                    &reply,
-                    400,
-                    "RequestLimitExceeded",
-                    Msg::Prefix(
-                        "Throughput exceeds the current throughput limit for your account.",
-                    ),
-                );
-                throttled += 1;
-            }
-            Err(_) => {} // closed without an answer: allowed past the refusal cap
+        // Closed without an answer is allowed past the refusal cap.
+        if let Ok(reply) = conn.call("ListTables", b"{}") {
+            assert_error(
+                "a connection past the limit",
+                &reply,
+                400,
+                "RequestLimitExceeded",
+                Msg::Prefix("Throughput exceeds the current throughput limit for your account."),
+            );
+            throttled += 1;
         }
     }
     assert!(throttled > 0, "no connection past the limit was answered");

@@ -12,21 +12,22 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, BillingMode, GlobalSecondaryIndex, KeyType, KeysAndAttributes, Projection,
-    ProjectionType, PutRequest, ScalarAttributeType, TransactWriteItem, Update, WriteRequest,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
-use common::{attr_def, item, key_elem, n, s, ServerProcess};
+use common::faults::{
+    self, batch_get_all, create_grouped_table, expected_in_group, half_there, increment_action,
+    index_group, integrity_report, put_action, Counters, INDEX,
+};
+use common::load::kill_under_load;
+use common::{get_consistent, item, n, put_request, s, ServerProcess};
 
 const TABLE: &str = "Power";
-const INDEX: &str = "ByGroup";
 const GROUPS: usize = 4;
 const WRITERS: usize = 12;
 const CYCLES: usize = 3;
@@ -80,8 +81,7 @@ impl Testfs {
         let mount_point = parent.join("mnt");
         std::fs::create_dir(&mount_point).map_err(|e| e.to_string())?;
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-        let mut child = Command::new("unshare")
-            .args(["--mount", "--propagation", "private", "--"])
+        let mut child = faults::unshare_mount()
             .arg(exe)
             .args(["--ignored", "--exact", "testfs_daemon", "--nocapture"])
             .env("OPENDDB_TESTFS_MOUNT", &mount_point)
@@ -151,11 +151,7 @@ impl Testfs {
 
     /// The mount as the test sees it.
     fn root(&self) -> PathBuf {
-        Path::new(&format!("/proc/{}/root", self.child.id())).join(
-            self.mount_point
-                .strip_prefix("/")
-                .expect("an absolute path"),
-        )
+        faults::in_namespace(self.child.id(), &self.mount_point)
     }
 
     fn data_dir(&self) -> PathBuf {
@@ -165,9 +161,7 @@ impl Testfs {
     /// Starts the server in the filesystem's namespace. It creates its
     /// data directory itself: nothing else makes that durable.
     fn start_server(&self) -> ServerProcess {
-        let pid = self.child.id().to_string();
-        let wrapper = ["nsenter", "--target", &pid, "--mount", "--"];
-        ServerProcess::start_wrapped(&wrapper, &self.data_dir(), &[])
+        faults::start_in_namespace(self.child.id(), &self.data_dir())
     }
 }
 
@@ -191,7 +185,7 @@ struct KeyState {
 struct Ledger {
     keys: BTreeMap<String, KeyState>,
     /// Per counter: increments acknowledged, and increments unanswered.
-    counters: BTreeMap<String, (i64, i64)>,
+    counters: Counters,
     /// The items of unanswered transactions: all there or none.
     pending_groups: Vec<Vec<String>>,
     acked_writes: usize,
@@ -213,16 +207,11 @@ impl Ledger {
     }
 }
 
-fn group_of(key: &str) -> String {
-    let sum: usize = key.bytes().map(usize::from).sum();
-    format!("g{}", sum % GROUPS)
-}
-
 fn new_item(key: &str, v: i64) -> HashMap<String, AttributeValue> {
     let unit = format!("{key}/{v};");
     item([
         ("pk", s(key)),
-        ("g", s(&group_of(key))),
+        ("g", s(&faults::group_of(key, GROUPS))),
         ("v", n(&v.to_string())),
         ("payload", s(&unit.repeat(300 / unit.len() + 1))),
     ])
@@ -234,6 +223,21 @@ fn gone<E: std::fmt::Debug, R: std::fmt::Debug>(what: &str, err: &SdkError<E, R>
     if let SdkError::ServiceError(_) = err {
         panic!("{what}: the server refused a valid write: {err:?}");
     }
+}
+
+/// PutItem of `key`'s item as write `seq` makes it; whether it was
+/// acknowledged.
+async fn put(client: &Client, key: &str, seq: i64) -> bool {
+    let r = client
+        .put_item()
+        .table_name(TABLE)
+        .set_item(Some(new_item(key, seq)))
+        .send()
+        .await;
+    if let Err(e) = &r {
+        gone("PutItem", e);
+    }
+    r.is_ok()
 }
 
 /// Writes until stopped or until the server goes away: puts of fresh keys,
@@ -255,16 +259,8 @@ async fn writer(
             0 | 1 => {
                 let keys = [key(seq)];
                 ledger.lock().unwrap().begin(&keys, Some(seq));
-                let r = client
-                    .put_item()
-                    .table_name(TABLE)
-                    .set_item(Some(new_item(&keys[0], seq)))
-                    .send()
-                    .await;
-                if let Err(e) = &r {
-                    gone("PutItem", e);
-                }
-                r.is_ok().then(|| ledger.lock().unwrap().acknowledge(&keys))
+                let r = put(&client, &keys[0], seq).await;
+                r.then(|| ledger.lock().unwrap().acknowledge(&keys))
             }
             2 => {
                 // Delete or overwrite the key written four writes ago.
@@ -283,28 +279,13 @@ async fn writer(
                     r.is_ok()
                 } else {
                     ledger.lock().unwrap().begin(&keys, Some(seq));
-                    let r = client
-                        .put_item()
-                        .table_name(TABLE)
-                        .set_item(Some(new_item(&keys[0], seq)))
-                        .send()
-                        .await;
-                    if let Err(e) = &r {
-                        gone("PutItem", e);
-                    }
-                    r.is_ok()
+                    put(&client, &keys[0], seq).await
                 };
                 r.then(|| ledger.lock().unwrap().acknowledge(&keys))
             }
             3 => {
                 let counter = format!("{id}-counter");
-                ledger
-                    .lock()
-                    .unwrap()
-                    .counters
-                    .entry(counter.clone())
-                    .or_default()
-                    .1 += 1;
+                ledger.lock().unwrap().counters.begin(&counter);
                 let r = client
                     .update_item()
                     .table_name(TABLE)
@@ -318,9 +299,7 @@ async fn writer(
                 }
                 r.is_ok().then(|| {
                     let mut ledger = ledger.lock().unwrap();
-                    let c = ledger.counters.get_mut(&counter).expect("begun");
-                    c.0 += 1;
-                    c.1 -= 1;
+                    ledger.counters.acknowledge(&counter);
                     ledger.acked_writes += 1;
                 })
             }
@@ -330,35 +309,13 @@ async fn writer(
                 {
                     let mut ledger = ledger.lock().unwrap();
                     ledger.begin(&keys, Some(seq));
-                    ledger.counters.entry(counter.clone()).or_default().1 += 1;
+                    ledger.counters.begin(&counter);
                 }
                 let mut actions: Vec<TransactWriteItem> = keys
                     .iter()
-                    .map(|k| {
-                        TransactWriteItem::builder()
-                            .put(
-                                aws_sdk_dynamodb::types::Put::builder()
-                                    .table_name(TABLE)
-                                    .set_item(Some(new_item(k, seq)))
-                                    .build()
-                                    .expect("put"),
-                            )
-                            .build()
-                    })
+                    .map(|k| put_action(TABLE, new_item(k, seq)))
                     .collect();
-                actions.push(
-                    TransactWriteItem::builder()
-                        .update(
-                            Update::builder()
-                                .table_name(TABLE)
-                                .key("pk", s(&counter))
-                                .update_expression("ADD c :one")
-                                .expression_attribute_values(":one", n("1"))
-                                .build()
-                                .expect("update"),
-                        )
-                        .build(),
-                );
+                actions.push(increment_action(TABLE, &counter));
                 let r = client
                     .transact_write_items()
                     .set_transact_items(Some(actions))
@@ -370,9 +327,7 @@ async fn writer(
                 let mut l = ledger.lock().unwrap();
                 if r.is_ok() {
                     l.acknowledge(&keys);
-                    let c = l.counters.get_mut(&counter).expect("begun");
-                    c.0 += 1;
-                    c.1 -= 1;
+                    l.counters.acknowledge(&counter);
                     Some(())
                 } else {
                     l.pending_groups.push(keys.to_vec());
@@ -382,19 +337,7 @@ async fn writer(
             _ => {
                 let keys: Vec<String> = (0..3).map(|i| format!("{id}-{seq}-b{i}")).collect();
                 ledger.lock().unwrap().begin(&keys, Some(seq));
-                let requests = keys
-                    .iter()
-                    .map(|k| {
-                        WriteRequest::builder()
-                            .put_request(
-                                PutRequest::builder()
-                                    .set_item(Some(new_item(k, seq)))
-                                    .build()
-                                    .expect("put request"),
-                            )
-                            .build()
-                    })
-                    .collect();
+                let requests = keys.iter().map(|k| put_request(new_item(k, seq))).collect();
                 let r = client
                     .batch_write_item()
                     .request_items(TABLE, requests)
@@ -420,63 +363,25 @@ async fn writer(
 }
 
 async fn setup(client: &Client) {
-    client
-        .create_table()
-        .table_name(TABLE)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr_def("pk", ScalarAttributeType::S))
-        .attribute_definitions(attr_def("g", ScalarAttributeType::S))
-        .key_schema(key_elem("pk", KeyType::Hash))
-        .global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name(INDEX)
-                .key_schema(key_elem("g", KeyType::Hash))
-                .key_schema(key_elem("pk", KeyType::Range))
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
-                .build()
-                .expect("global secondary index"),
-        )
-        .send()
-        .await
-        .expect("CreateTable");
+    create_grouped_table(client, TABLE).await;
 }
 
 /// Runs the writers until `MIN_ACKED` writes are acknowledged (and at least
 /// 300 ms), then SIGKILLs the server and waits for the writers to notice.
 async fn load_then_kill(server: ServerProcess, ledger: &Arc<Mutex<Ledger>>, cycle: usize) {
     let client = server.client();
-    let stop = Arc::new(AtomicBool::new(false));
-    let acked = Arc::new(AtomicUsize::new(0));
-    let writers: Vec<_> = (0..WRITERS)
-        .map(|w| {
-            tokio::spawn(writer(
-                client.clone(),
-                format!("c{cycle}w{w}"),
-                Arc::clone(ledger),
-                Arc::clone(&stop),
-                Arc::clone(&acked),
-            ))
-        })
-        .collect();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while acked.load(Ordering::SeqCst) < MIN_ACKED && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let before = acked.load(Ordering::SeqCst);
-    assert!(
-        before >= MIN_ACKED,
-        "cycle {cycle}: only {before} writes acknowledged"
-    );
-    server.kill();
-    stop.store(true, Ordering::SeqCst);
-    for task in writers {
-        task.await.expect("writer task");
-    }
+    let (before, _) = kill_under_load(
+        server,
+        cycle,
+        WRITERS,
+        MIN_ACKED,
+        Duration::from_secs(60),
+        |w, stop, acked| {
+            let id = format!("c{cycle}w{w}");
+            writer(client.clone(), id, Arc::clone(ledger), stop, acked)
+        },
+    )
+    .await;
     eprintln!("cycle {cycle}: SIGKILL and power cut after {before} acknowledged writes");
 }
 
@@ -490,36 +395,12 @@ async fn check(client: &Client, ledger: &Ledger) -> Vec<String> {
     }
     let keys: Vec<&String> = ledger.keys.keys().collect();
     let mut found: HashMap<String, HashMap<String, AttributeValue>> = HashMap::new();
-    for chunk in keys.chunks(100) {
-        let mut request = Some(
-            KeysAndAttributes::builder()
-                .set_keys(Some(chunk.iter().map(|k| item([("pk", s(k))])).collect()))
-                .consistent_read(true)
-                .build()
-                .expect("keys and attributes"),
-        );
-        while let Some(keys) = request.take() {
-            let out = client
-                .batch_get_item()
-                .request_items(TABLE, keys)
-                .send()
-                .await
-                .unwrap_or_else(|e| panic!("BatchGetItem: {e:?}"));
-            for got in out
-                .responses()
-                .and_then(|r| r.get(TABLE))
-                .into_iter()
-                .flatten()
-            {
-                if let Some(AttributeValue::S(pk)) = got.get("pk") {
-                    found.insert(pk.clone(), got.clone());
-                }
-            }
-            request = out
-                .unprocessed_keys()
-                .and_then(|u| u.get(TABLE))
-                .filter(|k| !k.keys().is_empty())
-                .cloned();
+    for got in batch_get_all(client, TABLE, &keys)
+        .await
+        .unwrap_or_else(|e| panic!("BatchGetItem: {e:?}"))
+    {
+        if let Some(AttributeValue::S(pk)) = got.get("pk") {
+            found.insert(pk.clone(), got);
         }
     }
     let mut lost = 0;
@@ -548,21 +429,14 @@ async fn check(client: &Client, ledger: &Ledger) -> Vec<String> {
         problems.push(format!("{lost} acknowledged items lost"));
     }
     for group in &ledger.pending_groups {
-        let present = group.iter().filter(|k| found.contains_key(*k)).count();
-        if present != 0 && present != group.len() {
+        if half_there(group, &found) {
             problems.push(format!("a transaction is half there: {group:?}"));
         }
     }
-    for (counter, (acked, unknown)) in &ledger.counters {
-        let got = client
-            .get_item()
-            .table_name(TABLE)
-            .key("pk", s(counter))
-            .consistent_read(true)
-            .send()
+    for (counter, (acked, unknown)) in &ledger.counters.0 {
+        let got = get_consistent(client, TABLE, counter)
             .await
-            .unwrap_or_else(|e| panic!("GetItem {counter}: {e:?}"))
-            .item;
+            .unwrap_or_else(|e| panic!("GetItem {counter}: {e:?}"));
         let c = got.map_or(0, |g| common::num(&g, "c"));
         if !(*acked..=acked + unknown).contains(&c) {
             problems.push(format!(
@@ -573,36 +447,18 @@ async fn check(client: &Client, ledger: &Ledger) -> Vec<String> {
     for g in 0..GROUPS {
         let group = format!("g{g}");
         let mut indexed = BTreeSet::new();
-        let mut start = None;
-        loop {
-            let out = client
-                .query()
-                .table_name(TABLE)
-                .index_name(INDEX)
-                .key_condition_expression("g = :g")
-                .expression_attribute_values(":g", s(&group))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .unwrap_or_else(|e| panic!("Query {INDEX}: {e:?}"));
-            for got in out.items() {
-                if let Some(AttributeValue::S(pk)) = got.get("pk") {
-                    if found.get(pk) != Some(got) {
-                        problems.push(format!("index entry {pk} disagrees with its item"));
-                    }
-                    indexed.insert(pk.clone());
+        let entries = index_group(client, TABLE, &group)
+            .await
+            .unwrap_or_else(|e| panic!("Query {INDEX}: {e:?}"));
+        for got in &entries {
+            if let Some(AttributeValue::S(pk)) = got.get("pk") {
+                if found.get(pk) != Some(got) {
+                    problems.push(format!("index entry {pk} disagrees with its item"));
                 }
-            }
-            start = out.last_evaluated_key().cloned();
-            if start.is_none() {
-                break;
+                indexed.insert(pk.clone());
             }
         }
-        let expected: BTreeSet<String> = found
-            .keys()
-            .filter(|k| group_of(k) == group)
-            .cloned()
-            .collect();
+        let expected = expected_in_group(&found, &group, GROUPS);
         if indexed != expected {
             problems.push(format!(
                 "index {INDEX} group {group}: {} entries for {} items",
@@ -643,13 +499,7 @@ fn integrity_check(data_dir: &Path) -> Vec<String> {
         .iter()
         .filter_map(|db| {
             let conn = rusqlite::Connection::open(db).expect("open a copy");
-            let report: Vec<String> = conn
-                .prepare("PRAGMA integrity_check")
-                .and_then(|mut stmt| {
-                    stmt.query_map([], |row| row.get::<_, String>(0))?
-                        .collect::<Result<_, _>>()
-                })
-                .unwrap_or_else(|e| vec![e.to_string()]);
+            let report = integrity_report(&conn).unwrap_or_else(|e| vec![e.to_string()]);
             (report != ["ok"]).then(|| format!("integrity_check: {report:?}"))
         })
         .collect()

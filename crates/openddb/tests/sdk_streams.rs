@@ -14,14 +14,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, BillingMode, ConditionCheck, Delete, DeleteRequest, KeyType, Put, PutRequest,
-    ScalarAttributeType, StreamSpecification, StreamViewType, TransactWriteItem, Update,
-    WriteRequest,
+    AttributeValue, ConditionCheck, Delete, DeleteRequest, Put, PutRequest, StreamSpecification,
+    StreamViewType, TransactWriteItem, Update, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodbstreams as ds;
 use common::{
-    attr_def, create_table, describe_all_shards, from_stream_item, item, key_elem, n, put,
+    create_stream_table, create_table, describe_all_shards, from_stream_item, item, n, put,
     read_stream, s, seq_number, Server,
 };
 use ds::types::{OperationType, ShardIteratorType, StreamStatus};
@@ -48,33 +47,6 @@ fn disabled_spec() -> StreamSpecification {
         .stream_enabled(false)
         .build()
         .expect("stream specification")
-}
-
-/// Creates an on-demand table keyed by `pk` (and `sk` when `with_sort_key`)
-/// with a stream of `view_type`; returns the stream ARN CreateTable gave.
-async fn create_stream_table(
-    client: &Client,
-    name: &str,
-    view_type: &str,
-    with_sort_key: bool,
-) -> String {
-    let mut request = client
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr_def("pk", ScalarAttributeType::S))
-        .key_schema(key_elem("pk", KeyType::Hash))
-        .stream_specification(spec(view_type));
-    if with_sort_key {
-        request = request
-            .attribute_definitions(attr_def("sk", ScalarAttributeType::S))
-            .key_schema(key_elem("sk", KeyType::Range));
-    }
-    let out = request.send().await.expect("CreateTable with a stream");
-    out.table_description
-        .expect("TableDescription")
-        .latest_stream_arn
-        .expect("CreateTable returns LatestStreamArn")
 }
 
 async fn get(client: &Client, table: &str, key: Item) -> Option<Item> {

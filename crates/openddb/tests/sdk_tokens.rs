@@ -7,14 +7,12 @@
 mod common;
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, BillingMode, KeyType, ScalarAttributeType, StreamSpecification, StreamViewType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodbstreams as ds;
 use base64::Engine as _;
 use common::{
-    attr_def, create_table, describe_all_shards, item, key_elem, message, put, s, Server,
+    create_stream_table, create_table, describe_all_shards, item, message, put, s, Server,
 };
 
 const SELECT: &str = r#"SELECT * FROM "Paged" WHERE pk = 'p'"#;
@@ -184,25 +182,7 @@ async fn execute_statement_refuses_tokens_it_did_not_hand_out() {
 
 /// A table with a NEW_AND_OLD_IMAGES stream; returns the stream's ARN.
 async fn stream_table(client: &Client, name: &str) -> String {
-    client
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr_def("pk", ScalarAttributeType::S))
-        .key_schema(key_elem("pk", KeyType::Hash))
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::NewAndOldImages)
-                .build()
-                .expect("stream specification"),
-        )
-        .send()
-        .await
-        .expect("CreateTable with a stream")
-        .table_description
-        .and_then(|d| d.latest_stream_arn)
-        .expect("LatestStreamArn")
+    create_stream_table(client, name, "NEW_AND_OLD_IMAGES", false).await
 }
 
 async fn horizon(streams: &ds::Client, arn: &str) -> String {

@@ -21,12 +21,12 @@ use aws_sdk_dynamodb::operation::transact_get_items::TransactGetItemsError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, DeleteRequest, Get, KeysAndAttributes, Put, PutRequest,
+    AttributeValue, ConditionCheck, Delete, DeleteRequest, Get, KeysAndAttributes, Put,
     ReturnValuesOnConditionCheckFailure, Select, TransactGetItem, TransactWriteItem, Update,
     WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
-use common::{create_table, item, message, n, num, put, s, Rng, Server};
+use common::{create_table, item, message, n, num, put, put_request, s, Rng, Server};
 use openddb::Database;
 use tokio::sync::Barrier;
 
@@ -120,17 +120,6 @@ fn tx_get(table: &str, key: Item) -> TransactGetItem {
                 .set_key(Some(key))
                 .build()
                 .expect("Get"),
-        )
-        .build()
-}
-
-fn put_request(it: Item) -> WriteRequest {
-    WriteRequest::builder()
-        .put_request(
-            PutRequest::builder()
-                .set_item(Some(it))
-                .build()
-                .expect("PutRequest"),
         )
         .build()
 }

@@ -20,12 +20,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, StreamViewType};
 use aws_sdk_dynamodb::Client;
+use common::load::{kill_under_load, refused};
 use common::{
-    create_table, enable_stream, from_stream_item, item, n, read_stream, s, seq_number, Server,
-    ServerProcess,
+    create_table, enable_stream, from_stream_item, get_consistent, item, n, read_stream, s,
+    seq_number, Server, ServerProcess,
 };
 use openddb::{StorageConfig, StreamSettings};
 
@@ -116,36 +116,18 @@ async fn stream_records_and_items_agree_after_sigkill() {
 
     for cycle in 0..CYCLES {
         let client = server.client();
-        let stop = Arc::new(AtomicBool::new(false));
-        let acked = Arc::new(AtomicUsize::new(0));
-        let writers: Vec<_> = (0..WRITERS)
-            .map(|w| {
-                tokio::spawn(writer(
-                    client.clone(),
-                    cycle,
-                    w,
-                    Arc::clone(&ledger),
-                    Arc::clone(&stop),
-                    Arc::clone(&acked),
-                ))
-            })
-            .collect();
-
         // Kill in the middle of the load: after 300 ms and enough acks.
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while acked.load(Ordering::SeqCst) < MIN_ACKED && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        let acked_before_kill = acked.load(Ordering::SeqCst);
-        assert!(
-            acked_before_kill >= MIN_ACKED,
-            "cycle {cycle}: only {acked_before_kill} writes acknowledged"
-        );
-        server.kill();
-        stop.store(true, Ordering::SeqCst);
-        for task in writers {
-            if let Err(refused) = task.await.expect("writer task") {
+        let (acked_before_kill, outcomes) = kill_under_load(
+            server,
+            cycle,
+            WRITERS,
+            MIN_ACKED,
+            Duration::from_secs(20),
+            |w, stop, acked| writer(client.clone(), cycle, w, Arc::clone(&ledger), stop, acked),
+        )
+        .await;
+        for outcome in outcomes {
+            if let Err(refused) = outcome {
                 panic!("cycle {cycle}: the server refused a valid write: {refused}");
             }
         }
@@ -271,15 +253,6 @@ fn note_pending(ledger: &Ledger, k: &str, after: Option<Item>) {
         .pending = Some(after);
 }
 
-/// `Some(description)` when the server answered with an error, `None` when
-/// the request got no answer (connection refused or reset by the kill).
-fn refused<E: std::fmt::Debug, R: std::fmt::Debug>(err: SdkError<E, R>) -> Option<String> {
-    match err {
-        SdkError::ServiceError(_) => Some(format!("{err:?}")),
-        _ => None,
-    }
-}
-
 /// After a restart: each write cut off by the kill either happened (the
 /// item is as it would have left it: it joins the item's changes) or did
 /// not (the item is as before). Returns how many of each.
@@ -293,15 +266,9 @@ async fn resolve_pending(client: &Client, ledger: &Ledger, cycle: usize) -> (usi
         .collect();
     let (mut committed, mut lost) = (0, 0);
     for (k, entry) in pending {
-        let now = client
-            .get_item()
-            .table_name(TABLE)
-            .set_key(Some(item([("pk", s(&k))])))
-            .consistent_read(true)
-            .send()
+        let now = get_consistent(client, TABLE, &k)
             .await
-            .unwrap_or_else(|e| panic!("GetItem {k} after restart: {e:?}"))
-            .item;
+            .unwrap_or_else(|e| panic!("GetItem {k} after restart: {e:?}"));
         let after = entry.pending.clone().expect("pending");
         let mut ledger = ledger.lock().unwrap();
         let entry = ledger.get_mut(&k).expect("known item");

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{
-    assert_throttled, gzip, post, round_trip, signed, start_on, start_with, Conn, Gate, Server,
+    assert_throttled, create_things, get_item, gzip, post, put_item, round_trip, signed, start_on,
+    start_with, Conn, Gate, Server,
 };
 use openddb_core::ErrorKind;
 use openddb_engine::{Database, StorageConfig, StorageLimits};
@@ -34,6 +35,25 @@ async fn send_on_new(server: &Server, request: &[u8]) -> Conn {
     conn
 }
 
+/// Sends `n` ListTables, each on a connection of its own, and waits until
+/// the gate holds them all in flight.
+async fn hold_list_tables(server: &Server, gate: &mut Gate, n: usize) -> Vec<Conn> {
+    let mut held = Vec::new();
+    for _ in 0..n {
+        held.push(send_on_new(server, &list_tables(b"{}")).await);
+    }
+    gate.entered(n).await;
+    held
+}
+
+/// A request whose target names no operation.
+fn bad_target() -> Vec<u8> {
+    post(
+        "Content-Type: application/x-amz-json-1.0\r\nX-Amz-Target: whatever\r\n",
+        b"{}",
+    )
+}
+
 fn assert_not_found(reply: &common::Reply) {
     reply.assert_error(
         400,
@@ -52,20 +72,12 @@ async fn requests_in_flight_are_bounded_per_server() {
     let server = start_with(StorageConfig::InMemory, limits, Some(hook)).await;
 
     // At the limit: two requests are in flight.
-    let mut held = Vec::new();
-    for _ in 0..2 {
-        held.push(send_on_new(&server, &list_tables(b"{}")).await);
-    }
-    gate.entered(2).await;
+    let mut held = hold_list_tables(&server, &mut gate, 2).await;
 
     // Just past it: refused at once, whatever the request, before anything
     // else about it is looked at.
     assert_throttled(&round_trip(&server, &describe_missing_table()).await);
-    let bad_target = post(
-        "Content-Type: application/x-amz-json-1.0\r\nX-Amz-Target: whatever\r\n",
-        b"{}",
-    );
-    assert_throttled(&round_trip(&server, &bad_target).await);
+    assert_throttled(&round_trip(&server, &bad_target()).await);
     // The health check is not an API request and is always answered.
     let health = round_trip(&server, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await;
     assert_eq!(health.status, 200);
@@ -89,20 +101,12 @@ async fn requests_in_flight_are_bounded_per_account() {
     };
     let server = start_with(StorageConfig::InMemory, limits, Some(hook)).await;
 
-    let mut held = Vec::new();
-    for _ in 0..2 {
-        held.push(send_on_new(&server, &list_tables(b"{}")).await);
-    }
-    gate.entered(2).await;
+    let mut held = hold_list_tables(&server, &mut gate, 2).await;
 
     assert_throttled(&round_trip(&server, &describe_missing_table()).await);
     // A request that never reaches the account (refused for its target or
     // its signature) does not count against it and gets its own answer.
-    let bad_target = post(
-        "Content-Type: application/x-amz-json-1.0\r\nX-Amz-Target: whatever\r\n",
-        b"{}",
-    );
-    round_trip(&server, &bad_target).await.assert_error(
+    round_trip(&server, &bad_target()).await.assert_error(
         400,
         ErrorKind::UnknownOperationException,
         None,
@@ -258,13 +262,6 @@ async fn connections_past_the_limit_get_one_throttled_answer() {
     server.shutdown().await;
 }
 
-fn put_item(pk: &str) -> Vec<u8> {
-    post(
-        &signed("DynamoDB_20120810.PutItem"),
-        format!(r#"{{"TableName":"things","Item":{{"pk":{{"S":"{pk}"}}}}}}"#).as_bytes(),
-    )
-}
-
 #[tokio::test]
 async fn a_full_write_queue_is_throttled() {
     let dir = tempfile::tempdir().unwrap();
@@ -274,11 +271,7 @@ async fn a_full_write_queue_is_throttled() {
     )
     .unwrap();
     let server = start_on(Arc::new(db), Limits::default(), None).await;
-    let create = post(
-        &signed("DynamoDB_20120810.CreateTable"),
-        br#"{"TableName":"things","AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"}],"KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}],"BillingMode":"PAY_PER_REQUEST"}"#,
-    );
-    assert_eq!(round_trip(&server, &create).await.status, 200);
+    assert_eq!(round_trip(&server, &create_things()).await.status, 200);
 
     // Hold the account's writer inside a write of the test's own.
     let kv = server.db.tenant_storage("000000000000").await.unwrap();
@@ -311,13 +304,7 @@ async fn a_full_write_queue_is_throttled() {
     release.send(()).unwrap();
     let (waiting_pk, waiting) = answered.recv().await.unwrap();
     assert_eq!(waiting.status, 200, "{waiting:?}");
-    let get = |pk: &str| {
-        post(
-            &signed("DynamoDB_20120810.GetItem"),
-            format!(r#"{{"TableName":"things","Key":{{"pk":{{"S":"{pk}"}}}}}}"#).as_bytes(),
-        )
-    };
-    let stored = round_trip(&server, &get(waiting_pk)).await;
+    let stored = round_trip(&server, &get_item(waiting_pk)).await;
     assert_eq!(stored.json()["Item"]["pk"]["S"], waiting_pk);
     // The writer has caught up: writes are taken again.
     assert_eq!(round_trip(&server, &put_item("c")).await.status, 200);

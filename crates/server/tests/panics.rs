@@ -9,7 +9,7 @@ use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use common::{post, round_trip, signed, start_with};
+use common::{create_things, get_item, post, put_item, round_trip, signed, start_with};
 use openddb_core::ErrorKind;
 use openddb_engine::StorageConfig;
 use openddb_server::{DispatchHook, Limits};
@@ -33,22 +33,6 @@ impl Captured {
     fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
-}
-
-const CREATE: &[u8] = br#"{"TableName":"things","AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"}],"KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}],"BillingMode":"PAY_PER_REQUEST"}"#;
-
-fn put_item(pk: &str) -> Vec<u8> {
-    post(
-        &signed("DynamoDB_20120810.PutItem"),
-        format!(r#"{{"TableName":"things","Item":{{"pk":{{"S":"{pk}"}}}}}}"#).as_bytes(),
-    )
-}
-
-fn get_item(pk: &str) -> Vec<u8> {
-    post(
-        &signed("DynamoDB_20120810.GetItem"),
-        format!(r#"{{"TableName":"things","Key":{{"pk":{{"S":"{pk}"}}}}}}"#).as_bytes(),
-    )
 }
 
 // The default (current-thread) runtime runs the server on the test's
@@ -81,7 +65,7 @@ async fn a_panicking_handler_is_answered_internal_server_error_and_the_server_go
         ..Limits::default()
     };
     let server = start_with(StorageConfig::InMemory, limits, Some(hook)).await;
-    let create = post(&signed("DynamoDB_20120810.CreateTable"), CREATE);
+    let create = create_things();
     assert_eq!(round_trip(&server, &create).await.status, 200);
 
     let mut conn = server.connect().await;

@@ -57,6 +57,22 @@ fn time(t: TimeOrNow) -> SystemTime {
     }
 }
 
+/// Answers a request that made an entry ([`Fs::make`]).
+fn entry_made(made: Result<(u64, FileAttr), Errno>, reply: ReplyEntry) {
+    match made {
+        Ok((_, attr)) => reply.entry(&TTL, &attr, Generation(0)),
+        Err(e) => reply.error(e),
+    }
+}
+
+/// Answers a request that has nothing to return but success.
+fn done(result: Result<(), Errno>, reply: ReplyEmpty) {
+    match result {
+        Ok(()) => reply.ok(),
+        Err(e) => reply.error(e),
+    }
+}
+
 impl Fs {
     fn entry(&self, state: &State, ino: u64, reply: ReplyEntry) {
         match attr(state, ino) {
@@ -187,10 +203,7 @@ impl Filesystem for Fs {
             return reply.error(Errno::EPERM);
         }
         let content = Content::File(FileData::default());
-        match self.make(req, parent, name, mode, umask, content) {
-            Ok((_, attr)) => reply.entry(&TTL, &attr, Generation(0)),
-            Err(e) => reply.error(e),
-        }
+        entry_made(self.make(req, parent, name, mode, umask, content), reply);
     }
 
     fn mkdir(
@@ -203,24 +216,15 @@ impl Filesystem for Fs {
         reply: ReplyEntry,
     ) {
         let content = Content::Dir(DirData::new(parent.0));
-        match self.make(req, parent, name, mode, umask, content) {
-            Ok((_, attr)) => reply.entry(&TTL, &attr, Generation(0)),
-            Err(e) => reply.error(e),
-        }
+        entry_made(self.make(req, parent, name, mode, umask, content), reply);
     }
 
     fn unlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
-        match self.remove(parent, name, false) {
-            Ok(()) => reply.ok(),
-            Err(e) => reply.error(e),
-        }
+        done(self.remove(parent, name, false), reply);
     }
 
     fn rmdir(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
-        match self.remove(parent, name, true) {
-            Ok(()) => reply.ok(),
-            Err(e) => reply.error(e),
-        }
+        done(self.remove(parent, name, true), reply);
     }
 
     fn rename(
@@ -448,14 +452,14 @@ impl Filesystem for Fs {
 
     fn fsyncdir(
         &self,
-        _req: &Request,
+        req: &Request,
         ino: INodeNo,
-        _fh: FileHandle,
-        _datasync: bool,
+        fh: FileHandle,
+        datasync: bool,
         reply: ReplyEmpty,
     ) {
-        self.0.lock().fsync(ino.0);
-        reply.ok();
+        // A directory's entries are made durable as a file's bytes are.
+        self.fsync(req, ino, fh, datasync, reply);
     }
 
     fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {

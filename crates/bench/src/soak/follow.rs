@@ -422,14 +422,7 @@ pub async fn stream_arn(conn: &mut Conn, table: &str) -> Result<String, String> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hyper::StatusCode;
-
-    fn reply(status: u16, body: &str) -> Reply {
-        Reply {
-            status: StatusCode::from_u16(status).unwrap(),
-            body: Bytes::from(body.to_owned()),
-        }
-    }
+    use crate::client::reply;
 
     fn call(step: Step) -> (&'static str, serde_json::Value) {
         match step {

@@ -713,14 +713,8 @@ fn judge_refusal(op: Op, reply: &Reply) -> Judged {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hyper::StatusCode;
-
-    fn reply(status: u16, body: &str) -> Reply {
-        Reply {
-            status: StatusCode::from_u16(status).unwrap(),
-            body: Bytes::from(body.to_owned()),
-        }
-    }
+    use crate::client::reply;
+    use crate::dataset::item_size;
 
     fn space() -> Space {
         Space {
@@ -821,23 +815,7 @@ mod tests {
         assert_eq!(v["g"]["S"], "g17");
         assert_eq!(v["gs"]["S"], "s017p00042");
         assert!(v.get(TTL_ATTRIBUTE).is_none());
-        // Name lengths + value lengths, as DynamoDB counts item size.
-        let size: usize = v
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| {
-                k.len()
-                    + v.as_object()
-                        .unwrap()
-                        .values()
-                        .next()
-                        .unwrap()
-                        .as_str()
-                        .unwrap()
-                        .len()
-            })
-            .sum();
+        let size = item_size(&v);
         assert!((200..=240).contains(&size), "{size}");
         let mut s = String::new();
         push_item(&mut s, 4_217, 9, Some(1_700_000_000));

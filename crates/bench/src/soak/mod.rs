@@ -208,17 +208,7 @@ pub fn run(args: SoakArgs) -> Result<(), String> {
         .as_ref()
         .map(|s| s.data_dir.clone())
         .or_else(|| args.data_dir.clone());
-    let runtime = if args.client_threads == 1 {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(args.client_threads)
-            .enable_all()
-            .build()
-    }
-    .map_err(|e| format!("tokio runtime: {e}"))?;
+    let runtime = crate::client_runtime(args.client_threads)?;
     let result = runtime.block_on(soak(&args, &target, data_dir.as_deref(), &mut spawned));
     let ending = spawned.as_mut().map(Spawned::stop);
     let mut outcome = match result {

@@ -414,6 +414,11 @@ async fn create_full_table(tenant: &Arc<Tenant>, name: &str) {
         "StreamSpecification": {"StreamEnabled": true, "StreamViewType": "KEYS_ONLY"}
     })
     .expect("create table");
+    enable_ttl(tenant, name).await;
+}
+
+/// Time to Live on `name`, by its attribute `exp`.
+async fn enable_ttl(tenant: &Arc<Tenant>, name: &str) {
     call!(tenant, update_time_to_live, {
         "TableName": name,
         "TimeToLiveSpecification": {"Enabled": true, "AttributeName": "exp"}
@@ -587,39 +592,18 @@ async fn a_backfill_leaves_out_index_key_violations_and_undecodable_items() {
     let kv = Arc::new(FaultyKv::default());
     let tenant = tenant_over(kv.clone(), Duration::from_secs(30));
     plain_table(&tenant, "tbl").await;
-    put(
-        &tenant,
-        "tbl",
-        serde_json::json!({"pk": {"S": "good"}, "g": {"S": "x"}}),
-    )
-    .await;
-    put(
-        &tenant,
-        "tbl",
-        serde_json::json!({"pk": {"S": "number"}, "g": {"N": "1"}}),
-    )
-    .await;
-    put(
-        &tenant,
-        "tbl",
-        serde_json::json!({"pk": {"S": "empty"}, "g": {"S": ""}}),
-    )
-    .await;
     let long = "x".repeat(2049);
-    put(
-        &tenant,
-        "tbl",
-        serde_json::json!({"pk": {"S": "long"}, "g": {"S": long}}),
-    )
-    .await;
     let longest = "x".repeat(2048);
-    put(
-        &tenant,
-        "tbl",
+    for item in [
+        serde_json::json!({"pk": {"S": "good"}, "g": {"S": "x"}}),
+        serde_json::json!({"pk": {"S": "number"}, "g": {"N": "1"}}),
+        serde_json::json!({"pk": {"S": "empty"}, "g": {"S": ""}}),
+        serde_json::json!({"pk": {"S": "long"}, "g": {"S": long}}),
         serde_json::json!({"pk": {"S": "longest"}, "g": {"S": longest}}),
-    )
-    .await;
-    put(&tenant, "tbl", serde_json::json!({"pk": {"S": "sparse"}})).await;
+        serde_json::json!({"pk": {"S": "sparse"}}),
+    ] {
+        put(&tenant, "tbl", item).await;
+    }
     // A stored item no build of openddb could have written.
     let id = tenant.table("tbl").expect("table").id;
     let broken = keys::item_key(id, openddb_core::keyenc::KeyValue::S("broken"), None);
@@ -673,11 +657,7 @@ async fn a_sweep_goes_past_an_item_whose_deletion_keeps_failing() {
     let kv = Arc::new(FaultyKv::default());
     let tenant = tenant_over(kv.clone(), Duration::from_secs(10));
     plain_table(&tenant, "tbl").await;
-    call!(&tenant, update_time_to_live, {
-        "TableName": "tbl",
-        "TimeToLiveSpecification": {"Enabled": true, "AttributeName": "exp"}
-    })
-    .expect("enable TTL");
+    enable_ttl(&tenant, "tbl").await;
     let now = crate::ttl::now_secs();
     for (i, pk) in ["a", "bad", "c", "d"].iter().enumerate() {
         let exp = (now - 100 + i as u64).to_string();

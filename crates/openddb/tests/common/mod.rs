@@ -23,6 +23,8 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub mod faults;
+pub mod load;
 mod process;
 pub use process::ServerProcess;
 
@@ -163,6 +165,39 @@ pub async fn create_table(client: &Client, name: &str, with_sort_key: bool) {
             .key_schema(key_elem("sk", KeyType::Range));
     }
     request.send().await.expect("CreateTable");
+}
+
+/// Creates an on-demand table keyed by `pk` (and `sk` when `with_sort_key`)
+/// with a stream of `view_type`; returns the stream ARN CreateTable gave.
+pub async fn create_stream_table(
+    client: &Client,
+    name: &str,
+    view_type: &str,
+    with_sort_key: bool,
+) -> String {
+    let mut request = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr_def("pk", ScalarAttributeType::S))
+        .key_schema(key_elem("pk", KeyType::Hash))
+        .stream_specification(
+            aws_sdk_dynamodb::types::StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(aws_sdk_dynamodb::types::StreamViewType::from(view_type))
+                .build()
+                .expect("stream specification"),
+        );
+    if with_sort_key {
+        request = request
+            .attribute_definitions(attr_def("sk", ScalarAttributeType::S))
+            .key_schema(key_elem("sk", KeyType::Range));
+    }
+    let out = request.send().await.expect("CreateTable with a stream");
+    out.table_description
+        .expect("TableDescription")
+        .latest_stream_arn
+        .expect("CreateTable returns LatestStreamArn")
 }
 
 pub fn attr_def(name: &str, kind: ScalarAttributeType) -> AttributeDefinition {
@@ -417,6 +452,40 @@ pub async fn put(client: &Client, table: &str, it: HashMap<String, AttributeValu
         .send()
         .await
         .expect("PutItem");
+}
+
+/// The item of `table` with `pk`, read consistently.
+pub async fn get_consistent(
+    client: &Client,
+    table: &str,
+    pk: &str,
+) -> Result<
+    Option<HashMap<String, AttributeValue>>,
+    aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::get_item::GetItemError,
+        aws_sdk_dynamodb::config::http::HttpResponse,
+    >,
+> {
+    Ok(client
+        .get_item()
+        .table_name(table)
+        .key("pk", s(pk))
+        .consistent_read(true)
+        .send()
+        .await?
+        .item)
+}
+
+/// A BatchWriteItem request putting `it`.
+pub fn put_request(it: HashMap<String, AttributeValue>) -> aws_sdk_dynamodb::types::WriteRequest {
+    aws_sdk_dynamodb::types::WriteRequest::builder()
+        .put_request(
+            aws_sdk_dynamodb::types::PutRequest::builder()
+                .set_item(Some(it))
+                .build()
+                .expect("put request"),
+        )
+        .build()
 }
 
 /// The integer in `item[name]`.

@@ -257,6 +257,30 @@ pub fn signed(target: &str) -> String {
     )
 }
 
+/// CreateTable of `things`, keyed by a string `pk`, billed on demand.
+pub fn create_things() -> Vec<u8> {
+    post(
+        &signed("DynamoDB_20120810.CreateTable"),
+        br#"{"TableName":"things","AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"}],"KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}],"BillingMode":"PAY_PER_REQUEST"}"#,
+    )
+}
+
+/// PutItem of the item `{pk}` into `things`.
+pub fn put_item(pk: &str) -> Vec<u8> {
+    post(
+        &signed("DynamoDB_20120810.PutItem"),
+        format!(r#"{{"TableName":"things","Item":{{"pk":{{"S":"{pk}"}}}}}}"#).as_bytes(),
+    )
+}
+
+/// GetItem of `pk` from `things`.
+pub fn get_item(pk: &str) -> Vec<u8> {
+    post(
+        &signed("DynamoDB_20120810.GetItem"),
+        format!(r#"{{"TableName":"things","Key":{{"pk":{{"S":"{pk}"}}}}}}"#).as_bytes(),
+    )
+}
+
 pub async fn round_trip(server: &Server, request: &[u8]) -> Reply {
     let mut conn = server.connect().await;
     conn.send(request).await;
