@@ -675,24 +675,47 @@ pub fn trimmed_below(txn: &dyn ReadTxn, stream: u64) -> Result<u64, KvError> {
         .unwrap_or(0))
 }
 
-/// The records of a shard from sequence number `from` on, at most `limit`.
+/// Records of one shard from sequence number `from` on: at most `limit`,
+/// and none after the first whose size (as DynamoDB sizes records) takes
+/// their total past `max_bytes`. Storage is read in pages that double from
+/// one record, so a call reads about what it answers (at most about twice
+/// that) however large the records are: a thousand records of two 400 KB
+/// images each must not be read to answer one megabyte.
 pub fn read(
     txn: &dyn ReadTxn,
     stream: u64,
     shard: u32,
     from: u64,
     limit: usize,
+    max_bytes: u64,
 ) -> Result<Vec<Record>, KvError> {
+    const MAX_PAGE: usize = 256;
     let prefix = shard_records_prefix(stream, shard);
     let end = openddb_kv::prefix_successor(&prefix).ok_or_else(|| fatal("key"))?;
-    let range = KeyRange::half_open(record_key(stream, shard, from), end);
-    txn.scan(&range, false, limit)?
-        .into_iter()
-        .map(|(k, v)| {
+    let mut range = KeyRange::half_open(record_key(stream, shard, from), end);
+    let mut records = Vec::new();
+    let mut bytes = 0u64;
+    let mut page = 1;
+    while records.len() < limit {
+        let want = page.min(limit - records.len());
+        let rows = txn.scan(&range, false, want)?;
+        let full = rows.len() == want;
+        for (k, v) in rows {
             let seq = u64::from_be_bytes(k[prefix.len()..].try_into().map_err(|_| fatal("key"))?);
-            decode_record(seq, &v).ok_or_else(|| fatal("record"))
-        })
-        .collect()
+            let record = decode_record(seq, &v).ok_or_else(|| fatal("record"))?;
+            bytes = bytes.saturating_add(record.size_bytes);
+            records.push(record);
+            if bytes > max_bytes {
+                return Ok(records);
+            }
+            range.start = std::ops::Bound::Excluded(k);
+        }
+        if !full {
+            break;
+        }
+        page = (page * 2).min(MAX_PAGE);
+    }
+    Ok(records)
 }
 
 /// Removes what is past retention: up to `budget` records older than
@@ -857,7 +880,7 @@ mod tests {
         let mut seen: std::collections::HashMap<String, Vec<u64>> = Default::default();
         let mut total = 0;
         for sh in &shards {
-            for rec in read(&*snap, 7, sh.index, 0, usize::MAX).unwrap() {
+            for rec in read(&*snap, 7, sh.index, 0, usize::MAX, u64::MAX).unwrap() {
                 total += 1;
                 let pk = match &rec.keys["pk"] {
                     AttributeValue::S(v) => v.clone(),
@@ -893,7 +916,7 @@ mod tests {
         let all = shards(&*snap, 7).unwrap();
         assert!(all.iter().all(|s| s.closed));
         assert_eq!(all[0].last_seq, Some(4));
-        assert_eq!(read(&*snap, 7, 0, 0, 100).unwrap().len(), 5);
+        assert_eq!(read(&*snap, 7, 0, 0, 100, u64::MAX).unwrap().len(), 5);
         drop(snap);
         let m = get(&*kv.read().unwrap(), 7).unwrap().unwrap();
         write_blocking(&kv, move |txn| {
@@ -925,7 +948,7 @@ mod tests {
         .unwrap();
         let snap = kv.read().unwrap();
         assert_eq!(trimmed_below(&*snap, 7).unwrap(), 3);
-        assert_eq!(read(&*snap, 7, 0, 0, 10).unwrap().len(), 1);
+        assert_eq!(read(&*snap, 7, 0, 0, 10, u64::MAX).unwrap().len(), 1);
         assert!(get(&*snap, 7).unwrap().is_some());
     }
 }

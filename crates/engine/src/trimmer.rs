@@ -162,7 +162,11 @@ mod tests {
                     streams::shards(&*snap, s.id)
                         .unwrap()
                         .iter()
-                        .map(|sh| streams::read(&*snap, s.id, sh.index, 0, 100).unwrap().len())
+                        .map(|sh| {
+                            streams::read(&*snap, s.id, sh.index, 0, 100, u64::MAX)
+                                .unwrap()
+                                .len()
+                        })
                         .sum::<usize>()
                 })
                 .sum();
