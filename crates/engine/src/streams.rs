@@ -718,34 +718,45 @@ pub fn read(
     Ok(records)
 }
 
+/// Bytes of records one trim step reads, about (the record that passes it
+/// is read too): a step must not read a thousand records of two 400 KB
+/// images each to find that the first is too young to go.
+const TRIM_STEP_BYTES: usize = 4 << 20;
+
 /// Removes what is past retention: up to `budget` records older than
-/// `cutoff_ms` (oldest first in each shard), closed shards left empty and
-/// old, and disabled streams with nothing left. Returns how many records
-/// were removed.
+/// `cutoff_ms` (oldest first in each shard), reading about
+/// `TRIM_STEP_BYTES` of them at most, closed shards left empty and old,
+/// and disabled streams with nothing left. Returns how many records were
+/// removed, and whether the step stopped at its bounds with more perhaps
+/// past retention.
 pub fn trim(
     txn: &mut dyn Txn,
     stream: &StreamMeta,
     cutoff_ms: u64,
     budget: usize,
-) -> Result<usize, KvError> {
+) -> Result<(usize, bool), KvError> {
     let mut removed = 0;
+    let mut read = 0usize;
     let mut trimmed = trimmed_below(txn, stream.id)?;
     let mut remaining = false;
+    let mut more = false;
     for shard in shards(txn, stream.id)? {
         let prefix = shard_records_prefix(stream.id, shard.index);
-        let rows = txn.scan(
-            &KeyRange::prefix(&prefix),
-            false,
-            budget.saturating_sub(removed),
-        )?;
-        let mut emptied = true;
+        let want = budget.saturating_sub(removed);
+        let max_bytes = TRIM_STEP_BYTES.saturating_sub(read);
+        let rows = txn.scan_bounded(&KeyRange::prefix(&prefix), false, want, max_bytes)?;
+        let got: usize = rows.iter().map(|(k, v)| k.len() + v.len()).sum();
+        read += got;
+        // The scan stopped at the step's bounds, not at the shard's end.
+        let cut = rows.len() == want || got > max_bytes;
+        let mut young = false;
         for (k, v) in &rows {
             let created = v
                 .get(2..10)
                 .and_then(|b| b.try_into().ok())
                 .map_or(0, u64::from_be_bytes);
             if created >= cutoff_ms {
-                emptied = false;
+                young = true;
                 break;
             }
             let seq = u64::from_be_bytes(k[prefix.len()..].try_into().map_err(|_| fatal("key"))?);
@@ -753,10 +764,8 @@ pub fn trim(
             txn.delete(k)?;
             removed += 1;
         }
-        if rows.len() == budget {
-            emptied = false;
-        }
-        if emptied
+        if !young
+            && !cut
             && shard.closed
             && shard.opened_ms < cutoff_ms
             && txn.scan(&KeyRange::prefix(&prefix), false, 1)?.is_empty()
@@ -765,8 +774,8 @@ pub fn trim(
         } else {
             remaining = true;
         }
-        if removed >= budget {
-            remaining = true;
+        if cut && !young {
+            more = true;
             break;
         }
     }
@@ -781,7 +790,7 @@ pub fn trim(
             .ok_or_else(|| fatal("key"))?;
         txn.delete_range(&stream_records_prefix(stream.id), &end)?;
     }
-    Ok(removed)
+    Ok((removed, more))
 }
 
 #[cfg(test)]
@@ -920,7 +929,7 @@ mod tests {
         drop(snap);
         let m = get(&*kv.read().unwrap(), 7).unwrap().unwrap();
         write_blocking(&kv, move |txn| {
-            let n = trim(txn, &m, now_ms() + 1, 100)?;
+            let (n, _) = trim(txn, &m, now_ms() + 1, 100)?;
             assert_eq!(n, 5);
             Ok((Outcome::Commit, ()))
         })
@@ -942,7 +951,7 @@ mod tests {
         append_n(&kv, StreamSettings::default(), 4);
         let m = get(&*kv.read().unwrap(), 7).unwrap().unwrap();
         write_blocking(&kv, move |txn| {
-            assert_eq!(trim(txn, &m, now_ms() + 1, 3)?, 3);
+            assert_eq!(trim(txn, &m, now_ms() + 1, 3)?, (3, true));
             Ok((Outcome::Commit, ()))
         })
         .unwrap();

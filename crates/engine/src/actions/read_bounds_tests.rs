@@ -1,20 +1,22 @@
-//! What one read request takes from storage is bounded by what it may
-//! answer, not by its Limit times the largest item: a storage wrapper
-//! counts the bytes each read's scans return.
+//! What one read request (or one step of stream trimming) takes from
+//! storage is bounded by what it may answer or do, not by its Limit times
+//! the largest item: a storage wrapper counts the bytes scans return.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use openddb_kv::{DoneFn, KeyRange, KeyValue, Kv, KvError, ReadHandle, ReadTxn, WriteFn};
+use openddb_kv::{
+    DoneFn, KeyRange, KeyValue, Kv, KvError, Outcome, ReadHandle, ReadTxn, Txn, WriteFn,
+};
 use openddb_kv_memory::MemoryKv;
 use serde_json::{json, Value};
 
 use crate::tenant::Tenant;
 use crate::RequestContext;
 
-/// The memory backend, counting the bytes of keys and values its read
-/// snapshots' scans return.
+/// The memory backend, counting the bytes of keys and values its scans
+/// return (in read snapshots and write transactions).
 #[derive(Default)]
 struct CountingKv {
     inner: MemoryKv,
@@ -38,9 +40,83 @@ impl ReadTxn for Counting<'_> {
         limit: usize,
     ) -> Result<Vec<KeyValue>, KvError> {
         let rows = self.inner.scan(range, reverse, limit)?;
-        let bytes: usize = rows.iter().map(|(k, v)| k.len() + v.len()).sum();
-        self.scanned.fetch_add(bytes, Ordering::Relaxed);
+        self.count(&rows);
         Ok(rows)
+    }
+
+    fn scan_bounded(
+        &self,
+        range: &KeyRange,
+        reverse: bool,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<KeyValue>, KvError> {
+        let rows = self.inner.scan_bounded(range, reverse, limit, max_bytes)?;
+        self.count(&rows);
+        Ok(rows)
+    }
+}
+
+impl Counting<'_> {
+    fn count(&self, rows: &[KeyValue]) {
+        count(&self.scanned, rows);
+    }
+}
+
+fn count(scanned: &AtomicUsize, rows: &[KeyValue]) {
+    let bytes: usize = rows.iter().map(|(k, v)| k.len() + v.len()).sum();
+    scanned.fetch_add(bytes, Ordering::Relaxed);
+}
+
+struct CountingTxn<'a> {
+    inner: &'a mut dyn Txn,
+    scanned: Arc<AtomicUsize>,
+}
+
+impl ReadTxn for CountingTxn<'_> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, KvError> {
+        self.inner.get(key)
+    }
+
+    fn scan(
+        &self,
+        range: &KeyRange,
+        reverse: bool,
+        limit: usize,
+    ) -> Result<Vec<KeyValue>, KvError> {
+        let rows = self.inner.scan(range, reverse, limit)?;
+        count(&self.scanned, &rows);
+        Ok(rows)
+    }
+
+    fn scan_bounded(
+        &self,
+        range: &KeyRange,
+        reverse: bool,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<KeyValue>, KvError> {
+        let rows = self.inner.scan_bounded(range, reverse, limit, max_bytes)?;
+        count(&self.scanned, &rows);
+        Ok(rows)
+    }
+}
+
+impl Txn for CountingTxn<'_> {
+    fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), KvError> {
+        self.inner.put(key, value)
+    }
+
+    fn delete(&mut self, key: &[u8]) -> Result<(), KvError> {
+        self.inner.delete(key)
+    }
+
+    fn delete_range(&mut self, start: &[u8], end: &[u8]) -> Result<(), KvError> {
+        self.inner.delete_range(start, end)
+    }
+
+    fn lock(&mut self, key: &[u8]) -> Result<(), KvError> {
+        self.inner.lock(key)
     }
 }
 
@@ -52,8 +128,17 @@ impl Kv for CountingKv {
         }))
     }
 
-    fn write(&self, f: WriteFn, done: DoneFn) {
-        self.inner.write(f, done)
+    fn write(&self, mut f: WriteFn, done: DoneFn) {
+        let scanned = self.scanned.clone();
+        self.inner.write(
+            Box::new(move |txn| {
+                f(&mut CountingTxn {
+                    inner: txn,
+                    scanned: scanned.clone(),
+                })
+            }),
+            done,
+        )
     }
 
     fn reads_are_cheap(&self) -> bool {
@@ -145,4 +230,115 @@ async fn get_records_reads_about_what_it_answers() {
         iterator = page["NextShardIterator"].clone();
     }
     assert_eq!(seen, 40);
+}
+
+#[tokio::test]
+async fn query_and_scan_read_about_what_they_answer() {
+    let kv = Arc::new(CountingKv::default());
+    let tenant = tenant_over(kv.clone());
+    large_items(&tenant, 20).await;
+    // Every item is about 380 KB: a page ends after the third (past 1 MB).
+    for (what, request) in [
+        ("Scan", json!({"TableName": "ttt"})),
+        (
+            "parallel Scan",
+            json!({"TableName": "ttt", "Segment": 0, "TotalSegments": 1}),
+        ),
+        (
+            "Query",
+            json!({
+                "TableName": "ttt",
+                "KeyConditionExpression": "pk = :p",
+                "ExpressionAttributeValues": {":p": {"S": "item007"}}
+            }),
+        ),
+    ] {
+        kv.scanned.store(0, Ordering::Relaxed);
+        let page = if what == "Query" {
+            call!(&tenant, query, request)
+        } else {
+            call!(&tenant, scan, request)
+        };
+        let scanned = kv.scanned.load(Ordering::Relaxed);
+        assert!(
+            scanned <= 4 << 20,
+            "{what}: {scanned} bytes read for {} items",
+            page["Count"]
+        );
+    }
+    // All 20 are found, page by page.
+    let mut found = 0;
+    let mut start = Value::Null;
+    loop {
+        kv.scanned.store(0, Ordering::Relaxed);
+        let page = if start.is_null() {
+            call!(&tenant, scan, {"TableName": "ttt", "Select": "COUNT"})
+        } else {
+            call!(&tenant, scan, {"TableName": "ttt", "Select": "COUNT", "ExclusiveStartKey": start})
+        };
+        assert!(kv.scanned.load(Ordering::Relaxed) <= 4 << 20);
+        found += page["Count"].as_u64().expect("Count");
+        start = page["LastEvaluatedKey"].clone();
+        if start.is_null() {
+            break;
+        }
+    }
+    assert_eq!(found, 20);
+}
+
+#[tokio::test]
+async fn a_trim_step_reads_a_bounded_part_of_a_stream() {
+    let kv = Arc::new(CountingKv::default());
+    let tenant = tenant_over(kv.clone());
+    large_items(&tenant, 20).await;
+    let stream = {
+        let snapshot = tenant.kv.read().expect("snapshot");
+        crate::streams::list(&*snapshot).expect("streams").remove(0)
+    };
+    let records = |kv: &CountingKv| {
+        let snapshot = kv.inner.read().expect("snapshot");
+        crate::streams::shards(&*snapshot, stream.id)
+            .expect("shards")
+            .iter()
+            .map(|sh| {
+                crate::streams::read(&*snapshot, stream.id, sh.index, 0, 1000, u64::MAX)
+                    .expect("records")
+                    .len()
+            })
+            .sum::<usize>()
+    };
+    assert_eq!(records(&kv), 40);
+    let trim = |cutoff: u64| {
+        let stream = stream.clone();
+        crate::background::write(&tenant.kv, move |txn| {
+            Ok((
+                Outcome::Commit,
+                crate::streams::trim(txn, &stream, cutoff, 1000)?,
+            ))
+        })
+    };
+
+    // Nothing is past retention: the step looks at the first records only.
+    kv.scanned.store(0, Ordering::Relaxed);
+    let (removed, more) = trim(0).await.expect("trim");
+    assert_eq!((removed, more), (0, false));
+    let scanned = kv.scanned.load(Ordering::Relaxed);
+    assert!(scanned <= 6 << 20, "{scanned} bytes read to trim nothing");
+
+    // Everything is: each step removes a bounded part and says more is
+    // left, until none is.
+    let mut steps = 0;
+    loop {
+        kv.scanned.store(0, Ordering::Relaxed);
+        let (removed, more) = trim(u64::MAX).await.expect("trim");
+        let scanned = kv.scanned.load(Ordering::Relaxed);
+        assert!(scanned <= 6 << 20, "{scanned} bytes read to trim {removed}");
+        steps += 1;
+        if !more {
+            break;
+        }
+        assert!(removed > 0 && steps < 40, "step {steps} removed {removed}");
+    }
+    assert!(steps > 1, "{steps} steps");
+    assert_eq!(records(&kv), 0);
 }
