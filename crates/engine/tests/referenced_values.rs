@@ -128,3 +128,43 @@ async fn references_past_the_bound_are_refused_before_they_are_copied() {
         3 * (8 << 20),
     );
 }
+
+/// A transaction's entries each have their own placeholders, but their
+/// references share the request's bound: 100 entries each within it would
+/// otherwise make 100 times as many copies before the 4 MB payload check.
+#[tokio::test]
+async fn a_transactions_entries_share_the_bound() {
+    let db = table().await;
+    // Each entry references its 150 KB value 100 times (15 MB), within the
+    // bound alone; two entries pass it together.
+    let value = json!({"S": "x".repeat(150 * 1024)});
+    let sets = (0..100)
+        .map(|i| format!("a{i} = :v"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let entry = |pk: &str| {
+        json!({"Update": {
+            "TableName": "ttt",
+            "Key": {"pk": {"S": pk}},
+            "UpdateExpression": format!("SET {sets}"),
+            "ExpressionAttributeValues": {":v": value}
+        }})
+    };
+    let one = json!({"TransactItems": [entry("a")]});
+    let err = call(&db, "TransactWriteItems", one)
+        .await
+        .expect_err("too large");
+    assert!(
+        !err.message.contains("referenced"),
+        "one entry is within the bound: {}",
+        err.message
+    );
+    let two = json!({"TransactItems": [entry("a"), entry("b")]});
+    // Refused at the first reference past the bound, in the second entry.
+    let per = 150 * 1024;
+    assert_refused(
+        call(&db, "TransactWriteItems", two).await,
+        "UpdateExpression",
+        (MAX_REFERENCED_VALUE_BYTES / per + 1) * per,
+    );
+}

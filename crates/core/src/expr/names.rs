@@ -71,6 +71,19 @@ impl<'a> Placeholders<'a> {
         }
     }
 
+    /// Counts `bytes` already referenced by other expression sets of the
+    /// same request (a transaction's earlier entries) against the bound.
+    pub fn with_referenced(mut self, bytes: usize) -> Self {
+        self.referenced = bytes;
+        self
+    }
+
+    /// Bytes of values referenced so far, those given to
+    /// [`Placeholders::with_referenced`] included.
+    pub fn referenced(&self) -> usize {
+        self.referenced
+    }
+
     /// No names and no values.
     pub fn empty() -> Self {
         Placeholders::new(None, None)
