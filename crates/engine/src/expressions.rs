@@ -36,6 +36,10 @@ pub struct RequestExpressions<'a> {
     pub key_conditions: Option<&'a Value>,
     /// Legacy `QueryFilter` or `ScanFilter`, with its parameter name.
     pub filter: Option<(&'static str, &'a Value)>,
+    /// Bytes of expression attribute values the request's other expression
+    /// sets referenced already (a transaction's earlier entries): they
+    /// share one bound.
+    pub referenced_before: usize,
 }
 
 /// A resolved update, from an UpdateExpression or from AttributeUpdates
@@ -77,6 +81,9 @@ pub struct Prepared {
     pub key_condition: Option<Condition>,
     /// The legacy KeyConditions entries.
     pub key_conditions: Option<Vec<(String, ExpectedAttributeValue)>>,
+    /// Bytes of expression attribute values referenced, with
+    /// `referenced_before`.
+    pub referenced: usize,
 }
 
 impl RequestExpressions<'_> {
@@ -132,7 +139,8 @@ impl RequestExpressions<'_> {
             values.is_some(),
         )?;
 
-        let mut placeholders = Placeholders::new(names, values);
+        let mut placeholders =
+            Placeholders::new(names, values).with_referenced(self.referenced_before);
         let mut out = Prepared::default();
         if let Some(src) = self.update_expression {
             out.update = Some(Update {
@@ -165,6 +173,7 @@ impl RequestExpressions<'_> {
             out.projection = Some(parse_projection(src, Some(&mut placeholders))?.paths);
         }
         placeholders.check_unused()?;
+        out.referenced = placeholders.referenced();
 
         if self.conditional_operator.is_some() && self.expected.is_none() && self.filter.is_none() {
             return Err(DynamoError::validation(

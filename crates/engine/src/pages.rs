@@ -5,7 +5,8 @@
 //!
 //! Only the entries inside the range are touched, chunk by chunk, so a
 //! Query reads what it returns plus what its filter drops, and memory stays
-//! bounded by one chunk and one page whatever the size of the table.
+//! bounded by one chunk and one page whatever the size of the table; a
+//! chunk stops once it holds about what the page can still take.
 
 use std::ops::Bound;
 use std::sync::Arc;
@@ -71,6 +72,10 @@ pub struct Page {
     /// item fetched is its own read, rounded up on its own, as DynamoDB
     /// charges them.
     pub fetched_blocks: usize,
+    /// Bytes of the items fetched from the table: they count towards the
+    /// page's 1 MB with the entries, or a page of small entries of a keys-
+    /// only index could bring thousands of 400 KB items.
+    pub fetched_bytes: usize,
 }
 
 /// Where the items of a table or index live.
@@ -307,10 +312,14 @@ pub fn continue_page(
             Some(l) => l.saturating_sub(page.scanned_count).min(CHUNK),
             None => CHUNK,
         };
+        // A chunk stops after about what the page can still take: 256
+        // items of 400 KB must not be read (and decoded) for a 1 MB page.
+        let max_bytes = PAGE_BYTES.saturating_sub(page.read_bytes + page.fetched_bytes);
         let rows = txn
-            .scan(&walk.range, req.reverse, want)
+            .scan_bounded(&walk.range, req.reverse, want, max_bytes)
             .map_err(storage_error)?;
-        let exhausted = rows.len() < want;
+        let read: usize = rows.iter().map(|(k, v)| k.len() + v.len()).sum();
+        let exhausted = rows.len() < want && read <= max_bytes;
         let mut last_read: Option<Vec<u8>> = None;
         for (k, v) in rows {
             let stored = decode_item(&v).map_err(corrupt)?;
@@ -326,7 +335,7 @@ pub fn continue_page(
             page.scanned_count += 1;
             page.read_bytes += item_size(&stored);
             let item = if req.fetch_from_table {
-                fetch(txn, meta, &stored, &mut page.fetched_blocks)?.unwrap_or(stored)
+                fetch(txn, meta, &stored, page)?.unwrap_or(stored)
             } else {
                 stored
             };
@@ -342,7 +351,9 @@ pub fn continue_page(
                     });
                 }
             }
-            if req.limit.is_some_and(|l| page.scanned_count >= l) || page.read_bytes > PAGE_BYTES {
+            if req.limit.is_some_and(|l| page.scanned_count >= l)
+                || page.read_bytes + page.fetched_bytes > PAGE_BYTES
+            {
                 last_evaluated = Some(k);
                 stopped = true;
                 break 'chunks;
@@ -372,7 +383,7 @@ fn fetch(
     txn: &dyn ReadTxn,
     meta: &TableMeta,
     entry: &Item,
-    blocks: &mut usize,
+    page: &mut Page,
 ) -> Result<Option<Item>, DynamoError> {
     let key_of = |name: &str| entry.get(name).and_then(|v| KeyValue::try_from(v).ok());
     let Some(pk) = key_of(&meta.key_schema.partition_key.name) else {
@@ -392,6 +403,8 @@ fn fetch(
         return Ok(None);
     };
     let item = decode_item(&raw).map_err(corrupt)?;
-    *blocks += item_size(&item).div_ceil(4096).max(1);
+    let size = item_size(&item);
+    page.fetched_blocks += size.div_ceil(4096).max(1);
+    page.fetched_bytes += size;
     Ok(Some(item))
 }

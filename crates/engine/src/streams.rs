@@ -675,54 +675,88 @@ pub fn trimmed_below(txn: &dyn ReadTxn, stream: u64) -> Result<u64, KvError> {
         .unwrap_or(0))
 }
 
-/// The records of a shard from sequence number `from` on, at most `limit`.
+/// Records of one shard from sequence number `from` on: at most `limit`,
+/// and none after the first whose size (as DynamoDB sizes records) takes
+/// their total past `max_bytes`. Storage is read in pages that double from
+/// one record, so a call reads about what it answers (at most about twice
+/// that) however large the records are: a thousand records of two 400 KB
+/// images each must not be read to answer one megabyte.
 pub fn read(
     txn: &dyn ReadTxn,
     stream: u64,
     shard: u32,
     from: u64,
     limit: usize,
+    max_bytes: u64,
 ) -> Result<Vec<Record>, KvError> {
+    const MAX_PAGE: usize = 256;
     let prefix = shard_records_prefix(stream, shard);
     let end = openddb_kv::prefix_successor(&prefix).ok_or_else(|| fatal("key"))?;
-    let range = KeyRange::half_open(record_key(stream, shard, from), end);
-    txn.scan(&range, false, limit)?
-        .into_iter()
-        .map(|(k, v)| {
+    let mut range = KeyRange::half_open(record_key(stream, shard, from), end);
+    let mut records = Vec::new();
+    let mut bytes = 0u64;
+    let mut page = 1;
+    while records.len() < limit {
+        let want = page.min(limit - records.len());
+        let rows = txn.scan(&range, false, want)?;
+        let full = rows.len() == want;
+        for (k, v) in rows {
             let seq = u64::from_be_bytes(k[prefix.len()..].try_into().map_err(|_| fatal("key"))?);
-            decode_record(seq, &v).ok_or_else(|| fatal("record"))
-        })
-        .collect()
+            let record = decode_record(seq, &v).ok_or_else(|| fatal("record"))?;
+            bytes = bytes.saturating_add(record.size_bytes);
+            records.push(record);
+            if bytes > max_bytes {
+                return Ok(records);
+            }
+            range.start = std::ops::Bound::Excluded(k);
+        }
+        if !full {
+            break;
+        }
+        page = (page * 2).min(MAX_PAGE);
+    }
+    Ok(records)
 }
 
+/// Bytes of records one trim step reads, about (the record that passes it
+/// is read too): a step must not read a thousand records of two 400 KB
+/// images each to find that the first is too young to go.
+const TRIM_STEP_BYTES: usize = 4 << 20;
+
 /// Removes what is past retention: up to `budget` records older than
-/// `cutoff_ms` (oldest first in each shard), closed shards left empty and
-/// old, and disabled streams with nothing left. Returns how many records
-/// were removed.
+/// `cutoff_ms` (oldest first in each shard), reading about
+/// `TRIM_STEP_BYTES` of them at most, closed shards left empty and old,
+/// and disabled streams with nothing left. Returns how many records were
+/// removed, and whether the step stopped at its bounds with more perhaps
+/// past retention.
 pub fn trim(
     txn: &mut dyn Txn,
     stream: &StreamMeta,
     cutoff_ms: u64,
     budget: usize,
-) -> Result<usize, KvError> {
+) -> Result<(usize, bool), KvError> {
     let mut removed = 0;
+    let mut read = 0usize;
     let mut trimmed = trimmed_below(txn, stream.id)?;
     let mut remaining = false;
+    let mut more = false;
     for shard in shards(txn, stream.id)? {
         let prefix = shard_records_prefix(stream.id, shard.index);
-        let rows = txn.scan(
-            &KeyRange::prefix(&prefix),
-            false,
-            budget.saturating_sub(removed),
-        )?;
-        let mut emptied = true;
+        let want = budget.saturating_sub(removed);
+        let max_bytes = TRIM_STEP_BYTES.saturating_sub(read);
+        let rows = txn.scan_bounded(&KeyRange::prefix(&prefix), false, want, max_bytes)?;
+        let got: usize = rows.iter().map(|(k, v)| k.len() + v.len()).sum();
+        read += got;
+        // The scan stopped at the step's bounds, not at the shard's end.
+        let cut = rows.len() == want || got > max_bytes;
+        let mut young = false;
         for (k, v) in &rows {
             let created = v
                 .get(2..10)
                 .and_then(|b| b.try_into().ok())
                 .map_or(0, u64::from_be_bytes);
             if created >= cutoff_ms {
-                emptied = false;
+                young = true;
                 break;
             }
             let seq = u64::from_be_bytes(k[prefix.len()..].try_into().map_err(|_| fatal("key"))?);
@@ -730,10 +764,8 @@ pub fn trim(
             txn.delete(k)?;
             removed += 1;
         }
-        if rows.len() == budget {
-            emptied = false;
-        }
-        if emptied
+        if !young
+            && !cut
             && shard.closed
             && shard.opened_ms < cutoff_ms
             && txn.scan(&KeyRange::prefix(&prefix), false, 1)?.is_empty()
@@ -742,8 +774,8 @@ pub fn trim(
         } else {
             remaining = true;
         }
-        if removed >= budget {
-            remaining = true;
+        if cut && !young {
+            more = true;
             break;
         }
     }
@@ -758,7 +790,7 @@ pub fn trim(
             .ok_or_else(|| fatal("key"))?;
         txn.delete_range(&stream_records_prefix(stream.id), &end)?;
     }
-    Ok(removed)
+    Ok((removed, more))
 }
 
 #[cfg(test)]
@@ -857,7 +889,7 @@ mod tests {
         let mut seen: std::collections::HashMap<String, Vec<u64>> = Default::default();
         let mut total = 0;
         for sh in &shards {
-            for rec in read(&*snap, 7, sh.index, 0, usize::MAX).unwrap() {
+            for rec in read(&*snap, 7, sh.index, 0, usize::MAX, u64::MAX).unwrap() {
                 total += 1;
                 let pk = match &rec.keys["pk"] {
                     AttributeValue::S(v) => v.clone(),
@@ -893,11 +925,11 @@ mod tests {
         let all = shards(&*snap, 7).unwrap();
         assert!(all.iter().all(|s| s.closed));
         assert_eq!(all[0].last_seq, Some(4));
-        assert_eq!(read(&*snap, 7, 0, 0, 100).unwrap().len(), 5);
+        assert_eq!(read(&*snap, 7, 0, 0, 100, u64::MAX).unwrap().len(), 5);
         drop(snap);
         let m = get(&*kv.read().unwrap(), 7).unwrap().unwrap();
         write_blocking(&kv, move |txn| {
-            let n = trim(txn, &m, now_ms() + 1, 100)?;
+            let (n, _) = trim(txn, &m, now_ms() + 1, 100)?;
             assert_eq!(n, 5);
             Ok((Outcome::Commit, ()))
         })
@@ -919,13 +951,13 @@ mod tests {
         append_n(&kv, StreamSettings::default(), 4);
         let m = get(&*kv.read().unwrap(), 7).unwrap().unwrap();
         write_blocking(&kv, move |txn| {
-            assert_eq!(trim(txn, &m, now_ms() + 1, 3)?, 3);
+            assert_eq!(trim(txn, &m, now_ms() + 1, 3)?, (3, true));
             Ok((Outcome::Commit, ()))
         })
         .unwrap();
         let snap = kv.read().unwrap();
         assert_eq!(trimmed_below(&*snap, 7).unwrap(), 3);
-        assert_eq!(read(&*snap, 7, 0, 0, 10).unwrap().len(), 1);
+        assert_eq!(read(&*snap, 7, 0, 0, 10, u64::MAX).unwrap().len(), 1);
         assert!(get(&*snap, 7).unwrap().is_some());
     }
 }

@@ -101,17 +101,25 @@ impl Tenant {
             .ok_or_else(crate::actions::describe_table::not_found_item)
     }
 
-    /// Caches a catalog entry after its change is durable. Changes to one
-    /// table may finish out of order (an UpdateTable and a background index
-    /// build); an entry never replaces a newer generation of the same table.
+    /// Caches a changed catalog entry after its change is durable. Changes
+    /// to one table may finish out of order (an UpdateTable and a background
+    /// index build, or either and a DeleteTable committed in the same group
+    /// commit), so an entry only replaces an older generation of the same
+    /// table: a table deleted (or deleted and created again under a new id)
+    /// since is not brought back by a change that committed before it.
     pub fn put_table(&self, meta: Arc<TableMeta>) {
         let mut tables = self.tables.write();
-        if let Some(cur) = tables.get(meta.name()) {
-            if cur.id == meta.id && cur.generation > meta.generation {
-                return;
+        if let Some(cur) = tables.get_mut(meta.name()) {
+            if cur.id == meta.id && cur.generation <= meta.generation {
+                *cur = meta;
             }
         }
-        tables.insert(meta.name().to_string(), meta);
+    }
+
+    /// Caches a table just created (its id is new, so nothing can be
+    /// cached under it yet).
+    pub fn insert_table(&self, meta: Arc<TableMeta>) {
+        self.tables.write().insert(meta.name().to_string(), meta);
     }
 
     /// Every table, by name.

@@ -95,8 +95,8 @@ impl Job for Trim {
                 return Ok(Step::More);
             }
             let cutoff = self.cutoff;
-            let removed = trim_batch(tenant, stream, cutoff).await?;
-            if removed < TRIM_BATCH {
+            let (_, more) = trim_batch(tenant, stream, cutoff).await?;
+            if !more {
                 self.streams.pop();
             }
             Ok(Step::More)
@@ -104,7 +104,13 @@ impl Job for Trim {
     }
 }
 
-async fn trim_batch(tenant: &Tenant, stream: StreamMeta, cutoff: u64) -> Result<usize, KvError> {
+/// One bounded trim step of `stream`: records removed, and whether more
+/// may be past retention.
+async fn trim_batch(
+    tenant: &Tenant,
+    stream: StreamMeta,
+    cutoff: u64,
+) -> Result<(usize, bool), KvError> {
     background::write(&tenant.kv, move |txn| {
         Ok((
             Outcome::Commit,
@@ -162,7 +168,11 @@ mod tests {
                     streams::shards(&*snap, s.id)
                         .unwrap()
                         .iter()
-                        .map(|sh| streams::read(&*snap, s.id, sh.index, 0, 100).unwrap().len())
+                        .map(|sh| {
+                            streams::read(&*snap, s.id, sh.index, 0, 100, u64::MAX)
+                                .unwrap()
+                                .len()
+                        })
                         .sum::<usize>()
                 })
                 .sum();

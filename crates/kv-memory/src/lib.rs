@@ -120,6 +120,24 @@ impl ReadTxn for Snapshot<'_> {
             range,
             reverse,
             limit,
+            usize::MAX,
+        ))
+    }
+
+    fn scan_bounded(
+        &self,
+        range: &KeyRange,
+        reverse: bool,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<KeyValue>, KvError> {
+        Ok(merged_scan(
+            &self.map,
+            &Overlay::new(),
+            range,
+            reverse,
+            limit,
+            max_bytes,
         ))
     }
 }
@@ -144,7 +162,31 @@ impl ReadTxn for MemoryTxn<'_> {
         reverse: bool,
         limit: usize,
     ) -> Result<Vec<KeyValue>, KvError> {
-        Ok(merged_scan(self.base, &self.overlay, range, reverse, limit))
+        Ok(merged_scan(
+            self.base,
+            &self.overlay,
+            range,
+            reverse,
+            limit,
+            usize::MAX,
+        ))
+    }
+
+    fn scan_bounded(
+        &self,
+        range: &KeyRange,
+        reverse: bool,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<KeyValue>, KvError> {
+        Ok(merged_scan(
+            self.base,
+            &self.overlay,
+            range,
+            reverse,
+            limit,
+            max_bytes,
+        ))
     }
 }
 
@@ -217,6 +259,7 @@ fn merged_scan(
     range: &KeyRange,
     reverse: bool,
     limit: usize,
+    max_bytes: usize,
 ) -> Vec<KeyValue> {
     if limit == 0 || range_is_empty(range) {
         return Vec::new();
@@ -225,9 +268,9 @@ fn merged_scan(
     let base_iter = base.range::<[u8], _>(bounds);
     let overlay_iter = overlay.range::<[u8], _>(bounds);
     if reverse {
-        merge(base_iter.rev(), overlay_iter.rev(), true, limit)
+        merge(base_iter.rev(), overlay_iter.rev(), true, limit, max_bytes)
     } else {
-        merge(base_iter, overlay_iter, false, limit)
+        merge(base_iter, overlay_iter, false, limit, max_bytes)
     }
 }
 
@@ -236,12 +279,14 @@ fn merge<'a>(
     mut overlay: impl Iterator<Item = (&'a Vec<u8>, &'a Option<Vec<u8>>)>,
     reverse: bool,
     limit: usize,
+    max_bytes: usize,
 ) -> Vec<KeyValue> {
     use std::cmp::Ordering;
-    let mut out = Vec::new();
+    let mut out: Vec<KeyValue> = Vec::new();
+    let mut bytes = 0usize;
     let mut b = base.next();
     let mut o = overlay.next();
-    while out.len() < limit {
+    while out.len() < limit && bytes <= max_bytes {
         // Which side comes first in scan order: the committed pair, the
         // pending one, or both at once (the pending one wins).
         let take = match (b, o) {
@@ -260,12 +305,14 @@ fn merge<'a>(
         match take {
             Ordering::Less => {
                 if let Some((k, v)) = b {
+                    bytes = bytes.saturating_add(k.len() + v.len());
                     out.push((k.clone(), v.clone()));
                 }
                 b = base.next();
             }
             Ordering::Greater | Ordering::Equal => {
                 if let Some((k, Some(v))) = o {
+                    bytes = bytes.saturating_add(k.len() + v.len());
                     out.push((k.clone(), v.clone()));
                 }
                 if take == Ordering::Equal {

@@ -149,7 +149,17 @@ impl ReadTxn for SqliteRead<'_> {
         reverse: bool,
         limit: usize,
     ) -> Result<Vec<KeyValue>, KvError> {
-        sql::scan(self.conn()?, range, reverse, limit).map_err(kv_error)
+        sql::scan(self.conn()?, range, reverse, limit, usize::MAX).map_err(kv_error)
+    }
+
+    fn scan_bounded(
+        &self,
+        range: &KeyRange,
+        reverse: bool,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<KeyValue>, KvError> {
+        sql::scan(self.conn()?, range, reverse, limit, max_bytes).map_err(kv_error)
     }
 }
 

@@ -123,11 +123,15 @@ fn scan_sql(start: usize, end: usize, reverse: bool) -> &'static str {
     &table[(start * 3 + end) * 2 + usize::from(reverse)]
 }
 
+/// Up to `limit` pairs of `range`, stopping right after the pair that
+/// takes the bytes read past `max_bytes` (rows are stepped one at a time,
+/// so nothing past it is read).
 pub(crate) fn scan(
     conn: &Connection,
     range: &KeyRange,
     reverse: bool,
     limit: usize,
+    max_bytes: usize,
 ) -> rusqlite::Result<Vec<KeyValue>> {
     if limit == 0 {
         return Ok(Vec::new());
@@ -144,8 +148,14 @@ pub(crate) fn scan(
     stmt.raw_bind_parameter(index, i64::try_from(limit).unwrap_or(i64::MAX))?;
     let mut rows = stmt.raw_query();
     let mut out = Vec::new();
+    let mut bytes = 0usize;
     while let Some(row) = rows.next()? {
-        out.push((row.get(0)?, row.get(1)?));
+        let (k, v): (Vec<u8>, Vec<u8>) = (row.get(0)?, row.get(1)?);
+        bytes = bytes.saturating_add(k.len() + v.len());
+        out.push((k, v));
+        if bytes > max_bytes {
+            break;
+        }
     }
     Ok(out)
 }

@@ -37,6 +37,7 @@ macro_rules! contract_tests {
             scan_directions_and_limits,
             scan_every_bound_kind,
             scan_prefixes_and_extreme_bytes,
+            scan_bounded_stops_after_the_bound,
             reads_see_own_writes,
             later_jobs_see_earlier_commits,
             abort_discards_everything,
@@ -181,6 +182,68 @@ pub fn get_many_keeps_order(factory: Factory) {
         ]
     );
     assert!(r.get_many(&[]).unwrap().is_empty());
+}
+
+/// A bounded scan returns what `scan` would, up to and including the pair
+/// that takes the bytes of keys and values past the bound, in snapshots and
+/// in write transactions (which see their own pending writes).
+pub fn scan_bounded_stops_after_the_bound(factory: Factory) {
+    let kv = factory();
+    // Pairs of 2 + 10 * i bytes: uneven, so every bound lands differently.
+    let pairs: Vec<KeyValue> = (0u8..8)
+        .map(|i| (vec![b'k', i], vec![i; 10 * usize::from(i)]))
+        .collect();
+    let committed = pairs.clone();
+    write_blocking(&*kv, move |t| {
+        for (k, v) in committed.iter().filter(|(k, _)| k[1] % 2 == 0) {
+            t.put(k, v)?;
+        }
+        Ok((Outcome::Commit, ()))
+    })
+    .unwrap();
+    let check = |r: &dyn ReadTxn, present: &[KeyValue]| {
+        for reverse in [false, true] {
+            for limit in [0, 1, 3, usize::MAX] {
+                let full = scan_of(r, &everything(), reverse, limit);
+                assert_eq!(full.len(), present.len().min(limit));
+                for max_bytes in [0, 1, 2, 21, 22, 23, 60, 500, usize::MAX] {
+                    let mut expected = Vec::new();
+                    let mut bytes = 0;
+                    for (k, v) in &full {
+                        expected.push((k.clone(), v.clone()));
+                        bytes += k.len() + v.len();
+                        if bytes > max_bytes {
+                            break;
+                        }
+                    }
+                    let got = r
+                        .scan_bounded(&everything(), reverse, limit, max_bytes)
+                        .expect("scan_bounded");
+                    assert_eq!(
+                        got, expected,
+                        "reverse {reverse}, limit {limit}, max_bytes {max_bytes}"
+                    );
+                }
+            }
+        }
+    };
+    let even: Vec<KeyValue> = pairs
+        .iter()
+        .filter(|(k, _)| k[1] % 2 == 0)
+        .cloned()
+        .collect();
+    check(&*kv.read().unwrap(), &even);
+    let all = pairs.clone();
+    write_blocking(&*kv, move |t| {
+        for (k, v) in all.iter().filter(|(k, _)| k[1] % 2 == 1) {
+            t.put(k, v)?;
+        }
+        t.delete(&[b'k', 4])?;
+        let present: Vec<KeyValue> = all.iter().filter(|(k, _)| k[1] != 4).cloned().collect();
+        check(&*t, &present);
+        Ok((Outcome::Abort, ()))
+    })
+    .unwrap();
 }
 
 /// Scans run forward and backward and stop at the limit, 0 included.

@@ -112,6 +112,24 @@ pub trait ReadTxn {
     /// when `reverse`.
     fn scan(&self, range: &KeyRange, reverse: bool, limit: usize)
         -> Result<Vec<KeyValue>, KvError>;
+
+    /// `scan`, stopping early right after the pair that takes the keys and
+    /// values read past `max_bytes` in all: a caller that needs about a
+    /// megabyte of possibly large values does not have `limit` of them read
+    /// into memory. Fewer than `limit` pairs that hold no more than
+    /// `max_bytes` means the range has no more. The default reads all
+    /// `limit` pairs; backends override it (the contract suite's
+    /// `scan_bounded_stops_after_the_bound` checks they do).
+    fn scan_bounded(
+        &self,
+        range: &KeyRange,
+        reverse: bool,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<KeyValue>, KvError> {
+        let _ = max_bytes;
+        self.scan(range, reverse, limit)
+    }
 }
 
 /// A read-write transaction.

@@ -4,7 +4,7 @@
 
 use std::io::Read;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use tokio::time::Instant;
@@ -46,10 +46,11 @@ pub(crate) struct Held {
 }
 
 /// Reads the whole body by `deadline`, failing as soon as it passes `limit`
-/// bytes. Each byte is taken from the body budget before it is held: a
-/// declared length all at once, before anything is read, a chunked body as
-/// it arrives. A body that arrives in one frame (the common case) is
-/// returned without copying.
+/// bytes. The body budget holds what the body's buffer holds, taken before
+/// the buffer grows: a body on its way holds about what has arrived (at
+/// most twice that), not what it declares, so bodies that are declared and
+/// then not sent cannot take the budget from the requests that are. A body
+/// that arrives in one frame (the common case) is returned without copying.
 pub(crate) async fn read(
     body: Incoming,
     content_length: Option<u64>,
@@ -61,7 +62,7 @@ pub(crate) async fn read(
         return Err(BodyError::TooLarge);
     }
     let declared = content_length.map_or(0, |len| len as usize);
-    let reservation = admission.body(declared).ok_or(BodyError::Throttled)?;
+    let reservation = admission.body(0).ok_or(BodyError::Throttled)?;
     tokio::time::timeout_at(deadline, read_frames(body, declared, limit, reservation))
         .await
         .unwrap_or(Err(BodyError::TimedOut))
@@ -74,7 +75,7 @@ async fn read_frames(
     mut reservation: Reservation,
 ) -> Result<Held, BodyError> {
     let mut first: Option<Bytes> = None;
-    let mut joined: Option<BytesMut> = None;
+    let mut joined: Option<Vec<u8>> = None;
     while let Some(frame) = body.frame().await {
         let Ok(data) = frame.map_err(|_| BodyError::Io)?.into_data() else {
             continue; // trailers
@@ -84,29 +85,44 @@ async fn read_frames(
         }
         let so_far = joined
             .as_ref()
-            .map_or_else(|| first.as_ref().map_or(0, Bytes::len), BytesMut::len);
+            .map_or_else(|| first.as_ref().map_or(0, Bytes::len), Vec::len);
         let total = so_far + data.len();
         if total > limit {
             return Err(BodyError::TooLarge);
         }
-        // Hyper holds a body to its declared length, so only a chunked
-        // body grows past what was reserved.
-        if total > declared && !reservation.grow(total - so_far.max(declared)) {
-            return Err(BodyError::Throttled);
-        }
+        // The buffer doubles (so a large body is copied about twice in all)
+        // up to the declared length, which hyper holds a body to; only a
+        // chunked body that declared a length too (which hyper ignores) can
+        // pass it, and then it doubles up to the limit.
+        let most = if total <= declared { declared } else { limit };
+        // Near a full budget it takes what is free, if the bytes in hand
+        // fit, so that a body that fits the budget is never refused for
+        // the doubling.
         if let Some(buf) = joined.as_mut() {
+            if total > buf.capacity() {
+                let capacity = reservation
+                    .grow_within(total, total.max(2 * buf.capacity()).min(most))
+                    .ok_or(BodyError::Throttled)?;
+                buf.reserve_exact(capacity - buf.len());
+            }
             buf.extend_from_slice(&data);
         } else if let Some(head) = first.take() {
-            let mut buf = BytesMut::with_capacity(declared.max(head.len() + data.len()));
+            let capacity = reservation
+                .grow_within(total, (2 * total).min(most))
+                .ok_or(BodyError::Throttled)?;
+            let mut buf = Vec::with_capacity(capacity);
             buf.extend_from_slice(&head);
             buf.extend_from_slice(&data);
             joined = Some(buf);
         } else {
+            if !reservation.grow_to(data.len()) {
+                return Err(BodyError::Throttled);
+            }
             first = Some(data);
         }
     }
     let bytes = match joined {
-        Some(buf) => buf.freeze(),
+        Some(buf) => Bytes::from(buf),
         None => first.unwrap_or_default(),
     };
     Ok(Held { bytes, reservation })

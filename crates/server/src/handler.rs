@@ -3,9 +3,11 @@
 //!
 //! The server's limits come first where they can refuse without the body
 //! (requests in flight: the server's on arrival, the account's once the
-//! request is known to reach the engine), and the body is held in memory,
-//! against the body budget, only when the answer needs it: a body with the
-//! wrong content type is answered from its length alone.
+//! request is known to reach the engine), but a request takes its slots
+//! only once its body has arrived, so that a body on its way holds none.
+//! The body is held in memory, against the body budget, only when the
+//! answer needs it: a body with the wrong content type is answered from
+//! its length alone.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -53,15 +55,11 @@ pub(crate) async fn handle(
     let started = Instant::now();
     let (parts, body) = request.into_parts();
     let (response, operation) = match parts.method {
-        Method::POST => match state.admission.request() {
-            Some(slot) => {
-                let uri_query = parts.uri.query();
-                let answer = post(&state, &parts.headers, uri_query, body, meta, started).await;
-                drop(slot);
-                answer
-            }
-            None => (response::throttled(meta, answer_type(&parts.headers)), ""),
-        },
+        Method::POST if state.admission.request_free() => {
+            let uri_query = parts.uri.query();
+            post(&state, &parts.headers, uri_query, body, meta, started).await
+        }
+        Method::POST => (response::throttled(meta, answer_type(&parts.headers)), ""),
         Method::GET => (health(meta), ""),
         Method::OPTIONS if meta.cors => (preflight(&parts.headers, meta), ""),
         _ => (response::not_found(meta), ""),
@@ -124,21 +122,16 @@ async fn post<'h>(
     };
     let scope = auth::authenticate(headers, query);
 
-    // A request that will reach the engine counts against its account from
-    // here; one refused for its target or signature does not.
-    let account = if operation.is_some() && scope.is_ok() {
-        match admission.account(DEFAULT_ACCOUNT_ID) {
-            Some(slot) => Some(slot),
-            None => {
-                return (
-                    response::throttled(meta, json_type),
-                    operation.unwrap_or(""),
-                )
-            }
-        }
-    } else {
-        None
-    };
+    // A request that will reach the engine counts against its account; one
+    // refused for its target or signature does not. Refused now if the
+    // account is at its limit, it takes its slot once its body is here.
+    let reaches_engine = operation.is_some() && scope.is_ok();
+    if reaches_engine && !admission.account_free(DEFAULT_ACCOUNT_ID) {
+        return (
+            response::throttled(meta, json_type),
+            operation.unwrap_or(""),
+        );
+    }
 
     let held = match body {
         Some(body) => {
@@ -154,6 +147,23 @@ async fn post<'h>(
             },
             None => return (response::throttled(meta, json_type), ""),
         },
+    };
+    // The body is here: from now on the request is in flight.
+    let Some(slot) = admission.request() else {
+        return (response::throttled(meta, json_type), "");
+    };
+    let account = if reaches_engine {
+        match admission.account(DEFAULT_ACCOUNT_ID) {
+            Some(slot) => Some(slot),
+            None => {
+                return (
+                    response::throttled(meta, json_type),
+                    operation.unwrap_or(""),
+                )
+            }
+        }
+    } else {
+        None
     };
     let held = if is_gzip(headers.get(CONTENT_ENCODING)) {
         match body::gunzip(held, MAX_REQUEST_BYTES).await {
@@ -205,7 +215,7 @@ async fn post<'h>(
             fail(err)
         }
     };
-    drop((held, account));
+    drop((held, account, slot));
     (response, operation)
 }
 

@@ -25,9 +25,9 @@ pub struct Limits {
     /// Requests being served at once for one account (tenant).
     pub max_in_flight_per_account: usize,
     /// Bytes of request bodies held in memory at once, over all requests; a
-    /// body counts from before it is read until its answer is built (a
-    /// 16 MiB body takes 16 MiB of it, an inflated gzip body its inflated
-    /// size too).
+    /// body counts as it arrives (what its buffer holds) until its answer is
+    /// built (a 16 MiB body takes 16 MiB of it, an inflated gzip body its
+    /// inflated size too).
     pub body_budget: usize,
     /// How long a connection may take to send a complete request head,
     /// counted from when the server starts waiting for it: this closes
@@ -109,10 +109,25 @@ impl Admission {
         Slot::take(&self.in_flight, self.limits.max_in_flight)
     }
 
+    /// Whether a slot among the server's requests in flight is free now. A
+    /// request is refused before its body is read when none is, but takes
+    /// one only once its body has arrived: a body on its way (as slowly as
+    /// its sender likes, up to the body read timeout) must not hold a slot
+    /// the requests ready to run need.
+    pub(crate) fn request_free(&self) -> bool {
+        self.in_flight.load(Ordering::Acquire) < self.limits.max_in_flight
+    }
+
     /// A slot among `account`'s requests in flight.
     pub(crate) fn account(&self, account: &str) -> Option<AccountSlot> {
         self.accounts
             .take(account, self.limits.max_in_flight_per_account)
+    }
+
+    /// Whether a slot among `account`'s requests in flight is free now (see
+    /// [`Admission::request_free`]).
+    pub(crate) fn account_free(&self, account: &str) -> bool {
+        self.accounts.count(account) < self.limits.max_in_flight_per_account
     }
 
     /// `bytes` of the body budget, if that much is free.
@@ -169,6 +184,33 @@ impl Reservation {
         taken
     }
 
+    /// Holds `bytes` in all, taking what is missing; false (and nothing
+    /// taken) if that much is not free.
+    pub(crate) fn grow_to(&mut self, bytes: usize) -> bool {
+        bytes <= self.bytes || self.grow(bytes - self.bytes)
+    }
+
+    /// Holds as much as is free up to `most` bytes in all, but at least
+    /// `least` (`most` when it is smaller); what it holds then, or `None`
+    /// (and nothing taken) if `least` is not free.
+    pub(crate) fn grow_within(&mut self, least: usize, most: usize) -> Option<usize> {
+        let least = least.min(most);
+        if most <= self.bytes {
+            return Some(self.bytes);
+        }
+        let (held, capacity) = (self.bytes, self.capacity);
+        let mut taken = 0;
+        self.used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                let free = capacity.saturating_sub(used);
+                taken = (most - held).min(free);
+                (held + taken >= least).then_some(used + taken)
+            })
+            .ok()?;
+        self.bytes += taken;
+        Some(self.bytes)
+    }
+
     /// Gives back what is held beyond `bytes`.
     pub(crate) fn shrink_to(&mut self, bytes: usize) {
         if bytes < self.bytes {
@@ -200,8 +242,17 @@ impl Accounts {
         }
     }
 
+    fn shard(&self, account: &str) -> usize {
+        (self.hasher.hash_one(account) % self.shards.len() as u64) as usize
+    }
+
+    fn count(&self, account: &str) -> usize {
+        let counts = self.shards[self.shard(account)].lock();
+        counts.get(account).copied().unwrap_or(0)
+    }
+
     fn take(self: &Arc<Self>, account: &str, max: usize) -> Option<AccountSlot> {
-        let shard = (self.hasher.hash_one(account) % self.shards.len() as u64) as usize;
+        let shard = self.shard(account);
         let mut counts = self.shards[shard].lock();
         let count = counts.get(account).copied().unwrap_or(0);
         if count >= max {
@@ -301,5 +352,26 @@ mod tests {
         assert!(a.body(100).is_some(), "everything came back");
         assert!(a.body(101).is_none(), "never more than the budget");
         assert!(a.body(usize::MAX).is_none(), "no overflow");
+    }
+
+    #[test]
+    fn growing_within_bounds() {
+        let a = admission(Limits {
+            body_budget: 100,
+            ..Limits::default()
+        });
+        let mut r = a.body(10).expect("fits");
+        assert!(r.grow_to(30), "to 30 in all");
+        assert!(r.grow_to(20), "already held");
+        assert_eq!(r.grow_within(40, 60), Some(60), "all it asked for");
+        let other = a.body(30).expect("30 of the 40 left");
+        assert_eq!(r.grow_within(65, 90), Some(70), "what is free");
+        assert_eq!(r.grow_within(71, 90), None, "not even the least");
+        assert_eq!(r.grow_within(10, 20), Some(70), "holds more already");
+        drop(other);
+        assert_eq!(r.grow_within(0, usize::MAX), Some(100), "the whole budget");
+        assert!(!r.grow_to(101));
+        drop(r);
+        assert!(a.body(100).is_some(), "everything came back");
     }
 }

@@ -25,7 +25,8 @@ pub use keycond::{
     key_conditions_to_query, KeyAttr, KeyQuery, QuerySchema, SortRange,
 };
 pub use names::{
-    check_placeholders_without_expressions, validate_placeholder_maps, PlaceholderMap, Placeholders,
+    check_placeholders_without_expressions, validate_placeholder_maps, PlaceholderMap,
+    Placeholders, MAX_REFERENCED_VALUE_BYTES,
 };
 pub use parser::{parse_condition, parse_projection, parse_update};
 pub use projection::project;

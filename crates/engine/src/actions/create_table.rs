@@ -720,7 +720,7 @@ pub async fn run(
     })
     .await?;
     let description = super::common::describe_with_stats(&meta, &Default::default());
-    tenant.put_table(Arc::new(meta));
+    tenant.insert_table(Arc::new(meta));
     crate::trimmer::ensure(tenant);
     Ok(CreateTableOutput {
         table_description: Some(description),

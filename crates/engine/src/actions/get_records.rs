@@ -87,8 +87,8 @@ pub async fn run(
             .into_iter()
             .find(|s| s.index == pos.shard);
         let trimmed = streams::trimmed_below(txn, pos.stream).map_err(storage_error)?;
-        let records =
-            streams::read(txn, pos.stream, pos.shard, pos.from, limit).map_err(storage_error)?;
+        let records = streams::read(txn, pos.stream, pos.shard, pos.from, limit, MAX_BYTES)
+            .map_err(storage_error)?;
         Ok((stream, shard, trimmed, records))
     })
     .await?;

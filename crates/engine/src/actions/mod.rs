@@ -29,3 +29,5 @@ pub mod update_time_to_live;
 pub(crate) mod common;
 #[cfg(test)]
 mod conflict_tests;
+#[cfg(test)]
+mod read_bounds_tests;

@@ -270,15 +270,18 @@ fn plan(tenant: &Tenant, input: &TransactWriteItemsInput) -> Result<Vec<Planned>
         .collect();
     let mut prepared = Vec::with_capacity(entries.len());
     let mut bytes = 0usize;
+    let mut referenced = 0usize;
     for e in &entries {
         let p = RequestExpressions {
             condition_expression: e.condition_expression,
             update_expression: e.update_expression,
             names: e.names,
             values: e.values,
+            referenced_before: referenced,
             ..Default::default()
         }
         .prepare()?;
+        referenced = p.referenced;
         if let Some(item) = e.item {
             check_item(item)?;
             check_item_size(item, false)?;

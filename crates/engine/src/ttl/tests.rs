@@ -260,7 +260,8 @@ async fn a_sweep_deletes_due_items_with_a_ttl_stream_record() {
     let mut records = Vec::new();
     for shard in crate::streams::shards(&*snap, streams[0].id).expect("shards") {
         records.extend(
-            crate::streams::read(&*snap, streams[0].id, shard.index, 0, 100).expect("records"),
+            crate::streams::read(&*snap, streams[0].id, shard.index, 0, 100, u64::MAX)
+                .expect("records"),
         );
     }
     let removes: Vec<_> = records
