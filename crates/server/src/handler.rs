@@ -32,9 +32,6 @@ use crate::DispatchHook;
 
 const X_AMZ_TARGET: &str = "x-amz-target";
 
-/// Every request lives in this one account until tenants arrive.
-const DEFAULT_ACCOUNT_ID: &str = "000000000000";
-
 /// What `GET /` answers: DynamoDB's load-balancer health text.
 const HEALTH_TEXT: &str = "healthy: dynamodb.us-east-1.amazonaws.com ";
 
@@ -125,8 +122,15 @@ async fn post<'h>(
     // A request that will reach the engine counts against its account; one
     // refused for its target or signature does not. Refused now if the
     // account is at its limit, it takes its slot once its body is here.
+    // Signatures are not verified: the access key id picks the account when
+    // it is one (12 digits), as LocalStack does; anything else lands in
+    // the default account.
+    let account_id = match &scope {
+        Ok(scope) => openddb_auth::unverified_account(&scope.access_key_id).to_owned(),
+        Err(_) => openddb_auth::DEFAULT_ACCOUNT_ID.to_owned(),
+    };
     let reaches_engine = operation.is_some() && scope.is_ok();
-    if reaches_engine && !admission.account_free(DEFAULT_ACCOUNT_ID) {
+    if reaches_engine && !admission.account_free(&account_id) {
         return (
             response::throttled(meta, json_type),
             operation.unwrap_or(""),
@@ -153,7 +157,7 @@ async fn post<'h>(
         return (response::throttled(meta, json_type), "");
     };
     let account = if reaches_engine {
-        match admission.account(DEFAULT_ACCOUNT_ID) {
+        match admission.account(&account_id) {
             Some(slot) => Some(slot),
             None => {
                 return (
@@ -192,7 +196,7 @@ async fn post<'h>(
     }
 
     let ctx = RequestContext {
-        account_id: DEFAULT_ACCOUNT_ID.to_owned(),
+        account_id,
         access_key_id: scope.access_key_id.into_owned(),
         region: scope.region.into_owned(),
     };
