@@ -38,6 +38,8 @@ pub struct RequestContext {
     /// The access key the request was signed with.
     pub access_key_id: String,
     pub region: String,
+    /// Whether the request came over TLS (IAM's `aws:SecureTransport`).
+    pub secure_transport: bool,
 }
 
 impl Default for RequestContext {
@@ -46,6 +48,7 @@ impl Default for RequestContext {
             account_id: "000000000000".into(),
             access_key_id: String::new(),
             region: "us-east-1".into(),
+            secure_transport: false,
         }
     }
 }

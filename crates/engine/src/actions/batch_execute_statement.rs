@@ -37,6 +37,7 @@ pub fn error_code(kind: ErrorKind) -> &'static str {
         ErrorKind::RequestLimitExceeded => "RequestLimitExceeded",
         ErrorKind::ThrottlingException => "ThrottlingError",
         ErrorKind::InternalServerError => "InternalServerError",
+        ErrorKind::AccessDeniedException => "AccessDenied",
         _ => "ValidationError",
     }
 }
