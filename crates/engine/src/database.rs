@@ -17,6 +17,7 @@ use crate::actions;
 use crate::inflight::ConflictFaults;
 use crate::run::storage_error;
 use crate::sealed::{sealer_for, TokenSecret};
+use crate::table_refs::NamesTables;
 use crate::tenant::Tenant;
 
 /// Where a database keeps its data.
@@ -37,6 +38,8 @@ pub struct RequestContext {
     /// The access key the request was signed with.
     pub access_key_id: String,
     pub region: String,
+    /// Whether the request came over TLS (IAM's `aws:SecureTransport`).
+    pub secure_transport: bool,
 }
 
 impl Default for RequestContext {
@@ -45,6 +48,7 @@ impl Default for RequestContext {
             account_id: "000000000000".into(),
             access_key_id: String::new(),
             region: "us-east-1".into(),
+            secure_transport: false,
         }
     }
 }
@@ -249,6 +253,7 @@ impl Database {
                                 e
                             }
                         })?;
+                        let input = resolved(input, ctx)?;
                         let tenant = self.tenant_async(&ctx.account_id).await?;
                         to_json(&$action(&tenant, ctx, input).await?)
                     })*
@@ -317,6 +322,12 @@ impl TenantLoader {
     }
 }
 
+/// The request with its table ARNs read (see `table_refs`).
+fn resolved<I: NamesTables>(mut input: I, ctx: &RequestContext) -> Result<I, DynamoError> {
+    input.resolve_tables(ctx)?;
+    Ok(input)
+}
+
 fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, DynamoError> {
     // Most answers are small; a page of items grows from here by doubling.
     let mut out = Vec::with_capacity(1024);
@@ -331,6 +342,7 @@ macro_rules! embedded_api {
                 $(#[$m])*
                 pub async fn $method(&self, input: $input) -> Result<$output, DynamoError> {
                     let ctx = &self.default_context;
+                    let input = resolved(input, ctx)?;
                     let tenant = self.tenant_async(&ctx.account_id).await?;
                     actions::$action::run(&tenant, ctx, input).await
                 }

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod actions;
+mod arn;
 mod background;
 mod capacity;
 mod catalog;
@@ -17,6 +18,7 @@ mod partiql;
 mod run;
 mod sealed;
 pub mod streams;
+mod table_refs;
 mod tenant;
 mod tokens;
 mod trimmer;

@@ -1047,9 +1047,17 @@ pub fn decode_iterator<'a>(
     Some((arn, position))
 }
 
-/// The stream with this ARN, if the tenant still has it.
+/// The stream with this ARN, if the tenant still has it. A tenant is one
+/// account, and its streams are the same whatever region names them, so
+/// the resource part (`table/<name>/stream/<label>`) identifies one; the
+/// caller checks the account and region.
 pub fn by_arn(txn: &dyn ReadTxn, arn: &str) -> Result<Option<StreamMeta>, KvError> {
-    Ok(list(txn)?.into_iter().find(|s| s.arn == arn))
+    let Some(wanted) = crate::arn::resource(arn) else {
+        return Ok(None);
+    };
+    Ok(list(txn)?
+        .into_iter()
+        .find(|s| crate::arn::resource(&s.arn) == Some(wanted)))
 }
 
 #[cfg(test)]

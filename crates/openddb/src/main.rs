@@ -65,6 +65,55 @@ struct ServeArgs {
     threads: u16,
     #[command(flatten)]
     limits: LimitArgs,
+    #[command(flatten)]
+    tls: TlsArgs,
+}
+
+/// HTTPS instead of plain HTTP (the default). A TLS server answers only
+/// TLS on its port.
+#[derive(Debug, Clone, Args)]
+struct TlsArgs {
+    /// Serve HTTPS with this certificate chain (PEM, leaf first); needs
+    /// --tls-key.
+    #[arg(
+        long,
+        value_name = "PEM",
+        requires = "tls_key",
+        conflicts_with = "tls_self_signed"
+    )]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a certificate made at start for localhost,
+    /// 127.0.0.1 and ::1; its SHA-256 fingerprint is printed at start-up.
+    #[arg(long)]
+    tls_self_signed: bool,
+    /// With --tls-self-signed: also write the certificate (PEM) here, for
+    /// clients to trust.
+    #[arg(long, value_name = "PATH", requires = "tls_self_signed")]
+    tls_self_signed_cert_out: Option<PathBuf>,
+}
+
+impl TlsArgs {
+    /// The TLS identity asked for, if any; a file that cannot be used is a
+    /// start-up error naming it.
+    fn load(&self) -> Result<Option<server::Tls>, String> {
+        let tls = if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
+            server::Tls::from_pem_files(cert, key)
+        } else if self.tls_self_signed {
+            server::Tls::self_signed()
+        } else {
+            return Ok(None);
+        };
+        let tls = tls.map_err(|err| format!("cannot set up TLS: {err}"))?;
+        if let Some(out) = &self.tls_self_signed_cert_out {
+            std::fs::write(out, tls.certificate_pem()).map_err(|err| {
+                format!("cannot write the certificate to {}: {err}", out.display())
+            })?;
+        }
+        Ok(Some(tls))
+    }
 }
 
 /// Resource bounds: past one, a request is answered at once with
@@ -213,6 +262,8 @@ fn init_logging(level: &str) {
 }
 
 async fn run(args: ServeArgs) -> Result<(), String> {
+    // Before the database and the port: a bad certificate stops start-up.
+    let tls = args.tls.load()?;
     let storage = if args.in_memory {
         StorageConfig::InMemory
     } else {
@@ -244,6 +295,12 @@ async fn run(args: ServeArgs) -> Result<(), String> {
         .map_err(|err| format!("cannot read the bound address: {err}"))?;
     // Printed whatever the log filter: scripts and tests read the port here.
     eprintln!("openddb listening on {address}");
+    if let Some(tls) = &tls {
+        eprintln!(
+            "openddb serves HTTPS only; certificate SHA-256 fingerprint {}",
+            tls.fingerprint()
+        );
+    }
     let where_ = if args.in_memory {
         "in memory".to_owned()
     } else {
@@ -251,9 +308,20 @@ async fn run(args: ServeArgs) -> Result<(), String> {
     };
     tracing::info!(%address, data = %where_, "serving the DynamoDB API");
 
-    server::serve_with(Arc::new(db), listener, config.limits, shutdown_signal())
-        .await
-        .map_err(|err| format!("server failed: {err}"))?;
+    let served = match tls {
+        None => server::serve_with(Arc::new(db), listener, config.limits, shutdown_signal()).await,
+        Some(tls) => {
+            server::serve_tls(
+                Arc::new(db),
+                listener,
+                config.limits,
+                tls,
+                shutdown_signal(),
+            )
+            .await
+        }
+    };
+    served.map_err(|err| format!("server failed: {err}"))?;
     tracing::info!("stopped");
     Ok(())
 }

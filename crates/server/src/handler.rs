@@ -48,13 +48,23 @@ pub(crate) async fn handle(
     state: Arc<State>,
     request: Request<Incoming>,
     meta: Meta,
+    secure: bool,
 ) -> Response<Body> {
     let started = Instant::now();
     let (parts, body) = request.into_parts();
     let (response, operation) = match parts.method {
         Method::POST if state.admission.request_free() => {
             let uri_query = parts.uri.query();
-            post(&state, &parts.headers, uri_query, body, meta, started).await
+            post(
+                &state,
+                &parts.headers,
+                uri_query,
+                body,
+                meta,
+                started,
+                secure,
+            )
+            .await
         }
         Method::POST => (response::throttled(meta, answer_type(&parts.headers)), ""),
         Method::GET => (health(meta), ""),
@@ -85,6 +95,7 @@ async fn post<'h>(
     body: Incoming,
     meta: Meta,
     arrived: Instant,
+    secure: bool,
 ) -> (Response<Body>, &'h str) {
     let admission = &state.admission;
     let deadline = tokio::time::Instant::from_std(arrived + admission.limits.body_read_timeout);
@@ -199,6 +210,7 @@ async fn post<'h>(
         account_id,
         access_key_id: scope.access_key_id.into_owned(),
         region: scope.region.into_owned(),
+        secure_transport: secure,
     };
     if let Some(hook) = &state.hook {
         hook(operation).await;

@@ -21,6 +21,7 @@ mod io;
 mod limits;
 mod response;
 mod target;
+mod tls;
 mod unwind;
 
 use std::convert::Infallible;
@@ -40,6 +41,7 @@ use tokio::net::TcpListener;
 
 pub use body::MAX_REQUEST_BYTES;
 pub use limits::Limits;
+pub use tls::{Tls, TlsError, SELF_SIGNED_NAMES};
 
 use handler::State;
 use limits::{Accepted, Admission, Slot};
@@ -105,7 +107,20 @@ pub async fn serve_with(
     limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    run(db, listener, limits, None, shutdown).await
+    run(db, listener, limits, None, None, shutdown).await
+}
+
+/// [`serve_with`] over TLS: every connection must complete a TLS handshake
+/// (within the limits' header-read timeout) before it is read as HTTP/1.1;
+/// plain HTTP on this listener gets no answer.
+pub async fn serve_tls(
+    db: Arc<Database>,
+    listener: TcpListener,
+    limits: Limits,
+    tls: Tls,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    run(db, listener, limits, Some(tls), None, shutdown).await
 }
 
 /// [`serve_with`] with a [`DispatchHook`]; for tests only.
@@ -117,13 +132,14 @@ pub async fn serve_with_hook(
     hook: DispatchHook,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    run(db, listener, limits, Some(hook), shutdown).await
+    run(db, listener, limits, None, Some(hook), shutdown).await
 }
 
 async fn run(
     db: Arc<Database>,
     listener: TcpListener,
     limits: Limits,
+    tls: Option<Tls>,
     hook: Option<DispatchHook>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
@@ -137,6 +153,7 @@ async fn run(
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout.min(REFUSAL_HEAD_TIMEOUT));
     let write_stall = limits.write_stall_timeout;
+    let handshake_timeout = limits.header_read_timeout;
     let state = Arc::new(State {
         db,
         admission: Admission::new(limits),
@@ -170,14 +187,46 @@ async fn run(
                 continue;
             }
         };
-        let io = TokioIo::new(io::StallGuarded::new(stream, write_stall));
+        let socket = io::StallGuarded::new(stream, write_stall);
         let state = state.clone();
+        let secure = tls.is_some();
         let service = service_fn(move |request| {
             let state = state.clone();
-            async move { Ok::<_, Infallible>(answer(state, request, refuse).await) }
+            async move { Ok::<_, Infallible>(answer(state, request, refuse, secure).await) }
         });
-        let connection = graceful.watch(builder.serve_connection(io, service));
-        tokio::spawn(watch_connection(connection, slot, peer));
+        match &tls {
+            None => {
+                let connection =
+                    graceful.watch(builder.serve_connection(TokioIo::new(socket), service));
+                tokio::spawn(watch_connection(connection, slot, peer));
+            }
+            Some(tls) => {
+                // The handshake runs on the connection's own task, bounded
+                // like a request head: a client that opens TCP and never
+                // finishes it does not hold its slot for long.
+                let acceptor = tls.acceptor().clone();
+                let builder = builder.clone();
+                let watcher = graceful.watcher();
+                tokio::spawn(async move {
+                    let handshake =
+                        tokio::time::timeout(handshake_timeout, acceptor.accept(socket));
+                    let stream = match handshake.await {
+                        Ok(Ok(stream)) => stream,
+                        Ok(Err(err)) => {
+                            tracing::debug!(%peer, error = %err, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "TLS handshake not finished in time");
+                            return;
+                        }
+                    };
+                    let connection =
+                        watcher.watch(builder.serve_connection(TokioIo::new(stream), service));
+                    watch_connection(connection, slot, peer).await;
+                });
+            }
+        }
     }
 
     drop(listener);
@@ -205,6 +254,7 @@ async fn answer(
     state: Arc<State>,
     request: Request<Incoming>,
     refuse: bool,
+    secure: bool,
 ) -> hyper::Response<response::Body> {
     let meta = Meta {
         cors: request.headers().contains_key(ORIGIN),
@@ -214,7 +264,7 @@ async fn answer(
     if refuse {
         return response::closing(response::throttled(meta, json_type));
     }
-    match unwind::catch(handler::handle(state, request, meta)).await {
+    match unwind::catch(handler::handle(state, request, meta, secure)).await {
         Ok(response) => response,
         Err(panic) => {
             tracing::error!(

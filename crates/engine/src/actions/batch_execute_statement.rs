@@ -37,6 +37,7 @@ pub fn error_code(kind: ErrorKind) -> &'static str {
         ErrorKind::RequestLimitExceeded => "RequestLimitExceeded",
         ErrorKind::ThrottlingException => "ThrottlingError",
         ErrorKind::InternalServerError => "InternalServerError",
+        ErrorKind::AccessDeniedException => "AccessDenied",
         _ => "ValidationError",
     }
 }
@@ -80,7 +81,7 @@ fn must_name_key() -> DynamoError {
 
 pub async fn run(
     tenant: &Arc<Tenant>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     input: BatchExecuteStatementInput,
 ) -> Result<BatchExecuteStatementOutput, DynamoError> {
     let mut v = Violations::new();
@@ -113,6 +114,7 @@ pub async fn run(
             Some(e) => Err(e),
             None => Prepared::new(
                 tenant,
+                ctx,
                 s.statement.unwrap_or_default(),
                 s.parameters.unwrap_or_default(),
             ),

@@ -105,6 +105,30 @@ pub fn describe_with_stats(meta: &TableMeta, stats: &AllStats) -> TableDescripti
     d
 }
 
+/// A table's description as `ctx` sees it: the ARNs stored when the table
+/// was made (in its creator's region) named in the caller's account and
+/// region. The encryption key's ARN is left as stored: it may be a key the
+/// user named.
+pub fn localize_description(
+    mut d: TableDescription,
+    ctx: &crate::RequestContext,
+) -> TableDescription {
+    let localize = |arn: &mut Option<String>| {
+        if let Some(a) = arn.as_mut() {
+            *a = crate::arn::localize(a, ctx);
+        }
+    };
+    localize(&mut d.table_arn);
+    localize(&mut d.latest_stream_arn);
+    for lsi in d.local_secondary_indexes.iter_mut().flatten() {
+        localize(&mut lsi.index_arn);
+    }
+    for gsi in d.global_secondary_indexes.iter_mut().flatten() {
+        localize(&mut gsi.index_arn);
+    }
+    d
+}
+
 /// The `TableName` member check of every action but CreateTable.
 pub fn check_table_name(v: &mut Violations, name: &Option<String>) {
     v.table_name(name.as_deref(), "tableName", 1);

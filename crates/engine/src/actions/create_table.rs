@@ -723,7 +723,7 @@ pub async fn run(
     tenant.insert_table(Arc::new(meta));
     crate::trimmer::ensure(tenant);
     Ok(CreateTableOutput {
-        table_description: Some(description),
+        table_description: Some(super::common::localize_description(description, ctx)),
     })
 }
 

@@ -23,7 +23,7 @@ use crate::RequestContext;
 
 pub async fn run(
     tenant: &Arc<Tenant>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     input: DeleteTableInput,
 ) -> Result<DeleteTableOutput, DynamoError> {
     let mut v = Violations::new();
@@ -71,7 +71,7 @@ pub async fn run(
     let mut description = describe_with_stats(&meta, &stats);
     description.table_status = Some("DELETING".into());
     Ok(DeleteTableOutput {
-        table_description: Some(description),
+        table_description: Some(super::common::localize_description(description, ctx)),
     })
 }
 

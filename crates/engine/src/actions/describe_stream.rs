@@ -26,22 +26,35 @@ pub fn stream_not_found(arn: &str) -> DynamoError {
     ))
 }
 
-/// The stream an ARN names, from a snapshot.
-pub async fn lookup(tenant: &Tenant, arn: &str) -> Result<StreamMeta, DynamoError> {
-    if !super::common::is_stream_arn(arn) {
-        return Err(super::common::invalid_stream_arn());
+/// The stream an ARN names, from a snapshot, with its ARN as the caller
+/// names it. Only the caller's own streams are found: another account's
+/// ARN is refused for `action`, and one of another region names none.
+pub async fn lookup(
+    tenant: &Tenant,
+    ctx: &RequestContext,
+    action: &str,
+    arn: &str,
+) -> Result<StreamMeta, DynamoError> {
+    let parsed = match crate::arn::Arn::parse(arn) {
+        Some(parsed) if super::common::is_stream_arn(arn) => parsed,
+        _ => return Err(super::common::invalid_stream_arn()),
+    };
+    if crate::arn::owner(ctx, action, &parsed, arn)? != crate::arn::Owner::Caller {
+        return Err(stream_not_found(arn));
     }
     let arn_w = arn.to_string();
-    run::read(&tenant.kv, move |txn| {
+    let mut stream = run::read(&tenant.kv, move |txn| {
         streams::by_arn(txn, &arn_w).map_err(storage_error)
     })
     .await?
-    .ok_or_else(|| stream_not_found(arn))
+    .ok_or_else(|| stream_not_found(arn))?;
+    stream.arn = arn.to_string();
+    Ok(stream)
 }
 
 pub async fn run(
     tenant: &Arc<Tenant>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     input: DescribeStreamInput,
 ) -> Result<DescribeStreamOutput, DynamoError> {
     let mut v = Violations::new();
@@ -71,7 +84,7 @@ pub async fn run(
     let arn = input.stream_arn.unwrap_or_default();
     let limit = input.limit.unwrap_or(MAX_LIMIT) as usize;
 
-    let stream = lookup(tenant, &arn).await?;
+    let stream = lookup(tenant, ctx, "DescribeStream", &arn).await?;
     let id = stream.id;
     let shards = run::read(&tenant.kv, move |txn| {
         streams::shards(txn, id).map_err(storage_error)

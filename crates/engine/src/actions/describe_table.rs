@@ -6,7 +6,7 @@ use openddb_core::api::validate::Violations;
 use openddb_core::api::{DescribeTableInput, DescribeTableOutput};
 use openddb_core::DynamoError;
 
-use super::common::{check_table_name, describe_with_stats, read_all_stats};
+use super::common::{check_table_name, describe_with_stats, localize_description, read_all_stats};
 use crate::run::{self, storage_error};
 use crate::tenant::Tenant;
 use crate::RequestContext;
@@ -24,7 +24,7 @@ pub fn not_found_item() -> DynamoError {
 
 pub async fn run(
     tenant: &Arc<Tenant>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     input: DescribeTableInput,
 ) -> Result<DescribeTableOutput, DynamoError> {
     let mut v = Violations::new();
@@ -39,6 +39,9 @@ pub async fn run(
     .await?;
     let stats = stats.ok_or_else(|| not_found(&name))?;
     Ok(DescribeTableOutput {
-        table: Some(describe_with_stats(&meta, &stats)),
+        table: Some(localize_description(
+            describe_with_stats(&meta, &stats),
+            ctx,
+        )),
     })
 }

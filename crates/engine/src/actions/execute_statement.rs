@@ -65,7 +65,7 @@ pub fn check_statement_list(
 
 pub async fn run(
     tenant: &Arc<Tenant>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     input: ExecuteStatementInput,
 ) -> Result<ExecuteStatementOutput, DynamoError> {
     let mut v = Violations::new();
@@ -99,6 +99,7 @@ pub async fn run(
 
     let prepared = Prepared::new(
         tenant,
+        ctx,
         input.statement.unwrap_or_default(),
         input.parameters.unwrap_or_default(),
     )?;

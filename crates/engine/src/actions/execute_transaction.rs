@@ -72,6 +72,7 @@ pub async fn run(
     for (i, s) in statements.into_iter().enumerate() {
         let p = Prepared::new(
             tenant,
+            ctx,
             s.statement.unwrap_or_default(),
             s.parameters.unwrap_or_default(),
         )

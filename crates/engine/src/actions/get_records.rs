@@ -97,7 +97,10 @@ pub async fn run(
             "Invalid ShardId in ShardIterator",
         ));
     };
-    if stream.arn != arn {
+    // The iterator names the stream as it was asked for; one asked for
+    // through another region is not one this region issued.
+    let same_region = crate::arn::Arn::parse(&arn).is_some_and(|a| a.region == ctx.region);
+    if !same_region || crate::arn::resource(&stream.arn) != crate::arn::resource(&arn) {
         return Err(invalid_iterator());
     }
     if pos.from < trimmed_below && shard.first_seq < trimmed_below {

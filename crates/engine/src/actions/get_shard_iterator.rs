@@ -32,7 +32,7 @@ fn invalid_sequence() -> DynamoError {
 
 pub async fn run(
     tenant: &Arc<Tenant>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     input: GetShardIteratorInput,
 ) -> Result<GetShardIteratorOutput, DynamoError> {
     let mut v = Violations::new();
@@ -107,7 +107,7 @@ pub async fn run(
         }
     };
 
-    let stream = lookup(tenant, &arn).await?;
+    let stream = lookup(tenant, ctx, "GetShardIterator", &arn).await?;
     let id = stream.id;
     let (shards, trimmed, next) = run::read(&tenant.kv, move |txn| {
         Ok((

@@ -17,7 +17,7 @@ pub const MAX_LIMIT: i64 = 100;
 
 pub async fn run(
     tenant: &Arc<Tenant>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     input: ListStreamsInput,
 ) -> Result<ListStreamsOutput, DynamoError> {
     let mut v = Violations::new();
@@ -44,8 +44,14 @@ pub async fn run(
     let limit = input.limit.unwrap_or(MAX_LIMIT) as usize;
 
     let all = run::read(&tenant.kv, |txn| streams::list(txn).map_err(storage_error)).await?;
+    // Streams are named in the caller's account and region; a start ARN
+    // naming any other matches none of them.
     let mut matching = all
         .into_iter()
+        .map(|mut s| {
+            s.arn = crate::arn::localize(&s.arn, ctx);
+            s
+        })
         .filter(|s| input.table_name.as_ref().is_none_or(|t| *t == s.table_name))
         .collect::<Vec<_>>();
     matching.sort_by_key(|s| (s.created_ms, s.id));

@@ -583,6 +583,6 @@ pub async fn run(
         }
     }
     Ok(UpdateTableOutput {
-        table_description: Some(description),
+        table_description: Some(super::common::localize_description(description, ctx)),
     })
 }

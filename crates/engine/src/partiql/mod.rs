@@ -15,8 +15,10 @@ use openddb_core::partiql::bind::{self, Params};
 use openddb_core::partiql::{self, BinaryOp, Expr, Parsed, Source, Statement};
 use openddb_core::{AttributeValue, DynamoError, Item};
 
+use crate::arn::{table_ref, TableRef};
 use crate::catalog::{IndexMeta, IndexStatus, TableMeta};
 use crate::tenant::Tenant;
+use crate::RequestContext;
 
 /// The longest statement DynamoDB accepts.
 pub const MAX_STATEMENT_LENGTH: usize = 8192;
@@ -29,14 +31,16 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// Parses `text` and checks its parameters.
+    /// Parses `text` and checks its parameters. A table named by its ARN
+    /// is read as the caller's table of that name (see [`own_table`]).
     pub fn new(
         tenant: &Tenant,
+        ctx: &RequestContext,
         text: String,
         params: Vec<AttributeValue>,
     ) -> Result<Prepared, DynamoError> {
         let Parsed {
-            statement,
+            mut statement,
             params: expected,
         } = partiql::parse_detailed(&text).map_err(|r| {
             r.after_index
@@ -44,6 +48,7 @@ impl Prepared {
                 .unwrap_or(r.error)
         })?;
         Params::new(&params, expected)?;
+        own_table(&mut statement, ctx)?;
         Ok(Prepared {
             text,
             statement,
@@ -69,6 +74,24 @@ impl Prepared {
             Statement::Delete(d) => &d.table.table,
         }
     }
+}
+
+/// Reads the table a statement names, which may be a table ARN: the
+/// caller's own becomes its name; another account's is refused for the
+/// statement's PartiQL action, as IAM names them; one of the caller's
+/// account in another region stays as written, which no table is named
+/// (names have no `:`), so each statement answers as for a missing table.
+fn own_table(statement: &mut Statement, ctx: &RequestContext) -> Result<(), DynamoError> {
+    let (table, action) = match statement {
+        Statement::Select(s) | Statement::Exists(s) => (&mut s.from.table, "PartiQLSelect"),
+        Statement::Insert(i) => (&mut i.table.table, "PartiQLInsert"),
+        Statement::Update(u) => (&mut u.table.table, "PartiQLUpdate"),
+        Statement::Delete(d) => (&mut d.table.table, "PartiQLDelete"),
+    };
+    if let TableRef::Name(name) = table_ref(ctx, action, table)? {
+        *table = name;
+    }
+    Ok(())
 }
 
 /// DynamoDB's refusal of a statement reading an index whose keys have

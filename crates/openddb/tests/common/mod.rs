@@ -37,10 +37,16 @@ pub fn client(addr: SocketAddr) -> Client {
 /// Like [`client`], signing with `access_key_id` (openddb keeps one isolated
 /// database per account behind an access key).
 pub fn client_with_key(addr: SocketAddr, access_key_id: &str) -> Client {
+    client_as(addr, access_key_id, "us-east-1")
+}
+
+/// Like [`client`], signing with `access_key_id` for `region` (the region
+/// the server names resources in).
+pub fn client_as(addr: SocketAddr, access_key_id: &str, region: &str) -> Client {
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .endpoint_url(format!("http://{addr}"))
-        .region(Region::new("us-east-1"))
+        .region(Region::new(region.to_owned()))
         .credentials_provider(Credentials::new(
             access_key_id,
             "secret",
@@ -219,13 +225,22 @@ pub fn key_elem(name: &str, kind: KeyType) -> KeySchemaElement {
 /// An `aws-sdk-dynamodbstreams` client for the server at `addr`, set up
 /// like [`client`] (same credentials, so the same account's streams).
 pub fn streams_client(addr: SocketAddr) -> aws_sdk_dynamodbstreams::Client {
+    streams_client_as(addr, "AKIDOPENDDBTEST", "us-east-1")
+}
+
+/// Like [`streams_client`], signing with `access_key_id` for `region`.
+pub fn streams_client_as(
+    addr: SocketAddr,
+    access_key_id: &str,
+    region: &str,
+) -> aws_sdk_dynamodbstreams::Client {
     use aws_sdk_dynamodbstreams::config as sc;
     let config = sc::Config::builder()
         .behavior_version(sc::BehaviorVersion::latest())
         .endpoint_url(format!("http://{addr}"))
-        .region(sc::Region::new("us-east-1"))
+        .region(sc::Region::new(region.to_owned()))
         .credentials_provider(sc::Credentials::new(
-            "AKIDOPENDDBTEST",
+            access_key_id.to_owned(),
             "secret",
             None,
             None,
