@@ -37,6 +37,10 @@ pub struct RequestContext {
     /// The access key the request was signed with.
     pub access_key_id: String,
     pub region: String,
+    /// Who signed the request, when its signature was verified (`--auth
+    /// sigv4`); `None` when signatures are not checked or for embedded use.
+    /// `account_id` is then the principal's account.
+    pub principal: Option<Arc<openddb_auth::Principal>>,
 }
 
 impl Default for RequestContext {
@@ -45,6 +49,7 @@ impl Default for RequestContext {
             account_id: "000000000000".into(),
             access_key_id: String::new(),
             region: "us-east-1".into(),
+            principal: None,
         }
     }
 }

@@ -18,6 +18,7 @@
 mod canonical;
 mod key_cache;
 mod parse;
+mod signer;
 mod timestamp;
 
 use std::borrow::Cow;
@@ -32,6 +33,8 @@ use canonical::{PathRules, QueryRule, SignedHeaders};
 use key_cache::KeyCache;
 use parse::{Authorization, Credential, Form};
 use timestamp::Seconds;
+
+pub use signer::{Signature, Signer};
 
 /// How far a request's `X-Amz-Date` may be from the server's clock.
 const MAX_SKEW_SECONDS: Seconds = 15 * 60;

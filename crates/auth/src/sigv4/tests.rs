@@ -839,6 +839,27 @@ fn two_keys_two_accounts() {
     assert_eq!(refusal(swapped.verify(&verifier, t0(), &keys)).1, MISMATCH);
 }
 
+#[test]
+fn our_signer_signs_as_the_sdk_does() {
+    let sdk = signed(&Signing::default());
+    let sdk_auth = sdk
+        .headers
+        .iter()
+        .find(|(n, _)| n == "authorization")
+        .unwrap()
+        .1
+        .clone();
+    let mut ours = sdk.clone();
+    ours.headers.retain(|(n, _)| n != "authorization");
+    let amz_date = Signer::amz_date(t0());
+    assert_eq!(amz_date, "20240301T120000Z");
+    let signer = Signer::new(KEY, SECRET, "us-east-1", "dynamodb");
+    let signature = ours.with(|r, body| signer.sign(r, body, &amz_date));
+    assert_eq!(signature.authorization.as_bytes(), sdk_auth.as_slice());
+    ours.set_header("authorization", &signature.authorization);
+    ours.verify(&Verifier::dynamodb(), t0(), &keys()).unwrap();
+}
+
 // --- mutations --------------------------------------------------------------
 
 /// Which part of a signed request a mutation changes.
