@@ -3,11 +3,17 @@
 //! - [`credentials`]: what the rest of the server knows about an access
 //!   key (its secret, account and principal), and the lookup the SigV4
 //!   verifier asks. The credential store implements it.
+//! - [`sigv4`]: AWS Signature Version 4 verification, with DynamoDB's
+//!   errors in DynamoDB's order, and a cache of derived signing keys.
+//! - [`keys_file`]: a fixed set of keys read from a JSON file.
 //! - [`AuthMode`]: how much a server checks.
+#![forbid(unsafe_code)]
 
 pub mod credentials;
+pub mod keys_file;
+pub mod sigv4;
 
-pub use credentials::{KeyLookup, KeyRecord, LookupError, Principal};
+pub use credentials::{KeyLookup, KeyRecord, LookupError, Principal, StaticKeys};
 
 /// How much the server checks before a request reaches the engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

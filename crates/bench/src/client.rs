@@ -1,8 +1,10 @@
 //! A minimal DynamoDB wire-protocol client: one persistent HTTP/1.1
-//! keep-alive connection, AWS JSON 1.0 bodies and a static, well-formed
-//! SigV4 `Authorization` header.
+//! keep-alive connection, AWS JSON 1.0 bodies and a SigV4 `Authorization`
+//! header: a static, well-formed one, or with `--sign` a real signature of
+//! each request.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -10,6 +12,7 @@ use hyper::client::conn::http1::SendRequest;
 use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST};
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
+use openddb_auth::sigv4::{self, Signer};
 use tokio::net::TcpStream;
 
 use crate::target::Target;
@@ -100,6 +103,7 @@ fn amz_target(op: &str) -> HeaderValue {
 pub struct Conn {
     sender: SendRequest<Full<Bytes>>,
     host: HeaderValue,
+    signer: Option<Arc<Signer>>,
 }
 
 impl Conn {
@@ -121,7 +125,11 @@ impl Conn {
         });
         let host = HeaderValue::from_str(&target.host_header)
             .map_err(|e| format!("{}: bad Host header: {e}", target.name))?;
-        Ok(Conn { sender, host })
+        Ok(Conn {
+            sender,
+            host,
+            signer: target.signer.clone(),
+        })
     }
 
     /// Sends `body` as operation `op` (e.g. `PutItem`, or `GetRecords` of
@@ -129,14 +137,41 @@ impl Conn {
     /// answer. Transport failures and time-outs are returned as `Err`; the
     /// connection should then be reopened.
     pub async fn call(&mut self, op: &str, body: Bytes) -> Result<Reply, String> {
+        let target = amz_target(op);
+        let (amz_date, authorization) = match &self.signer {
+            None => (
+                HeaderValue::from_static(AMZ_DATE),
+                HeaderValue::from_static(AUTHORIZATION_VALUE),
+            ),
+            Some(signer) => {
+                let amz_date = Signer::amz_date(SystemTime::now());
+                let headers: [(&str, &[u8]); 4] = [
+                    ("content-type", CONTENT_TYPE_VALUE.as_bytes()),
+                    ("host", self.host.as_bytes()),
+                    ("x-amz-date", amz_date.as_bytes()),
+                    ("x-amz-target", target.as_bytes()),
+                ];
+                let request = sigv4::Request {
+                    method: "POST",
+                    path: "/",
+                    query: None,
+                    headers: &headers,
+                };
+                let signature = signer.sign(&request, &body, &amz_date);
+                (
+                    HeaderValue::from_str(&amz_date).map_err(|e| e.to_string())?,
+                    HeaderValue::from_str(&signature.authorization).map_err(|e| e.to_string())?,
+                )
+            }
+        };
         let request = Request::builder()
             .method(Method::POST)
             .uri("/")
             .header(HOST, self.host.clone())
             .header(CONTENT_TYPE, CONTENT_TYPE_VALUE)
-            .header("x-amz-target", amz_target(op))
-            .header("x-amz-date", AMZ_DATE)
-            .header(AUTHORIZATION, AUTHORIZATION_VALUE)
+            .header("x-amz-target", target)
+            .header("x-amz-date", amz_date)
+            .header(AUTHORIZATION, authorization)
             .body(Full::new(body))
             .map_err(|e| format!("building request: {e}"))?;
         let exchange = async {

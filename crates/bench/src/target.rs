@@ -1,6 +1,9 @@
 //! Benchmark targets: `NAME=URL[@PID]`, restricted to loopback addresses.
 
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
+
+use openddb_auth::sigv4::Signer;
 
 /// One server under test.
 #[derive(Debug, Clone)]
@@ -13,6 +16,9 @@ pub struct Target {
     pub host_header: String,
     /// Server process id, for CPU accounting from `/proc/PID/stat`.
     pub pid: Option<u32>,
+    /// Signs every request (`--sign`), for servers that verify signatures;
+    /// without it requests carry a fixed, well-formed but unverifiable one.
+    pub signer: Option<Arc<Signer>>,
 }
 
 /// Parses `NAME=http://HOST:PORT[/][@PID]` and refuses non-loopback hosts.
@@ -38,6 +44,7 @@ pub fn parse_target(spec: &str) -> Result<Target, String> {
         addr,
         host_header,
         pid,
+        signer: None,
     })
 }
 

@@ -43,6 +43,8 @@ pub enum ErrorKind {
     IncompleteSignatureException,
     UnrecognizedClientException,
     InvalidSignatureException,
+    /// Temporary credentials past their expiry.
+    ExpiredTokenException,
     AccessDeniedException,
     ResourceNotFoundException,
     ResourceInUseException,
@@ -77,6 +79,7 @@ impl ErrorKind {
             IncompleteSignatureException => "IncompleteSignatureException",
             UnrecognizedClientException => "UnrecognizedClientException",
             InvalidSignatureException => "InvalidSignatureException",
+            ExpiredTokenException => "ExpiredTokenException",
             AccessDeniedException => "AccessDeniedException",
             ResourceNotFoundException => "ResourceNotFoundException",
             ResourceInUseException => "ResourceInUseException",
@@ -111,6 +114,9 @@ impl ErrorKind {
             | IncompleteSignatureException
             | UnrecognizedClientException
             | InvalidSignatureException
+            // guregu/dynamo#68 quotes DynamoDB's answer:
+            // `com.amazon.coral.service#ExpiredTokenException`.
+            | ExpiredTokenException
             | AccessDeniedException
             | ServiceUnavailable => "com.amazon.coral.service",
             // Coral's throttling layer (dynalite's tests against DynamoDB

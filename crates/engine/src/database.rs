@@ -40,6 +40,10 @@ pub struct RequestContext {
     pub region: String,
     /// Whether the request came over TLS (IAM's `aws:SecureTransport`).
     pub secure_transport: bool,
+    /// Who signed the request, when its signature was verified (`--auth
+    /// sigv4`); `None` when signatures are not checked or for embedded use.
+    /// `account_id` is then the principal's account.
+    pub principal: Option<Arc<openddb_auth::Principal>>,
 }
 
 impl Default for RequestContext {
@@ -49,6 +53,7 @@ impl Default for RequestContext {
             access_key_id: String::new(),
             region: "us-east-1".into(),
             secure_transport: false,
+            principal: None,
         }
     }
 }

@@ -6,6 +6,7 @@
 //! over HTTP to any AWS SDK with [`server::serve`], as the `openddb` binary does.
 #![forbid(unsafe_code)]
 
+pub use openddb_auth as auth;
 pub use openddb_core as core;
 pub use openddb_engine::streams::StreamSettings;
 pub use openddb_engine::{Database, RequestContext, StorageConfig, StorageLimits};

@@ -9,8 +9,9 @@ use std::sync::Arc;
 
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
-use openddb::server::{self, Limits, ServerConfig};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use openddb::auth::{keys_file, AuthMode, KeyLookup};
+use openddb::server::{self, Authentication, Limits, ServerConfig};
 use openddb::{Database, StorageConfig, StorageLimits};
 use tracing_subscriber::EnvFilter;
 
@@ -63,6 +64,18 @@ struct ServeArgs {
     /// Worker threads serving requests.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
     threads: u16,
+    /// How requests are authenticated: `off` checks a signature's shape
+    /// only (a 12-digit access key id selects its account, any other key
+    /// account 000000000000); `sigv4` verifies every signature against the
+    /// keys of --auth-keys-file and runs the request in the key's account;
+    /// `iam` is not available yet.
+    #[arg(long, value_enum, default_value_t = Auth::Off)]
+    auth: Auth,
+    /// With --auth sigv4: a JSON file listing the access keys, each
+    /// {"accessKeyId", "secretAccessKey", "accountId", "userName",
+    /// "sessionToken" (optional)}; read once at start (see docs/security.md).
+    #[arg(long, value_name = "FILE")]
+    auth_keys_file: Option<PathBuf>,
     #[command(flatten)]
     limits: LimitArgs,
     #[command(flatten)]
@@ -113,6 +126,69 @@ impl TlsArgs {
             })?;
         }
         Ok(Some(tls))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Auth {
+    Off,
+    Sigv4,
+    Iam,
+}
+
+impl From<Auth> for AuthMode {
+    fn from(auth: Auth) -> AuthMode {
+        match auth {
+            Auth::Off => AuthMode::Off,
+            Auth::Sigv4 => AuthMode::Sigv4,
+            Auth::Iam => AuthMode::Iam,
+        }
+    }
+}
+
+/// The server's authentication from `--auth` and `--auth-keys-file`.
+fn authentication(args: &ServeArgs) -> Result<Authentication, String> {
+    match (AuthMode::from(args.auth), &args.auth_keys_file) {
+        (AuthMode::Off, None) => Ok(Authentication::Off),
+        (AuthMode::Off, Some(_)) => {
+            Err("--auth-keys-file is only read with --auth sigv4".to_owned())
+        }
+        // Policies are not evaluated yet: serving `iam` as `sigv4` would
+        // let every key do everything its account can.
+        (AuthMode::Iam, _) => Err("--auth iam is not available yet".to_owned()),
+        (AuthMode::Sigv4, None) => Err(
+            "--auth sigv4 needs --auth-keys-file: the keys whose signatures it accepts".to_owned(),
+        ),
+        (AuthMode::Sigv4, Some(path)) => {
+            let json = std::fs::read(path)
+                .map_err(|err| format!("cannot read {}: {err}", path.display()))?;
+            let keys =
+                keys_file::parse(&json).map_err(|err| format!("{}: {err}", path.display()))?;
+            warn_if_readable_by_others(path);
+            tracing::info!(
+                keys = keys.0.len(),
+                file = %path.display(),
+                "verifying SigV4 signatures"
+            );
+            let keys: Arc<dyn KeyLookup> = Arc::new(keys);
+            Ok(Authentication::Sigv4(keys))
+        }
+    }
+}
+
+/// The keys file holds secrets in plain text.
+fn warn_if_readable_by_others(path: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            if meta.permissions().mode() & 0o077 != 0 {
+                tracing::warn!(
+                    file = %path.display(),
+                    "the keys file can be read by other users; chmod 600 it"
+                );
+            }
+        }
     }
 }
 
@@ -264,6 +340,7 @@ fn init_logging(level: &str) {
 async fn run(args: ServeArgs) -> Result<(), String> {
     // Before the database and the port: a bad certificate stops start-up.
     let tls = args.tls.load()?;
+    let auth = authentication(&args)?;
     let storage = if args.in_memory {
         StorageConfig::InMemory
     } else {
@@ -286,6 +363,7 @@ async fn run(args: ServeArgs) -> Result<(), String> {
         host: args.host,
         port: args.port,
         limits: args.limits.server(),
+        auth,
     };
     let listener = server::bind(&config)
         .await
@@ -308,20 +386,16 @@ async fn run(args: ServeArgs) -> Result<(), String> {
     };
     tracing::info!(%address, data = %where_, "serving the DynamoDB API");
 
-    let served = match tls {
-        None => server::serve_with(Arc::new(db), listener, config.limits, shutdown_signal()).await,
-        Some(tls) => {
-            server::serve_tls(
-                Arc::new(db),
-                listener,
-                config.limits,
-                tls,
-                shutdown_signal(),
-            )
-            .await
-        }
-    };
-    served.map_err(|err| format!("server failed: {err}"))?;
+    server::serve_configured(
+        Arc::new(db),
+        listener,
+        config.limits,
+        tls,
+        config.auth,
+        shutdown_signal(),
+    )
+    .await
+    .map_err(|err| format!("server failed: {err}"))?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -1,397 +1,155 @@
-//! SigV4 request authentication: the shape checks DynamoDB makes before it
-//! verifies a signature, in DynamoDB's order and wording, and the credential
-//! scope (access key id, region) they yield.
+//! Request authentication: the server's side of `openddb_auth::sigv4`.
 //!
-//! Signatures are not verified yet: any well-formed one is accepted.
+//! `--auth off` checks the signature's shape only (DynamoDB's errors for a
+//! missing or malformed one) and takes the account from the access key id;
+//! `--auth sigv4` verifies it against the credentials a [`KeyLookup`]
+//! answers, in two steps around the body: everything but the signature
+//! itself before the body is read, the signature over the bytes that
+//! arrived (before any gzip is inflated) once it is here.
 
-use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::SystemTime;
 
-use hyper::header::{HeaderMap, AUTHORIZATION, DATE};
+use hyper::header::HeaderMap;
+use openddb_auth::sigv4::{self, AuthError, AuthErrorKind, Pending, Verified, Verifier};
+use openddb_auth::KeyLookup;
 use openddb_core::{DynamoError, ErrorKind};
 
-/// Who signed a request, from its credential scope `keyid/date/region/service/aws4_request`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Scope<'a> {
-    pub access_key_id: Cow<'a, str>,
-    pub region: Cow<'a, str>,
+/// The service DynamoDB and DynamoDB Streams requests are signed for.
+const SERVICE: &str = "dynamodb";
+
+/// How the server authenticates requests.
+#[derive(Clone, Default)]
+pub enum Authentication {
+    /// Signatures are checked for shape only; a 12-digit access key id
+    /// selects its account, any other key the default account (LocalStack's
+    /// convention). For local development.
+    #[default]
+    Off,
+    /// Every request's SigV4 signature is verified against the keys this
+    /// lookup knows; the request runs in the key's account.
+    Sigv4(Arc<dyn KeyLookup>),
 }
 
-const ALGORITHM: &str = "AWS4-HMAC-SHA256";
-const X_AMZ_DATE: &str = "x-amz-date";
-
-/// Checks the request's SigV4 authentication, from the `Authorization` header
-/// or from presigned query-string parameters.
-pub(crate) fn authenticate<'a>(
-    headers: &'a HeaderMap,
-    query: Option<&'a str>,
-) -> Result<Scope<'a>, DynamoError> {
-    let header = headers.get(AUTHORIZATION);
-    let query_auth = query.is_some_and(|q| query_param(q, "X-Amz-Algorithm").is_some());
-    match (header, query_auth) {
-        (Some(_), true) => Err(DynamoError::new(
-            ErrorKind::InvalidSignatureException,
-            "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header.",
-        )),
-        (Some(value), false) => {
-            let value = value.to_str().map_err(|_| missing_token())?;
-            let has_date = headers.contains_key(X_AMZ_DATE) || headers.contains_key(DATE);
-            from_header(value, has_date)
-        }
-        (None, true) => from_query(query.unwrap_or_default()),
-        (None, false) => Err(missing_token()),
-    }
-}
-
-fn missing_token() -> DynamoError {
-    DynamoError::new(
-        ErrorKind::MissingAuthenticationTokenException,
-        "Request is missing Authentication Token",
-    )
-}
-
-fn incomplete(message: String) -> DynamoError {
-    DynamoError::new(ErrorKind::IncompleteSignatureException, message)
-}
-
-/// `AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…`. Parameters
-/// may be separated by commas, spaces or both; a parameter with an empty
-/// value counts as missing.
-fn from_header(header: &str, has_date: bool) -> Result<Scope<'_>, DynamoError> {
-    let trimmed = header.trim();
-    if !trimmed.starts_with("AWS4-") {
-        return Err(missing_token());
-    }
-    let mut tokens = trimmed.split([',', ' ']).filter(|token| !token.is_empty());
-    let algorithm = tokens.next().unwrap_or_default();
-    let (mut credential, mut signature, mut signed_headers) = ("", "", "");
-    for token in tokens {
-        let (key, value) = token.split_once('=').unwrap_or((token, ""));
-        match key {
-            "Credential" => credential = value,
-            "Signature" => signature = value,
-            "SignedHeaders" => signed_headers = value,
-            _ => {}
+impl std::fmt::Debug for Authentication {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Authentication::Off => f.write_str("Off"),
+            Authentication::Sigv4(_) => f.write_str("Sigv4(..)"),
         }
     }
-
-    let mut message = String::new();
-    for (name, value) in [
-        ("Credential", credential),
-        ("Signature", signature),
-        ("SignedHeaders", signed_headers),
-    ] {
-        if value.is_empty() {
-            message.push_str("Authorization header requires '");
-            message.push_str(name);
-            message.push_str("' parameter. ");
-        }
-    }
-    if !has_date {
-        message.push_str(
-            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. ",
-        );
-    }
-    if !message.is_empty() {
-        message.push_str("Authorization=");
-        message.push_str(header);
-        return Err(incomplete(message));
-    }
-    check_algorithm(algorithm)?;
-    parse_credential(Cow::Borrowed(credential))
 }
 
-/// Presigned requests: `?X-Amz-Algorithm=…&X-Amz-Credential=…&…`.
-fn from_query(query: &str) -> Result<Scope<'_>, DynamoError> {
-    const REQUIRED: [&str; 5] = [
-        "X-Amz-Algorithm",
-        "X-Amz-Credential",
-        "X-Amz-Signature",
-        "X-Amz-SignedHeaders",
-        "X-Amz-Date",
-    ];
-    let mut message = String::new();
-    for name in REQUIRED {
-        if query_param(query, name).is_none_or(str::is_empty) {
-            message.push_str("AWS query-string parameters must include '");
-            message.push_str(name);
-            message.push_str("'. ");
-        }
-    }
-    if !message.is_empty() {
-        message.push_str("Re-examine the query-string parameters.");
-        return Err(incomplete(message));
-    }
-    let algorithm = percent_decode(query_param(query, "X-Amz-Algorithm").unwrap_or_default());
-    check_algorithm(&algorithm)?;
-    let credential = percent_decode(query_param(query, "X-Amz-Credential").unwrap_or_default());
-    parse_credential(credential)
+/// What the handlers share: the mode, and in `sigv4` the verifier with its
+/// cache of signing keys.
+pub(crate) enum Authenticator {
+    Off,
+    Sigv4 {
+        keys: Arc<dyn KeyLookup>,
+        verifier: Verifier,
+    },
 }
 
-fn check_algorithm(algorithm: &str) -> Result<(), DynamoError> {
-    if algorithm == ALGORITHM {
-        Ok(())
-    } else {
-        Err(incomplete(format!(
-            "Unsupported AWS 'algorithm': '{algorithm}' (only {ALGORITHM} for now). "
-        )))
-    }
-}
-
-/// `keyid/date/region/service/aws4_request`; trailing slashes are ignored.
-fn parse_credential(credential: Cow<'_, str>) -> Result<Scope<'_>, DynamoError> {
-    let parts = {
-        let mut parts = credential.trim_end_matches('/').split('/');
-        let parts: [Option<&str>; 6] = std::array::from_fn(|_| parts.next());
-        match parts {
-            [Some(key), Some(date), Some(region), Some(service), Some(term), None] => Some((
-                key.len(),
-                date.len(),
-                region.len(),
-                service == "dynamodb",
-                term,
-            )),
-            _ => None,
-        }
-    };
-    let Some((key_len, date_len, region_len, right_service, term)) = parts else {
-        return Err(incomplete(format!(
-            "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '{credential}'"
-        )));
-    };
-    let mut message = String::new();
-    if !right_service {
-        message.push_str("Credential should be scoped to correct service: 'dynamodb'. ");
-    }
-    if term != "aws4_request" {
-        message
-            .push_str("Credential should be scoped with a valid terminator: 'aws4_request', not '");
-        message.push_str(term);
-        message.push_str("'. ");
-    }
-    if !message.is_empty() {
-        message.truncate(message.trim_end().len());
-        return Err(DynamoError::new(
-            ErrorKind::InvalidSignatureException,
-            message,
-        ));
-    }
-    let region_start = key_len + 1 + date_len + 1;
-    let region_range = region_start..region_start + region_len;
-    Ok(match credential {
-        Cow::Borrowed(c) => Scope {
-            access_key_id: Cow::Borrowed(&c[..key_len]),
-            region: Cow::Borrowed(&c[region_range]),
-        },
-        Cow::Owned(c) => Scope {
-            access_key_id: Cow::Owned(c[..key_len].to_owned()),
-            region: Cow::Owned(c[region_range].to_owned()),
-        },
-    })
-}
-
-/// The raw value of the first `name` parameter of a query string (`Some("")`
-/// for a bare `name`), or `None` when it is absent.
-fn query_param<'q>(query: &'q str, name: &str) -> Option<&'q str> {
-    query.split('&').find_map(|pair| {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        (key == name).then_some(value)
-    })
-}
-
-/// Decodes `%XX` escapes (and `+` as space); invalid escapes are kept as-is.
-fn percent_decode(value: &str) -> Cow<'_, str> {
-    if !value.contains(['%', '+']) {
-        return Cow::Borrowed(value);
-    }
-    fn hex(b: u8) -> Option<u8> {
-        match b {
-            b'0'..=b'9' => Some(b - b'0'),
-            b'a'..=b'f' => Some(b - b'a' + 10),
-            b'A'..=b'F' => Some(b - b'A' + 10),
-            _ => None,
-        }
-    }
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => match (
-                bytes.get(i + 1).copied().and_then(hex),
-                bytes.get(i + 2).copied().and_then(hex),
-            ) {
-                (Some(hi), Some(lo)) => {
-                    out.push(hi << 4 | lo);
-                    i += 3;
-                    continue;
-                }
-                _ => out.push(b'%'),
+impl Authenticator {
+    pub fn new(authentication: Authentication) -> Authenticator {
+        match authentication {
+            Authentication::Off => Authenticator::Off,
+            Authentication::Sigv4(keys) => Authenticator::Sigv4 {
+                keys,
+                verifier: Verifier::dynamodb(),
             },
-            b'+' => out.push(b' '),
-            b => out.push(b),
         }
-        i += 1;
     }
-    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+
+    /// The checks that need no body.
+    pub fn begin<'a>(&self, request: &sigv4::Request<'a>) -> Result<Caller<'a>, DynamoError> {
+        match self {
+            Authenticator::Off => {
+                let scope = sigv4::check_shape(request, SERVICE).map_err(to_dynamo)?;
+                Ok(Caller::Unverified(Unverified {
+                    account_id: openddb_auth::unverified_account(&scope.access_key_id).to_owned(),
+                    access_key_id: scope.access_key_id.into_owned(),
+                    region: scope.region.into_owned(),
+                }))
+            }
+            Authenticator::Sigv4 { keys, verifier } => verifier
+                .begin(request, SystemTime::now(), keys.as_ref())
+                .map(Caller::Pending)
+                .map_err(to_dynamo),
+        }
+    }
+
+    /// The signature, over `body` as it arrived.
+    pub fn finish(&self, caller: Caller<'_>, body: &[u8]) -> Result<Authenticated, DynamoError> {
+        match (self, caller) {
+            (_, Caller::Unverified(caller)) => Ok(Authenticated::Unverified(caller)),
+            (Authenticator::Sigv4 { verifier, .. }, Caller::Pending(pending)) => pending
+                .finish(verifier, body)
+                .map(Authenticated::Verified)
+                .map_err(to_dynamo),
+            // Only a sigv4 authenticator makes pending callers.
+            (Authenticator::Off, Caller::Pending(_)) => {
+                Err(DynamoError::internal("Internal server error"))
+            }
+        }
+    }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use hyper::header::HeaderValue;
+/// Who a request says it is, before its body has arrived.
+pub(crate) enum Caller<'a> {
+    /// `--auth off`: taken from the credential scope.
+    Unverified(Unverified),
+    /// `--auth sigv4`, the key known, the signature not yet checked.
+    Pending(Pending<'a>),
+}
 
-    const GOOD: &str = "AWS4-HMAC-SHA256 Credential=AKID/20240101/eu-west-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date, Signature=abc";
-
-    fn headers(auth: Option<&str>, date: bool) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        if let Some(auth) = auth {
-            headers.insert(AUTHORIZATION, HeaderValue::from_str(auth).unwrap());
+impl Caller<'_> {
+    /// The account whose limits the request counts against.
+    pub fn account_id(&self) -> &str {
+        match self {
+            Caller::Unverified(caller) => &caller.account_id,
+            Caller::Pending(pending) => pending.account_id(),
         }
-        if date {
-            headers.insert(X_AMZ_DATE, HeaderValue::from_static("20240101T000000Z"));
-        }
-        headers
     }
+}
 
-    fn error(auth: Option<&str>, date: bool, query: Option<&str>) -> (ErrorKind, String) {
-        let headers = headers(auth, date);
-        let err = authenticate(&headers, query).unwrap_err();
-        (err.kind, err.message)
-    }
+/// Who a request is, as far as the mode checks.
+pub(crate) enum Authenticated {
+    Unverified(Unverified),
+    /// `--auth sigv4`: the signature verified.
+    Verified(Verified),
+}
 
-    #[test]
-    fn accepts_a_well_formed_header() {
-        let headers = headers(Some(GOOD), true);
-        let scope = authenticate(&headers, None).unwrap();
-        assert_eq!(scope.access_key_id, "AKID");
-        assert_eq!(scope.region, "eu-west-1");
-    }
+/// A request's credential scope, its signature unchecked (`--auth off`).
+pub(crate) struct Unverified {
+    pub account_id: String,
+    pub access_key_id: String,
+    pub region: String,
+}
 
-    #[test]
-    fn accepts_trailing_slash_and_comma_only_separators() {
-        let auth = "AWS4-HMAC-SHA256 Credential=k/d/r/dynamodb/aws4_request/,SignedHeaders=host,Signature=s";
-        let headers = headers(Some(auth), true);
-        assert_eq!(authenticate(&headers, None).unwrap().region, "r");
-    }
+/// The request's headers as the verifier reads them (names lowercase, in
+/// arrival order within a name).
+pub(crate) fn header_list(headers: &HeaderMap) -> Vec<(&str, &[u8])> {
+    headers
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_bytes()))
+        .collect()
+}
 
-    #[test]
-    fn missing_token() {
-        let expected = (
-            ErrorKind::MissingAuthenticationTokenException,
-            "Request is missing Authentication Token".to_string(),
-        );
-        assert_eq!(error(None, true, None), expected);
-        assert_eq!(error(Some("AWS4"), true, None), expected);
-        assert_eq!(error(Some("X"), true, Some("X-Amz-Algorith")), expected);
-        assert_eq!(
-            error(None, true, Some("X-Amz-Credential=a&X-Amz-Signature=b")),
-            expected
-        );
-    }
-
-    #[test]
-    fn both_header_and_query() {
-        assert_eq!(
-            error(Some("X"), true, Some("X-Amz-Algorithm")),
-            (
-                ErrorKind::InvalidSignatureException,
-                "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header.".into()
-            )
-        );
-    }
-
-    #[test]
-    fn incomplete_header() {
-        assert_eq!(
-            error(Some("AWS4-"), false, None),
-            (
-                ErrorKind::IncompleteSignatureException,
-                "Authorization header requires 'Credential' parameter. \
-                 Authorization header requires 'Signature' parameter. \
-                 Authorization header requires 'SignedHeaders' parameter. \
-                 Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. \
-                 Authorization=AWS4-"
-                    .into()
-            )
-        );
-        for auth in [
-            "AWS4- Signature=b Credential=a",
-            "AWS4- Signature=b,Credential=a",
-            "AWS4- Signature=b, Credential=a",
-        ] {
-            assert_eq!(
-                error(Some(auth), true, None),
-                (
-                    ErrorKind::IncompleteSignatureException,
-                    format!("Authorization header requires 'SignedHeaders' parameter. Authorization={auth}")
-                )
+fn to_dynamo(err: AuthError) -> DynamoError {
+    let kind = match err.kind {
+        AuthErrorKind::MissingAuthenticationToken => ErrorKind::MissingAuthenticationTokenException,
+        AuthErrorKind::IncompleteSignature => ErrorKind::IncompleteSignatureException,
+        AuthErrorKind::InvalidSignature => ErrorKind::InvalidSignatureException,
+        AuthErrorKind::UnrecognizedClient => ErrorKind::UnrecognizedClientException,
+        AuthErrorKind::ExpiredToken => ErrorKind::ExpiredTokenException,
+        AuthErrorKind::Unavailable => {
+            tracing::error!(error = %err.message, "cannot look up an access key");
+            return DynamoError::new(
+                ErrorKind::ServiceUnavailable,
+                "The service is currently unavailable or busy.",
             );
         }
-    }
-
-    #[test]
-    fn bad_algorithm_and_credential() {
-        assert_eq!(
-            error(
-                Some("AWS4-HMAC-SHA25 Credential=a, SignedHeaders=b, Signature=c"),
-                true,
-                None
-            ),
-            (
-                ErrorKind::IncompleteSignatureException,
-                "Unsupported AWS 'algorithm': 'AWS4-HMAC-SHA25' (only AWS4-HMAC-SHA256 for now). "
-                    .into()
-            )
-        );
-        assert_eq!(
-            error(Some("AWS4-HMAC-SHA256 Credential=a/b/c/d, SignedHeaders=b, Signature=c"), true, None),
-            (
-                ErrorKind::IncompleteSignatureException,
-                "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got 'a/b/c/d'".into()
-            )
-        );
-        assert_eq!(
-            error(
-                Some("AWS4-HMAC-SHA256 Credential=a/b/c/d/e, SignedHeaders=b, Signature=c"),
-                true,
-                None
-            ),
-            (
-                ErrorKind::InvalidSignatureException,
-                "Credential should be scoped to correct service: 'dynamodb'. \
-                 Credential should be scoped with a valid terminator: 'aws4_request', not 'e'."
-                    .into()
-            )
-        );
-    }
-
-    #[test]
-    fn query_string_auth() {
-        assert_eq!(
-            error(None, false, Some("X-Amz-Algorithm")),
-            (
-                ErrorKind::IncompleteSignatureException,
-                "AWS query-string parameters must include 'X-Amz-Algorithm'. \
-                 AWS query-string parameters must include 'X-Amz-Credential'. \
-                 AWS query-string parameters must include 'X-Amz-Signature'. \
-                 AWS query-string parameters must include 'X-Amz-SignedHeaders'. \
-                 AWS query-string parameters must include 'X-Amz-Date'. \
-                 Re-examine the query-string parameters."
-                    .into()
-            )
-        );
-        let query = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20240101%2Fap-south-1%2Fdynamodb%2Faws4_request&X-Amz-Signature=s&X-Amz-SignedHeaders=host&X-Amz-Date=20240101T000000Z";
-        let headers = headers(None, false);
-        let scope = authenticate(&headers, Some(query)).unwrap();
-        assert_eq!(scope.access_key_id, "AKID");
-        assert_eq!(scope.region, "ap-south-1");
-    }
-
-    #[test]
-    fn percent_decoding_never_panics() {
-        assert_eq!(percent_decode("a%2Fb"), "a/b");
-        assert_eq!(percent_decode("a%2"), "a%2");
-        assert_eq!(percent_decode("%zz%"), "%zz%");
-        assert_eq!(percent_decode("%ff"), "\u{fffd}");
-    }
+    };
+    DynamoError::new(kind, err.message)
 }

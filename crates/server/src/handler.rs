@@ -1,5 +1,6 @@
 //! One HTTP request to one DynamoDB answer, in DynamoDB's order of checks:
-//! method → body size → content type → target → signature → body → engine.
+//! method → body size → content type → target → signature (all but the
+//! signature itself) → body → signature → engine.
 //!
 //! The server's limits come first where they can refuse without the body
 //! (requests in flight: the server's on arrival, the account's once the
@@ -23,7 +24,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use openddb_core::{DynamoError, ErrorKind};
 use openddb_engine::{Database, RequestContext};
 
-use crate::auth;
+use crate::auth::{self, Authenticated, Authenticator};
 use crate::body::{self, BodyError, Held, MAX_REQUEST_BYTES};
 use crate::limits::Admission;
 use crate::response::{self, Body, JsonType, Meta};
@@ -39,6 +40,7 @@ const HEALTH_TEXT: &str = "healthy: dynamodb.us-east-1.amazonaws.com ";
 pub(crate) struct State {
     pub db: Arc<Database>,
     pub admission: Admission,
+    pub auth: Authenticator,
     /// Test-only: called with the operation just before the engine runs it.
     pub hook: Option<DispatchHook>,
 }
@@ -54,11 +56,12 @@ pub(crate) async fn handle(
     let (parts, body) = request.into_parts();
     let (response, operation) = match parts.method {
         Method::POST if state.admission.request_free() => {
-            let uri_query = parts.uri.query();
+            let (path, query) = (parts.uri.path(), parts.uri.query());
             post(
                 &state,
                 &parts.headers,
-                uri_query,
+                path,
+                query,
                 body,
                 meta,
                 started,
@@ -91,6 +94,7 @@ pub(crate) fn answer_type(headers: &HeaderMap) -> JsonType {
 async fn post<'h>(
     state: &State,
     headers: &'h HeaderMap,
+    path: &'h str,
     query: Option<&'h str>,
     body: Incoming,
     meta: Meta,
@@ -128,20 +132,27 @@ async fn post<'h>(
         Some(Target::DynamoDb(operation)) | Some(Target::Streams(operation)) => Some(operation),
         None => None,
     };
-    let scope = auth::authenticate(headers, query);
+    let header_list = auth::header_list(headers);
+    let request = openddb_auth::sigv4::Request {
+        method: "POST",
+        path,
+        query,
+        headers: &header_list,
+    };
+    let caller = state.auth.begin(&request);
 
     // A request that will reach the engine counts against its account; one
     // refused for its target or signature does not. Refused now if the
     // account is at its limit, it takes its slot once its body is here.
-    // Signatures are not verified: the access key id picks the account when
-    // it is one (12 digits), as LocalStack does; anything else lands in
-    // the default account.
-    let account_id = match &scope {
-        Ok(scope) => openddb_auth::unverified_account(&scope.access_key_id).to_owned(),
+    // The account is the one the key belongs to (its signature is checked
+    // once the body is here), or with `--auth off` the access key id when
+    // it is a 12-digit account id (LocalStack's convention), otherwise the
+    // default account.
+    let account_id = match &caller {
+        Ok(caller) => caller.account_id().to_owned(),
         Err(_) => openddb_auth::DEFAULT_ACCOUNT_ID.to_owned(),
     };
-    let reaches_engine = operation.is_some() && scope.is_ok();
-    if reaches_engine && !admission.account_free(&account_id) {
+    if operation.is_some() && caller.is_ok() && !admission.account_free(&account_id) {
         return (
             response::throttled(meta, json_type),
             operation.unwrap_or(""),
@@ -163,6 +174,10 @@ async fn post<'h>(
             None => return (response::throttled(meta, json_type), ""),
         },
     };
+    // The signature covers the bytes as sent, before any gzip is inflated.
+    let caller = caller.and_then(|caller| state.auth.finish(caller, &held.bytes));
+    let reaches_engine = operation.is_some() && caller.is_ok();
+
     // The body is here: from now on the request is in flight.
     let Some(slot) = admission.request() else {
         return (response::throttled(meta, json_type), "");
@@ -195,8 +210,8 @@ async fn post<'h>(
         let err = protocol_error(body, ErrorKind::UnknownOperationException);
         return (fail(err), "");
     };
-    let scope = match scope {
-        Ok(scope) => scope,
+    let caller = match caller {
+        Ok(caller) => caller,
         Err(err) => {
             let err = if is_json(body) { err } else { serialization() };
             return (fail(err), operation);
@@ -206,11 +221,21 @@ async fn post<'h>(
         return (fail(serialization()), operation);
     }
 
-    let ctx = RequestContext {
-        account_id,
-        access_key_id: scope.access_key_id.into_owned(),
-        region: scope.region.into_owned(),
-        secure_transport: secure,
+    let ctx = match caller {
+        Authenticated::Unverified(caller) => RequestContext {
+            account_id: caller.account_id,
+            access_key_id: caller.access_key_id,
+            region: caller.region,
+            principal: None,
+            secure_transport: secure,
+        },
+        Authenticated::Verified(verified) => RequestContext {
+            account_id: verified.principal.account_id.clone(),
+            access_key_id: verified.access_key_id,
+            region: verified.region,
+            principal: Some(verified.principal),
+            secure_transport: secure,
+        },
     };
     if let Some(hook) = &state.hook {
         hook(operation).await;

@@ -39,10 +39,12 @@ use hyper_util::server::graceful::GracefulShutdown;
 use openddb_engine::Database;
 use tokio::net::TcpListener;
 
+pub use auth::Authentication;
 pub use body::MAX_REQUEST_BYTES;
 pub use limits::Limits;
 pub use tls::{Tls, TlsError, SELF_SIGNED_NAMES};
 
+use auth::Authenticator;
 use handler::State;
 use limits::{Accepted, Admission, Slot};
 use response::{Meta, RequestId};
@@ -59,8 +61,9 @@ const REFUSAL_HEAD_TIMEOUT: Duration = Duration::from_secs(5);
 pub type DispatchHook =
     Arc<dyn Fn(&str) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
-/// Where the server listens, and what it holds at once.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where the server listens, what it holds at once, and how it
+/// authenticates requests.
+#[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// Host name or address to bind, e.g. `127.0.0.1` or `0.0.0.0`.
     pub host: String,
@@ -68,15 +71,19 @@ pub struct ServerConfig {
     pub port: u16,
     /// Resource bounds and timeouts (see [`serve_with`]).
     pub limits: Limits,
+    /// Whether signatures are verified (see [`serve_with_auth`]).
+    pub auth: Authentication,
 }
 
 impl Default for ServerConfig {
-    /// `127.0.0.1:8000`, DynamoDB Local's customary port, default limits.
+    /// `127.0.0.1:8000`, DynamoDB Local's customary port, default limits,
+    /// signatures not verified.
     fn default() -> Self {
         ServerConfig {
             host: "127.0.0.1".into(),
             port: 8000,
             limits: Limits::default(),
+            auth: Authentication::Off,
         }
     }
 }
@@ -107,7 +114,7 @@ pub async fn serve_with(
     limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    run(db, listener, limits, None, None, shutdown).await
+    run(db, listener, limits, None, Authentication::Off, None, shutdown).await
 }
 
 /// [`serve_with`] over TLS: every connection must complete a TLS handshake
@@ -120,7 +127,32 @@ pub async fn serve_tls(
     tls: Tls,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    run(db, listener, limits, Some(tls), None, shutdown).await
+    run(db, listener, limits, Some(tls), Authentication::Off, None, shutdown).await
+}
+
+/// [`serve_with`], authenticating requests as `auth` says: with
+/// [`Authentication::Sigv4`] every request's signature is verified and the
+/// request runs in the account of the key that signed it.
+pub async fn serve_with_auth(
+    db: Arc<Database>,
+    listener: TcpListener,
+    limits: Limits,
+    auth: Authentication,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    run(db, listener, limits, None, auth, None, shutdown).await
+}
+
+/// The general form: plain HTTP or TLS, with any authentication.
+pub async fn serve_configured(
+    db: Arc<Database>,
+    listener: TcpListener,
+    limits: Limits,
+    tls: Option<Tls>,
+    auth: Authentication,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    run(db, listener, limits, tls, auth, None, shutdown).await
 }
 
 /// [`serve_with`] with a [`DispatchHook`]; for tests only.
@@ -132,7 +164,16 @@ pub async fn serve_with_hook(
     hook: DispatchHook,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    run(db, listener, limits, None, Some(hook), shutdown).await
+    run(
+        db,
+        listener,
+        limits,
+        None,
+        Authentication::Off,
+        Some(hook),
+        shutdown,
+    )
+    .await
 }
 
 async fn run(
@@ -140,6 +181,7 @@ async fn run(
     listener: TcpListener,
     limits: Limits,
     tls: Option<Tls>,
+    auth: Authentication,
     hook: Option<DispatchHook>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
@@ -157,6 +199,7 @@ async fn run(
     let state = Arc::new(State {
         db,
         admission: Admission::new(limits),
+        auth: Authenticator::new(auth),
         hook,
     });
     let graceful = GracefulShutdown::new();

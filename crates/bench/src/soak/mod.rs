@@ -203,6 +203,7 @@ pub fn run(args: SoakArgs) -> Result<(), String> {
         addr,
         host_header,
         pid: spawned.as_ref().map(|s| s.pid).or(args.pid),
+        signer: None,
     };
     let data_dir = spawned
         .as_ref()

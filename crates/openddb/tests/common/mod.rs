@@ -43,14 +43,35 @@ pub fn client_with_key(addr: SocketAddr, access_key_id: &str) -> Client {
 /// Like [`client`], signing with `access_key_id` for `region` (the region
 /// the server names resources in).
 pub fn client_as(addr: SocketAddr, access_key_id: &str, region: &str) -> Client {
+    client_signed(addr, access_key_id, "secret", None, region)
+}
+
+/// Like [`client`], signing with these credentials (for servers that
+/// verify signatures).
+pub fn client_with_credentials(
+    addr: SocketAddr,
+    access_key_id: &str,
+    secret: &str,
+    session_token: Option<&str>,
+) -> Client {
+    client_signed(addr, access_key_id, secret, session_token, "us-east-1")
+}
+
+fn client_signed(
+    addr: SocketAddr,
+    access_key_id: &str,
+    secret: &str,
+    session_token: Option<&str>,
+    region: &str,
+) -> Client {
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .endpoint_url(format!("http://{addr}"))
         .region(Region::new(region.to_owned()))
         .credentials_provider(Credentials::new(
             access_key_id,
-            "secret",
-            None,
+            secret,
+            session_token.map(str::to_owned),
             None,
             "static",
         ))
@@ -101,15 +122,27 @@ impl Server {
     /// Serves an already configured database (fault injection, say) on
     /// 127.0.0.1 with a free port.
     pub async fn with_database(db: Database) -> Server {
+        Server::with_auth(db, openddb::server::Authentication::Off).await
+    }
+
+    /// Serves `db` on 127.0.0.1 with a free port, authenticating requests
+    /// as `auth` says.
+    pub async fn with_auth(db: Database, auth: openddb::server::Authentication) -> Server {
         let db = Arc::new(db);
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a loopback port");
         let addr = listener.local_addr().expect("bound address");
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(openddb::server::serve(db, listener, async {
-            let _ = stopped.await;
-        }));
+        let task = tokio::spawn(openddb::server::serve_with_auth(
+            db,
+            listener,
+            openddb::server::Limits::default(),
+            auth,
+            async {
+                let _ = stopped.await;
+            },
+        ));
         Server {
             addr,
             stop: Some(stop),
