@@ -14,6 +14,8 @@ use parking_lot::RwLock;
 use serde::Serialize;
 
 use crate::actions;
+use crate::authz::Authorizer;
+use openddb_auth::Principal;
 use crate::inflight::ConflictFaults;
 use crate::run::storage_error;
 use crate::sealed::{sealer_for, TokenSecret};
@@ -30,13 +32,34 @@ pub enum StorageConfig {
 
 /// Who is asking and where: the account (tenant) behind the access key and
 /// the region from the request's credential scope (used in ARNs).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RequestContext {
     /// The tenant: every account is its own isolated DynamoDB.
     pub account_id: String,
     /// The access key the request was signed with.
     pub access_key_id: String,
     pub region: String,
+    /// The verified caller (`--auth sigv4` and `--auth iam`); `None` when
+    /// signatures are not checked.
+    pub principal: Option<Arc<Principal>>,
+    /// Set when policies decide (`--auth iam`): every action then asks it
+    /// about everything it is going to read or write, before it does.
+    pub authorizer: Option<Arc<dyn Authorizer>>,
+    /// Whether the request came over TLS (`aws:SecureTransport`).
+    pub secure_transport: bool,
+}
+
+impl std::fmt::Debug for RequestContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestContext")
+            .field("account_id", &self.account_id)
+            .field("access_key_id", &self.access_key_id)
+            .field("region", &self.region)
+            .field("principal", &self.principal.as_ref().map(|p| &p.arn))
+            .field("authorizer", &self.authorizer.is_some())
+            .field("secure_transport", &self.secure_transport)
+            .finish()
+    }
 }
 
 impl Default for RequestContext {
@@ -45,6 +68,9 @@ impl Default for RequestContext {
             account_id: "000000000000".into(),
             access_key_id: String::new(),
             region: "us-east-1".into(),
+            principal: None,
+            authorizer: None,
+            secure_transport: false,
         }
     }
 }

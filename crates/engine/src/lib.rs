@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod actions;
+mod authz;
 mod background;
 mod capacity;
 mod catalog;
@@ -23,5 +24,8 @@ mod trimmer;
 mod ttl;
 mod write;
 
+pub use authz::{
+    access_denied, every_partition, Access, Authorizer, Denial, LeadingKeys, Question, Resource,
+};
 pub use database::{Database, RequestContext, StorageConfig, StorageLimits};
 pub use run::request_limit_exceeded;

@@ -199,6 +199,7 @@ async fn post<'h>(
         account_id,
         access_key_id: scope.access_key_id.into_owned(),
         region: scope.region.into_owned(),
+        ..RequestContext::default()
     };
     if let Some(hook) = &state.hook {
         hook(operation).await;

@@ -37,6 +37,7 @@ pub fn error_code(kind: ErrorKind) -> &'static str {
         ErrorKind::RequestLimitExceeded => "RequestLimitExceeded",
         ErrorKind::ThrottlingException => "ThrottlingError",
         ErrorKind::InternalServerError => "InternalServerError",
+        ErrorKind::AccessDeniedException => "AccessDenied",
         _ => "ValidationError",
     }
 }
@@ -80,7 +81,7 @@ fn must_name_key() -> DynamoError {
 
 pub async fn run(
     tenant: &Arc<Tenant>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     input: BatchExecuteStatementInput,
 ) -> Result<BatchExecuteStatementOutput, DynamoError> {
     let mut v = Violations::new();
@@ -125,6 +126,18 @@ pub async fn run(
             "Read and write requests together in the same batch is not supported.",
         ));
     }
+
+    // Each statement is authorized on its own, before any runs; one the
+    // caller may not make fails with `AccessDenied` in its place.
+    let prepared: Vec<Result<Prepared, DynamoError>> = prepared
+        .into_iter()
+        .zip(&consistent)
+        .map(|(p, consistent)| {
+            let p = p?;
+            crate::authz::authorize(ctx, || vec![p.access(tenant, *consistent, None)])?;
+            Ok(p)
+        })
+        .collect();
 
     let mut responses = Vec::with_capacity(prepared.len());
     let mut consumed = Vec::new();

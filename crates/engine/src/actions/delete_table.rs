@@ -23,13 +23,19 @@ use crate::RequestContext;
 
 pub async fn run(
     tenant: &Arc<Tenant>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     input: DeleteTableInput,
 ) -> Result<DeleteTableOutput, DynamoError> {
     let mut v = Violations::new();
     check_table_name(&mut v, &input.table_name);
     v.into_result()?;
     let name = input.table_name.unwrap_or_default();
+    crate::authz::authorize(ctx, || {
+        vec![crate::authz::Access::plain(
+            "dynamodb:DeleteTable",
+            crate::authz::Resource::table(&name),
+        )]
+    })?;
     let meta = tenant.table(&name).ok_or_else(|| not_found(&name))?;
     if let Some(refused) = refusal(&meta) {
         return Err(refused);

@@ -41,7 +41,7 @@ pub async fn lookup(tenant: &Tenant, arn: &str) -> Result<StreamMeta, DynamoErro
 
 pub async fn run(
     tenant: &Arc<Tenant>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     input: DescribeStreamInput,
 ) -> Result<DescribeStreamOutput, DynamoError> {
     let mut v = Violations::new();
@@ -71,6 +71,12 @@ pub async fn run(
     let arn = input.stream_arn.unwrap_or_default();
     let limit = input.limit.unwrap_or(MAX_LIMIT) as usize;
 
+    crate::authz::authorize(ctx, || {
+        vec![crate::authz::Access::plain(
+            "dynamodb:DescribeStream",
+            crate::authz::Resource::Arn(arn.clone()),
+        )]
+    })?;
     let stream = lookup(tenant, &arn).await?;
     let id = stream.id;
     let shards = run::read(&tenant.kv, move |txn| {

@@ -32,7 +32,7 @@ fn invalid_sequence() -> DynamoError {
 
 pub async fn run(
     tenant: &Arc<Tenant>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     input: GetShardIteratorInput,
 ) -> Result<GetShardIteratorOutput, DynamoError> {
     let mut v = Violations::new();
@@ -107,6 +107,12 @@ pub async fn run(
         }
     };
 
+    crate::authz::authorize(ctx, || {
+        vec![crate::authz::Access::plain(
+            "dynamodb:GetShardIterator",
+            crate::authz::Resource::Arn(arn.clone()),
+        )]
+    })?;
     let stream = lookup(tenant, &arn).await?;
     let id = stream.id;
     let (shards, trimmed, next) = run::read(&tenant.kv, move |txn| {
