@@ -64,15 +64,6 @@ pub fn leading_keys<'a>(
     LeadingKeys::Known(out)
 }
 
-/// Adds the partitions of `more` to `keys`.
-fn merge_leading(keys: &mut LeadingKeys, more: LeadingKeys) {
-    match (keys, more) {
-        (LeadingKeys::Known(a), LeadingKeys::Known(b)) => a.extend(b),
-        (k, LeadingKeys::Every) => *k = LeadingKeys::Every,
-        (LeadingKeys::Every, _) => {}
-    }
-}
-
 /// The attribute names `prepared` and `items` name.
 fn attributes<'a>(
     prepared: Option<&Prepared>,
@@ -320,24 +311,4 @@ pub fn partiql_select(
     a.select = Some(select(None, projected, index.is_some()));
     a.enclosing_operation = enclosing;
     a
-}
-
-/// Merges accesses of one action on one resource (a batch's tables are
-/// each authorized once, with all their keys).
-pub fn merge_into(list: &mut Vec<Access>, access: Access) {
-    if let Some(same) = list
-        .iter_mut()
-        .find(|a| a.action == access.action && a.resource == access.resource)
-    {
-        match (&mut same.leading_keys, access.leading_keys) {
-            (Some(k), Some(more)) => merge_leading(k, more),
-            (k @ None, more) => *k = more,
-            (_, None) => {}
-        }
-        if let (Some(a), Some(b)) = (&mut same.attributes, access.attributes) {
-            a.extend(b);
-        }
-        return;
-    }
-    list.push(access);
 }

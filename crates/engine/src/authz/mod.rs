@@ -231,11 +231,6 @@ pub fn access_denied(principal_arn: &str, action: &str, resource: &str, why: Den
     DynamoError::new(ErrorKind::AccessDeniedException, message)
 }
 
-/// Whether requests in `ctx` are checked against policies.
-pub fn enforced(ctx: &RequestContext) -> bool {
-    ctx.authorizer.is_some()
-}
-
 /// Asks about every access, in order; the first refusal refuses the
 /// request. Without an authorizer in the context nothing is checked (and
 /// `accesses` is never computed).
@@ -271,28 +266,4 @@ pub fn authorize(
         }
     }
     Ok(())
-}
-
-/// Authorizes the accesses of a planned request. When planning failed
-/// (the table is missing, a key does not fit the schema, …) the request is
-/// authorized as `fallback` describes it — the same actions on the same
-/// resources, with every partition — before the planning error is given,
-/// so a caller who may not make the request learns nothing from it (not
-/// even whether the table exists), as with DynamoDB.
-pub fn checked<T>(
-    ctx: &RequestContext,
-    planned: Result<T, DynamoError>,
-    accesses: impl FnOnce(&T) -> Vec<Access>,
-    fallback: impl FnOnce() -> Vec<Access>,
-) -> Result<T, DynamoError> {
-    match planned {
-        Ok(plan) => {
-            authorize(ctx, || accesses(&plan))?;
-            Ok(plan)
-        }
-        Err(e) => {
-            authorize(ctx, fallback)?;
-            Err(e)
-        }
-    }
 }
