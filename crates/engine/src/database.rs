@@ -15,11 +15,11 @@ use serde::Serialize;
 
 use crate::actions;
 use crate::authz::Authorizer;
-use openddb_auth::Principal;
 use crate::inflight::ConflictFaults;
 use crate::run::storage_error;
 use crate::sealed::{sealer_for, TokenSecret};
 use crate::tenant::Tenant;
+use openddb_auth::Principal;
 
 /// Where a database keeps its data.
 #[derive(Debug, Clone)]

@@ -178,13 +178,14 @@ pub async fn run(
             .iter()
             .flatten()
             .map(|(table, requests)| {
-                let items = requests.iter().filter_map(|r| {
-                    match (&r.put_request, &r.delete_request) {
-                        (Some(p), _) => p.item.as_ref(),
-                        (None, Some(d)) => d.key.as_ref(),
-                        (None, None) => None,
-                    }
-                });
+                let items =
+                    requests
+                        .iter()
+                        .filter_map(|r| match (&r.put_request, &r.delete_request) {
+                            (Some(p), _) => p.item.as_ref(),
+                            (None, Some(d)) => d.key.as_ref(),
+                            (None, None) => None,
+                        });
                 crate::authz::facts::batch_write_table(
                     table,
                     tenant.table(table).as_deref(),

@@ -9,10 +9,10 @@ use super::common::{
     condition_failed, envelope, item_collection_metrics, non_empty, prepare_conditional_write,
     WriteAction, WriteMembers,
 };
+use crate::authz::{self, facts};
 use crate::capacity::{write_units, ReturnCapacity};
 use crate::expressions::{condition_holds, RequestExpressions};
 use crate::keys;
-use crate::authz::{self, facts};
 use crate::tenant::Tenant;
 use crate::write::{write_item, Change};
 use crate::RequestContext;

@@ -8,10 +8,10 @@ use openddb_core::size::item_size;
 use openddb_core::DynamoError;
 
 use super::common::check_item_table_name;
+use crate::authz::{self, facts};
 use crate::capacity::{read_units, ReturnCapacity};
 use crate::expressions::{project, RequestExpressions};
 use crate::keys;
-use crate::authz::{self, facts};
 use crate::tenant::Tenant;
 use crate::write::read_item;
 use crate::RequestContext;

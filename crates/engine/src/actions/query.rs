@@ -17,10 +17,10 @@ use super::multi_read::{
     check_select, exclusive_start, execute, parse_select, shape, ReadPlan, Reader, StartCheck,
     Target,
 };
+use crate::authz::{self, facts, LeadingKeys};
 use crate::capacity::ReturnCapacity;
 use crate::expressions::RequestExpressions;
 use crate::pages::{key_condition_range, resume_after, target_prefix};
-use crate::authz::{self, facts, LeadingKeys};
 use crate::tenant::Tenant;
 use crate::RequestContext;
 

@@ -11,10 +11,10 @@ use super::multi_read::{
     StartCheck, Target,
 };
 use super::query::check_read_members;
+use crate::authz::{self, facts, LeadingKeys};
 use crate::capacity::ReturnCapacity;
 use crate::expressions::RequestExpressions;
 use crate::pages::resume_after;
-use crate::authz::{self, facts, LeadingKeys};
 use crate::tenant::Tenant;
 use crate::RequestContext;
 

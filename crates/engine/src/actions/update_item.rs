@@ -10,10 +10,10 @@ use super::common::{
     check_item_size, condition_failed, envelope, item_collection_metrics, non_empty, WriteAction,
     WriteMembers,
 };
+use crate::authz::{self, facts};
 use crate::capacity::{write_units, ReturnCapacity};
 use crate::expressions::{apply_update, condition_holds, project, RequestExpressions};
 use crate::keys;
-use crate::authz::{self, facts};
 use crate::tenant::Tenant;
 use crate::write::{write_item, Change};
 use crate::RequestContext;

@@ -10,8 +10,6 @@
 //! first denial: batches and transactions are all or nothing.
 
 pub mod facts;
-#[cfg(test)]
-mod facts_tests;
 
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
@@ -216,8 +214,15 @@ pub trait Authorizer: Send + Sync {
 }
 
 /// DynamoDB's `AccessDeniedException` for a refused access.
-pub fn access_denied(principal_arn: &str, action: &str, resource: &str, why: Denial) -> DynamoError {
-    let head = format!("User: {principal_arn} is not authorized to perform: {action} on resource: {resource}");
+pub fn access_denied(
+    principal_arn: &str,
+    action: &str,
+    resource: &str,
+    why: Denial,
+) -> DynamoError {
+    let head = format!(
+        "User: {principal_arn} is not authorized to perform: {action} on resource: {resource}"
+    );
     let message = match why {
         Denial::NoIdentityAllow => {
             format!("{head} because no identity-based policy allows the {action} action")

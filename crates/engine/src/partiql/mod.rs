@@ -105,11 +105,8 @@ impl Prepared {
                 Statement::Select(s) | Statement::Exists(s) => s.from.index.clone(),
                 _ => None,
             };
-            let mut a = crate::authz::facts::unplanned(
-                self.iam_action(),
-                self.table_name(),
-                enclosing,
-            );
+            let mut a =
+                crate::authz::facts::unplanned(self.iam_action(), self.table_name(), enclosing);
             a.resource = crate::authz::Resource::Table {
                 name: self.table_name().to_string(),
                 index,
