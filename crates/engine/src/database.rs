@@ -14,11 +14,13 @@ use parking_lot::RwLock;
 use serde::Serialize;
 
 use crate::actions;
+use crate::authz::Authorizer;
 use crate::inflight::ConflictFaults;
 use crate::run::storage_error;
 use crate::sealed::{sealer_for, TokenSecret};
 use crate::table_refs::NamesTables;
 use crate::tenant::Tenant;
+use openddb_auth::Principal;
 
 /// Where a database keeps its data.
 #[derive(Debug, Clone)]
@@ -31,19 +33,34 @@ pub enum StorageConfig {
 
 /// Who is asking and where: the account (tenant) behind the access key and
 /// the region from the request's credential scope (used in ARNs).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RequestContext {
     /// The tenant: every account is its own isolated DynamoDB.
     pub account_id: String,
     /// The access key the request was signed with.
     pub access_key_id: String,
     pub region: String,
-    /// Whether the request came over TLS (IAM's `aws:SecureTransport`).
+    /// The verified caller (`--auth sigv4` and `--auth iam`); `None` when
+    /// signatures are not checked.
+    pub principal: Option<Arc<Principal>>,
+    /// Set when policies decide (`--auth iam`): every action then asks it
+    /// about everything it is going to read or write, before it does.
+    pub authorizer: Option<Arc<dyn Authorizer>>,
+    /// Whether the request came over TLS (`aws:SecureTransport`).
     pub secure_transport: bool,
-    /// Who signed the request, when its signature was verified (`--auth
-    /// sigv4`); `None` when signatures are not checked or for embedded use.
-    /// `account_id` is then the principal's account.
-    pub principal: Option<Arc<openddb_auth::Principal>>,
+}
+
+impl std::fmt::Debug for RequestContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestContext")
+            .field("account_id", &self.account_id)
+            .field("access_key_id", &self.access_key_id)
+            .field("region", &self.region)
+            .field("principal", &self.principal.as_ref().map(|p| &p.arn))
+            .field("authorizer", &self.authorizer.is_some())
+            .field("secure_transport", &self.secure_transport)
+            .finish()
+    }
 }
 
 impl Default for RequestContext {
@@ -52,8 +69,9 @@ impl Default for RequestContext {
             account_id: "000000000000".into(),
             access_key_id: String::new(),
             region: "us-east-1".into(),
-            secure_transport: false,
             principal: None,
+            authorizer: None,
+            secure_transport: false,
         }
     }
 }

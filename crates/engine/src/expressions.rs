@@ -318,3 +318,61 @@ pub fn apply_update(update: &Update, item: &mut Item) -> Result<Vec<DocumentPath
 pub fn project(paths: &[DocumentPath], item: &Item) -> Item {
     expr::project(paths, item)
 }
+
+impl Prepared {
+    /// Every top-level attribute name the request's expressions (or their
+    /// legacy forms) name: what it reads, writes, compares or projects.
+    pub fn attribute_names(&self, out: &mut std::collections::BTreeSet<String>) {
+        let mut names = std::collections::HashSet::new();
+        for c in [&self.condition, &self.filter, &self.key_condition]
+            .into_iter()
+            .flatten()
+        {
+            crate::actions::multi_read::condition_names(c, &mut names);
+        }
+        out.extend(names);
+        for p in self.projection.iter().flatten() {
+            out.extend(p.top_name().map(str::to_string));
+        }
+        for (name, _) in self.key_conditions.iter().flatten() {
+            out.insert(name.clone());
+        }
+        if let Some(update) = &self.update {
+            update.attribute_names(out);
+        }
+    }
+}
+
+impl Update {
+    /// The top-level names an update writes, removes, or reads a value
+    /// from (`SET a = b` reads `b`).
+    pub fn attribute_names(&self, out: &mut std::collections::BTreeSet<String>) {
+        use openddb_core::expr::{SetValue, UpdateAction, UpdateOperand};
+        fn operand(o: &UpdateOperand, out: &mut std::collections::BTreeSet<String>) {
+            match o {
+                UpdateOperand::Path(p) => out.extend(p.top_name().map(str::to_string)),
+                UpdateOperand::Value(_) => {}
+                UpdateOperand::IfNotExists(p, o) => {
+                    out.extend(p.top_name().map(str::to_string));
+                    operand(o, out);
+                }
+                UpdateOperand::ListAppend(a, b) => {
+                    operand(a, out);
+                    operand(b, out);
+                }
+            }
+        }
+        for action in self.expression.actions() {
+            out.extend(action.path().top_name().map(str::to_string));
+            if let UpdateAction::Set(_, value) = &action {
+                match value {
+                    SetValue::Operand(o) => operand(o, out),
+                    SetValue::Plus(a, b) | SetValue::Minus(a, b) => {
+                        operand(a, out);
+                        operand(b, out);
+                    }
+                }
+            }
+        }
+    }
+}

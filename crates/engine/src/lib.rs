@@ -5,6 +5,7 @@
 
 mod actions;
 mod arn;
+mod authz;
 mod background;
 mod capacity;
 mod catalog;
@@ -25,5 +26,8 @@ mod trimmer;
 mod ttl;
 mod write;
 
+pub use authz::{
+    access_denied, every_partition, Access, Authorizer, Denial, LeadingKeys, Question, Resource,
+};
 pub use database::{Database, RequestContext, StorageConfig, StorageLimits};
 pub use run::request_limit_exceeded;

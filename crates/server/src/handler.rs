@@ -228,6 +228,7 @@ async fn post<'h>(
             region: caller.region,
             principal: None,
             secure_transport: secure,
+            authorizer: None,
         },
         Authenticated::Verified(verified) => RequestContext {
             account_id: verified.principal.account_id.clone(),
@@ -235,6 +236,7 @@ async fn post<'h>(
             region: verified.region,
             principal: Some(verified.principal),
             secure_transport: secure,
+            authorizer: None,
         },
     };
     if let Some(hook) = &state.hook {

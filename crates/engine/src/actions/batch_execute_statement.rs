@@ -128,6 +128,18 @@ pub async fn run(
         ));
     }
 
+    // Each statement is authorized on its own, before any runs; one the
+    // caller may not make fails with `AccessDenied` in its place.
+    let prepared: Vec<Result<Prepared, DynamoError>> = prepared
+        .into_iter()
+        .zip(&consistent)
+        .map(|(p, consistent)| {
+            let p = p?;
+            crate::authz::authorize(ctx, || vec![p.access(tenant, *consistent, None)])?;
+            Ok(p)
+        })
+        .collect();
+
     let mut responses = Vec::with_capacity(prepared.len());
     let mut consumed = Vec::new();
     let mut seen = std::collections::HashSet::new();

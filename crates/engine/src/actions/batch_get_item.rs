@@ -80,10 +80,35 @@ fn check_members(input: &BatchGetItemInput) -> Result<(), DynamoError> {
 
 pub async fn run(
     tenant: &Arc<Tenant>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     input: BatchGetItemInput,
 ) -> Result<BatchGetItemOutput, DynamoError> {
     check_members(&input)?;
+    // Each table once, under BatchGetItem, with all its keys.
+    crate::authz::authorize(ctx, || {
+        input
+            .request_items
+            .iter()
+            .flatten()
+            .map(|(table, request)| {
+                let prepared = RequestExpressions {
+                    projection_expression: request.projection_expression.as_deref(),
+                    names: request.expression_attribute_names.as_ref(),
+                    attributes_to_get: request.attributes_to_get.as_deref(),
+                    ..Default::default()
+                }
+                .prepare()
+                .ok();
+                crate::authz::facts::batch_get_table(
+                    table,
+                    tenant.table(table).as_deref(),
+                    request.keys.as_deref().unwrap_or_default(),
+                    prepared.as_ref(),
+                    input.return_consumed_capacity.as_deref(),
+                )
+            })
+            .collect()
+    })?;
     let capacity = ReturnCapacity::parse(input.return_consumed_capacity.as_deref());
     let mut reads = Vec::new();
     for (table, request) in input.request_items.unwrap_or_default() {

@@ -166,10 +166,35 @@ fn key_attributes(meta: &TableMeta, item: &Item) -> Item {
 
 pub async fn run(
     tenant: &Arc<Tenant>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     input: BatchWriteItemInput,
 ) -> Result<BatchWriteItemOutput, DynamoError> {
     check_members(&input)?;
+    // Each table once, under BatchWriteItem, with every item put and key
+    // deleted in it.
+    crate::authz::authorize(ctx, || {
+        input
+            .request_items
+            .iter()
+            .flatten()
+            .map(|(table, requests)| {
+                let items =
+                    requests
+                        .iter()
+                        .filter_map(|r| match (&r.put_request, &r.delete_request) {
+                            (Some(p), _) => p.item.as_ref(),
+                            (None, Some(d)) => d.key.as_ref(),
+                            (None, None) => None,
+                        });
+                crate::authz::facts::batch_write_table(
+                    table,
+                    tenant.table(table).as_deref(),
+                    items,
+                    input.return_consumed_capacity.as_deref(),
+                )
+            })
+            .collect()
+    })?;
     let mut planned = plan(tenant, &input)?;
     let keys: Vec<Vec<u8>> = planned.iter().map(|p| p.key.clone()).collect();
     let (_held, refused) = tenant.inflight.writes(&keys);

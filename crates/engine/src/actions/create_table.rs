@@ -676,6 +676,12 @@ pub async fn run(
     check_members(&input)?;
     let key_schema = check_definition(&input)?;
     let name = input.table_name.clone().unwrap_or_default();
+    crate::authz::authorize(ctx, || {
+        vec![crate::authz::Access::plain(
+            "dynamodb:CreateTable",
+            crate::authz::Resource::table(&name),
+        )]
+    })?;
     if tenant.table(&name).is_some() {
         return Err(in_use(&name));
     }

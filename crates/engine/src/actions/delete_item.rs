@@ -9,6 +9,7 @@ use super::common::{
     condition_failed, envelope, item_collection_metrics, non_empty, prepare_conditional_write,
     WriteAction, WriteMembers,
 };
+use crate::authz::{self, facts};
 use crate::capacity::{write_units, ReturnCapacity};
 use crate::expressions::{condition_holds, RequestExpressions};
 use crate::keys;
@@ -18,7 +19,7 @@ use crate::RequestContext;
 
 pub async fn run(
     tenant: &Arc<Tenant>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     input: DeleteItemInput,
 ) -> Result<DeleteItemOutput, DynamoError> {
     WriteMembers {
@@ -47,6 +48,17 @@ pub async fn run(
     .map_err(envelope)?;
 
     let table_name = input.table_name.unwrap_or_default();
+    authz::authorize(ctx, || {
+        facts::write_item(
+            "dynamodb:DeleteItem",
+            &table_name,
+            tenant.table(&table_name).as_deref(),
+            input.key.as_ref(),
+            &prepared,
+            input.return_values.as_deref(),
+            input.return_consumed_capacity.as_deref(),
+        )
+    })?;
     let meta = tenant.table_or_not_found(&table_name)?;
     let key_item = input.key.unwrap_or_default();
     let (pk, sk) = meta.key_from_key_param(&key_item)?;

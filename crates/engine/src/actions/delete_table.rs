@@ -30,6 +30,12 @@ pub async fn run(
     check_table_name(&mut v, &input.table_name);
     v.into_result()?;
     let name = input.table_name.unwrap_or_default();
+    crate::authz::authorize(ctx, || {
+        vec![crate::authz::Access::plain(
+            "dynamodb:DeleteTable",
+            crate::authz::Resource::table(&name),
+        )]
+    })?;
     let meta = tenant.table(&name).ok_or_else(|| not_found(&name))?;
     if let Some(refused) = refusal(&meta) {
         return Err(refused);

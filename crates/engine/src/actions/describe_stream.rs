@@ -84,6 +84,12 @@ pub async fn run(
     let arn = input.stream_arn.unwrap_or_default();
     let limit = input.limit.unwrap_or(MAX_LIMIT) as usize;
 
+    crate::authz::authorize(ctx, || {
+        vec![crate::authz::Access::plain(
+            "dynamodb:DescribeStream",
+            crate::authz::Resource::Arn(arn.clone()),
+        )]
+    })?;
     let stream = lookup(tenant, ctx, "DescribeStream", &arn).await?;
     let id = stream.id;
     let shards = run::read(&tenant.kv, move |txn| {

@@ -31,6 +31,12 @@ pub async fn run(
     check_table_name(&mut v, &input.table_name);
     v.into_result()?;
     let name = input.table_name.unwrap_or_default();
+    crate::authz::authorize(ctx, || {
+        vec![crate::authz::Access::plain(
+            "dynamodb:DescribeTable",
+            crate::authz::Resource::table(&name),
+        )]
+    })?;
     let meta = tenant.table(&name).ok_or_else(|| not_found(&name))?;
     let id = meta.id;
     let stats = run::read(&tenant.kv, move |txn| {

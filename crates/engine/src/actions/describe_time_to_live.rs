@@ -37,13 +37,19 @@ pub fn description(meta: &TableMeta) -> TimeToLiveDescription {
 
 pub async fn run(
     tenant: &Arc<Tenant>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     input: DescribeTimeToLiveInput,
 ) -> Result<DescribeTimeToLiveOutput, DynamoError> {
     let mut v = Violations::new();
     check_table_name(&mut v, &input.table_name);
     v.into_result()?;
     let name = input.table_name.unwrap_or_default();
+    crate::authz::authorize(ctx, || {
+        vec![crate::authz::Access::plain(
+            "dynamodb:DescribeTimeToLive",
+            crate::authz::Resource::table(&name),
+        )]
+    })?;
     let meta = tenant.table(&name).ok_or_else(|| not_found(&name))?;
     Ok(DescribeTimeToLiveOutput {
         time_to_live_description: Some(description(&meta)),

@@ -103,10 +103,11 @@ pub async fn run(
         input.statement.unwrap_or_default(),
         input.parameters.unwrap_or_default(),
     )?;
+    let consistent = input.consistent_read.unwrap_or(false);
+    crate::authz::authorize(ctx, || vec![prepared.access(tenant, consistent, None)])?;
     let capacity = ReturnCapacity::parse(input.return_consumed_capacity.as_deref());
     match &prepared.statement {
         Statement::Select(s) => {
-            let consistent = input.consistent_read.unwrap_or(false);
             let plan = select::plan(tenant, &prepared, s, consistent)?;
             let out = select::run(
                 tenant,

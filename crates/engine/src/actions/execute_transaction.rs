@@ -109,6 +109,13 @@ pub async fn run(
         }
     }
 
+    crate::authz::authorize(ctx, || {
+        prepared
+            .iter()
+            .map(|p| p.access(tenant, false, Some("ExecuteTransaction")))
+            .collect()
+    })?;
+
     // Statements on missing tables cancel the transaction, each with its
     // reason, before anything runs.
     let missing: Vec<bool> = prepared
@@ -217,9 +224,15 @@ async fn read(
         });
         plans.push(plan);
     }
+    // Authorized as PartiQL reads already: the Gets they become are not
+    // asked about again.
+    let inner = RequestContext {
+        authorizer: None,
+        ..ctx.clone()
+    };
     let out = super::transact_get_items::run(
         tenant,
-        ctx,
+        &inner,
         TransactGetItemsInput {
             transact_items: Some(gets),
             return_consumed_capacity: match capacity {

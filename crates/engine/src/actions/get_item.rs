@@ -8,6 +8,7 @@ use openddb_core::size::item_size;
 use openddb_core::DynamoError;
 
 use super::common::check_item_table_name;
+use crate::authz::{self, facts};
 use crate::capacity::{read_units, ReturnCapacity};
 use crate::expressions::{project, RequestExpressions};
 use crate::keys;
@@ -17,7 +18,7 @@ use crate::RequestContext;
 
 pub async fn run(
     tenant: &Arc<Tenant>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     input: GetItemInput,
 ) -> Result<GetItemOutput, DynamoError> {
     let mut v = Violations::new();
@@ -48,6 +49,15 @@ pub async fn run(
     .prepare()?;
 
     let table_name = input.table_name.unwrap_or_default();
+    authz::authorize(ctx, || {
+        facts::get_item(
+            &table_name,
+            tenant.table(&table_name).as_deref(),
+            input.key.as_ref(),
+            &prepared,
+            input.return_consumed_capacity.as_deref(),
+        )
+    })?;
     let meta = tenant.table_or_not_found(&table_name)?;
     let key_item = input.key.unwrap_or_default();
     let (pk, sk) = meta.key_from_key_param(&key_item)?;

@@ -69,6 +69,12 @@ pub async fn run(
     )
     .ok_or_else(invalid_iterator)?;
     let arn = arn.to_string();
+    crate::authz::authorize(ctx, || {
+        vec![crate::authz::Access::plain(
+            "dynamodb:GetRecords",
+            crate::authz::Resource::Arn(arn.clone()),
+        )]
+    })?;
     // Sealed by this server for this tenant; what it names is checked
     // against the stream as it is now (gone, replaced, trimmed) below.
     let pos = pos.into_inner();

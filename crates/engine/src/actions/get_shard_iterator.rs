@@ -107,6 +107,12 @@ pub async fn run(
         }
     };
 
+    crate::authz::authorize(ctx, || {
+        vec![crate::authz::Access::plain(
+            "dynamodb:GetShardIterator",
+            crate::authz::Resource::Arn(arn.clone()),
+        )]
+    })?;
     let stream = lookup(tenant, ctx, "GetShardIterator", &arn).await?;
     let id = stream.id;
     let (shards, trimmed, next) = run::read(&tenant.kv, move |txn| {

@@ -41,6 +41,12 @@ pub async fn run(
     {
         return Err(super::common::invalid_stream_arn());
     }
+    crate::authz::authorize(ctx, || {
+        vec![crate::authz::Access::plain(
+            "dynamodb:ListStreams",
+            crate::authz::Resource::Any,
+        )]
+    })?;
     let limit = input.limit.unwrap_or(MAX_LIMIT) as usize;
 
     let all = run::read(&tenant.kv, |txn| streams::list(txn).map_err(storage_error)).await?;

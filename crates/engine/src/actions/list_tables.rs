@@ -13,7 +13,7 @@ const MAX_LIMIT: i64 = 100;
 
 pub async fn run(
     tenant: &Arc<Tenant>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     input: ListTablesInput,
 ) -> Result<ListTablesOutput, DynamoError> {
     let mut v = Violations::new();
@@ -23,6 +23,12 @@ pub async fn run(
     v.at_least(input.limit, "limit", 1);
     v.at_most(input.limit, "limit", MAX_LIMIT);
     v.into_result()?;
+    crate::authz::authorize(ctx, || {
+        vec![crate::authz::Access::plain(
+            "dynamodb:ListTables",
+            crate::authz::Resource::Any,
+        )]
+    })?;
     let limit = input.limit.unwrap_or(MAX_LIMIT) as usize;
     let (names, more) =
         tenant.table_names_after(input.exclusive_start_table_name.as_deref(), limit);

@@ -17,6 +17,7 @@ use super::multi_read::{
     check_select, exclusive_start, execute, parse_select, shape, ReadPlan, Reader, StartCheck,
     Target,
 };
+use crate::authz::{self, facts, LeadingKeys};
 use crate::capacity::ReturnCapacity;
 use crate::expressions::RequestExpressions;
 use crate::pages::{key_condition_range, resume_after, target_prefix};
@@ -77,7 +78,7 @@ pub fn check_read_members(
 
 pub async fn run(
     tenant: &Arc<Tenant>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     input: QueryInput,
 ) -> Result<QueryOutput, DynamoError> {
     check_read_members(
@@ -120,6 +121,29 @@ pub async fn run(
     }
 
     let consistent = input.consistent_read.unwrap_or(false);
+    authz::authorize(ctx, || {
+        // The partition the key condition names, as the query will read
+        // it; every partition when it cannot be told (the query then fails).
+        let leading = Target::open(
+            tenant,
+            input.table_name.as_deref(),
+            input.index_name.as_deref(),
+            consistent,
+        )
+        .and_then(|t| analyze(&t, &prepared.key_condition, &prepared.key_conditions))
+        .ok()
+        .and_then(|q| q.partition.first().and_then(facts::key_string))
+        .map_or(LeadingKeys::Every, |v| LeadingKeys::Known([v].into()));
+        facts::read(
+            "dynamodb:Query",
+            input.table_name.as_deref().unwrap_or_default(),
+            input.index_name.as_deref(),
+            leading,
+            &prepared,
+            input.select.as_deref(),
+            input.return_consumed_capacity.as_deref(),
+        )
+    })?;
     let target = Target::open(
         tenant,
         input.table_name.as_deref(),

@@ -11,6 +11,7 @@ use super::multi_read::{
     StartCheck, Target,
 };
 use super::query::check_read_members;
+use crate::authz::{self, facts, LeadingKeys};
 use crate::capacity::ReturnCapacity;
 use crate::expressions::RequestExpressions;
 use crate::pages::resume_after;
@@ -22,7 +23,7 @@ pub const MAX_TOTAL_SEGMENTS: i64 = 1_000_000;
 
 pub async fn run(
     tenant: &Arc<Tenant>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     input: ScanInput,
 ) -> Result<ScanOutput, DynamoError> {
     let mut v = check_read_members(
@@ -83,6 +84,19 @@ pub async fn run(
     }
     .prepare()?;
 
+    // A Scan reads every partition: a grant restricted by
+    // `dynamodb:LeadingKeys` does not cover it.
+    authz::authorize(ctx, || {
+        facts::read(
+            "dynamodb:Scan",
+            input.table_name.as_deref().unwrap_or_default(),
+            input.index_name.as_deref(),
+            LeadingKeys::Every,
+            &prepared,
+            input.select.as_deref(),
+            input.return_consumed_capacity.as_deref(),
+        )
+    })?;
     let consistent = input.consistent_read.unwrap_or(false);
     let target = Target::open(
         tenant,

@@ -51,7 +51,7 @@ fn show_items(items: &[openddb_core::api::TransactGetItem]) -> String {
 
 pub async fn run(
     tenant: &Arc<Tenant>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     input: TransactGetItemsInput,
 ) -> Result<TransactGetItemsOutput, DynamoError> {
     let mut v = Violations::new();
@@ -77,6 +77,28 @@ pub async fn run(
         .flatten()
         .filter_map(|e| e.get.as_ref())
         .collect();
+    // Each Get is a GetItem inside TransactGetItems.
+    crate::authz::authorize(ctx, || {
+        gets.iter()
+            .map(|get| {
+                let prepared = RequestExpressions {
+                    projection_expression: get.projection_expression.as_deref(),
+                    names: get.expression_attribute_names.as_ref(),
+                    ..Default::default()
+                }
+                .prepare()
+                .ok();
+                let table = get.table_name.as_deref().unwrap_or_default();
+                crate::authz::facts::transact_get(
+                    table,
+                    tenant.table(table).as_deref(),
+                    get.key.as_ref(),
+                    prepared.as_ref(),
+                    input.return_consumed_capacity.as_deref(),
+                )
+            })
+            .collect()
+    })?;
     let mut planned = Vec::new();
     let mut seen = HashSet::new();
     for (i, get) in gets.iter().enumerate() {

@@ -158,6 +158,40 @@ fn entry(e: &TransactWriteItem) -> Option<Entry<'_>> {
     })
 }
 
+/// The authorization each entry needs: its item action on its table, with
+/// `dynamodb:EnclosingOperation` `TransactWriteItems`.
+fn accesses(tenant: &Tenant, input: &TransactWriteItemsInput) -> Vec<crate::authz::Access> {
+    let rcc = input.return_consumed_capacity.as_deref();
+    input
+        .transact_items
+        .iter()
+        .flatten()
+        .filter_map(entry)
+        .map(|e| {
+            let table = e.table_name.as_deref().unwrap_or_default();
+            // An entry whose expressions do not parse fails the request
+            // before anything is written.
+            let prepared = RequestExpressions {
+                condition_expression: e.condition_expression,
+                update_expression: e.update_expression,
+                names: e.names,
+                values: e.values,
+                ..Default::default()
+            }
+            .prepare()
+            .ok();
+            crate::authz::facts::transact_write(
+                e.kind,
+                table,
+                tenant.table(table).as_deref(),
+                e.item.or(e.key),
+                prepared.as_ref(),
+                rcc,
+            )
+        })
+        .collect()
+}
+
 /// The Coral-style member checks, all reported together.
 fn check_members(input: &TransactWriteItemsInput) -> Result<(), DynamoError> {
     use openddb_core::api::validate::RETURN_VALUES_ON_CCF;
@@ -488,10 +522,11 @@ fn execute(
 
 pub async fn run(
     tenant: &Arc<Tenant>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     input: TransactWriteItemsInput,
 ) -> Result<TransactWriteItemsOutput, DynamoError> {
     check_members(&input)?;
+    crate::authz::authorize(ctx, || accesses(tenant, &input))?;
     let planned = plan(tenant, &input)?;
     let capacity = ReturnCapacity::parse(input.return_consumed_capacity.as_deref());
     let fingerprint = tokens::fingerprint(&input.transact_items);

@@ -10,6 +10,7 @@ use super::common::{
     check_item_size, condition_failed, envelope, item_collection_metrics, non_empty, WriteAction,
     WriteMembers,
 };
+use crate::authz::{self, facts};
 use crate::capacity::{write_units, ReturnCapacity};
 use crate::expressions::{apply_update, condition_holds, project, RequestExpressions};
 use crate::keys;
@@ -19,7 +20,7 @@ use crate::RequestContext;
 
 pub async fn run(
     tenant: &Arc<Tenant>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     input: UpdateItemInput,
 ) -> Result<UpdateItemOutput, DynamoError> {
     WriteMembers {
@@ -48,6 +49,17 @@ pub async fn run(
     .map_err(envelope)?;
 
     let table_name = input.table_name.unwrap_or_default();
+    authz::authorize(ctx, || {
+        facts::write_item(
+            "dynamodb:UpdateItem",
+            &table_name,
+            tenant.table(&table_name).as_deref(),
+            input.key.as_ref(),
+            &prepared,
+            input.return_values.as_deref(),
+            input.return_consumed_capacity.as_deref(),
+        )
+    })?;
     let meta = tenant.table_or_not_found(&table_name)?;
     let key_item = input.key.unwrap_or_default();
     let (pk, sk) = meta.key_from_key_param(&key_item)?;

@@ -518,6 +518,12 @@ pub async fn run(
 ) -> Result<UpdateTableOutput, DynamoError> {
     check_members(&input)?;
     let name = input.table_name.clone().unwrap_or_default();
+    crate::authz::authorize(ctx, || {
+        vec![crate::authz::Access::plain(
+            "dynamodb:UpdateTable",
+            crate::authz::Resource::table(&name),
+        )]
+    })?;
     let meta = tenant.table(&name).ok_or_else(|| not_found(&name))?;
     // Checked against the cached entry first, then applied to the stored
     // one inside the transaction (a background index change may have

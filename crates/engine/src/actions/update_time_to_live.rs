@@ -86,7 +86,7 @@ fn apply(meta: &TableMeta, enabled: bool, attribute: &str) -> Result<TableMeta, 
 
 pub async fn run(
     tenant: &Arc<Tenant>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     input: UpdateTimeToLiveInput,
 ) -> Result<UpdateTimeToLiveOutput, DynamoError> {
     check_members(&input)?;
@@ -94,6 +94,12 @@ pub async fn run(
     let spec = input.time_to_live_specification.unwrap_or_default();
     let enabled = spec.enabled.unwrap_or_default();
     let attribute = spec.attribute_name.unwrap_or_default();
+    crate::authz::authorize(ctx, || {
+        vec![crate::authz::Access::plain(
+            "dynamodb:UpdateTimeToLive",
+            crate::authz::Resource::table(&name),
+        )]
+    })?;
     let meta = tenant.table(&name).ok_or_else(|| not_found(&name))?;
     // Checked against the cached entry first, then applied to the stored
     // one inside the transaction (a background change may have landed).

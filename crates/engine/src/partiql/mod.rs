@@ -94,6 +94,51 @@ fn own_table(statement: &mut Statement, ctx: &RequestContext) -> Result<(), Dyna
     Ok(())
 }
 
+impl Prepared {
+    /// The IAM action the statement needs. An `EXISTS` (a transaction's
+    /// condition check) reads.
+    pub fn iam_action(&self) -> &'static str {
+        match &self.statement {
+            Statement::Select(_) | Statement::Exists(_) => "dynamodb:PartiQLSelect",
+            Statement::Insert(_) => "dynamodb:PartiQLInsert",
+            Statement::Update(_) => "dynamodb:PartiQLUpdate",
+            Statement::Delete(_) => "dynamodb:PartiQLDelete",
+        }
+    }
+
+    /// The authorization the statement needs, worked out from its plan
+    /// against its table (planning reads nothing); when it cannot be
+    /// planned, its action on what it names, with every partition.
+    pub fn access(
+        &self,
+        tenant: &Tenant,
+        consistent: bool,
+        enclosing: Option<&'static str>,
+    ) -> crate::authz::Access {
+        let planned = match &self.statement {
+            Statement::Select(s) => select::plan(tenant, self, s, consistent)
+                .ok()
+                .map(|plan| plan.access(enclosing)),
+            _ => write::plan(tenant, self).ok().map(|w| {
+                crate::authz::facts::partiql_write(self.iam_action(), &w.write, enclosing)
+            }),
+        };
+        planned.unwrap_or_else(|| {
+            let index = match &self.statement {
+                Statement::Select(s) | Statement::Exists(s) => s.from.index.clone(),
+                _ => None,
+            };
+            let mut a =
+                crate::authz::facts::unplanned(self.iam_action(), self.table_name(), enclosing);
+            a.resource = crate::authz::Resource::Table {
+                name: self.table_name().to_string(),
+                index,
+            };
+            a
+        })
+    }
+}
+
 /// DynamoDB's refusal of a statement reading an index whose keys have
 /// several attributes, when `source` names one of an existing table. It
 /// comes before the statement's projection is checked and, in a batch,

@@ -115,6 +115,28 @@ impl Plan {
     pub fn meta(&self) -> &Arc<crate::catalog::TableMeta> {
         &self.target.meta
     }
+
+    /// The `dynamodb:PartiQLSelect` this read needs: on the index or table
+    /// read, with the partitions its WHERE pins (every partition, and
+    /// `dynamodb:FullTableScan`, when it scans) and every attribute the
+    /// statement names.
+    pub fn access(&self, enclosing: Option<&'static str>) -> crate::authz::Access {
+        let mut names = std::collections::HashSet::new();
+        if let Some(f) = &self.filter {
+            crate::actions::multi_read::condition_names(f, &mut names);
+        }
+        for (_, path) in self.columns.iter().flatten() {
+            names.extend(path.top_name().map(str::to_string));
+        }
+        crate::authz::facts::partiql_select(
+            self.target.meta.name(),
+            self.target.index.as_ref().map(|i| i.name.as_str()),
+            self.partitions.as_deref(),
+            names.into_iter().collect(),
+            self.columns.is_some(),
+            enclosing,
+        )
+    }
 }
 
 /// `k IN [v]` with one value, which keyed-only surfaces accept as `k = v`.
