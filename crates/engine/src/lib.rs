@@ -17,6 +17,7 @@ mod partiql;
 mod run;
 mod sealed;
 pub mod streams;
+mod tenancy;
 mod tenant;
 mod tokens;
 mod trimmer;
@@ -25,3 +26,4 @@ mod write;
 
 pub use database::{Database, RequestContext, StorageConfig, StorageLimits};
 pub use run::request_limit_exceeded;
+pub use tenancy::TenantStats;

@@ -32,7 +32,7 @@ pub async fn lookup(tenant: &Tenant, arn: &str) -> Result<StreamMeta, DynamoErro
         return Err(super::common::invalid_stream_arn());
     }
     let arn_w = arn.to_string();
-    run::read(&tenant.kv, move |txn| {
+    run::read(tenant, move |txn| {
         streams::by_arn(txn, &arn_w).map_err(storage_error)
     })
     .await?
@@ -73,7 +73,7 @@ pub async fn run(
 
     let stream = lookup(tenant, &arn).await?;
     let id = stream.id;
-    let shards = run::read(&tenant.kv, move |txn| {
+    let shards = run::read(tenant, move |txn| {
         streams::shards(txn, id).map_err(storage_error)
     })
     .await?;

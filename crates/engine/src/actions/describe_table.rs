@@ -33,7 +33,7 @@ pub async fn run(
     let name = input.table_name.unwrap_or_default();
     let meta = tenant.table(&name).ok_or_else(|| not_found(&name))?;
     let id = meta.id;
-    let stats = run::read(&tenant.kv, move |txn| {
+    let stats = run::read(tenant, move |txn| {
         read_all_stats(txn, id).map_err(storage_error)
     })
     .await?;

@@ -43,7 +43,7 @@ pub async fn run(
     }
     let limit = input.limit.unwrap_or(MAX_LIMIT) as usize;
 
-    let all = run::read(&tenant.kv, |txn| streams::list(txn).map_err(storage_error)).await?;
+    let all = run::read(tenant, |txn| streams::list(txn).map_err(storage_error)).await?;
     let mut matching = all
         .into_iter()
         .filter(|s| input.table_name.as_ref().is_none_or(|t| *t == s.table_name))

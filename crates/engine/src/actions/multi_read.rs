@@ -379,10 +379,12 @@ fn table_part(meta: &TableMeta, key: &Item) -> Item {
 /// longer page continues on a blocking thread, in a new snapshot, and a
 /// page that would wait for its snapshot is read there from the start.
 async fn run_page(tenant: &Arc<Tenant>, req: PageRequest) -> Result<Page, DynamoError> {
-    let kv = tenant.kv.clone();
-    if kv.reads_are_cheap() {
-        return run::read(&kv, move |txn| read_page(txn, &req)).await;
+    if tenant.kv.reads_are_cheap() {
+        return run::read(tenant, move |txn| read_page(txn, &req)).await;
     }
+    // The tenant's read slot is held for the whole page, in place or not.
+    let _slot = run::read_slot(tenant).await?;
+    let kv = tenant.kv.clone();
     let mut walk = PageWalk::new(&req);
     if let Some(snapshot) = kv.try_read() {
         let snapshot = snapshot.map_err(run::storage_error)?;
