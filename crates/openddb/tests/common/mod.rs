@@ -95,7 +95,11 @@ impl Server {
     /// Serves an already configured database (fault injection, say) on
     /// 127.0.0.1 with a free port.
     pub async fn with_database(db: Database) -> Server {
-        let db = Arc::new(db);
+        Server::with_shared_database(Arc::new(db)).await
+    }
+
+    /// Serves a database the test keeps a handle on (to read its counters).
+    pub async fn with_shared_database(db: Arc<Database>) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a loopback port");
@@ -219,13 +223,22 @@ pub fn key_elem(name: &str, kind: KeyType) -> KeySchemaElement {
 /// An `aws-sdk-dynamodbstreams` client for the server at `addr`, set up
 /// like [`client`] (same credentials, so the same account's streams).
 pub fn streams_client(addr: SocketAddr) -> aws_sdk_dynamodbstreams::Client {
+    streams_client_with_key(addr, "AKIDOPENDDBTEST")
+}
+
+/// Like [`streams_client`], signing with `access_key_id` (its account's
+/// streams).
+pub fn streams_client_with_key(
+    addr: SocketAddr,
+    access_key_id: &str,
+) -> aws_sdk_dynamodbstreams::Client {
     use aws_sdk_dynamodbstreams::config as sc;
     let config = sc::Config::builder()
         .behavior_version(sc::BehaviorVersion::latest())
         .endpoint_url(format!("http://{addr}"))
         .region(sc::Region::new("us-east-1"))
         .credentials_provider(sc::Credentials::new(
-            "AKIDOPENDDBTEST",
+            access_key_id,
             "secret",
             None,
             None,
