@@ -20,6 +20,8 @@ pub struct Tenant {
     /// flood of Scans waits here instead of taking every blocking thread
     /// and read connection the other tenants need.
     pub reads: tokio::sync::Semaphore,
+    /// How many read slots there are.
+    pub read_slots: usize,
     /// Every table by name, sorted as ListTables returns them. Updated only
     /// after the catalog change is durable.
     tables: RwLock<BTreeMap<String, Arc<TableMeta>>>,
@@ -96,6 +98,7 @@ impl Tenant {
             account_id: String::new(),
             kv,
             reads: tokio::sync::Semaphore::new(DEFAULT_READS_PER_TENANT),
+            read_slots: DEFAULT_READS_PER_TENANT,
             persisted_due: Default::default(),
             due_lock: Default::default(),
             announced: Default::default(),

@@ -70,7 +70,7 @@ fn now_secs() -> u64 {
 async fn create_table(client: &Client, special: bool) {
     let mut create = client
         .create_table()
-        .table_name("t")
+        .table_name("tbl")
         .attribute_definitions(attr_def("pk", ScalarAttributeType::S))
         .key_schema(key_elem("pk", KeyType::Hash))
         .billing_mode(BillingMode::PayPerRequest);
@@ -87,7 +87,7 @@ async fn create_table(client: &Client, special: bool) {
     if special {
         client
             .update_time_to_live()
-            .table_name("t")
+            .table_name("tbl")
             .time_to_live_specification(
                 TimeToLiveSpecification::builder()
                     .enabled(true)
@@ -102,7 +102,7 @@ async fn create_table(client: &Client, special: bool) {
         for (pk, exp) in [("gone", now_secs() - 5), ("kept", now_secs() + 86_400)] {
             client
                 .put_item()
-                .table_name("t")
+                .table_name("tbl")
                 .item("pk", s(pk))
                 .item("exp", n(&exp.to_string()))
                 .send()
@@ -115,7 +115,7 @@ async fn create_table(client: &Client, special: bool) {
 async fn present(client: &Client, pk: &str) -> bool {
     client
         .get_item()
-        .table_name("t")
+        .table_name("tbl")
         .key("pk", s(pk))
         .consistent_read(true)
         .send()
@@ -129,7 +129,10 @@ async fn present(client: &Client, pk: &str) -> bool {
 async fn stream_keys(addr: std::net::SocketAddr, key: &str) -> Vec<String> {
     let streams = common::streams_client_with_key(addr, key);
     let listed = streams.list_streams().send().await.expect("ListStreams");
-    let arn = listed.streams()[0].stream_arn().expect("stream ARN").to_owned();
+    let arn = listed.streams()[0]
+        .stream_arn()
+        .expect("stream ARN")
+        .to_owned();
     let (_, shards) = common::describe_all_shards(&streams, &arn).await;
     let mut keys = Vec::new();
     for shard in shards {
@@ -222,7 +225,7 @@ async fn thousands_of_tenants_through_a_small_cache_lose_nothing() {
                         let pk = format!("c{t}-{op}");
                         clients[i]
                             .put_item()
-                            .table_name("t")
+                            .table_name("tbl")
                             .item("pk", s(&pk))
                             .send()
                             .await
@@ -298,24 +301,32 @@ async fn get_latencies(client: &Client, count: usize) -> Vec<Duration> {
     took
 }
 
-/// One tenant floods the server with Scans of 1 MB pages and writes; the
-/// GetItems of another stay fast. The bound asserted is 100 ms for the
-/// 99th percentile (measured here: see the printed figures): tenant A's
-/// reads wait for A's own read slots (`--max-storage-reads-per-account`),
-/// off every thread, so B's GetItem waits at most for its share of the CPU
-/// beside A's few running reads, never behind A's queue.
+/// One tenant floods the server (the real binary, in its own process, so
+/// the test's clients do not share its threads) with Scans that read 1 MB
+/// pages and with writes; the GetItems of another stay fast. The bounds
+/// asserted are 25 ms for the median and 250 ms for the 99th percentile
+/// (measured on this shared 2-core machine at load average 18: medians of
+/// 2-9 ms and a 99th percentile of about 100 ms, against 12 ms quiet; before
+/// a flooding tenant's pages left the workers, the median was 58 ms and the
+/// 99th percentile 280 ms): tenant A's reads wait for A's own read slots
+/// (`--max-storage-reads-per-account`) without holding a thread, so B's
+/// GetItem, a read in place on a worker, waits at most for its share of
+/// the CPU beside A's few running reads, never behind A's queue, and A's
+/// pages, read on blocking threads while A has other reads running, never
+/// hold the workers B needs. The Scans
+/// count their items (`Select: COUNT`) so that the clients' own decoding
+/// of megabyte pages does not take the CPU the server needs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flooding_tenant_does_not_starve_another() {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let db = Database::open(StorageConfig::Directory(dir.path().to_path_buf())).expect("open");
-    let server = Server::with_database(db).await;
+    let server = common::ServerProcess::start(dir.path());
     let accounts = [account(1), account(2)];
     let clients = clients(server.addr, &accounts);
     let (a, b) = (clients[0].clone(), clients[1].clone());
     create_table(&a, false).await;
     create_table(&b, false).await;
     b.put_item()
-        .table_name("t")
+        .table_name("tbl")
         .item("pk", s("b"))
         .send()
         .await
@@ -323,7 +334,7 @@ async fn a_flooding_tenant_does_not_starve_another() {
     let filler = "x".repeat(8 * 1024);
     for i in 0..400 {
         a.put_item()
-            .table_name("t")
+            .table_name("tbl")
             .item("pk", s(&format!("a{i}")))
             .item("v", s(&filler))
             .send()
@@ -345,7 +356,8 @@ async fn a_flooding_tenant_does_not_starve_another() {
                     loop {
                         let page = a
                             .scan()
-                            .table_name("t")
+                            .table_name("tbl")
+                            .select(aws_sdk_dynamodb::types::Select::Count)
                             .set_exclusive_start_key(start)
                             .send()
                             .await
@@ -358,7 +370,7 @@ async fn a_flooding_tenant_does_not_starve_another() {
                     }
                 } else {
                     a.put_item()
-                        .table_name("t")
+                        .table_name("tbl")
                         .item("pk", s(&format!("w{t}-{n}")))
                         .item("v", s(&filler))
                         .send()
@@ -386,13 +398,18 @@ async fn a_flooding_tenant_does_not_starve_another() {
         ms(percentile(&flooded, 0.99)),
         ms(*flooded.last().expect("latencies")),
     );
-    assert!(scans > 20 && writes > 20, "the flood ran: {scans} pages, {writes} writes");
     assert!(
-        percentile(&flooded, 0.99) < Duration::from_millis(100),
-        "tenant B's GetItem p99 {:?} while A floods",
+        scans > 20 && writes > 20,
+        "the flood ran: {scans} pages, {writes} writes"
+    );
+    assert!(
+        percentile(&flooded, 0.5) < Duration::from_millis(25)
+            && percentile(&flooded, 0.99) < Duration::from_millis(250),
+        "tenant B's GetItem p50 {:?} p99 {:?} while A floods",
+        percentile(&flooded, 0.5),
         percentile(&flooded, 0.99)
     );
-    server.shutdown().await;
+    server.kill();
 }
 
 /// Counters shared by the flood's tasks.

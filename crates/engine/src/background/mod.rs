@@ -273,37 +273,35 @@ pub async fn visit(tenant: &Arc<Tenant>, budget: Duration) -> Option<Instant> {
         taken.key = None;
         let now = Instant::now();
         let pause = pause(step_started.elapsed());
-        let due = match outcome {
-            Ok(Step::More) => {
-                attempt = Attempt::default();
-                Some(now + pause)
-            }
-            Ok(Step::Idle(wait)) => {
-                attempt = Attempt::default();
-                // Decided under the registry's lock: a change that wants
-                // the job again either is seen here or registers it anew.
-                let jobs = tenant.background.jobs.lock();
-                let wanted = job.wanted(tenant);
-                drop(jobs);
-                wanted.then_some(now + wait)
-            }
-            Ok(Step::Done) => None,
-            Err(e) => {
-                attempt.failures += 1;
-                let wait = backoff(attempt.failures);
-                if attempt.failures < 10 {
-                    tracing::warn!(job = %key, attempt = attempt.failures, error = %e,
-                        retry_in_ms = wait.as_millis() as u64, "background step failed; retrying");
-                } else {
-                    tracing::error!(job = %key, attempt = attempt.failures, error = %e,
-                        retry_in_ms = wait.as_millis() as u64, "background step keeps failing; retrying");
-                }
-                attempt.last_error = Some(e);
-                Some(now + wait)
-            }
-        };
+        // What becomes of the job is decided under the registry's lock, so
+        // that a change that wants an idle job again either is seen by
+        // `wanted` here or, coming after, registers it anew.
         {
             let mut jobs = tenant.background.jobs.lock();
+            let due = match outcome {
+                Ok(Step::More) => {
+                    attempt = Attempt::default();
+                    Some(now + pause)
+                }
+                Ok(Step::Idle(wait)) => {
+                    attempt = Attempt::default();
+                    job.wanted(tenant).then_some(now + wait)
+                }
+                Ok(Step::Done) => None,
+                Err(e) => {
+                    attempt.failures += 1;
+                    let wait = backoff(attempt.failures);
+                    if attempt.failures < 10 {
+                        tracing::warn!(job = %key, attempt = attempt.failures, error = %e,
+                            retry_in_ms = wait.as_millis() as u64, "background step failed; retrying");
+                    } else {
+                        tracing::error!(job = %key, attempt = attempt.failures, error = %e,
+                            retry_in_ms = wait.as_millis() as u64, "background step keeps failing; retrying");
+                    }
+                    attempt.last_error = Some(e);
+                    Some(now + wait)
+                }
+            };
             match due {
                 Some(due) => {
                     if let Some(slot) = jobs.iter_mut().find(|s| s.key == key) {

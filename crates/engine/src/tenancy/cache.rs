@@ -234,6 +234,14 @@ impl TenantCache {
         }
     }
 
+    /// Whether `account`'s tenant is open (not being opened or closed).
+    pub fn is_open(&self, account: &str) -> bool {
+        matches!(
+            self.state.lock().entries.get(account),
+            Some(Entry::Open { .. })
+        )
+    }
+
     /// Whether `account`'s tenant is open (or being opened or closed).
     pub fn is_present(&self, account: &str) -> bool {
         self.state.lock().entries.contains_key(account)
@@ -358,7 +366,8 @@ impl TenantCache {
             sealer_for(&settings.token_secret, account)?,
         )?;
         tenant.account_id = account.to_owned();
-        tenant.reads = tokio::sync::Semaphore::new(settings.reads_per_tenant.max(1));
+        tenant.read_slots = settings.reads_per_tenant.max(1);
+        tenant.reads = tokio::sync::Semaphore::new(tenant.read_slots);
         // What the index says now: the tenant's entry is only ever lowered
         // or replaced from here on.
         *tenant.persisted_due.get_mut() =

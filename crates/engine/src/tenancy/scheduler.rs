@@ -168,7 +168,11 @@ impl Scheduler {
                         break;
                     }
                     queue.remove(&account);
-                    if queue.visiting.insert(account.clone()) {
+                    // The queue is for open tenants: one closed since has
+                    // handed its work to the persisted index (and a wake
+                    // noted during its last visit is not worth reopening
+                    // it for).
+                    if cache.is_open(&account) && queue.visiting.insert(account.clone()) {
                         due.push(account);
                     }
                 }
