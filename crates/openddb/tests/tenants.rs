@@ -189,7 +189,7 @@ async fn thousands_of_tenants_through_a_small_cache_lose_nothing() {
     let server = Server::with_shared_database(db.clone()).await;
     let accounts: Vec<String> = (0..TENANTS).map(account).collect();
     let clients = Arc::new(clients(server.addr, &accounts));
-    let special = |i: usize| i % SPECIAL_EVERY == 0;
+    let special = |i: usize| i.is_multiple_of(SPECIAL_EVERY);
 
     let setup: Vec<_> = (0..CLIENTS as usize)
         .map(|t| {
