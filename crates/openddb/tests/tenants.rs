@@ -25,12 +25,12 @@ use common::{attr_def, key_elem, n, s, Server};
 use openddb::{Database, StorageConfig, StorageLimits};
 
 /// Tenants in the test, and how many may be open at once.
-const TENANTS: usize = 2000;
+const TENANTS: usize = 1200;
 const OPEN_CAP: usize = 16;
 /// Every this many tenants, one has Time to Live and a stream.
 const SPECIAL_EVERY: usize = 100;
 const CLIENTS: u64 = 24;
-const OPS_PER_CLIENT: u64 = 150;
+const OPS_PER_CLIENT: u64 = 120;
 
 fn account(i: usize) -> String {
     format!("{:012}", 500_000_000 + i)
@@ -170,7 +170,7 @@ async fn stream_keys(addr: std::net::SocketAddr, key: &str) -> Vec<String> {
     keys
 }
 
-/// The CI-sized tenant test: two thousand tenants through a cache of
+/// The CI-sized tenant test: twelve hundred tenants through a cache of
 /// sixteen, so nearly every request opens a tenant and closes another.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thousands_of_tenants_through_a_small_cache_lose_nothing() {
