@@ -1,7 +1,6 @@
 //! The database handle: storage, tenants, and dispatch by action name. The
 //! HTTP server and embedded users call the same methods.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -9,16 +8,17 @@ use openddb_core::api::{self, from_json_body};
 use openddb_core::{DynamoError, ErrorKind};
 use openddb_kv::Kv;
 use openddb_kv_memory::MemoryKv;
-use openddb_kv_sqlite::{SqliteOptions, SqliteTenants};
-use parking_lot::RwLock;
+use openddb_kv_sqlite::{SqliteKv, SqliteOptions, SqliteTenants};
 use serde::Serialize;
 
 use crate::actions;
 use crate::authz::Authorizer;
-use crate::inflight::ConflictFaults;
-use crate::run::storage_error;
-use crate::sealed::{sealer_for, TokenSecret};
+use crate::sealed::TokenSecret;
 use crate::table_refs::NamesTables;
+use crate::tenancy::cache::{Settings, Storage, Use};
+use crate::tenancy::due::DueIndex;
+use crate::tenancy::{Lease, Scheduler, TenantCache, TenantStats};
+#[cfg(test)]
 use crate::tenant::Tenant;
 use openddb_auth::Principal;
 
@@ -76,40 +76,43 @@ impl Default for RequestContext {
     }
 }
 
-enum Storage {
-    Memory,
-    Sqlite(Arc<SqliteTenants>),
-}
-
 /// An openddb database: many isolated tenants, each its own DynamoDB.
 pub struct Database {
-    storage: Storage,
-    tenants: RwLock<HashMap<String, Arc<Tenant>>>,
+    pub(crate) tenants: Arc<TenantCache>,
     default_context: RequestContext,
-    faults: Arc<ConflictFaults>,
-    stream_settings: crate::streams::StreamSettings,
-    ttl_sweep_interval: std::time::Duration,
-    /// Keys the tokens handed to clients: the data directory's, or one
-    /// made up for an in-memory database (its tokens die with it).
-    token_secret: Result<TokenSecret, String>,
 }
 
 /// Bounds on the work storage accepts at once, so that a burst is refused
-/// (as DynamoDB's `RequestLimitExceeded`) instead of queued without bound.
+/// (as DynamoDB's `RequestLimitExceeded`) instead of queued without bound,
+/// and on what one tenant may hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StorageLimits {
     /// Most writes waiting for one tenant file's writer (durable storage
     /// only); a write past it is answered `RequestLimitExceeded`.
     pub write_queue: usize,
+    /// Most tenants open at once (`--max-open-tenants`): the engine's
+    /// tenant cache and the storage's cache of open files share this cap.
+    /// An idle tenant past it is closed; one in use is closed once let go.
+    pub max_open_tenants: usize,
+    /// Most storage reads one tenant runs at once
+    /// (`--max-storage-reads-per-account`); further reads of that tenant
+    /// wait their turn without holding a thread.
+    pub reads_per_tenant: usize,
 }
 
 impl Default for StorageLimits {
     fn default() -> Self {
+        let sqlite = SqliteOptions::default();
         StorageLimits {
-            write_queue: SqliteOptions::default().write_queue,
+            write_queue: sqlite.write_queue,
+            max_open_tenants: sqlite.max_open_tenants,
+            reads_per_tenant: crate::tenant::DEFAULT_READS_PER_TENANT,
         }
     }
 }
+
+/// The file of the persisted due index, in the data directory.
+pub const SCHEDULE_FILE: &str = "schedule.sqlite3";
 
 impl Database {
     pub fn open(config: StorageConfig) -> Result<Database, DynamoError> {
@@ -121,61 +124,88 @@ impl Database {
         config: StorageConfig,
         limits: StorageLimits,
     ) -> Result<Database, DynamoError> {
-        let (storage, token_secret) = match config {
+        let (storage, token_secret, index) = match config {
             StorageConfig::InMemory => (
-                Storage::Memory,
+                Storage::Memory(Default::default()),
                 Ok(TokenSecret::random().map_err(DynamoError::internal)?),
+                Arc::new(MemoryKv::new()) as Arc<dyn Kv>,
             ),
             StorageConfig::Directory(dir) => {
                 let options = SqliteOptions {
                     write_queue: limits.write_queue,
+                    max_open_tenants: limits.max_open_tenants,
                     ..SqliteOptions::default()
                 };
-                let tenants = SqliteTenants::open(&dir, options).map_err(|e| {
+                let tenants = SqliteTenants::open(&dir, options.clone()).map_err(|e| {
                     DynamoError::internal(format!("cannot open {}: {e}", dir.display()))
                 })?;
                 let secret = TokenSecret::new(*tenants.token_secret());
-                (Storage::Sqlite(Arc::new(tenants)), Ok(secret))
+                let index = open_schedule(&dir, options)?;
+                (Storage::Sqlite(Arc::new(tenants)), Ok(secret), index)
             }
         };
-        Ok(Database {
-            storage,
-            token_secret,
-            tenants: RwLock::new(HashMap::new()),
-            default_context: RequestContext::default(),
+        Ok(Database::assemble(storage, token_secret, index, limits))
+    }
+
+    fn assemble(
+        storage: Storage,
+        token_secret: Result<TokenSecret, String>,
+        index: Arc<dyn Kv>,
+        limits: StorageLimits,
+    ) -> Database {
+        let settings = Settings {
             faults: Arc::default(),
             stream_settings: Default::default(),
             ttl_sweep_interval: crate::ttl::sweeper::DEFAULT_INTERVAL,
-        })
+            token_secret,
+            reads_per_tenant: limits.reads_per_tenant,
+        };
+        let scheduler = Scheduler::new(DueIndex::new(index));
+        let tenants = TenantCache::new(storage, settings, limits.max_open_tenants, scheduler);
+        // Tenants not open may have work due already (after a restart).
+        tenants.scheduler().start_if_needed();
+        Database {
+            tenants,
+            default_context: RequestContext::default(),
+        }
     }
 
     /// A database that lives in memory only.
     pub fn in_memory() -> Database {
-        Database {
-            storage: Storage::Memory,
+        Database::assemble(
+            Storage::Memory(Default::default()),
             // Without a random source tokens cannot be made: every request
             // is then refused with an internal error instead of panicking.
-            token_secret: TokenSecret::random(),
-            tenants: RwLock::new(HashMap::new()),
-            default_context: RequestContext::default(),
-            faults: Arc::default(),
-            stream_settings: Default::default(),
-            ttl_sweep_interval: crate::ttl::sweeper::DEFAULT_INTERVAL,
-        }
+            TokenSecret::random(),
+            Arc::new(MemoryKv::new()),
+            StorageLimits::default(),
+        )
+    }
+
+    /// A database whose every tenant is over `kv` (tests that inject
+    /// storage faults).
+    #[cfg(test)]
+    pub(crate) fn over(kv: Arc<dyn Kv>) -> Database {
+        Database::assemble(
+            Storage::Fixed(kv),
+            TokenSecret::random(),
+            Arc::new(MemoryKv::new()),
+            StorageLimits::default(),
+        )
     }
 
     /// How streams enabled from now on cut their shards (tests use small
     /// shards to exercise consumers that follow shard lineage).
-    pub fn with_stream_settings(mut self, settings: crate::streams::StreamSettings) -> Database {
-        self.stream_settings = settings;
+    pub fn with_stream_settings(self, settings: crate::streams::StreamSettings) -> Database {
+        self.tenants.settings.write().stream_settings = settings;
         self
     }
 
     /// How often each tenant's Time to Live sweeper looks for expired items
     /// (default 30 s, so an item goes within a minute of its expiry). Set
     /// before the first request.
-    pub fn with_ttl_sweep_interval(mut self, interval: std::time::Duration) -> Database {
-        self.ttl_sweep_interval = interval;
+    pub fn with_ttl_sweep_interval(self, interval: std::time::Duration) -> Database {
+        self.tenants.settings.write().ttl_sweep_interval = interval;
         self
     }
 
@@ -183,9 +213,27 @@ impl Database {
     /// TransactGetItems requests with a `TransactionConflict`, as DynamoDB
     /// does when another request holds one of their items, so that retry
     /// paths can be tested on demand. Set before the first request.
-    pub fn with_transaction_conflicts(mut self, share: f64) -> Database {
-        self.faults = Arc::new(ConflictFaults::new(share));
+    pub fn with_transaction_conflicts(self, share: f64) -> Database {
+        self.tenants.settings.write().faults =
+            Arc::new(crate::inflight::ConflictFaults::new(share));
         self
+    }
+
+    /// Counts of the tenant cache's work: tenants open, `Tenant` values
+    /// alive, duplicates (must be 0), opened and closed so far.
+    pub fn tenant_stats(&self) -> TenantStats {
+        self.tenants.stats()
+    }
+
+    /// Tenants with an entry in the persisted due index (tests and
+    /// operators: how many tenants have background work on record).
+    #[doc(hidden)]
+    pub fn tenants_with_due_work(&self) -> Result<usize, DynamoError> {
+        self.tenants
+            .scheduler()
+            .index()
+            .len()
+            .map_err(crate::run::storage_error)
     }
 
     /// The context embedded calls run with.
@@ -198,52 +246,16 @@ impl Database {
     /// requests use [`Database::tenant_async`].
     #[cfg(test)]
     pub(crate) fn tenant(&self, account_id: &str) -> Result<Arc<Tenant>, DynamoError> {
-        if let Some(t) = self.tenants.read().get(account_id) {
-            return Ok(t.clone());
-        }
-        let tenant = self.tenant_loader(account_id).load()?;
-        Ok(self.install(account_id, tenant))
+        let lease = self.tenants.get_blocking(account_id)?;
+        Ok(Arc::clone(&lease))
     }
 
-    /// The tenant of `account_id`. A tenant not loaded yet is opened and
-    /// loaded on a blocking thread: opening its file and reading its catalog
-    /// is disk work that must not hold up the async workers.
-    pub(crate) async fn tenant_async(&self, account_id: &str) -> Result<Arc<Tenant>, DynamoError> {
-        if let Some(t) = self.tenants.read().get(account_id) {
-            return Ok(t.clone());
-        }
-        let loader = self.tenant_loader(account_id);
-        let tenant = crate::run::blocking(move || loader.load()).await?;
-        Ok(self.install(account_id, tenant))
-    }
-
-    fn tenant_loader(&self, account_id: &str) -> TenantLoader {
-        TenantLoader {
-            account_id: account_id.to_owned(),
-            storage: match &self.storage {
-                Storage::Memory => None,
-                Storage::Sqlite(tenants) => Some(tenants.clone()),
-            },
-            faults: self.faults.clone(),
-            stream_settings: self.stream_settings,
-            ttl_sweep_interval: self.ttl_sweep_interval,
-            sealer: sealer_for(&self.token_secret, account_id),
-        }
-    }
-
-    /// Publishes a freshly loaded tenant and starts its background work;
-    /// when another request loaded the same tenant first, that one wins and
-    /// this one is dropped unused.
-    fn install(&self, account_id: &str, tenant: Tenant) -> Arc<Tenant> {
-        let tenant = Arc::new(tenant);
-        let mut tenants = self.tenants.write();
-        if let Some(t) = tenants.get(account_id) {
-            return t.clone();
-        }
-        tenants.insert(account_id.to_string(), tenant.clone());
-        drop(tenants);
-        crate::background::resume(&tenant);
-        tenant
+    /// The tenant of `account_id`, held open while the lease lives. A
+    /// tenant not open is opened and loaded on a blocking thread: opening
+    /// its file and reading its catalog is disk work that must not hold up
+    /// the async workers.
+    pub(crate) async fn tenant_async(&self, account_id: &str) -> Result<Lease, DynamoError> {
+        self.tenants.get(account_id, Use::Request).await
     }
 
     /// The storage of `account_id`'s tenant, loading it if needed. For
@@ -317,32 +329,22 @@ impl Database {
     }
 }
 
-/// What loading a tenant needs, detached from the `Database` so the work
-/// can move to a blocking thread.
-struct TenantLoader {
-    account_id: String,
-    /// `None` for memory storage.
-    storage: Option<Arc<SqliteTenants>>,
-    faults: Arc<ConflictFaults>,
-    stream_settings: crate::streams::StreamSettings,
-    ttl_sweep_interval: std::time::Duration,
-    sealer: Result<crate::sealed::Sealer, DynamoError>,
-}
-
-impl TenantLoader {
-    fn load(self) -> Result<Tenant, DynamoError> {
-        let kv: Arc<dyn Kv> = match &self.storage {
-            None => Arc::new(MemoryKv::new()),
-            Some(tenants) => tenants.tenant(&self.account_id).map_err(storage_error)?,
-        };
-        Tenant::load(
-            kv,
-            self.faults,
-            self.stream_settings,
-            self.ttl_sweep_interval,
-            self.sealer?,
-        )
+/// Opens the persisted due index of a data directory, and makes its file's
+/// directory entry durable the first time.
+fn open_schedule(
+    dir: &std::path::Path,
+    options: SqliteOptions,
+) -> Result<Arc<dyn Kv>, DynamoError> {
+    let path = dir.join(SCHEDULE_FILE);
+    let created = !path.exists();
+    let kv = SqliteKv::open(&path, options)
+        .map_err(|e| DynamoError::internal(format!("cannot open {}: {e}", path.display())))?;
+    if created {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| DynamoError::internal(format!("cannot sync {}: {e}", dir.display())))?;
     }
+    Ok(Arc::new(kv))
 }
 
 /// The request with its table ARNs read (see `table_refs`).

@@ -20,6 +20,7 @@ mod run;
 mod sealed;
 pub mod streams;
 mod table_refs;
+mod tenancy;
 mod tenant;
 mod tokens;
 mod trimmer;
@@ -31,3 +32,4 @@ pub use authz::{
 };
 pub use database::{Database, RequestContext, StorageConfig, StorageLimits};
 pub use run::request_limit_exceeded;
+pub use tenancy::TenantStats;

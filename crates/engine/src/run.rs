@@ -10,6 +10,8 @@ use openddb_core::{CancellationReason, DynamoError, ErrorKind};
 use openddb_kv::{Kv, KvError, Outcome, ReadTxn, Txn};
 use parking_lot::Mutex;
 
+use crate::tenant::Tenant;
+
 /// A write closure's verdict: `Ok(Ok(v))` commits, `Ok(Err(e))` rolls back
 /// its writes and answers `e` (a user outcome such as a failed condition),
 /// `Err` is a storage error.
@@ -114,11 +116,17 @@ where
 /// connection, for a file to open — goes to the blocking pool: waiting on a
 /// worker would stall every other request that worker serves, including
 /// other tenants'.
-pub async fn read<T, F>(kv: &Arc<dyn Kv>, f: F) -> Result<T, DynamoError>
+///
+/// Either way the read first takes one of the tenant's read slots
+/// (`Tenant::reads`), so one tenant's flood of reads queues behind its own
+/// slots, off every thread, while other tenants' reads go on.
+pub async fn read<T, F>(tenant: &Tenant, f: F) -> Result<T, DynamoError>
 where
     T: Send + 'static,
     F: FnOnce(&dyn ReadTxn) -> Result<T, DynamoError> + Send + 'static,
 {
+    let _slot = read_slot(tenant).await?;
+    let kv = &tenant.kv;
     if kv.reads_are_cheap() {
         let snapshot = kv.read().map_err(storage_error)?;
         return f(&*snapshot);
@@ -133,6 +141,15 @@ where
         f(&*snapshot)
     })
     .await
+}
+
+/// One of the tenant's read slots, held for the read.
+pub async fn read_slot(tenant: &Tenant) -> Result<tokio::sync::SemaphorePermit<'_>, DynamoError> {
+    tenant
+        .reads
+        .acquire()
+        .await
+        .map_err(|_| DynamoError::internal("Internal server error"))
 }
 
 /// Runs blocking storage work (a read, opening a tenant's files) on the
@@ -286,7 +303,10 @@ mod tests {
         let db = Arc::new(
             Database::open_with_limits(
                 StorageConfig::Directory(dir.path().to_path_buf()),
-                crate::StorageLimits { write_queue: 2 },
+                crate::StorageLimits {
+                    write_queue: 2,
+                    ..Default::default()
+                },
             )
             .expect("open"),
         );

@@ -13,7 +13,15 @@ use crate::keys;
 use crate::run::storage_error;
 
 pub struct Tenant {
+    /// The account whose keyspace this is.
+    pub account_id: String,
     pub kv: Arc<dyn Kv>,
+    /// Storage reads this tenant may run at once (run::read): one tenant's
+    /// flood of Scans waits here instead of taking every blocking thread
+    /// and read connection the other tenants need.
+    pub reads: tokio::sync::Semaphore,
+    /// How many read slots there are.
+    pub read_slots: usize,
     /// Every table by name, sorted as ListTables returns them. Updated only
     /// after the catalog change is durable.
     tables: RwLock<BTreeMap<String, Arc<TableMeta>>>,
@@ -33,7 +41,22 @@ pub struct Tenant {
     /// Whether disabled streams are still kept (they keep the trimmer
     /// running after their tables are gone).
     stream_history: std::sync::atomic::AtomicBool,
+    /// Whether deleted tables were waiting to be purged when the tenant
+    /// was opened.
+    pub(crate) purge_waiting: bool,
+    /// The tenant's entry in the persisted due index, as last read or
+    /// written (`tenancy::due`).
+    pub(crate) persisted_due: parking_lot::Mutex<Option<u64>>,
+    /// Orders the changes of that entry.
+    pub(crate) due_lock: tokio::sync::Mutex<()>,
+    /// Changes under way that create background work (`tenancy::work_ahead`).
+    pub(crate) announced: std::sync::atomic::AtomicUsize,
+    /// Counts this tenant among the live ones of its account.
+    pub(crate) live: Option<crate::tenancy::cache::LiveGuard>,
 }
+
+/// Storage reads one tenant runs at once unless configured.
+pub const DEFAULT_READS_PER_TENANT: usize = 4;
 
 impl Tenant {
     /// Loads the catalog of a tenant's keyspace.
@@ -46,8 +69,13 @@ impl Tenant {
     ) -> Result<Tenant, DynamoError> {
         let mut tables = BTreeMap::new();
         let stream_history;
+        let purge_waiting;
         {
             let snapshot = kv.read().map_err(storage_error)?;
+            purge_waiting = !snapshot
+                .scan(&KeyRange::prefix(&keys::purge_prefix()), false, 1)
+                .map_err(storage_error)?
+                .is_empty();
             stream_history = !snapshot
                 .scan(
                     &KeyRange::prefix(&crate::streams::streams_prefix()),
@@ -67,7 +95,14 @@ impl Tenant {
             }
         }
         Ok(Tenant {
+            account_id: String::new(),
             kv,
+            reads: tokio::sync::Semaphore::new(DEFAULT_READS_PER_TENANT),
+            read_slots: DEFAULT_READS_PER_TENANT,
+            persisted_due: Default::default(),
+            due_lock: Default::default(),
+            announced: Default::default(),
+            live: None,
             tables: RwLock::new(tables),
             inflight: InFlight::new(),
             faults,
@@ -76,6 +111,7 @@ impl Tenant {
             ttl_sweep_interval,
             background: Default::default(),
             stream_history: std::sync::atomic::AtomicBool::new(stream_history),
+            purge_waiting,
         })
     }
 

@@ -30,7 +30,7 @@ pub fn ensure(tenant: &Arc<Tenant>) {
         Trim {
             interval: Duration::from_millis(tenant.stream_settings.trim_interval_ms),
             retention_ms: tenant.stream_settings.retention_ms,
-            phase: Phase::Wait,
+            phase: Phase::Start,
             streams: Vec::new(),
             cutoff: 0,
         },
@@ -38,8 +38,6 @@ pub fn ensure(tenant: &Arc<Tenant>) {
 }
 
 enum Phase {
-    /// Before the first round: wait one interval.
-    Wait,
     /// A round starts with the next step.
     Start,
     /// Trimming `streams`' last stream.
@@ -68,10 +66,6 @@ impl Job for Trim {
     fn step<'a>(&'a mut self, tenant: &'a Arc<Tenant>, attempt: &'a Attempt) -> StepFuture<'a> {
         Box::pin(async move {
             match self.phase {
-                Phase::Wait => {
-                    self.phase = Phase::Start;
-                    return Ok(Step::Idle(self.interval));
-                }
                 Phase::Start => {
                     let mut all = background::read(&tenant.kv, |txn| streams::list(txn)).await?;
                     all.reverse();

@@ -375,7 +375,7 @@ pub async fn read_item(
     key: Vec<u8>,
 ) -> Result<Option<Item>, DynamoError> {
     let table_id = meta.id;
-    run::read(&tenant.kv, move |txn| {
+    run::read(tenant, move |txn| {
         let item = txn.get(&key).map_err(run::storage_error)?;
         if item.is_none()
             && read_stats(txn, table_id)

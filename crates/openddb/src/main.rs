@@ -214,6 +214,17 @@ struct LimitArgs {
     /// Most writes waiting for one account's writer (durable storage).
     #[arg(long, value_name = "N", default_value_t = StorageLimits::default().write_queue, value_parser = at_least_one)]
     write_queue_depth: usize,
+    /// Most accounts (tenants) open at once: each holds its catalog in
+    /// memory and its storage file open. Past it, the least recently used
+    /// idle account is closed (its background work is handed to the
+    /// scheduler's index) and reopened on its next request.
+    #[arg(long, value_name = "N", default_value_t = StorageLimits::default().max_open_tenants, value_parser = at_least_one)]
+    max_open_tenants: usize,
+    /// Most storage reads one account runs at once; its further reads wait
+    /// their turn, so one account's flood of Scans cannot take every thread
+    /// other accounts' reads need.
+    #[arg(long, value_name = "N", default_value_t = StorageLimits::default().reads_per_tenant, value_parser = at_least_one)]
+    max_storage_reads_per_account: usize,
     /// Seconds a connection may take to send a request's head, counted from
     /// when the server starts waiting for it: closes trickled headers and
     /// keep-alive connections idle this long.
@@ -244,6 +255,8 @@ impl LimitArgs {
     fn storage(&self) -> StorageLimits {
         StorageLimits {
             write_queue: self.write_queue_depth,
+            max_open_tenants: self.max_open_tenants,
+            reads_per_tenant: self.max_storage_reads_per_account,
         }
     }
 }

@@ -142,7 +142,7 @@ pub async fn run(
     }
 
     // One snapshot for every table: the items are read as of one moment.
-    let reads = run::read(&tenant.kv, move |txn| {
+    let reads = run::read(tenant, move |txn| {
         let mut out = Vec::with_capacity(reads.len());
         let mut total = 0usize;
         for read in reads {

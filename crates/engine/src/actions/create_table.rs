@@ -695,6 +695,13 @@ pub async fn run(
     let catalog_key = keys::catalog_key(&name);
     let region = ctx.region.clone();
     let stream_settings = tenant.stream_settings;
+    // A stream has a trimmer to run, found even if the process stops first.
+    let _ahead = match &input.stream_specification {
+        Some(s) if s.stream_enabled == Some(true) => {
+            Some(crate::tenancy::work_ahead(tenant).await?)
+        }
+        _ => None,
+    };
     let meta = run::write(&tenant.kv, move |txn| {
         if txn.get(&catalog_key)?.is_some() {
             return Ok(Err(in_use(&name)));

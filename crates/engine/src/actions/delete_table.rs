@@ -45,6 +45,8 @@ pub async fn run(
     let name_w = name.clone();
     // Checked again against the stored entry: an UpdateTable may have
     // landed since the cached one was read.
+    // The purge that follows must be found even if the process stops first.
+    let _ahead = crate::tenancy::work_ahead(tenant).await?;
     let (meta, stats) = run::write(&tenant.kv, move |txn| {
         let Some(stored) = load_meta(txn, &name_w, id)? else {
             return Ok(Err(not_found(&name_w)));

@@ -43,7 +43,7 @@ pub async fn lookup(
         return Err(stream_not_found(arn));
     }
     let arn_w = arn.to_string();
-    let mut stream = run::read(&tenant.kv, move |txn| {
+    let mut stream = run::read(tenant, move |txn| {
         streams::by_arn(txn, &arn_w).map_err(storage_error)
     })
     .await?
@@ -92,7 +92,7 @@ pub async fn run(
     })?;
     let stream = lookup(tenant, ctx, "DescribeStream", &arn).await?;
     let id = stream.id;
-    let shards = run::read(&tenant.kv, move |txn| {
+    let shards = run::read(tenant, move |txn| {
         streams::shards(txn, id).map_err(storage_error)
     })
     .await?;

@@ -39,7 +39,7 @@ pub async fn run(
     })?;
     let meta = tenant.table(&name).ok_or_else(|| not_found(&name))?;
     let id = meta.id;
-    let stats = run::read(&tenant.kv, move |txn| {
+    let stats = run::read(tenant, move |txn| {
         read_all_stats(txn, id).map_err(storage_error)
     })
     .await?;

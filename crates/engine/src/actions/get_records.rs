@@ -86,7 +86,7 @@ pub async fn run(
         ));
     }
 
-    let (stream, shard, trimmed_below, records) = run::read(&tenant.kv, move |txn| {
+    let (stream, shard, trimmed_below, records) = run::read(tenant, move |txn| {
         let stream = streams::get(txn, pos.stream).map_err(storage_error)?;
         let shard = streams::shards(txn, pos.stream)
             .map_err(storage_error)?

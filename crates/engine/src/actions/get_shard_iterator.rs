@@ -115,7 +115,7 @@ pub async fn run(
     })?;
     let stream = lookup(tenant, ctx, "GetShardIterator", &arn).await?;
     let id = stream.id;
-    let (shards, trimmed, next) = run::read(&tenant.kv, move |txn| {
+    let (shards, trimmed, next) = run::read(tenant, move |txn| {
         Ok((
             streams::shards(txn, id).map_err(storage_error)?,
             streams::trimmed_below(txn, id).map_err(storage_error)?,

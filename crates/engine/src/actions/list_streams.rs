@@ -49,7 +49,7 @@ pub async fn run(
     })?;
     let limit = input.limit.unwrap_or(MAX_LIMIT) as usize;
 
-    let all = run::read(&tenant.kv, |txn| streams::list(txn).map_err(storage_error)).await?;
+    let all = run::read(tenant, |txn| streams::list(txn).map_err(storage_error)).await?;
     // Streams are named in the caller's account and region; a start ARN
     // naming any other matches none of them.
     let mut matching = all

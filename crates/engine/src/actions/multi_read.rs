@@ -373,18 +373,25 @@ fn table_part(meta: &TableMeta, key: &Item) -> Item {
 /// worker.
 ///
 /// On a backend whose reads are not cheap, the first chunk is still read on
-/// the worker when a snapshot can be had without waiting (`Kv::try_read`):
+/// the worker when a snapshot can be had without waiting (`Kv::try_read`)
+/// and the tenant has no other read running:
 /// most pages (a Query of a few hundred items) end within it, and a
 /// hand-off to the blocking pool and back costs more than the read. A
 /// longer page continues on a blocking thread, in a new snapshot, and a
 /// page that would wait for its snapshot is read there from the start.
 async fn run_page(tenant: &Arc<Tenant>, req: PageRequest) -> Result<Page, DynamoError> {
-    let kv = tenant.kv.clone();
-    if kv.reads_are_cheap() {
-        return run::read(&kv, move |txn| read_page(txn, &req)).await;
+    if tenant.kv.reads_are_cheap() {
+        return run::read(tenant, move |txn| read_page(txn, &req)).await;
     }
+    // The tenant's read slot is held for the whole page, in place or not.
+    let _slot = run::read_slot(tenant).await?;
+    let kv = tenant.kv.clone();
     let mut walk = PageWalk::new(&req);
-    if let Some(snapshot) = kv.try_read() {
+    // A tenant with other reads running (a flood of Scans, say) reads its
+    // pages on blocking threads only: a chunk read in place holds a worker
+    // every tenant's requests need.
+    let alone = tenant.reads.available_permits() + 1 >= tenant.read_slots;
+    if let Some(snapshot) = alone.then(|| kv.try_read()).flatten() {
         let snapshot = snapshot.map_err(run::storage_error)?;
         continue_page(&*snapshot, &req, &mut walk, 1)?;
         drop(snapshot);

@@ -153,7 +153,7 @@ pub async fn run(
 
     let planned = Arc::new(planned);
     let reads = planned.clone();
-    let found = run::read(&tenant.kv, move |txn| {
+    let found = run::read(tenant, move |txn| {
         let refs: Vec<&[u8]> = reads.iter().map(|p| p.key.as_slice()).collect();
         let raw = txn.get_many(&refs).map_err(storage_error)?;
         raw.into_iter()

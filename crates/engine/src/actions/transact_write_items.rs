@@ -593,7 +593,7 @@ pub(crate) async fn commit(
     if let Some(t) = &token {
         let t = t.clone();
         let keys: Vec<Vec<u8>> = planned.iter().map(|p| p.key.clone()).collect();
-        let found = run::read(&tenant.kv, move |txn| {
+        let found = run::read(tenant, move |txn| {
             let Some(record) =
                 tokens::lookup(txn, &t, tokens::now_ms()).map_err(run::storage_error)?
             else {

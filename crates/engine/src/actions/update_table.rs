@@ -534,6 +534,9 @@ pub async fn run(
     let name_w = name.clone();
     let ctx_w = ctx.clone();
     let stream_settings = tenant.stream_settings;
+    // An index to build or remove, or a stream to trim: the work must be
+    // found even if the process stops before it runs.
+    let _ahead = crate::tenancy::work_ahead(tenant).await?;
     let (next, stats, jobs) = run::write(&tenant.kv, move |txn| {
         let Some(stored) = load_meta(txn, &name_w, id)? else {
             return Ok(Err(not_found(&name_w)));

@@ -106,6 +106,12 @@ pub async fn run(
     apply(&meta, enabled, &attribute)?;
     let id = meta.id;
     let (name_w, attribute_w) = (name.clone(), attribute.clone());
+    // The backfill and the sweeps must be found even if the process stops
+    // before they run.
+    let _ahead = match enabled {
+        true => Some(crate::tenancy::work_ahead(tenant).await?),
+        false => None,
+    };
     let (next, cursor) = run::write(&tenant.kv, move |txn| {
         let Some(stored) = load_meta(txn, &name_w, id)? else {
             return Ok(Err(not_found(&name_w)));

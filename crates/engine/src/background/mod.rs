@@ -2,20 +2,23 @@
 //! job of a tenant (index backfill and removal, Time to Live backfill and
 //! sweep, stream trim, and the purge of deleted tables). A job is a state
 //! machine the scheduler steps; each step is bounded (one short kv
-//! transaction, or a few cheap reads). See docs/adr/0008-background-work.md.
+//! transaction, or a few cheap reads). Jobs live in their tenant's
+//! registry; the database's one scheduler (`crate::tenancy`) visits a
+//! tenant when a job is due. See docs/adr/0008-background-work.md.
 
 pub mod problems;
 pub mod purge;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashSet;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use openddb_kv::{prefix_successor, KeyRange, Kv, KvError, Outcome, ReadTxn, Txn};
 use parking_lot::Mutex;
@@ -136,25 +139,45 @@ pub trait Job: Send + 'static {
     }
 }
 
-/// A tenant's background work: which jobs run, whose turn it is, and the
-/// problems they met.
+/// A tenant's background work: the jobs it has, when each is next due,
+/// and the problems they met. Nothing here runs by itself: the database's
+/// one scheduler (`crate::tenancy::scheduler`) visits a tenant when its
+/// earliest job is due and steps its jobs (`visit`).
 #[derive(Default)]
 pub struct Registry {
-    running: Mutex<HashSet<JobKey>>,
-    /// Steps of one tenant's jobs take turns, each followed by its pause,
-    /// so that the tenant's background work as a whole (not each job) uses
-    /// at most about half of its writer.
+    jobs: Mutex<Vec<Slot>>,
+    /// One visit at a time: steps of one tenant's jobs take turns, each
+    /// followed by its pause, so that the tenant's background work as a
+    /// whole (not each job) uses at most about half of its writer.
     turn: tokio::sync::Mutex<()>,
     pub problems: problems::Problems,
     /// A table was deleted since the purge job last looked for work.
     pub(crate) purge_pending: AtomicBool,
+    /// Whom to tell that a job became due (the scheduler), once the
+    /// tenant is published.
+    pub(crate) waker: OnceLock<crate::tenancy::Waker>,
+}
+
+/// One job of a tenant and when it is next due.
+struct Slot {
+    key: JobKey,
+    /// `None` while a visit is stepping it (the key stays, so the job
+    /// cannot be started a second time meanwhile).
+    job: Option<Box<dyn Job>>,
+    due: Instant,
+    attempt: Attempt,
 }
 
 impl Registry {
-    /// Whether a job of this key is running.
+    /// Whether a job of this key is registered.
     #[cfg(test)]
     pub fn is_running(&self, key: &JobKey) -> bool {
-        self.running.lock().contains(key)
+        self.jobs.lock().iter().any(|s| &s.key == key)
+    }
+
+    /// When the earliest job is due, if the tenant has any.
+    pub fn next_due(&self) -> Option<Instant> {
+        self.jobs.lock().iter().map(|s| s.due).min()
     }
 }
 
@@ -178,93 +201,131 @@ pub fn backoff(failures: u32) -> Duration {
 
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
-/// Starts `job` for the tenant unless a job of the same key runs already
-/// or it is not wanted. Needs a Tokio runtime; without one (a purely
-/// synchronous embedding) nothing starts, and the work is found again
-/// when the tenant is next opened.
+/// Registers `job` with the tenant, due now, unless a job of the same key
+/// is registered already or it is not wanted, and tells the scheduler.
+/// Nothing runs here: a job is only ever stepped by a visit.
 pub fn start<J: Job>(tenant: &Arc<Tenant>, job: J) {
-    let Ok(handle) = tokio::runtime::Handle::try_current() else {
-        return;
-    };
     let key = job.key();
+    let due = Instant::now();
     {
-        let mut running = tenant.background.running.lock();
-        if running.contains(&key) || !job.wanted(tenant) {
+        let mut jobs = tenant.background.jobs.lock();
+        if jobs.iter().any(|s| s.key == key) || !job.wanted(tenant) {
             return;
         }
-        running.insert(key.clone());
+        jobs.push(Slot {
+            key,
+            job: Some(Box::new(job)),
+            due,
+            attempt: Attempt::default(),
+        });
     }
-    let guard = Running {
-        tenant: Arc::downgrade(tenant),
-        key: Some(key.clone()),
-    };
-    handle.spawn(drive(guard, key, job));
+    if let Some(waker) = tenant.background.waker.get() {
+        waker.wake(due);
+    }
 }
 
-/// Takes a job out of the running set when its task ends, however it ends
-/// (a panicking step included), so that it can be started again.
-struct Running {
-    tenant: Weak<Tenant>,
+/// How long one visit may go on stepping a tenant's jobs before it lets
+/// the scheduler turn to other tenants (the tenant is then due again at
+/// once, behind those already waiting).
+pub const VISIT_BUDGET: Duration = Duration::from_millis(200);
+
+/// Takes a job's slot out of the registry if its step never came back
+/// (a panic), so the job can be started again.
+struct Taken<'a> {
+    tenant: &'a Tenant,
     key: Option<JobKey>,
 }
 
-impl Drop for Running {
+impl Drop for Taken<'_> {
     fn drop(&mut self) {
-        if let (Some(key), Some(tenant)) = (self.key.take(), self.tenant.upgrade()) {
-            tenant.background.running.lock().remove(&key);
+        if let Some(key) = self.key.take() {
+            tracing::error!(job = %key, "background step panicked; the job is dropped");
+            self.tenant.background.jobs.lock().retain(|s| s.key != key);
         }
     }
 }
 
-async fn drive<J: Job>(mut guard: Running, key: JobKey, mut job: J) {
-    let mut attempt = Attempt::default();
+/// Steps the tenant's due jobs, earliest first, one step at a time with
+/// the pacing pause after each, until none is due or `budget` is spent.
+/// Returns when the tenant's earliest job is next due (`None`: it has no
+/// job left). Only the scheduler calls it, holding the tenant open.
+pub async fn visit(tenant: &Arc<Tenant>, budget: Duration) -> Option<Instant> {
+    let _turn = tenant.background.turn.lock().await;
+    let started = Instant::now();
     loop {
-        // Between steps the job holds the tenant only weakly: when the
-        // database (and with it the tenant) goes away, the job ends.
-        let Some(tenant) = guard.tenant.upgrade() else {
-            return;
+        let picked = {
+            let mut jobs = tenant.background.jobs.lock();
+            let now = Instant::now();
+            jobs.iter_mut()
+                .filter(|s| s.job.is_some() && s.due <= now)
+                .min_by_key(|s| s.due)
+                .and_then(|s| Some((s.key.clone(), s.job.take()?, s.attempt.clone())))
         };
-        let outcome = {
-            let _turn = tenant.background.turn.lock().await;
-            let started = Instant::now();
-            let outcome = job.step(&tenant, &attempt).await;
-            if matches!(outcome, Ok(Step::More)) {
-                tokio::time::sleep(pause(started.elapsed())).await;
-            }
-            outcome
+        let Some((key, mut job, mut attempt)) = picked else {
+            break;
         };
-        match outcome {
-            Ok(Step::More) => attempt = Attempt::default(),
-            Ok(Step::Idle(wait)) => {
-                attempt = Attempt::default();
-                {
-                    let mut running = tenant.background.running.lock();
-                    if !job.wanted(&tenant) {
-                        running.remove(&key);
-                        guard.key = None;
-                        return;
+        let mut taken = Taken {
+            tenant,
+            key: Some(key.clone()),
+        };
+        let step_started = Instant::now();
+        let outcome = job.step(tenant, &attempt).await;
+        taken.key = None;
+        let now = Instant::now();
+        let pause = pause(step_started.elapsed());
+        // What becomes of the job is decided under the registry's lock, so
+        // that a change that wants an idle job again either is seen by
+        // `wanted` here or, coming after, registers it anew.
+        {
+            let mut jobs = tenant.background.jobs.lock();
+            let due = match outcome {
+                Ok(Step::More) => {
+                    attempt = Attempt::default();
+                    Some(now + pause)
+                }
+                Ok(Step::Idle(wait)) => {
+                    attempt = Attempt::default();
+                    job.wanted(tenant).then_some(now + wait)
+                }
+                Ok(Step::Done) => None,
+                Err(e) => {
+                    attempt.failures += 1;
+                    let wait = backoff(attempt.failures);
+                    if attempt.failures < 10 {
+                        tracing::warn!(job = %key, attempt = attempt.failures, error = %e,
+                            retry_in_ms = wait.as_millis() as u64, "background step failed; retrying");
+                    } else {
+                        tracing::error!(job = %key, attempt = attempt.failures, error = %e,
+                            retry_in_ms = wait.as_millis() as u64, "background step keeps failing; retrying");
+                    }
+                    attempt.last_error = Some(e);
+                    Some(now + wait)
+                }
+            };
+            match due {
+                Some(due) => {
+                    if let Some(slot) = jobs.iter_mut().find(|s| s.key == key) {
+                        slot.job = Some(job);
+                        slot.due = due;
+                        slot.attempt = attempt;
                     }
                 }
-                drop(tenant);
-                tokio::time::sleep(wait).await;
-            }
-            Ok(Step::Done) => return,
-            Err(e) => {
-                attempt.failures += 1;
-                let wait = backoff(attempt.failures);
-                if attempt.failures < 10 {
-                    tracing::warn!(job = %key, attempt = attempt.failures, error = %e,
-                        retry_in_ms = wait.as_millis() as u64, "background step failed; retrying");
-                } else {
-                    tracing::error!(job = %key, attempt = attempt.failures, error = %e,
-                        retry_in_ms = wait.as_millis() as u64, "background step keeps failing; retrying");
-                }
-                attempt.last_error = Some(e);
-                drop(tenant);
-                tokio::time::sleep(wait).await;
+                None => jobs.retain(|s| s.key != key),
             }
         }
+        // The tenant as a whole pauses after a step, whichever job is next.
+        if started.elapsed() + pause >= budget {
+            break;
+        }
+        let next = tenant.background.next_due();
+        match next {
+            Some(next) if next <= Instant::now() + pause => {
+                tokio::time::sleep(pause).await;
+            }
+            _ => break,
+        }
     }
+    tenant.background.next_due()
 }
 
 /// Runs `f` in a write transaction and waits until it is durable,
@@ -379,13 +440,16 @@ pub fn delete_some(
 /// Starts all the work a tenant's stored state says is unfinished: index
 /// builds and removals, Time to Live backfills, the sweeper and the stream
 /// trimmer when they have something to watch, and the purge of deleted
-/// tables. Called when a tenant is opened.
+/// tables if any wait. Called when a tenant is opened: a tenant with
+/// nothing unfinished registers no job.
 pub fn resume(tenant: &Arc<Tenant>) {
     crate::indexing::resume(tenant);
     crate::ttl::index::resume(tenant);
     crate::ttl::sweeper::ensure(tenant);
     crate::trimmer::ensure(tenant);
-    purge::ensure(tenant);
+    if tenant.purge_waiting {
+        purge::ensure(tenant);
+    }
 }
 
 /// A storage key for logs: bytes as hex.

@@ -150,23 +150,25 @@ impl Txn for Watched<'_> {
     }
 }
 
-/// A tenant over `kv`, opened as the database opens one.
-fn tenant_over(kv: Arc<FaultyKv>, sweep: Duration) -> Arc<Tenant> {
-    let tenant = Arc::new(
-        Tenant::load(
-            kv,
-            Arc::default(),
-            Default::default(),
-            sweep,
-            crate::sealed::Sealer::new(
-                &crate::sealed::TokenSecret::random().expect("a secret"),
-                "000000000000",
-            ),
-        )
-        .expect("load the tenant"),
-    );
-    resume(&tenant);
-    tenant
+/// A tenant over `kv`, opened through a database (its cache and its
+/// scheduler); dropping it drops the database too.
+fn tenant_over(kv: Arc<FaultyKv>, sweep: Duration) -> Held {
+    let db = Database::over(kv).with_ttl_sweep_interval(sweep);
+    let tenant = db.tenant(ACCOUNT).expect("load the tenant");
+    Held { tenant, _db: db }
+}
+
+/// A tenant and the database that holds it open.
+struct Held {
+    tenant: Arc<Tenant>,
+    _db: Database,
+}
+
+impl std::ops::Deref for Held {
+    type Target = Arc<Tenant>;
+    fn deref(&self) -> &Arc<Tenant> {
+        &self.tenant
+    }
 }
 
 /// Every key of a table's data (what the purge must remove).
@@ -496,7 +498,10 @@ async fn delete_table_leaves_a_purge_that_removes_everything_in_bounded_steps() 
     assert_eq!(scan.count, 30);
     let by_g = call!(&tenant, scan, {"TableName": "big", "IndexName": "by_g"}).expect("scan");
     assert_eq!(by_g.count, 30);
-    assert!(!tenant.background.is_running(&JobKey::Purge));
+    eventually("the purge job ends", || {
+        !tenant.background.is_running(&JobKey::Purge)
+    })
+    .await;
 }
 
 #[test]

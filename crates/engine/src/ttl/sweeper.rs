@@ -49,7 +49,7 @@ pub fn ensure(tenant: &Arc<Tenant>) {
         tenant,
         Sweep {
             interval: tenant.ttl_sweep_interval,
-            phase: Phase::Wait,
+            phase: Phase::Start,
             round: Vec::new(),
             now: 0,
             cursor: None,
@@ -59,8 +59,6 @@ pub fn ensure(tenant: &Arc<Tenant>) {
 }
 
 enum Phase {
-    /// Before the first round: wait one interval.
-    Wait,
     /// A round starts with the next step.
     Start,
     /// Sweeping `round`'s last table; `true` once something was found due.
@@ -94,10 +92,6 @@ impl Job for Sweep {
         Box::pin(async move {
             loop {
                 match self.phase {
-                    Phase::Wait => {
-                        self.phase = Phase::Start;
-                        return Ok(Step::Idle(self.interval));
-                    }
                     Phase::Start => {
                         let mut tables: Vec<_> = tenant
                             .tables()

@@ -125,10 +125,22 @@ impl Server {
         Server::with_auth(db, openddb::server::Authentication::Off).await
     }
 
+    /// Serves a database the test keeps a handle on (to read its counters).
+    pub async fn with_shared_database(db: Arc<Database>) -> Server {
+        Server::with_shared_auth(db, openddb::server::Authentication::Off).await
+    }
+
     /// Serves `db` on 127.0.0.1 with a free port, authenticating requests
     /// as `auth` says.
     pub async fn with_auth(db: Database, auth: openddb::server::Authentication) -> Server {
-        let db = Arc::new(db);
+        Server::with_shared_auth(Arc::new(db), auth).await
+    }
+
+    /// [`Server::with_auth`] for a database the test keeps a handle on.
+    pub async fn with_shared_auth(
+        db: Arc<Database>,
+        auth: openddb::server::Authentication,
+    ) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a loopback port");
@@ -259,6 +271,15 @@ pub fn key_elem(name: &str, kind: KeyType) -> KeySchemaElement {
 /// like [`client`] (same credentials, so the same account's streams).
 pub fn streams_client(addr: SocketAddr) -> aws_sdk_dynamodbstreams::Client {
     streams_client_as(addr, "AKIDOPENDDBTEST", "us-east-1")
+}
+
+/// Like [`streams_client`], signing with `access_key_id` (its account's
+/// streams).
+pub fn streams_client_with_key(
+    addr: SocketAddr,
+    access_key_id: &str,
+) -> aws_sdk_dynamodbstreams::Client {
+    streams_client_as(addr, access_key_id, "us-east-1")
 }
 
 /// Like [`streams_client`], signing with `access_key_id` for `region`.
