@@ -74,7 +74,7 @@ impl Authenticator {
             }
             Authenticator::Sigv4 { keys, verifier } => verifier
                 .begin(request, SystemTime::now(), keys.as_ref())
-                .map(Caller::Pending)
+                .map(|pending| Caller::Pending(Box::new(pending)))
                 .map_err(to_dynamo),
         }
     }
@@ -83,7 +83,7 @@ impl Authenticator {
     pub fn finish(&self, caller: Caller<'_>, body: &[u8]) -> Result<Authenticated, DynamoError> {
         match (self, caller) {
             (_, Caller::Unverified(caller)) => Ok(Authenticated::Unverified(caller)),
-            (Authenticator::Sigv4 { verifier, .. }, Caller::Pending(pending)) => pending
+            (Authenticator::Sigv4 { verifier, .. }, Caller::Pending(pending)) => (*pending)
                 .finish(verifier, body)
                 .map(Authenticated::Verified)
                 .map_err(to_dynamo),
@@ -99,8 +99,9 @@ impl Authenticator {
 pub(crate) enum Caller<'a> {
     /// `--auth off`: taken from the credential scope.
     Unverified(Unverified),
-    /// `--auth sigv4`, the key known, the signature not yet checked.
-    Pending(Pending<'a>),
+    /// `--auth sigv4`, the key known, the signature not yet checked (boxed:
+    /// it is most of the handler future's size otherwise).
+    Pending(Box<Pending<'a>>),
 }
 
 impl Caller<'_> {
