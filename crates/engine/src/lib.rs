@@ -23,5 +23,5 @@ mod trimmer;
 mod ttl;
 mod write;
 
-pub use database::{Database, RequestContext, StorageConfig, StorageLimits};
+pub use database::{Account, Database, RequestContext, StorageConfig, StorageLimits};
 pub use run::request_limit_exceeded;

@@ -1,6 +1,9 @@
 //! The `openddb` command: serves the DynamoDB API over HTTP until SIGINT or
-//! SIGTERM, then finishes the requests in flight and exits.
+//! SIGTERM, then finishes the requests in flight and exits; `openddb admin`
+//! manages the credential store.
 #![forbid(unsafe_code)]
+
+mod admin;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -10,7 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use openddb::server::{self, Limits, ServerConfig};
+use openddb::auth::store::{AdminToken, Store, ADMIN_TOKEN_FILE};
+use openddb::server::{self, AdminApi, Limits, ServerConfig};
 use openddb::{Database, StorageConfig, StorageLimits};
 use tracing_subscriber::EnvFilter;
 
@@ -31,6 +35,8 @@ struct Cli {
 enum Command {
     /// Serve the DynamoDB API over HTTP (the default).
     Serve(ServeArgs),
+    /// Manage the credential store: accounts, users, keys, policies.
+    Admin(admin::AdminArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -60,6 +66,19 @@ struct ServeArgs {
     /// minute of its expiry.
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0, value_parser = parse_interval)]
     ttl_sweep_interval: f64,
+    /// The key the credential store's secrets are encrypted with (32 bytes,
+    /// or 64 hex digits); by default <data-dir>/credentials-key, made on
+    /// first start. In memory, a random key.
+    #[arg(long, value_name = "FILE")]
+    credentials_key_file: Option<PathBuf>,
+    /// The admin API's bearer token (16+ characters); by default
+    /// <data-dir>/admin-token, made on first start. In memory, the admin
+    /// API exists only with this flag.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_admin_api")]
+    admin_token_file: Option<PathBuf>,
+    /// Serve no admin API (/_openddb/admin/ answers 404).
+    #[arg(long)]
+    no_admin_api: bool,
     /// Worker threads serving requests.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
     threads: u16,
@@ -170,6 +189,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let args = match cli.command {
         Some(Command::Serve(args)) => args,
+        Some(Command::Admin(args)) => return admin::run(args),
         None => cli.serve,
     };
     init_logging(&args.log_level);
@@ -231,6 +251,8 @@ async fn run(args: ServeArgs) -> Result<(), String> {
         );
     }
 
+    let admin = admin_api(&args)?;
+
     let config = ServerConfig {
         host: args.host,
         port: args.port,
@@ -251,11 +273,40 @@ async fn run(args: ServeArgs) -> Result<(), String> {
     };
     tracing::info!(%address, data = %where_, "serving the DynamoDB API");
 
-    server::serve_with(Arc::new(db), listener, config.limits, shutdown_signal())
-        .await
+    server::serve_with_admin(
+        Arc::new(db),
+        listener,
+        config.limits,
+        admin,
+        shutdown_signal(),
+    )
+    .await
         .map_err(|err| format!("server failed: {err}"))?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The credential store (the data directory's, or one in memory) and the
+/// admin API's token; `None` when the server has no admin API.
+fn admin_api(args: &ServeArgs) -> Result<Option<AdminApi>, String> {
+    let store = if args.in_memory {
+        Store::in_memory()
+    } else {
+        Store::open_with_key_file(&args.data_dir, args.credentials_key_file.as_deref())
+    }
+    .map_err(|e| format!("cannot open the credential store: {}", e.message))?;
+    if args.no_admin_api {
+        return Ok(None);
+    }
+    let token = match (&args.admin_token_file, args.in_memory) {
+        (Some(file), _) => AdminToken::from_file(file),
+        (None, false) => AdminToken::load_or_create(&args.data_dir),
+        (None, true) => return Ok(None),
+    }
+    .map_err(|e| format!("cannot set up the admin API: {}", e.message))?;
+    let where_ = args.admin_token_file.clone().unwrap_or_else(|| args.data_dir.join(ADMIN_TOKEN_FILE));
+    tracing::info!(token = %where_.display(), "admin API at /_openddb/admin/v1/");
+    Ok(Some(AdminApi { store, token }))
 }
 
 /// Resolves on the first SIGINT or SIGTERM.

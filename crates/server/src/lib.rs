@@ -14,6 +14,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod admin;
 mod auth;
 mod body;
 mod handler;
@@ -38,6 +39,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use openddb_engine::Database;
 use tokio::net::TcpListener;
 
+pub use admin::AdminApi;
 pub use body::MAX_REQUEST_BYTES;
 pub use limits::Limits;
 
@@ -105,7 +107,19 @@ pub async fn serve_with(
     limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    run(db, listener, limits, None, shutdown).await
+    run(db, listener, limits, None, None, shutdown).await
+}
+
+/// [`serve_with`], with the admin HTTP API (`/_openddb/admin/v1/…`) when
+/// `admin` is given; without it that path answers 404.
+pub async fn serve_with_admin(
+    db: Arc<Database>,
+    listener: TcpListener,
+    limits: Limits,
+    admin: Option<AdminApi>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    run(db, listener, limits, None, admin, shutdown).await
 }
 
 /// [`serve_with`] with a [`DispatchHook`]; for tests only.
@@ -117,7 +131,7 @@ pub async fn serve_with_hook(
     hook: DispatchHook,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    run(db, listener, limits, Some(hook), shutdown).await
+    run(db, listener, limits, Some(hook), None, shutdown).await
 }
 
 async fn run(
@@ -125,6 +139,7 @@ async fn run(
     listener: TcpListener,
     limits: Limits,
     hook: Option<DispatchHook>,
+    admin: Option<AdminApi>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let mut http = http1::Builder::new();
@@ -141,6 +156,7 @@ async fn run(
         db,
         admission: Admission::new(limits),
         hook,
+        admin,
     });
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
