@@ -234,9 +234,10 @@ fn request(command: AdminCommand) -> Result<(&'static str, Value), StoreError> {
             ("CreateAccount", json!({"AccountId": id, "Alias": alias}))
         }
         AdminCommand::Accounts(A::List) => ("ListAccounts", json!({})),
-        AdminCommand::Accounts(A::Delete { account, force }) => {
-            ("DeleteAccount", json!({"AccountId": account, "Force": force}))
-        }
+        AdminCommand::Accounts(A::Delete { account, force }) => (
+            "DeleteAccount",
+            json!({"AccountId": account, "Force": force}),
+        ),
         AdminCommand::Users(U::Create {
             account,
             name,
@@ -367,7 +368,9 @@ fn read_document(file: &Path) -> Result<String, StoreError> {
 /// one alike, but `deny_unknown_fields` inputs are clearer without them.
 fn without_nulls(value: Value) -> Value {
     match value {
-        Value::Object(map) => Value::Object(map.into_iter().filter(|(_, v)| !v.is_null()).collect()),
+        Value::Object(map) => {
+            Value::Object(map.into_iter().filter(|(_, v)| !v.is_null()).collect())
+        }
         other => other,
     }
 }
@@ -394,9 +397,8 @@ fn execute(args: AdminArgs) -> Result<Value, StoreError> {
     let (operation, input) = request(args.command)?;
     // The data directory is made (or checked) exactly as the server makes
     // it, so the store is only ever created in an openddb data directory.
-    Database::open(StorageConfig::Directory(args.data_dir.clone())).map_err(|e| {
-        StoreError::new(ErrorCode::ServiceFailure, e.message.clone())
-    })?;
+    Database::open(StorageConfig::Directory(args.data_dir.clone()))
+        .map_err(|e| StoreError::new(ErrorCode::ServiceFailure, e.message.clone()))?;
     let store = Store::open_with_key_file(&args.data_dir, args.credentials_key_file.as_deref())?;
     let body = serde_json::to_vec(&without_nulls(input))
         .map_err(|e| StoreError::failure(e.to_string()))?;
@@ -504,4 +506,3 @@ fn print_table(columns: &[&str], rows: &[Value]) {
         line(row.iter().map(String::as_str).collect());
     }
 }
-

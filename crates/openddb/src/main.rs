@@ -281,7 +281,7 @@ async fn run(args: ServeArgs) -> Result<(), String> {
         shutdown_signal(),
     )
     .await
-        .map_err(|err| format!("server failed: {err}"))?;
+    .map_err(|err| format!("server failed: {err}"))?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -304,7 +304,10 @@ fn admin_api(args: &ServeArgs) -> Result<Option<AdminApi>, String> {
         (None, true) => return Ok(None),
     }
     .map_err(|e| format!("cannot set up the admin API: {}", e.message))?;
-    let where_ = args.admin_token_file.clone().unwrap_or_else(|| args.data_dir.join(ADMIN_TOKEN_FILE));
+    let where_ = args
+        .admin_token_file
+        .clone()
+        .unwrap_or_else(|| args.data_dir.join(ADMIN_TOKEN_FILE));
     tracing::info!(token = %where_.display(), "admin API at /_openddb/admin/v1/");
     Ok(Some(AdminApi { store, token }))
 }

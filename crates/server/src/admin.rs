@@ -167,10 +167,9 @@ pub(crate) async fn handle(
     // Writes fsync: off the async workers.
     let store = api.store.clone();
     let operation_name = operation.to_owned();
-    let result = tokio::task::spawn_blocking(move || {
-        admin::execute(&store, &operation_name, &held.bytes)
-    })
-    .await;
+    let result =
+        tokio::task::spawn_blocking(move || admin::execute(&store, &operation_name, &held.bytes))
+            .await;
     drop(slot);
     match result {
         Ok(Ok(value)) => {

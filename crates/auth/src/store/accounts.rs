@@ -15,7 +15,8 @@ pub(super) fn resolve(txn: &Transaction<'_>, id_or_alias: &str) -> Result<String
             |r| r.get(0),
         )
         .optional()?;
-    found.ok_or_else(|| StoreError::not_found(format!("The account {id_or_alias} cannot be found.")))
+    found
+        .ok_or_else(|| StoreError::not_found(format!("The account {id_or_alias} cannot be found.")))
 }
 
 fn count(txn: &Transaction<'_>, sql: &str, account_id: &str) -> Result<i64, StoreError> {
@@ -109,7 +110,11 @@ impl Store {
         self.write(|txn| {
             let id = resolve(txn, id_or_alias)?;
             let users = count(txn, "SELECT count(*) FROM users WHERE account_id = ?1", &id)?;
-            let policies = count(txn, "SELECT count(*) FROM policies WHERE account_id = ?1", &id)?;
+            let policies = count(
+                txn,
+                "SELECT count(*) FROM policies WHERE account_id = ?1",
+                &id,
+            )?;
             if !force && (users > 0 || policies > 0) {
                 return Err(StoreError::new(
                     ErrorCode::DeleteConflict,

@@ -54,11 +54,13 @@ impl AdminToken {
     /// ignored).
     pub fn from_file(path: &Path) -> Result<AdminToken, StoreError> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            StoreError::failure(format!("cannot read the admin token {}: {e}", path.display()))
+            StoreError::failure(format!(
+                "cannot read the admin token {}: {e}",
+                path.display()
+            ))
         })?;
-        AdminToken::new(&text).map_err(|e| {
-            StoreError::failure(format!("{}: {}", path.display(), e.message))
-        })
+        AdminToken::new(&text)
+            .map_err(|e| StoreError::failure(format!("{}: {}", path.display(), e.message)))
     }
 
     /// The data directory's token (`<data_dir>/admin-token`), made on first

@@ -52,16 +52,21 @@ impl StoreKey {
     /// /dev/urandom` and `openssl rand -hex 32` both make one.
     pub fn from_file(path: &Path) -> Result<StoreKey, StoreError> {
         let bytes = fs::read(path).map_err(|e| {
-            StoreError::failure(format!("cannot read the credentials key {}: {e}", path.display()))
-        })?;
-        parse_key(&bytes).map(|k| StoreKey::from_bytes(&k)).ok_or_else(|| {
             StoreError::failure(format!(
-                "{} is not a credentials key: expected 32 bytes or 64 hexadecimal digits, \
-                 found {} bytes",
-                path.display(),
-                bytes.len()
+                "cannot read the credentials key {}: {e}",
+                path.display()
             ))
-        })
+        })?;
+        parse_key(&bytes)
+            .map(|k| StoreKey::from_bytes(&k))
+            .ok_or_else(|| {
+                StoreError::failure(format!(
+                    "{} is not a credentials key: expected 32 bytes or 64 hexadecimal digits, \
+                 found {} bytes",
+                    path.display(),
+                    bytes.len()
+                ))
+            })
     }
 
     /// The data directory's own key (`<data_dir>/credentials-key`), made on
@@ -171,7 +176,11 @@ fn parse_key(bytes: &[u8]) -> Option<[u8; KEY_BYTES]> {
 /// Writes `contents` to `<dir>/<name>` readable by the owner only: a
 /// temporary file, fsynced, renamed into place, the directory fsynced, so a
 /// crash leaves either no file or the whole one.
-pub(crate) fn write_private_file(dir: &Path, name: &str, contents: &[u8]) -> Result<(), StoreError> {
+pub(crate) fn write_private_file(
+    dir: &Path,
+    name: &str,
+    contents: &[u8],
+) -> Result<(), StoreError> {
     let path = dir.join(name);
     let tmp = dir.join(format!("{name}.tmp"));
     let fail = |what: &str, p: &Path, e: std::io::Error| {
@@ -209,7 +218,10 @@ mod tests {
         let sealed = key.seal("secret:AKIA1", b"hello").unwrap();
         assert_eq!(key.open("secret:AKIA1", &sealed).unwrap(), b"hello");
         assert!(key.open("secret:AKIA2", &sealed).is_none());
-        assert!(StoreKey::random().unwrap().open("secret:AKIA1", &sealed).is_none());
+        assert!(StoreKey::random()
+            .unwrap()
+            .open("secret:AKIA1", &sealed)
+            .is_none());
         let mut altered = sealed.clone();
         *altered.last_mut().unwrap() ^= 1;
         assert!(key.open("secret:AKIA1", &altered).is_none());

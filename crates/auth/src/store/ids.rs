@@ -23,7 +23,8 @@ pub const SESSION_TOKEN_LEN: usize = 128;
 
 fn random_bytes(n: usize) -> Result<Vec<u8>, StoreError> {
     let mut bytes = vec![0u8; n];
-    getrandom::fill(&mut bytes).map_err(|e| StoreError::failure(format!("no random bytes: {e}")))?;
+    getrandom::fill(&mut bytes)
+        .map_err(|e| StoreError::failure(format!("no random bytes: {e}")))?;
     Ok(bytes)
 }
 

@@ -40,8 +40,8 @@ pub use admin_token::{AdminToken, ADMIN_TOKEN_FILE};
 pub use crypto::{StoreKey, KEY_FILE};
 pub use error::{ErrorCode, StoreError};
 pub use model::{
-    policy_arn, user_arn, AccessKey, Account, KeyKind, KeyStatus, NewAccessKey, Policy,
-    Timestamp, User,
+    policy_arn, user_arn, AccessKey, Account, KeyKind, KeyStatus, NewAccessKey, Policy, Timestamp,
+    User,
 };
 
 /// The store's file in the data directory.
@@ -331,9 +331,8 @@ fn check_data_dir(data_dir: &Path) -> Result<(), StoreError> {
 }
 
 fn open_connection(path: &Path) -> Result<Connection, StoreError> {
-    let conn = Connection::open(path).map_err(|e| {
-        StoreError::failure(format!("cannot open {}: {e}", path.display()))
-    })?;
+    let conn = Connection::open(path)
+        .map_err(|e| StoreError::failure(format!("cannot open {}: {e}", path.display())))?;
     // Another process (the admin CLI, the server) may hold the write lock
     // for an fsync or two.
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
@@ -358,7 +357,9 @@ fn init(conn: &Connection, key: &StoreKey, path: &Path) -> Result<(), StoreError
     // Other processes may be making the same store at this moment: take
     // the write lock first so one of them makes it and the others see it.
     let txn = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
-    txn.execute_batch("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL)")?;
+    txn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL)",
+    )?;
     let format: Option<Vec<u8>> = txn
         .query_row("SELECT value FROM meta WHERE name = 'format'", [], |r| {
             r.get(0)

@@ -34,7 +34,9 @@ fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 fn a_key_is_looked_up_with_its_principal_until_it_is_revoked() {
     let dir = data_dir();
     let store = open(dir.path());
-    let account = store.create_account(Some("123456789012"), Some("team-a")).unwrap();
+    let account = store
+        .create_account(Some("123456789012"), Some("team-a"))
+        .unwrap();
     assert_eq!(account.account_id, "123456789012");
     let user = store
         .create_user("team-a", "alice", Some("/eng/"), &tags(&[("team", "blue")]))
@@ -42,7 +44,9 @@ fn a_key_is_looked_up_with_its_principal_until_it_is_revoked() {
     assert_eq!(user.arn, "arn:aws:iam::123456789012:user/eng/alice");
     assert!(user.user_id.starts_with("AIDA"));
     store.put_policy("123456789012", "read", POLICY).unwrap();
-    store.attach_user_policy("123456789012", "alice", "read").unwrap();
+    store
+        .attach_user_policy("123456789012", "alice", "read")
+        .unwrap();
     let key = store.create_access_key("123456789012", "alice").unwrap();
     assert!(key.key.access_key_id.starts_with("AKIA"));
     assert_eq!(key.key.access_key_id.len(), 20);
@@ -62,13 +66,17 @@ fn a_key_is_looked_up_with_its_principal_until_it_is_revoked() {
     store
         .tag_user("123456789012", "ALICE", &tags(&[("TEAM", "red")]))
         .unwrap();
-    store.detach_user_policy("123456789012", "alice", "read").unwrap();
+    store
+        .detach_user_policy("123456789012", "alice", "read")
+        .unwrap();
     let record = store.lookup(&key.key.access_key_id).unwrap().unwrap();
     assert_eq!(record.principal.tags, tags(&[("TEAM", "red")]));
     assert!(record.principal.policies.is_empty());
 
     let id = &key.key.access_key_id;
-    store.set_access_key_status(id, KeyStatus::Inactive).unwrap();
+    store
+        .set_access_key_status(id, KeyStatus::Inactive)
+        .unwrap();
     assert!(store.lookup(id).unwrap().is_none());
     store.set_access_key_status(id, KeyStatus::Active).unwrap();
     assert!(store.lookup(id).unwrap().is_some());
@@ -170,9 +178,7 @@ fn secrets_never_reach_the_disk_in_clear() {
             let bytes = std::fs::read(&path).unwrap();
             for needle in &needles {
                 assert!(
-                    !bytes
-                        .windows(needle.len())
-                        .any(|w| w == needle.as_bytes()),
+                    !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
                     "{when}: {} holds a secret in clear",
                     path.display()
                 );
@@ -235,7 +241,10 @@ fn the_generated_key_is_private_and_reused() {
 fn only_an_openddb_data_directory_gets_a_store() {
     let dir = tempfile::tempdir().unwrap();
     let err = Store::open_with_key_file(dir.path(), None).unwrap_err();
-    assert!(err.message.contains("not an openddb data directory"), "{err}");
+    assert!(
+        err.message.contains("not an openddb data directory"),
+        "{err}"
+    );
     assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
     std::fs::write(dir.path().join("FORMAT"), "something else 9\n").unwrap();
     assert!(Store::open_with_key_file(dir.path(), None).is_err());
@@ -254,15 +263,23 @@ fn deletions_are_refused_while_something_depends_on_them() {
     // Attaching again changes nothing.
     store.attach_user_policy(&account, "erin", "P").unwrap();
     assert_eq!(store.get_policy(&account, "p").unwrap().attachment_count, 1);
-    let conflict = |r: Result<(), StoreError>| assert_eq!(r.unwrap_err().code, ErrorCode::DeleteConflict);
+    let conflict =
+        |r: Result<(), StoreError>| assert_eq!(r.unwrap_err().code, ErrorCode::DeleteConflict);
     conflict(store.delete_policy(&account, "p", false));
     conflict(store.delete_user(&account, "erin", false));
     conflict(store.delete_account(&account, false));
     store.create_access_key(&account, "erin").unwrap();
     let err = store.delete_user(&account, "erin", false).unwrap_err();
-    assert_eq!(err.message, "Cannot delete entity, must delete access keys first.");
+    assert_eq!(
+        err.message,
+        "Cannot delete entity, must delete access keys first."
+    );
     store.delete_policy(&account, "p", true).unwrap();
-    assert!(store.get_user(&account, "erin").unwrap().attached_policies.is_empty());
+    assert!(store
+        .get_user(&account, "erin")
+        .unwrap()
+        .attached_policies
+        .is_empty());
     store.delete_account(&account, true).unwrap();
     assert!(store.list_accounts().unwrap().is_empty());
     assert_eq!(
@@ -274,7 +291,9 @@ fn deletions_are_refused_while_something_depends_on_them() {
 #[test]
 fn names_are_unique_without_regard_to_case() {
     let store = Store::in_memory().unwrap();
-    store.create_account(Some("555555555555"), Some("dup")).unwrap();
+    store
+        .create_account(Some("555555555555"), Some("dup"))
+        .unwrap();
     assert_eq!(
         store
             .create_account(Some("555555555555"), None)
@@ -314,10 +333,15 @@ fn quotas_hold() {
     }
     store.put_policy(&a, "extra", POLICY).unwrap();
     assert_eq!(
-        store.attach_user_policy(&a, "g", "extra").unwrap_err().message,
+        store
+            .attach_user_policy(&a, "g", "extra")
+            .unwrap_err()
+            .message,
         "Cannot exceed quota for PoliciesPerUser: 10"
     );
-    let many: BTreeMap<_, _> = (0..50).map(|i| (format!("k{i}"), "v".to_string())).collect();
+    let many: BTreeMap<_, _> = (0..50)
+        .map(|i| (format!("k{i}"), "v".to_string()))
+        .collect();
     store.tag_user(&a, "g", &many).unwrap();
     assert_eq!(
         store
@@ -328,7 +352,9 @@ fn quotas_hold() {
     );
     // Replacing an existing key's value is not one more.
     store.tag_user(&a, "g", &tags(&[("K0", "new")])).unwrap();
-    let user = store.untag_user(&a, "g", &["k1".to_string(), "absent".to_string()]).unwrap();
+    let user = store
+        .untag_user(&a, "g", &["k1".to_string(), "absent".to_string()])
+        .unwrap();
     assert_eq!(user.tags.len(), 49);
     assert_eq!(user.tags.get("K0").map(String::as_str), Some("new"));
 }
@@ -352,7 +378,10 @@ fn the_admin_operations_speak_json() {
     )
     .unwrap();
     let id = out["AccessKey"]["AccessKeyId"].as_str().unwrap().to_owned();
-    assert_eq!(out["AccessKey"]["SecretAccessKey"].as_str().unwrap().len(), 40);
+    assert_eq!(
+        out["AccessKey"]["SecretAccessKey"].as_str().unwrap().len(),
+        40
+    );
     let out = admin::execute(&store, "ListAccessKeys", br#"{"AccountId":"666666666666"}"#).unwrap();
     assert_eq!(out["AccessKeys"][0]["AccessKeyId"], id.as_str());
     assert!(out["AccessKeys"][0].get("SecretAccessKey").is_none());

@@ -137,7 +137,13 @@ impl Store {
             txn.execute(
                 "INSERT INTO users (account_id, user_name, path, user_id, created) \
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![account_id, user_name, path, ids::user_id()?, Timestamp::now().0],
+                params![
+                    account_id,
+                    user_name,
+                    path,
+                    ids::user_id()?,
+                    Timestamp::now().0
+                ],
             )?;
             put_tags(txn, &account_id, user_name, tags)?;
             user_row(txn, &account_id, user_name)
@@ -172,7 +178,12 @@ impl Store {
 
     /// Deletes a user. As IAM, refused while the user has access keys or
     /// attached policies, unless `force`, which deletes and detaches them.
-    pub fn delete_user(&self, account: &str, user_name: &str, force: bool) -> Result<(), StoreError> {
+    pub fn delete_user(
+        &self,
+        account: &str,
+        user_name: &str,
+        force: bool,
+    ) -> Result<(), StoreError> {
         self.write(|txn| {
             let account_id = resolve(txn, account)?;
             let name = canonical_name(txn, &account_id, user_name)?;

@@ -141,14 +141,8 @@ pub fn alias(alias: &str) -> Result<(), StoreError> {
 fn is_space_separator(c: char) -> bool {
     matches!(
         c,
-        ' ' | '\u{a0}'
-            | '\u{1680}'
-            | '\u{2000}'..='\u{200a}'
-            | '\u{2028}'
-            | '\u{2029}'
-            | '\u{202f}'
-            | '\u{205f}'
-            | '\u{3000}'
+        ' ' | '\u{a0}' | '\u{1680}' | '\u{2000}'
+            ..='\u{200a}' | '\u{2028}' | '\u{2029}' | '\u{202f}' | '\u{205f}' | '\u{3000}'
     )
 }
 
@@ -277,7 +271,9 @@ pub fn policy_document(document: &str) -> Result<(), StoreError> {
         None => return Err(malformed("The policy has no Statement")),
     };
     if statements.iter().any(|s| !s.is_object()) {
-        return Err(malformed("Each statement of the policy must be a JSON object"));
+        return Err(malformed(
+            "Each statement of the policy must be a JSON object",
+        ));
     }
     if statements
         .iter()
@@ -362,7 +358,14 @@ mod tests {
         for ok in ["/", "/division/", "/a/b/"] {
             assert!(path(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "//", "a/", "/a", "/a b/", &format!("/{}/", "x".repeat(511))] {
+        for bad in [
+            "",
+            "//",
+            "a/",
+            "/a",
+            "/a b/",
+            &format!("/{}/", "x".repeat(511)),
+        ] {
             assert!(path(bad).is_err(), "{bad}");
         }
     }
@@ -370,7 +373,15 @@ mod tests {
     #[test]
     fn aliases() {
         assert!(alias("my-team-1").is_ok());
-        for bad in ["ab", "-ab", "ab-", "a--b", "Upper", "123456789012", &"a".repeat(64)] {
+        for bad in [
+            "ab",
+            "-ab",
+            "ab-",
+            "a--b",
+            "Upper",
+            "123456789012",
+            &"a".repeat(64),
+        ] {
             assert!(alias(bad).is_err(), "{bad}");
         }
     }
@@ -394,21 +405,37 @@ mod tests {
     fn policy_documents() {
         let ok = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"dynamodb:*","Resource":"*"}]}"#;
         assert!(policy_document(ok).is_ok());
-        let single = r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"*","Resource":"*"}}"#;
+        let single =
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"*","Resource":"*"}}"#;
         assert!(policy_document(single).is_ok());
         for (doc, code) in [
             ("not json", ErrorCode::MalformedPolicyDocument),
             ("[]", ErrorCode::MalformedPolicyDocument),
             (r#"{"Statement":[]}"#, ErrorCode::MalformedPolicyDocument),
-            (r#"{"Version":"2012-10-17"}"#, ErrorCode::MalformedPolicyDocument),
-            (r#"{"Version":"2012-10-17","Statement":[]}"#, ErrorCode::MalformedPolicyDocument),
-            (r#"{"Version":"2012-10-17","Statement":[1]}"#, ErrorCode::MalformedPolicyDocument),
-            (r#"{"Version":"2020-01-01","Statement":{}}"#, ErrorCode::MalformedPolicyDocument),
+            (
+                r#"{"Version":"2012-10-17"}"#,
+                ErrorCode::MalformedPolicyDocument,
+            ),
+            (
+                r#"{"Version":"2012-10-17","Statement":[]}"#,
+                ErrorCode::MalformedPolicyDocument,
+            ),
+            (
+                r#"{"Version":"2012-10-17","Statement":[1]}"#,
+                ErrorCode::MalformedPolicyDocument,
+            ),
+            (
+                r#"{"Version":"2020-01-01","Statement":{}}"#,
+                ErrorCode::MalformedPolicyDocument,
+            ),
             (
                 r#"{"Version":"2012-10-17","Statement":{"Principal":"*"}}"#,
                 ErrorCode::MalformedPolicyDocument,
             ),
-            ("{\"Version\":\"2012-10-17\",\"Statement\":{\"Sid\":\"\u{263a}\"}}", ErrorCode::MalformedPolicyDocument),
+            (
+                "{\"Version\":\"2012-10-17\",\"Statement\":{\"Sid\":\"\u{263a}\"}}",
+                ErrorCode::MalformedPolicyDocument,
+            ),
             ("", ErrorCode::ValidationError),
         ] {
             assert_eq!(policy_document(doc).unwrap_err().code, code, "{doc}");
@@ -426,7 +453,10 @@ mod tests {
         let spaced = at_limit.replace(':', " :  ");
         assert!(policy_document(&spaced).is_ok());
         let over = pad(MAX_POLICY_SIZE - base + 1);
-        assert_eq!(policy_document(&over).unwrap_err().code, ErrorCode::LimitExceeded);
+        assert_eq!(
+            policy_document(&over).unwrap_err().code,
+            ErrorCode::LimitExceeded
+        );
         // Deep nesting is refused, not recursed into.
         let deep = format!(
             r#"{{"Version":"2012-10-17","Statement":{{"Sid":{}1{}}}}}"#,
@@ -443,7 +473,16 @@ mod tests {
         assert_eq!(session_duration("900").unwrap(), 900);
         assert_eq!(session_duration("900s").unwrap(), 900);
         assert_eq!(session_duration("36h").unwrap(), 129_600);
-        for bad in ["", "h", "1d", "899", "37h", "1h-", "99999999999999999999999h", "1.5h"] {
+        for bad in [
+            "",
+            "h",
+            "1d",
+            "899",
+            "37h",
+            "1h-",
+            "99999999999999999999999h",
+            "1.5h",
+        ] {
             assert!(session_duration(bad).is_err(), "{bad}");
         }
     }
