@@ -6,12 +6,15 @@
 //! - [`sigv4`]: AWS Signature Version 4 verification, with DynamoDB's
 //!   errors in DynamoDB's order, and a cache of derived signing keys.
 //! - [`keys_file`]: a fixed set of keys read from a JSON file.
+//! - [`store`]: the credential store (accounts, users, keys, policies,
+//!   tags), its `KeyLookup`, and the administrative operations.
 //! - [`AuthMode`]: how much a server checks.
 #![forbid(unsafe_code)]
 
 pub mod credentials;
 pub mod keys_file;
 pub mod sigv4;
+pub mod store;
 
 pub use credentials::{KeyLookup, KeyRecord, LookupError, Principal, StaticKeys};
 

@@ -373,7 +373,73 @@ macro_rules! embedded_api {
                 }
             )*
         }
+
+        impl Account<'_> {
+            $(
+                $(#[$m])*
+                pub async fn $method(&self, input: $input) -> Result<$output, DynamoError> {
+                    let tenant = self.db.tenant_async(&self.ctx.account_id).await?;
+                    actions::$action::run(&tenant, &self.ctx, input).await
+                }
+            )*
+        }
     };
+}
+
+/// One account of a [`Database`]: its operations run in that account's
+/// tenant, isolated from every other account's tables, streams and
+/// tokens, exactly as requests signed with one of the account's keys do.
+/// A thin handle (the database and a [`RequestContext`]); make one with
+/// [`Database::account`].
+#[derive(Clone)]
+pub struct Account<'db> {
+    db: &'db Database,
+    ctx: RequestContext,
+}
+
+impl std::fmt::Debug for Account<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Account").field("ctx", &self.ctx).finish()
+    }
+}
+
+impl Database {
+    /// The account `account_id` (12 digits), in `us-east-1`. Its tenant is
+    /// opened on its first operation. Embedded calls are trusted: no
+    /// credential is checked.
+    pub fn account(&self, account_id: &str) -> Result<Account<'_>, DynamoError> {
+        if !(account_id.len() == 12 && account_id.bytes().all(|b| b.is_ascii_digit())) {
+            return Err(DynamoError::validation(format!(
+                "Invalid account id {account_id:?}: an account id is 12 digits"
+            )));
+        }
+        Ok(Account {
+            db: self,
+            ctx: RequestContext {
+                account_id: account_id.to_owned(),
+                ..self.default_context.clone()
+            },
+        })
+    }
+}
+
+impl<'db> Account<'db> {
+    /// The same account in another region: ARNs the account's operations
+    /// hand out name this region.
+    pub fn in_region(mut self, region: &str) -> Account<'db> {
+        self.ctx.region = region.to_owned();
+        self
+    }
+
+    /// The context its operations run with.
+    pub fn context(&self) -> &RequestContext {
+        &self.ctx
+    }
+
+    /// [`Database::dispatch`] in this account.
+    pub async fn dispatch(&self, operation: &str, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
+        self.db.dispatch(&self.ctx, operation, body).await
+    }
 }
 
 embedded_api! {

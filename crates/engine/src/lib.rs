@@ -30,6 +30,6 @@ mod write;
 pub use authz::{
     access_denied, every_partition, Access, Authorizer, Denial, LeadingKeys, Question, Resource,
 };
-pub use database::{Database, RequestContext, StorageConfig, StorageLimits};
+pub use database::{Account, Database, RequestContext, StorageConfig, StorageLimits};
 pub use run::request_limit_exceeded;
 pub use tenancy::TenantStats;

@@ -1,6 +1,9 @@
 //! The `openddb` command: serves the DynamoDB API over HTTP until SIGINT or
-//! SIGTERM, then finishes the requests in flight and exits.
+//! SIGTERM, then finishes the requests in flight and exits; `openddb admin`
+//! manages the credential store.
 #![forbid(unsafe_code)]
+
+mod admin;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -10,8 +13,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use openddb::auth::store::{AdminToken, Store, ADMIN_TOKEN_FILE};
 use openddb::auth::{keys_file, AuthMode, KeyLookup};
-use openddb::server::{self, Authentication, Limits, ServerConfig};
+use openddb::server::{self, AdminApi, Authentication, Limits, ServerConfig};
 use openddb::{Database, StorageConfig, StorageLimits};
 use tracing_subscriber::EnvFilter;
 
@@ -32,6 +36,8 @@ struct Cli {
 enum Command {
     /// Serve the DynamoDB API over HTTP (the default).
     Serve(ServeArgs),
+    /// Manage the credential store: accounts, users, keys, policies.
+    Admin(admin::AdminArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -61,13 +67,27 @@ struct ServeArgs {
     /// minute of its expiry.
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0, value_parser = parse_interval)]
     ttl_sweep_interval: f64,
+    /// The key the credential store's secrets are encrypted with (32 bytes,
+    /// or 64 hex digits); by default <data-dir>/credentials-key, made on
+    /// first start. In memory, a random key.
+    #[arg(long, value_name = "FILE")]
+    credentials_key_file: Option<PathBuf>,
+    /// The admin API's bearer token (16+ characters); by default
+    /// <data-dir>/admin-token, made on first start. In memory, the admin
+    /// API exists only with this flag.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_admin_api")]
+    admin_token_file: Option<PathBuf>,
+    /// Serve no admin API (/_openddb/admin/ answers 404).
+    #[arg(long)]
+    no_admin_api: bool,
     /// Worker threads serving requests.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
     threads: u16,
     /// How requests are authenticated: `off` checks a signature's shape
     /// only (a 12-digit access key id selects its account, any other key
     /// account 000000000000); `sigv4` verifies every signature against the
-    /// keys of --auth-keys-file and runs the request in the key's account;
+    /// credential store's keys (`openddb admin keys create`), or those of
+    /// --auth-keys-file, and runs the request in the key's account;
     /// `iam` is not available yet.
     #[arg(long, value_enum, default_value_t = Auth::Off)]
     auth: Auth,
@@ -147,7 +167,7 @@ impl From<Auth> for AuthMode {
 }
 
 /// The server's authentication from `--auth` and `--auth-keys-file`.
-fn authentication(args: &ServeArgs) -> Result<Authentication, String> {
+fn authentication(args: &ServeArgs, store: &Arc<Store>) -> Result<Authentication, String> {
     match (AuthMode::from(args.auth), &args.auth_keys_file) {
         (AuthMode::Off, None) => Ok(Authentication::Off),
         (AuthMode::Off, Some(_)) => {
@@ -156,9 +176,12 @@ fn authentication(args: &ServeArgs) -> Result<Authentication, String> {
         // Policies are not evaluated yet: serving `iam` as `sigv4` would
         // let every key do everything its account can.
         (AuthMode::Iam, _) => Err("--auth iam is not available yet".to_owned()),
-        (AuthMode::Sigv4, None) => Err(
-            "--auth sigv4 needs --auth-keys-file: the keys whose signatures it accepts".to_owned(),
-        ),
+        // The credential store's keys (`openddb admin keys create …`).
+        (AuthMode::Sigv4, None) => {
+            tracing::info!("verifying SigV4 signatures against the credential store");
+            let keys: Arc<dyn KeyLookup> = store.clone();
+            Ok(Authentication::Sigv4(keys))
+        }
         (AuthMode::Sigv4, Some(path)) => {
             let json = std::fs::read(path)
                 .map_err(|err| format!("cannot read {}: {err}", path.display()))?;
@@ -308,6 +331,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let args = match cli.command {
         Some(Command::Serve(args)) => args,
+        Some(Command::Admin(args)) => return admin::run(args),
         None => cli.serve,
     };
     init_logging(&args.log_level);
@@ -353,7 +377,6 @@ fn init_logging(level: &str) {
 async fn run(args: ServeArgs) -> Result<(), String> {
     // Before the database and the port: a bad certificate stops start-up.
     let tls = args.tls.load()?;
-    let auth = authentication(&args)?;
     let storage = if args.in_memory {
         StorageConfig::InMemory
     } else {
@@ -371,6 +394,11 @@ async fn run(args: ServeArgs) -> Result<(), String> {
             "fault injection: cancelling this share of transactions with TransactionConflict"
         );
     }
+
+    // After the database: it is the one that makes a new data directory.
+    let store = open_store(&args)?;
+    let auth = authentication(&args, &store)?;
+    let admin = admin_api(&args, store)?;
 
     let config = ServerConfig {
         host: args.host,
@@ -405,12 +433,42 @@ async fn run(args: ServeArgs) -> Result<(), String> {
         config.limits,
         tls,
         config.auth,
+        admin,
         shutdown_signal(),
     )
     .await
     .map_err(|err| format!("server failed: {err}"))?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The credential store: the data directory's, or one in memory.
+fn open_store(args: &ServeArgs) -> Result<Arc<Store>, String> {
+    if args.in_memory {
+        Store::in_memory()
+    } else {
+        Store::open_with_key_file(&args.data_dir, args.credentials_key_file.as_deref())
+    }
+    .map_err(|e| format!("cannot open the credential store: {}", e.message))
+}
+
+/// The admin API over the credential store, with its token; `None` when the server has no admin API.
+fn admin_api(args: &ServeArgs, store: Arc<Store>) -> Result<Option<AdminApi>, String> {
+    if args.no_admin_api {
+        return Ok(None);
+    }
+    let token = match (&args.admin_token_file, args.in_memory) {
+        (Some(file), _) => AdminToken::from_file(file),
+        (None, false) => AdminToken::load_or_create(&args.data_dir),
+        (None, true) => return Ok(None),
+    }
+    .map_err(|e| format!("cannot set up the admin API: {}", e.message))?;
+    let where_ = args
+        .admin_token_file
+        .clone()
+        .unwrap_or_else(|| args.data_dir.join(ADMIN_TOKEN_FILE));
+    tracing::info!(token = %where_.display(), "admin API at /_openddb/admin/v1/");
+    Ok(Some(AdminApi { store, token }))
 }
 
 /// Resolves on the first SIGINT or SIGTERM.

@@ -43,6 +43,8 @@ pub(crate) struct State {
     pub auth: Authenticator,
     /// Test-only: called with the operation just before the engine runs it.
     pub hook: Option<DispatchHook>,
+    /// The admin API, when the server has an admin token.
+    pub admin: Option<crate::admin::AdminApi>,
 }
 
 /// Serves one request; never fails, every problem becomes a DynamoDB answer.
@@ -54,6 +56,9 @@ pub(crate) async fn handle(
 ) -> Response<Body> {
     let started = Instant::now();
     let (parts, body) = request.into_parts();
+    if parts.uri.path().starts_with(crate::admin::PREFIX) {
+        return crate::admin::handle(&state, &parts, body, meta, started).await;
+    }
     let (response, operation) = match parts.method {
         Method::POST if state.admission.request_free() => {
             let (path, query) = (parts.uri.path(), parts.uri.query());

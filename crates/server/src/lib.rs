@@ -14,6 +14,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod admin;
 mod auth;
 mod body;
 mod handler;
@@ -40,6 +41,7 @@ use openddb_engine::Database;
 use tokio::net::TcpListener;
 
 pub use auth::Authentication;
+pub use admin::AdminApi;
 pub use body::MAX_REQUEST_BYTES;
 pub use limits::Limits;
 pub use tls::{Tls, TlsError, SELF_SIGNED_NAMES};
@@ -114,7 +116,7 @@ pub async fn serve_with(
     limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    run(db, listener, limits, None, Authentication::Off, None, shutdown).await
+    run(db, listener, limits, None, Authentication::Off, None, None, shutdown).await
 }
 
 /// [`serve_with`] over TLS: every connection must complete a TLS handshake
@@ -127,7 +129,7 @@ pub async fn serve_tls(
     tls: Tls,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    run(db, listener, limits, Some(tls), Authentication::Off, None, shutdown).await
+    run(db, listener, limits, Some(tls), Authentication::Off, None, None, shutdown).await
 }
 
 /// [`serve_with`], authenticating requests as `auth` says: with
@@ -140,7 +142,7 @@ pub async fn serve_with_auth(
     auth: Authentication,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    run(db, listener, limits, None, auth, None, shutdown).await
+    run(db, listener, limits, None, auth, None, None, shutdown).await
 }
 
 /// The general form: plain HTTP or TLS, with any authentication.
@@ -150,9 +152,22 @@ pub async fn serve_configured(
     limits: Limits,
     tls: Option<Tls>,
     auth: Authentication,
+    admin: Option<AdminApi>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    run(db, listener, limits, tls, auth, None, shutdown).await
+    run(db, listener, limits, tls, auth, None, admin, shutdown).await
+}
+
+/// [`serve_with`], with the admin HTTP API (`/_openddb/admin/v1/…`) when
+/// `admin` is given; without it that path answers 404.
+pub async fn serve_with_admin(
+    db: Arc<Database>,
+    listener: TcpListener,
+    limits: Limits,
+    admin: Option<AdminApi>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    run(db, listener, limits, None, Authentication::Off, None, admin, shutdown).await
 }
 
 /// [`serve_with`] with a [`DispatchHook`]; for tests only.
@@ -171,6 +186,7 @@ pub async fn serve_with_hook(
         None,
         Authentication::Off,
         Some(hook),
+        None,
         shutdown,
     )
     .await
@@ -183,6 +199,7 @@ async fn run(
     tls: Option<Tls>,
     auth: Authentication,
     hook: Option<DispatchHook>,
+    admin: Option<AdminApi>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let mut http = http1::Builder::new();
@@ -201,6 +218,7 @@ async fn run(
         admission: Admission::new(limits),
         auth: Authenticator::new(auth),
         hook,
+        admin,
     });
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
