@@ -3,9 +3,13 @@
 //! - [`credentials`]: what the rest of the server knows about an access
 //!   key (its secret, account and principal), and the lookup the SigV4
 //!   verifier asks. The credential store implements it.
+//! - [`policy`]: IAM-style JSON policies and AWS's evaluation logic.
 //! - [`AuthMode`]: how much a server checks.
 
+#![forbid(unsafe_code)]
+
 pub mod credentials;
+pub mod policy;
 
 pub use credentials::{KeyLookup, KeyRecord, LookupError, Principal};
 
