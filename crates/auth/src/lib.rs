@@ -8,6 +8,7 @@
 //! - [`keys_file`]: a fixed set of keys read from a JSON file.
 //! - [`store`]: the credential store (accounts, users, keys, policies,
 //!   tags), its `KeyLookup`, and the administrative operations.
+//! - [`policy`]: IAM-style JSON policies and AWS's evaluation logic.
 //! - [`AuthMode`]: how much a server checks.
 #![forbid(unsafe_code)]
 
@@ -15,6 +16,7 @@ pub mod credentials;
 pub mod keys_file;
 pub mod sigv4;
 pub mod store;
+pub mod policy;
 
 pub use credentials::{KeyLookup, KeyRecord, LookupError, Principal, StaticKeys};
 

@@ -48,6 +48,8 @@ pub enum ErrorKind {
     AccessDeniedException,
     ResourceNotFoundException,
     ResourceInUseException,
+    /// No resource-based policy, or not the revision a request expected.
+    PolicyNotFoundException,
     ConditionalCheckFailedException,
     /// A PartiQL INSERT of a key that exists.
     DuplicateItemException,
@@ -83,6 +85,7 @@ impl ErrorKind {
             AccessDeniedException => "AccessDeniedException",
             ResourceNotFoundException => "ResourceNotFoundException",
             ResourceInUseException => "ResourceInUseException",
+            PolicyNotFoundException => "PolicyNotFoundException",
             ConditionalCheckFailedException => "ConditionalCheckFailedException",
             DuplicateItemException => "DuplicateItemException",
             LimitExceededException => "LimitExceededException",

@@ -55,6 +55,30 @@ pub struct TableMeta {
     /// Time to Live, while enabled.
     #[serde(default)]
     pub ttl: Option<TimeToLive>,
+    /// The table's resource-based policy (PutResourcePolicy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_policy: Option<ResourcePolicy>,
+    /// The resource-based policy of one of its streams, by stream ARN; it
+    /// counts only while that stream is the table's current one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_policy: Option<StreamPolicy>,
+}
+
+/// A resource-based policy as stored: the document as given (without its
+/// whitespace, as DynamoDB gives it back) and its revision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourcePolicy {
+    pub document: String,
+    /// Milliseconds since the epoch of the change, as a string: DynamoDB's
+    /// revision ids are such timestamps, increasing with every change.
+    pub revision_id: String,
+}
+
+/// A stream's resource-based policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamPolicy {
+    pub stream_arn: String,
+    pub policy: ResourcePolicy,
 }
 
 /// A table's Time to Live setting while it is enabled.
@@ -221,6 +245,22 @@ pub const MAX_PARTITION_KEY_BYTES: usize = 2048;
 pub const MAX_SORT_KEY_BYTES: usize = 1024;
 
 impl TableMeta {
+    /// The table's resource-based policy document, if it has one (what
+    /// authorization evaluates for the table and its indexes).
+    pub fn resource_policy_document(&self) -> Option<&str> {
+        self.resource_policy.as_ref().map(|p| p.document.as_str())
+    }
+
+    /// The resource-based policy of the table's current stream, if
+    /// `stream_arn` is that stream and it has one.
+    pub fn stream_policy(&self, stream_arn: &str) -> Option<&ResourcePolicy> {
+        let current = self.stream.as_ref()?;
+        self.stream_policy
+            .as_ref()
+            .filter(|p| p.stream_arn == stream_arn && current.arn == stream_arn)
+            .map(|p| &p.policy)
+    }
+
     pub fn name(&self) -> &str {
         self.description.table_name.as_deref().unwrap_or_default()
     }

@@ -266,6 +266,38 @@ impl Database {
         Ok(self.tenant_async(account_id).await?.kv.clone())
     }
 
+    /// The resource-based policy document that governs `resource_arn` in
+    /// `account_id`'s tenant, for authorization: a table's own (also for
+    /// its indexes, as DynamoDB controls index access through the table's
+    /// policy), or its current stream's. `None` when the resource has no
+    /// policy or does not exist. Loads the tenant (opening its storage) if
+    /// it is not loaded yet.
+    pub async fn resource_policy(
+        &self,
+        account_id: &str,
+        resource_arn: &str,
+    ) -> Result<Option<String>, DynamoError> {
+        // arn:<partition>:dynamodb:<region>:<account>:table/<name>[/…]
+        let parts: Vec<&str> = resource_arn.splitn(6, ':').collect();
+        let [_, _, "dynamodb", _, _, resource] = parts.as_slice() else {
+            return Ok(None);
+        };
+        let Some(rest) = resource.strip_prefix("table/") else {
+            return Ok(None);
+        };
+        let name = rest.split('/').next().unwrap_or_default();
+        let tenant = self.tenant_async(account_id).await?;
+        let Some(meta) = tenant.table(name) else {
+            return Ok(None);
+        };
+        let document = if rest.contains("/stream/") {
+            meta.stream_policy(resource_arn).map(|p| p.document.clone())
+        } else {
+            meta.resource_policy_document().map(str::to_string)
+        };
+        Ok(document)
+    }
+
     /// Runs one wire-protocol action: `operation` is the name after
     /// `DynamoDB_20120810.`, `body` the JSON request. Returns the JSON
     /// response body.
@@ -320,6 +352,9 @@ impl Database {
             "ExecuteTransaction" => actions::execute_transaction::run,
             "UpdateTimeToLive" => actions::update_time_to_live::run,
             "DescribeTimeToLive" => actions::describe_time_to_live::run,
+            "PutResourcePolicy" => actions::put_resource_policy::run,
+            "GetResourcePolicy" => actions::get_resource_policy::run,
+            "DeleteResourcePolicy" => actions::delete_resource_policy::run,
             // DynamoDB Streams (`DynamoDBStreams_20120810`).
             "ListStreams" => actions::list_streams::run,
             "DescribeStream" => actions::describe_stream::run,
@@ -483,6 +518,12 @@ embedded_api! {
     update_time_to_live: update_time_to_live(api::UpdateTimeToLiveInput) -> api::UpdateTimeToLiveOutput;
     /// DescribeTimeToLive.
     describe_time_to_live: describe_time_to_live(api::DescribeTimeToLiveInput) -> api::DescribeTimeToLiveOutput;
+    /// PutResourcePolicy.
+    put_resource_policy: put_resource_policy(api::PutResourcePolicyInput) -> api::PutResourcePolicyOutput;
+    /// GetResourcePolicy.
+    get_resource_policy: get_resource_policy(api::GetResourcePolicyInput) -> api::GetResourcePolicyOutput;
+    /// DeleteResourcePolicy.
+    delete_resource_policy: delete_resource_policy(api::DeleteResourcePolicyInput) -> api::DeleteResourcePolicyOutput;
     /// ListStreams (DynamoDB Streams).
     list_streams: list_streams(api::ListStreamsInput) -> api::ListStreamsOutput;
     /// DescribeStream (DynamoDB Streams).

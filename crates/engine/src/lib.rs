@@ -16,6 +16,7 @@ mod inflight;
 mod keys;
 mod pages;
 mod partiql;
+mod resource_policy;
 mod run;
 mod sealed;
 pub mod streams;

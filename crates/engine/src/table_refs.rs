@@ -163,3 +163,8 @@ impl NamesTables for api::GetRecordsInput {}
 impl NamesTables for api::ExecuteStatementInput {}
 impl NamesTables for api::BatchExecuteStatementInput {}
 impl NamesTables for api::ExecuteTransactionInput {}
+// The resource-policy actions name their table or stream by `ResourceArn`,
+// which `resource_policy::resolve` reads itself.
+impl NamesTables for api::PutResourcePolicyInput {}
+impl NamesTables for api::GetResourcePolicyInput {}
+impl NamesTables for api::DeleteResourcePolicyInput {}

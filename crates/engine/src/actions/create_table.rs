@@ -15,6 +15,7 @@ use openddb_core::{DynamoError, ErrorKind};
 use super::common::{now_epoch_seconds, sse_description, table_arn};
 use crate::catalog::{IndexMeta, IndexStatus, KeyAttribute, KeySchema, TableMeta};
 use crate::keys::{self, TableStats};
+use crate::resource_policy;
 use crate::run;
 use crate::tenant::Tenant;
 use crate::RequestContext;
@@ -675,6 +676,14 @@ pub async fn run(
 ) -> Result<CreateTableOutput, DynamoError> {
     check_members(&input)?;
     let key_schema = check_definition(&input)?;
+    // `ResourcePolicy` is checked as PutResourcePolicy checks a table's.
+    let resource_policy = match &input.resource_policy {
+        Some(text) => {
+            resource_policy::check_document(text, resource_policy::Attached::Table)?;
+            Some(resource_policy::new_revision(text, None))
+        }
+        None => None,
+    };
     let name = input.table_name.clone().unwrap_or_default();
     crate::authz::authorize(ctx, || {
         vec![crate::authz::Access::plain(
@@ -723,6 +732,8 @@ pub async fn run(
             generation: 0,
             stream: None,
             ttl: None,
+            resource_policy: resource_policy.clone(),
+            stream_policy: None,
         };
         crate::streams::reconcile(txn, &mut meta, &region, &stream_settings)?;
         let bytes =
