@@ -74,12 +74,20 @@ pub struct StorageLimits {
     /// Most writes waiting for one tenant file's writer (durable storage
     /// only); a write past it is answered `RequestLimitExceeded`.
     pub write_queue: usize,
+    /// Threads committing writes, shared by every tenant (durable storage
+    /// only).
+    pub writer_threads: usize,
+    /// Most tenant files open at once (durable storage only).
+    pub max_open_tenants: usize,
 }
 
 impl Default for StorageLimits {
     fn default() -> Self {
+        let sqlite = SqliteOptions::default();
         StorageLimits {
-            write_queue: SqliteOptions::default().write_queue,
+            write_queue: sqlite.write_queue,
+            writer_threads: sqlite.writer_threads,
+            max_open_tenants: sqlite.max_open_tenants,
         }
     }
 }
@@ -102,6 +110,8 @@ impl Database {
             StorageConfig::Directory(dir) => {
                 let options = SqliteOptions {
                     write_queue: limits.write_queue,
+                    writer_threads: limits.writer_threads,
+                    max_open_tenants: limits.max_open_tenants,
                     ..SqliteOptions::default()
                 };
                 let tenants = SqliteTenants::open(&dir, options).map_err(|e| {

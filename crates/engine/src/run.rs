@@ -286,7 +286,10 @@ mod tests {
         let db = Arc::new(
             Database::open_with_limits(
                 StorageConfig::Directory(dir.path().to_path_buf()),
-                crate::StorageLimits { write_queue: 2 },
+                crate::StorageLimits {
+                    write_queue: 2,
+                    ..crate::StorageLimits::default()
+                },
             )
             .expect("open"),
         );

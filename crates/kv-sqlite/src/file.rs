@@ -181,6 +181,7 @@ impl Drop for WriterConn {
 /// Connections taken from a file to be closed: readers first, the writer
 /// last (see the module comment); and the open set's reference to the
 /// file, released after them.
+#[derive(Default)]
 pub(crate) struct Closing {
     readers: Vec<Connection>,
     writer: Option<WriterConn>,
@@ -445,24 +446,32 @@ impl TenantFile {
         self.returned.notify_one();
     }
 
-    /// Takes every connection if none is in use (the file is then closed
-    /// and no longer counted open); `None` if busy or its lock is held.
+    /// Closes the file if none of its connections is in use, and takes it
+    /// out of the open set; `None` if busy or its lock is held. The
+    /// connections are closed before the lock is released, so a reopen
+    /// can never overlap the close (two writers on one file); what is
+    /// returned holds only the open set's reference to the file, to be
+    /// dropped once the caller holds no lock.
     fn close_if_idle(&self) -> Option<Closing> {
         let mut conns = self.conns.try_lock()?;
         if conns.in_use() || !conns.registered {
             return None;
         }
-        let mut closing = conns.take_all();
+        drop(conns.take_all());
+        let mut closing = Closing::default();
         closing.file = self.shared.unregister(self);
+        drop(conns);
         Some(closing)
     }
 
     /// Closes the file now (a standalone store being dropped, with its
     /// pool drained: nothing can be in use).
     pub(crate) fn close(&self) {
-        let mut closing = self.conns.lock().take_all();
-        closing.file = self.shared.unregister(self);
-        drop(closing);
+        let mut conns = self.conns.lock();
+        drop(conns.take_all());
+        let file = self.shared.unregister(self);
+        drop(conns);
+        drop(file);
     }
 }
 

@@ -267,7 +267,10 @@ async fn a_full_write_queue_is_throttled() {
     let dir = tempfile::tempdir().unwrap();
     let db = Database::open_with_limits(
         StorageConfig::Directory(dir.path().to_path_buf()),
-        StorageLimits { write_queue: 1 },
+        StorageLimits {
+            write_queue: 1,
+            ..StorageLimits::default()
+        },
     )
     .unwrap();
     let server = start_on(Arc::new(db), Limits::default(), None).await;
