@@ -18,6 +18,7 @@
 //!               --workloads get,pq-select,put,put-fresh,pq-insert,update,pq-update
 //! openddb-bench startup --name openddb --url http://127.0.0.1:8000 \
 //!               -- target/release/openddb --port 8000 --in-memory
+//! openddb-bench tenants --root /var/tmp/tenants --tenants 1000000
 //! openddb-bench soak --server target/release/openddb --port 19200 \
 //!               --data-root /tmp [--duration 10m --concurrency 32]
 //! ```
@@ -57,6 +58,7 @@ mod soak;
 mod startup;
 mod streams;
 mod target;
+mod tenants;
 mod wire;
 mod workload;
 mod writes;
@@ -104,6 +106,17 @@ enum Command {
     /// whether memory stayed flat, latency per operation per interval, and
     /// errors by type (see `soak`).
     Soak(soak::SoakArgs),
+    /// Many accounts on one machine through the embedded API: disk per
+    /// tenant, memory with 1,000 vs N tenants on disk, first-request
+    /// latency of cold tenants, hot single-tenant throughput (see
+    /// `tenants`).
+    Tenants(tenants::TenantsArgs),
+    /// A child process of `tenants` (creates a batch, or measures).
+    #[command(hide = true)]
+    TenantsWorker {
+        #[command(subcommand)]
+        command: tenants::WorkerCommand,
+    },
 }
 
 /// Load-generation options.
@@ -250,6 +263,8 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Some(Command::Startup(args)) => run_startup(args),
         Some(Command::Soak(args)) => soak::run(args),
+        Some(Command::Tenants(args)) => tenants::run(args),
+        Some(Command::TenantsWorker { command }) => tenants::run_worker(command),
         None => run_load(cli.load),
     };
     match outcome {
