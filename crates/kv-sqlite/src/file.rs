@@ -16,7 +16,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 
-
 use openddb_kv::{DoneFn, KvError, WriteFn};
 use parking_lot::{Condvar, Mutex, MutexGuard};
 use rusqlite::{Connection, OpenFlags};
@@ -166,7 +165,9 @@ impl WriterConn {
     }
 
     pub(crate) fn conn(&self) -> &Connection {
-        self.conn.as_ref().expect("a write connection until dropped")
+        self.conn
+            .as_ref()
+            .expect("a write connection until dropped")
     }
 }
 

@@ -125,11 +125,18 @@ fn thousands_of_tenants_through_a_small_cap_lose_no_acknowledged_write() {
             });
         }
     });
-    assert_eq!(writer_overlaps(), overlaps_before, "two writers on one file");
+    assert_eq!(
+        writer_overlaps(),
+        overlaps_before,
+        "two writers on one file"
+    );
     // In use files are never closed, so the cap can be passed by at most
     // the files in use at once: one per writer thread of the test.
     let most = most_open.load(Ordering::Relaxed);
-    assert!(most <= CAP + WRITERS, "{most} files open with a cap of {CAP}");
+    assert!(
+        most <= CAP + WRITERS,
+        "{most} files open with a cap of {CAP}"
+    );
     assert!(tenants.open_tenants() <= CAP);
     drop(tenants);
 

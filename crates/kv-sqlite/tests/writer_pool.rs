@@ -34,7 +34,11 @@ fn writing_many_tenants_starts_no_thread_per_tenant() {
         .unwrap();
         held.push(kv);
     }
-    assert_eq!(threads() - before, 2, "only the pool's threads were started");
+    assert_eq!(
+        threads() - before,
+        2,
+        "only the pool's threads were started"
+    );
     drop((held, tenants));
     assert_eq!(threads(), before, "the pool's threads stopped with it");
 }

@@ -776,7 +776,7 @@ fn integrity_check(data_dir: &Path) {
         wal.push("-wal");
         if file.with_file_name(&wal).exists() {
             std::fs::copy(file.with_file_name(&wal), copies.path().join(&wal))
-            .expect("copy the WAL");
+                .expect("copy the WAL");
         }
         let conn = rusqlite::Connection::open(&copy)
             .unwrap_or_else(|e| panic!("open {}: {e}", file.display()));
