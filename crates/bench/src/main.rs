@@ -18,6 +18,7 @@
 //!               --workloads get,pq-select,put,put-fresh,pq-insert,update,pq-update
 //! openddb-bench startup --name openddb --url http://127.0.0.1:8000 \
 //!               -- target/release/openddb --port 8000 --in-memory
+//! openddb-bench tenants --root /var/tmp/tenants --tenants 1000000
 //! openddb-bench soak --server target/release/openddb --port 19200 \
 //!               --data-root /tmp [--duration 10m --concurrency 32]
 //! openddb-bench --target sigv4=http://127.0.0.1:8000@PID --sign AKID:SECRET ...
@@ -60,6 +61,7 @@ mod soak;
 mod startup;
 mod streams;
 mod target;
+mod tenants;
 mod wire;
 mod workload;
 mod writes;
@@ -110,6 +112,17 @@ enum Command {
     /// The CPU cost of verifying one SigV4 signature (µs per request, with
     /// the signing key cached and without), in-process.
     Sigv4(sigv4::Sigv4Args),
+    /// Many accounts on one machine through the embedded API: disk per
+    /// tenant, memory with 1,000 vs N tenants on disk, first-request
+    /// latency of cold tenants, hot single-tenant throughput (see
+    /// `tenants`).
+    Tenants(tenants::TenantsArgs),
+    /// A child process of `tenants` (creates a batch, or measures).
+    #[command(hide = true)]
+    TenantsWorker {
+        #[command(subcommand)]
+        command: tenants::WorkerCommand,
+    },
 }
 
 /// Load-generation options.
@@ -263,6 +276,8 @@ fn main() -> ExitCode {
         Some(Command::Startup(args)) => run_startup(args),
         Some(Command::Soak(args)) => soak::run(args),
         Some(Command::Sigv4(args)) => sigv4::run(args),
+        Some(Command::Tenants(args)) => tenants::run(args),
+        Some(Command::TenantsWorker { command }) => tenants::run_worker(command),
         None => run_load(cli.load),
     };
     match outcome {

@@ -98,6 +98,9 @@ pub struct StorageLimits {
     /// (`--max-storage-reads-per-account`); further reads of that tenant
     /// wait their turn without holding a thread.
     pub reads_per_tenant: usize,
+    /// Threads committing writes, shared by every tenant (durable storage
+    /// only).
+    pub writer_threads: usize,
 }
 
 impl Default for StorageLimits {
@@ -107,6 +110,7 @@ impl Default for StorageLimits {
             write_queue: sqlite.write_queue,
             max_open_tenants: sqlite.max_open_tenants,
             reads_per_tenant: crate::tenant::DEFAULT_READS_PER_TENANT,
+            writer_threads: sqlite.writer_threads,
         }
     }
 }
@@ -133,6 +137,7 @@ impl Database {
             StorageConfig::Directory(dir) => {
                 let options = SqliteOptions {
                     write_queue: limits.write_queue,
+                    writer_threads: limits.writer_threads,
                     max_open_tenants: limits.max_open_tenants,
                     ..SqliteOptions::default()
                 };

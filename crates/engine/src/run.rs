@@ -305,7 +305,7 @@ mod tests {
                 StorageConfig::Directory(dir.path().to_path_buf()),
                 crate::StorageLimits {
                     write_queue: 2,
-                    ..Default::default()
+                    ..crate::StorageLimits::default()
                 },
             )
             .expect("open"),

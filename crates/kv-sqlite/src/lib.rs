@@ -5,42 +5,47 @@
 //! with `memcmp`, which is exactly the contract's key order. The file is in
 //! WAL mode so that readers run beside the writer:
 //!
-//! - **Writes** go through a bounded queue to one writer thread per file,
-//!   which commits many queued writes in one transaction and one fsync
-//!   (group commit, see `writer.rs`). `done` is called only after the commit
-//!   is on disk ([`Durability::Full`], the default); a write that finds the
-//!   queue full is answered [`KvError::Overloaded`] at once.
-//! - **Reads** take a connection from a small pool of read-only connections
-//!   and hold a read transaction (the snapshot) until the handle drops; they
-//!   never wait for the writer. `try_read` takes only an idle connection, so
-//!   async callers can read in place when that needs no waiting.
+//! - **Writes** go to the file's bounded queue, served by a shared pool of
+//!   writer threads (`pool.rs`) that commits many queued writes of a file
+//!   in one transaction and one fsync (group commit, `writer.rs`) and takes
+//!   the files with work round-robin. `done` is called only after the
+//!   commit is on disk ([`Durability::Full`], the default); a write that
+//!   finds the queue full is answered [`KvError::Overloaded`] at once.
+//! - **Reads** take a connection from a small per-file pool of read-only
+//!   connections and hold a read transaction (the snapshot) until the
+//!   handle drops; they never wait for the writer. `try_read` takes only an
+//!   idle connection, so async callers can read in place when that needs
+//!   no waiting.
 //!
 //! [`SqliteTenants`] lays out one such file per tenant under a data
-//! directory and keeps a bounded number of them open.
+//! directory, creates a file only on its tenant's first write, and keeps a
+//! bounded number of files open (`file.rs`).
 #![forbid(unsafe_code)]
 
+mod file;
+mod layout;
+mod pool;
 mod read;
 mod sql;
 mod tenants;
 mod writer;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crossbeam_channel::{Sender, TrySendError};
 use openddb_kv::{DoneFn, Kv, KvError, ReadHandle, WriteFn};
-use rusqlite::{Connection, OpenFlags};
 
+pub use file::writer_overlaps;
+pub use layout::tenant_file;
 pub use tenants::{
-    valid_tenant_id, SqliteTenants, FORMAT_LINE, TOKEN_SECRET_BYTES, TOKEN_SECRET_FILE,
+    default_max_open_tenants, fds_per_open_tenant, nofile_limit, valid_tenant_id, SqliteTenants,
+    FORMAT_LINE, TOKEN_SECRET_BYTES, TOKEN_SECRET_FILE,
 };
 
-use read::ReadPool;
-use sql::kv_error;
-use writer::{Counters, Job};
+use file::{Shared, TenantFile};
+use pool::WriterPool;
 
 /// When a commit counts as done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -74,10 +79,18 @@ pub struct SqliteOptions {
     /// second handle on the same file) before answering `Retryable`.
     pub busy_timeout: Duration,
     /// Most tenant files [`SqliteTenants`] keeps open (unused by
-    /// [`SqliteKv::open`]). Each open file costs a writer thread and one to
-    /// `1 + read_connections` connections of three file descriptors each, so
-    /// raise `RLIMIT_NOFILE` to match.
+    /// [`SqliteKv::open`]). An open file holds one write connection (three
+    /// file descriptors: the file, `-wal`, `-shm`) and up to
+    /// `read_connections` read ones (two each), see
+    /// [`fds_per_open_tenant`]; [`default_max_open_tenants`] derives a
+    /// value from `RLIMIT_NOFILE`.
     pub max_open_tenants: usize,
+    /// Threads in the writer pool shared by every file of a
+    /// [`SqliteTenants`] (a standalone [`SqliteKv`] has one of its own).
+    pub writer_threads: usize,
+    /// Page cache of each connection, in KiB (SQLite's own default is about
+    /// 2 MiB). Pages not in it are read from the operating system's cache.
+    pub cache_kib: u32,
 }
 
 impl Default for SqliteOptions {
@@ -91,6 +104,8 @@ impl Default for SqliteOptions {
             write_queue: 1024,
             busy_timeout: Duration::from_secs(5),
             max_open_tenants: 1024,
+            writer_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            cache_kib: 512,
         }
     }
 }
@@ -106,24 +121,25 @@ pub struct SqliteStats {
 
 /// One ordered keyspace in one SQLite file.
 ///
-/// Write closures and their `done` callbacks run on the file's writer
-/// thread, one after another: keep them short, and never wait from them for
-/// another write to the same store (it would wait for itself).
+/// Write closures and their `done` callbacks run on a writer pool thread,
+/// one after another for a given file: keep them short, and never wait from
+/// them for another write to the same store (it would wait for itself).
 ///
-/// Dropping it closes the queue and waits for the writer thread to finish:
-/// writes queued before the drop are still run, committed and answered.
+/// A store opened with [`SqliteKv::open`] has its own one-thread pool, and
+/// dropping it waits for that thread: writes queued before the drop are
+/// still run, committed and answered, and the file is closed
+/// (checkpointed). A handle from [`SqliteTenants::tenant`] shares its
+/// tenants' pool; dropping it only lets the file close once nobody holds
+/// it and its queued writes are done.
 pub struct SqliteKv {
-    path: PathBuf,
-    queue: Option<Sender<Job>>,
-    writer: Option<JoinHandle<()>>,
-    counters: Arc<Counters>,
-    reads: ReadPool,
+    file: Arc<TenantFile>,
+    own_pool: Option<WriterPool>,
 }
 
 impl std::fmt::Debug for SqliteKv {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqliteKv")
-            .field("path", &self.path)
+            .field("path", &self.file.path)
             .finish()
     }
 }
@@ -132,92 +148,74 @@ impl SqliteKv {
     /// Opens (creating if missing) the store in the file at `path`. The
     /// parent directory must exist.
     pub fn open(path: &Path, options: SqliteOptions) -> Result<SqliteKv, KvError> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags)
-            .map_err(|e| KvError::Fatal(format!("cannot open {}: {e}", path.display())))?;
-        sql::configure_writer(&conn, &options).map_err(kv_error)?;
-
-        let (tx, rx) = crossbeam_channel::bounded(options.write_queue.max(1));
-        let counters = Arc::new(Counters::default());
-        let thread_counters = counters.clone();
-        let max_batch = options.max_batch.max(1);
-        let writer = std::thread::Builder::new()
-            .name("openddb-sqlite-writer".into())
-            .spawn(move || writer::run(conn, rx, max_batch, &thread_counters))
+        let pool = WriterPool::start(1, "openddb-sqlite-writer")
             .map_err(|e| KvError::Fatal(format!("cannot start the writer thread: {e}")))?;
-
+        let root = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        let shared = Arc::new(Shared::new(options, root, pool.queue()));
+        let file = Arc::new(TenantFile::new(
+            path.display().to_string(),
+            path.to_path_buf(),
+            shared,
+        ));
+        file.open_now()?;
         Ok(SqliteKv {
-            path: path.to_path_buf(),
-            queue: Some(tx),
-            writer: Some(writer),
-            counters,
-            reads: ReadPool::new(path.to_path_buf(), options),
+            file,
+            own_pool: Some(pool),
         })
     }
 
-    /// The database file.
+    pub(crate) fn shared_handle(file: Arc<TenantFile>) -> SqliteKv {
+        SqliteKv {
+            file,
+            own_pool: None,
+        }
+    }
+
+    /// The database file (which may not exist yet).
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.file.path
     }
 
     /// Group-commit counters: with many concurrent writers, `jobs` grows
     /// faster than `commits`.
     pub fn stats(&self) -> SqliteStats {
         SqliteStats {
-            commits: self.counters.commits.load(Ordering::Relaxed),
-            jobs: self.counters.jobs.load(Ordering::Relaxed),
+            commits: self.file.counters.commits.load(Ordering::Relaxed),
+            jobs: self.file.counters.jobs.load(Ordering::Relaxed),
         }
     }
 }
 
 impl Kv for SqliteKv {
     fn read(&self) -> Result<ReadHandle<'_>, KvError> {
-        Ok(Box::new(self.reads.begin()?))
+        Ok(Box::new(self.file.begin()?))
     }
 
     fn try_read(&self) -> Option<Result<ReadHandle<'_>, KvError>> {
         Some(
-            self.reads
+            self.file
                 .try_begin()?
                 .map(|read| Box::new(read) as ReadHandle<'_>),
         )
     }
 
     fn write(&self, f: WriteFn, done: DoneFn) {
-        let Some(queue) = &self.queue else {
-            done(Err(KvError::Unavailable("store is closing".into())));
-            return;
-        };
-        match queue.try_send(Job { f, done }) {
-            Ok(()) => {}
-            Err(TrySendError::Full(rejected)) => {
-                (rejected.done)(Err(KvError::Overloaded(format!(
-                    "{} writes are already waiting",
-                    queue.capacity().unwrap_or(0)
-                ))))
-            }
-            Err(TrySendError::Disconnected(rejected)) => (rejected.done)(Err(
-                KvError::Unavailable("the writer thread has stopped".into()),
-            )),
-        }
+        self.file.write(f, done)
     }
 }
 
 impl Drop for SqliteKv {
     fn drop(&mut self) {
-        // Readers close first so that the write connection is the last one
-        // on the file: closing it checkpoints the WAL and removes it.
-        self.reads.close_idle();
-        // Closing the queue lets the writer drain what is left, then stop.
-        self.queue = None;
-        if let Some(writer) = self.writer.take() {
-            // The last handle may be dropped by a `done` callback running on
-            // the writer thread itself; it then stops on its own.
-            if writer.thread().id() != std::thread::current().id() {
-                let _ = writer.join();
-            }
+        if let Some(pool) = self.own_pool.take() {
+            // Lets the thread drain the queue, then joins it (unless this
+            // runs on it, from a `done` callback: it then stops by itself,
+            // after the writes still queued, which reopen the file).
+            drop(pool);
+            self.file.close();
         }
     }
 }

@@ -1,59 +1,24 @@
-//! Read-only connections and the snapshot read handles built on them.
+//! Snapshot read handles: a read transaction on one of a file's pooled
+//! read-only connections, or an empty keyspace for a file never written.
 //!
-//! WAL lets readers run beside the writer, so `read()` never waits for it:
-//! it takes an idle connection from a small pool (opening one lazily while
-//! fewer than the maximum exist, otherwise waiting for one to come back)
-//! and starts a read transaction on it, which is the snapshot. `try_read()`
-//! takes only an idle connection, never opening or waiting.
-
-use std::path::PathBuf;
+//! WAL lets readers run beside the writer, so a read never waits for it.
+//! The connections themselves are opened, lent and closed by `file.rs`.
 
 use openddb_kv::{KeyRange, KeyValue, KvError, ReadTxn};
-use parking_lot::{Condvar, Mutex};
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 
+use crate::file::TenantFile;
 use crate::sql::{self, kv_error};
-use crate::SqliteOptions;
 
-pub(crate) struct ReadPool {
-    path: PathBuf,
-    options: SqliteOptions,
-    state: Mutex<PoolState>,
-    returned: Condvar,
+/// What `read()` hands out.
+pub(crate) enum Snapshot<'a> {
+    /// The tenant has no file yet: nothing was ever written.
+    Empty,
+    Conn(SqliteRead<'a>),
 }
 
-struct PoolState {
-    idle: Vec<Connection>,
-    /// Connections in existence, idle or lent out.
-    open: usize,
-}
-
-impl ReadPool {
-    pub(crate) fn new(path: PathBuf, options: SqliteOptions) -> ReadPool {
-        ReadPool {
-            path,
-            options,
-            state: Mutex::new(PoolState {
-                idle: Vec::new(),
-                open: 0,
-            }),
-            returned: Condvar::new(),
-        }
-    }
-
-    /// Starts a snapshot on a pooled connection.
-    pub(crate) fn begin(&self) -> Result<SqliteRead<'_>, KvError> {
-        let conn = self.take()?;
-        self.start(conn)
-    }
-
-    /// Starts a snapshot on an idle connection, if there is one.
-    pub(crate) fn try_begin(&self) -> Option<Result<SqliteRead<'_>, KvError>> {
-        let conn = self.state.lock().idle.pop()?;
-        Some(self.start(conn))
-    }
-
-    fn start(&self, conn: Connection) -> Result<SqliteRead<'_>, KvError> {
+impl<'a> Snapshot<'a> {
+    pub(crate) fn start(file: &'a TenantFile, conn: Connection) -> Result<Snapshot<'a>, KvError> {
         // `BEGIN` alone defers the snapshot to the first read; reading a
         // page now pins it to this moment, as callers of `read()` expect.
         let started = sql::exec(&conn, "BEGIN").and_then(|()| {
@@ -63,66 +28,64 @@ impl ReadPool {
                 .map(|_| ())
         });
         match started {
-            Ok(()) => Ok(SqliteRead {
-                pool: self,
+            Ok(()) => Ok(Snapshot::Conn(SqliteRead {
+                file,
                 conn: Some(conn),
-            }),
+            })),
             Err(e) => {
                 // The connection may be half inside a transaction: drop it.
-                self.discard(conn);
+                file.discard(conn);
                 Err(kv_error(e))
             }
         }
     }
+}
 
-    fn take(&self) -> Result<Connection, KvError> {
-        let mut state = self.state.lock();
-        loop {
-            if let Some(conn) = state.idle.pop() {
-                return Ok(conn);
-            }
-            if state.open < self.options.read_connections.max(1) {
-                state.open += 1;
-                drop(state);
-                return self.connect().inspect_err(|_| {
-                    self.state.lock().open -= 1;
-                    self.returned.notify_one();
-                });
-            }
-            self.returned.wait(&mut state);
+impl ReadTxn for Snapshot<'_> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, KvError> {
+        match self {
+            Snapshot::Empty => Ok(None),
+            Snapshot::Conn(read) => read.get(key),
         }
     }
 
-    fn connect(&self) -> Result<Connection, KvError> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(&self.path, flags).map_err(kv_error)?;
-        sql::configure(&conn, &self.options).map_err(kv_error)?;
-        Ok(conn)
+    fn get_many(&self, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>, KvError> {
+        match self {
+            Snapshot::Empty => Ok(vec![None; keys.len()]),
+            Snapshot::Conn(read) => read.get_many(keys),
+        }
     }
 
-    /// Closes every idle connection (all of them, once no handle is alive).
-    pub(crate) fn close_idle(&self) {
-        let mut state = self.state.lock();
-        state.open -= state.idle.len();
-        state.idle.clear();
+    fn scan(
+        &self,
+        range: &KeyRange,
+        reverse: bool,
+        limit: usize,
+    ) -> Result<Vec<KeyValue>, KvError> {
+        match self {
+            Snapshot::Empty => Ok(Vec::new()),
+            Snapshot::Conn(read) => read.scan(range, reverse, limit),
+        }
     }
 
-    fn give_back(&self, conn: Connection) {
-        self.state.lock().idle.push(conn);
-        self.returned.notify_one();
-    }
-
-    fn discard(&self, conn: Connection) {
-        drop(conn);
-        self.state.lock().open -= 1;
-        self.returned.notify_one();
+    fn scan_bounded(
+        &self,
+        range: &KeyRange,
+        reverse: bool,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<KeyValue>, KvError> {
+        match self {
+            Snapshot::Empty => Ok(Vec::new()),
+            Snapshot::Conn(read) => read.scan_bounded(range, reverse, limit, max_bytes),
+        }
     }
 }
 
 /// A snapshot read: one read transaction on a pooled connection, ended and
 /// the connection returned when the handle drops.
 pub(crate) struct SqliteRead<'a> {
-    pool: &'a ReadPool,
+    file: &'a TenantFile,
     conn: Option<Connection>,
 }
 
@@ -169,8 +132,8 @@ impl Drop for SqliteRead<'_> {
             // Ending the read transaction releases the snapshot, letting
             // checkpoints move past it.
             match sql::exec(&conn, "COMMIT") {
-                Ok(()) => self.pool.give_back(conn),
-                Err(_) => self.pool.discard(conn),
+                Ok(()) => self.file.give_back(conn),
+                Err(_) => self.file.discard(conn),
             }
         }
     }

@@ -20,6 +20,8 @@ pub(crate) const SCHEMA: &str =
 pub(crate) fn configure(conn: &Connection, options: &SqliteOptions) -> rusqlite::Result<()> {
     conn.busy_timeout(options.busy_timeout)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    // Negative: a size in KiB rather than in pages.
+    conn.pragma_update(None, "cache_size", -i64::from(options.cache_kib.max(64)))?;
     Ok(())
 }
 

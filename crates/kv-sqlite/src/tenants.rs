@@ -1,35 +1,46 @@
-//! One SQLite file per tenant under a data directory, opened on demand
-//! through a bounded cache of open handles.
+//! One SQLite file per tenant under a data directory: the layout, its
+//! format file and secret, and the registry handing out one handle per
+//! tenant.
 //!
-//! Layout:
+//! Layout (format 2):
 //!
 //! ```text
-//! <data_dir>/FORMAT                      "openddb-sqlite-tenants 1": checked on open
+//! <data_dir>/FORMAT                      "openddb-sqlite-tenants 2": checked on open
 //! <data_dir>/token-secret                32 random bytes (mode 0600): the key that
 //!                                        authenticates what the server hands to
 //!                                        clients to send back (paging tokens,
 //!                                        iterators); created once, read on open
-//! <data_dir>/tenants/<account_id>.sqlite3   one tenant's keyspace (+ -wal, -shm)
+//! <data_dir>/tenants/<h0>/<h1>/<account_id>.sqlite3
+//!                                        one tenant's keyspace (+ -wal, -shm while
+//!                                        open); h0/h1 = the first two bytes of
+//!                                        SHA-256(account_id) in hex (`layout.rs`)
 //! ```
 //!
-//! A tenant's file is created the first time it is asked for. At most
-//! `max_open_tenants` files are held open; asking for another closes the
-//! least recently used one once nobody holds it any more, so a million idle
-//! tenants cost disk, not memory. Deleting a tenant is deleting its files.
+//! Format 1 kept the files flat in `tenants/`; opening such a directory
+//! moves them into the hashed layout and then writes format 2.
+//!
+//! Asking for a tenant creates nothing: its file appears with its first
+//! write. At most `max_open_tenants` files hold connections; opening
+//! another closes the least recently used idle one, so a million idle
+//! tenants cost disk, not memory or descriptors.
 
-use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
 use openddb_kv::KvError;
-use parking_lot::Mutex;
 
+use crate::file::{Handles, Shared, TenantFile};
+use crate::layout::{self, io_error};
+use crate::pool::WriterPool;
 use crate::{SqliteKv, SqliteOptions};
 
 /// The first line of `<data_dir>/FORMAT` this build reads and writes.
-pub const FORMAT_LINE: &str = "openddb-sqlite-tenants 1";
+pub const FORMAT_LINE: &str = "openddb-sqlite-tenants 2";
+
+/// Format 1: the same files, flat in `tenants/`; migrated on open.
+const FORMAT_LINE_FLAT: &str = "openddb-sqlite-tenants 1";
 
 /// The name of the secret's file in the data directory.
 pub const TOKEN_SECRET_FILE: &str = "token-secret";
@@ -46,28 +57,46 @@ pub fn valid_tenant_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
+/// The most file descriptors one open tenant file can hold: the write
+/// connection's three (file, `-wal`, `-shm`) and two per read connection
+/// (the `-shm` mapping is shared inside a process).
+pub fn fds_per_open_tenant(read_connections: usize) -> usize {
+    3 + 2 * read_connections.max(1)
+}
+
+/// The process's soft limit on open files (`RLIMIT_NOFILE`), read from
+/// `/proc/self/limits`; `None` where that is not available or unlimited.
+pub fn nofile_limit() -> Option<u64> {
+    let limits = fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+/// How many tenant files to keep open by default: the descriptors left by
+/// `RLIMIT_NOFILE` once `reserved` are set aside (client sockets, the
+/// listener, logs), divided by [`fds_per_open_tenant`], at least 16. With
+/// no known limit, 1,024 is assumed (the usual soft limit).
+pub fn default_max_open_tenants(reserved: usize, read_connections: usize) -> usize {
+    let nofile = usize::try_from(nofile_limit().unwrap_or(1024)).unwrap_or(usize::MAX);
+    (nofile.saturating_sub(reserved) / fds_per_open_tenant(read_connections)).max(16)
+}
+
 /// Every tenant's keyspace, one SQLite file each.
 pub struct SqliteTenants {
     data_dir: PathBuf,
     tenants_dir: PathBuf,
     token_secret: [u8; TOKEN_SECRET_BYTES],
-    options: SqliteOptions,
-    cache: Mutex<Cache>,
+    shared: Arc<Shared>,
+    pool: Option<WriterPool>,
 }
 
-#[derive(Default)]
-struct Cache {
-    open: HashMap<String, Entry>,
-    /// Logical clock for least-recently-used eviction.
-    tick: u64,
-    /// Handles evicted while still in use. Asking for the tenant again
-    /// brings them back rather than opening a second writer on the file.
-    evicted: HashMap<String, Weak<SqliteKv>>,
-}
-
-struct Entry {
-    kv: Arc<SqliteKv>,
-    last_used: u64,
+impl Drop for SqliteTenants {
+    fn drop(&mut self) {
+        // The threads finish every queued write first; then the files
+        // nobody holds any more are closed (checkpointed).
+        drop(self.pool.take());
+        self.shared.close_all();
+    }
 }
 
 impl std::fmt::Debug for SqliteTenants {
@@ -78,27 +107,32 @@ impl std::fmt::Debug for SqliteTenants {
     }
 }
 
-fn io_error(what: &str, path: &Path, e: std::io::Error) -> KvError {
-    KvError::Fatal(format!("{what} {}: {e}", path.display()))
-}
-
 impl SqliteTenants {
     /// Opens the data directory, creating it (with its `FORMAT` file) if it
-    /// is missing or empty. A directory of another format, or a non-empty
-    /// one without a `FORMAT` file, is refused; so is one whose token
-    /// secret is not 32 bytes (a secret that changed would quietly refuse
-    /// every token already handed out, one that is guessable would accept
-    /// forged ones).
+    /// is missing or empty, and migrating format 1's flat layout. A
+    /// directory of another format, or a non-empty one without a `FORMAT`
+    /// file, is refused; so is one whose token secret is not 32 bytes (a
+    /// secret that changed would quietly refuse every token already handed
+    /// out, one that is guessable would accept forged ones).
     pub fn open(data_dir: &Path, options: SqliteOptions) -> Result<SqliteTenants, KvError> {
         fs::create_dir_all(data_dir).map_err(|e| io_error("cannot create", data_dir, e))?;
         let format_path = data_dir.join("FORMAT");
+        let tenants_dir = data_dir.join("tenants");
         match fs::read_to_string(&format_path) {
             Ok(text) => {
                 let found = text.lines().next().unwrap_or("").trim();
-                if found != FORMAT_LINE {
+                if found == FORMAT_LINE_FLAT {
+                    let moved = layout::migrate_flat(&tenants_dir)?;
+                    tracing::info!(
+                        "moved {moved} tenant files of {} into hashed directories",
+                        data_dir.display()
+                    );
+                    write_format(data_dir)?;
+                } else if found != FORMAT_LINE {
                     return Err(KvError::Fatal(format!(
                         "data directory {} has format {found:?}, but this build of openddb \
-                         reads only {FORMAT_LINE:?}; refusing to open it",
+                         reads only {FORMAT_LINE:?} (and migrates {FORMAT_LINE_FLAT:?}); \
+                         refusing to open it",
                         data_dir.display()
                     )));
                 }
@@ -125,24 +159,24 @@ impl SqliteTenants {
             Err(e) => return Err(io_error("cannot read", &format_path, e)),
         }
         let token_secret = read_or_create_secret(data_dir)?;
-        let tenants_dir = data_dir.join("tenants");
         if !tenants_dir.is_dir() {
             fs::create_dir_all(&tenants_dir)
                 .map_err(|e| io_error("cannot create", &tenants_dir, e))?;
             // A new directory entry is durable only once its directory is
             // fsynced: without this a power cut can take `tenants/`, and
             // every tenant's file with it, after their writes were
-            // acknowledged (SQLite syncs only the directory of its files).
-            fs::File::open(data_dir)
-                .and_then(|dir| dir.sync_all())
-                .map_err(|e| io_error("cannot sync", data_dir, e))?;
+            // acknowledged.
+            layout::sync_dir(data_dir)?;
         }
+        let pool = WriterPool::start(options.writer_threads, "openddb-sqlite-writer")
+            .map_err(|e| KvError::Fatal(format!("cannot start the writer threads: {e}")))?;
+        let shared = Arc::new(Shared::new(options, tenants_dir.clone(), pool.queue()));
         Ok(SqliteTenants {
             data_dir: data_dir.to_path_buf(),
             tenants_dir,
             token_secret,
-            options,
-            cache: Mutex::new(Cache::default()),
+            shared,
+            pool: Some(pool),
         })
     }
 
@@ -157,68 +191,65 @@ impl SqliteTenants {
         &self.token_secret
     }
 
-    /// The file that holds `account_id`'s keyspace.
+    /// The file that holds (or will hold) `account_id`'s keyspace.
     pub fn tenant_path(&self, account_id: &str) -> PathBuf {
-        self.tenants_dir.join(format!("{account_id}.sqlite3"))
+        layout::tenant_file(&self.tenants_dir, account_id)
     }
 
-    /// How many tenant files the cache holds open.
+    /// How many tenant files have connections open.
     pub fn open_tenants(&self) -> usize {
-        self.cache.lock().open.len()
+        self.shared.open_files()
     }
 
-    /// The keyspace of `account_id`, opening (and creating) its file if it
-    /// is not open yet.
+    /// How many tenants have a live handle (held by a caller, or with
+    /// writes still queued).
+    pub fn live_tenants(&self) -> usize {
+        self.shared.handles.lock().len()
+    }
+
+    /// The keyspace of `account_id`. Nothing is opened or created here:
+    /// the file is opened by the first read or write and created by the
+    /// first write. While a handle (or a queued write) for the tenant is
+    /// alive, asking again returns that same handle's file, so a file never
+    /// has two writers.
     pub fn tenant(&self, account_id: &str) -> Result<Arc<SqliteKv>, KvError> {
         if !valid_tenant_id(account_id) {
             return Err(KvError::Fatal(format!(
                 "invalid tenant id {account_id:?}: expected 1 to 64 characters of [A-Za-z0-9_-]"
             )));
         }
-        // Closing a store waits for its writer, so an evicted handle is
-        // dropped only after the cache lock is released.
-        let mut evicted_handle = None;
-        let kv = {
-            let mut cache = self.cache.lock();
-            cache.tick += 1;
-            let tick = cache.tick;
-            if let Some(entry) = cache.open.get_mut(account_id) {
-                entry.last_used = tick;
-                return Ok(entry.kv.clone());
-            }
-            let kv = match cache.evicted.remove(account_id).and_then(|w| w.upgrade()) {
-                Some(kv) => kv,
-                // Opening under the lock keeps one handle per file; it makes
-                // a cache miss stall other lookups for the open (~1 ms).
-                None => Arc::new(SqliteKv::open(
-                    &self.tenant_path(account_id),
-                    self.options.clone(),
-                )?),
+        loop {
+            let mut handles = self.shared.handles.lock();
+            let Some(entry) = handles.get_mut(account_id) else {
+                let file = Arc::new(TenantFile::new(
+                    account_id.to_string(),
+                    self.tenant_path(account_id),
+                    self.shared.clone(),
+                ));
+                let kv = Arc::new(SqliteKv::shared_handle(file.clone()));
+                handles.insert(
+                    account_id.to_string(),
+                    Handles {
+                        file: Arc::downgrade(&file),
+                        kv: Arc::downgrade(&kv),
+                    },
+                );
+                return Ok(kv);
             };
-            if cache.open.len() >= self.options.max_open_tenants.max(1) {
-                let oldest = cache
-                    .open
-                    .iter()
-                    .min_by_key(|(_, e)| e.last_used)
-                    .map(|(id, _)| id.clone());
-                if let Some(entry) = oldest.and_then(|id| cache.open.remove_entry(&id)) {
-                    let (id, Entry { kv: old, .. }) = entry;
-                    cache.evicted.retain(|_, w| w.strong_count() > 0);
-                    cache.evicted.insert(id, Arc::downgrade(&old));
-                    evicted_handle = Some(old);
-                }
+            if let Some(kv) = entry.kv.upgrade() {
+                return Ok(kv);
             }
-            cache.open.insert(
-                account_id.to_string(),
-                Entry {
-                    kv: kv.clone(),
-                    last_used: tick,
-                },
-            );
-            kv
-        };
-        drop(evicted_handle);
-        Ok(kv)
+            if let Some(file) = entry.file.upgrade() {
+                let kv = Arc::new(SqliteKv::shared_handle(file));
+                entry.kv = Arc::downgrade(&kv);
+                return Ok(kv);
+            }
+            // The last handle is being dropped on another thread, which is
+            // closing the file: wait for it rather than open a second
+            // writer beside it.
+            drop(handles);
+            std::thread::sleep(std::time::Duration::from_micros(50));
+        }
     }
 }
 
@@ -246,9 +277,7 @@ fn write_format(data_dir: &Path) -> Result<(), KvError> {
         .and_then(|()| file.sync_all())
         .map_err(|e| io_error("cannot write", &tmp, e))?;
     fs::rename(&tmp, &path).map_err(|e| io_error("cannot create", &path, e))?;
-    fs::File::open(data_dir)
-        .and_then(|dir| dir.sync_all())
-        .map_err(|e| io_error("cannot sync", data_dir, e))
+    layout::sync_dir(data_dir)
 }
 
 const SECRET_TMP: &str = "token-secret.tmp";

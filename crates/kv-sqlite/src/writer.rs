@@ -1,64 +1,23 @@
-//! The writer thread: sole owner of a file's write connection, committing
-//! queued writes in groups.
+//! Committing a batch of queued writes on a file's write connection.
 //!
-//! It blocks for one job, then takes every job already queued (up to the
-//! batch cap) and runs them all in one `BEGIN IMMEDIATE … COMMIT`, each
-//! inside its own savepoint so that an aborted or failed job is rolled back
-//! alone. One commit — one fsync — then answers the whole batch, which is
-//! why durable throughput grows with the number of concurrent writers.
-//! Jobs run in queue order, so each sees the writes of the jobs before it.
+//! A pool thread (`pool.rs`) takes up to `max_batch` queued writes of one
+//! file and runs them all in one `BEGIN IMMEDIATE … COMMIT`, each inside
+//! its own savepoint so that an aborted or failed job is rolled back alone.
+//! One commit — one fsync — then answers the whole batch, which is why
+//! durable throughput grows with the number of concurrent writers. Jobs run
+//! in queue order, so each sees the writes of the jobs before it.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use crossbeam_channel::Receiver;
-use openddb_kv::{DoneFn, KeyRange, KeyValue, KvError, Outcome, ReadTxn, Txn, WriteFn};
+use openddb_kv::{KeyRange, KeyValue, KvError, Outcome, ReadTxn, Txn, WriteFn};
 use rusqlite::Connection;
 
+use crate::file::Job;
 use crate::sql::{self, kv_error};
-
-pub(crate) struct Job {
-    pub(crate) f: WriteFn,
-    pub(crate) done: DoneFn,
-}
-
-/// Counters behind [`crate::SqliteStats`].
-#[derive(Default)]
-pub(crate) struct Counters {
-    pub(crate) commits: AtomicU64,
-    pub(crate) jobs: AtomicU64,
-}
-
-/// Runs until every sender is gone and the queue is empty: jobs queued
-/// before the store was dropped are still run and answered.
-pub(crate) fn run(conn: Connection, queue: Receiver<Job>, max_batch: usize, counters: &Counters) {
-    let mut batch = Vec::with_capacity(max_batch);
-    while let Ok(first) = queue.recv() {
-        batch.push(first);
-        while batch.len() < max_batch {
-            match queue.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        let (results, committed) = run_batch(&conn, &mut batch);
-        if committed {
-            counters.commits.fetch_add(1, Ordering::Relaxed);
-        }
-        counters
-            .jobs
-            .fetch_add(batch.len() as u64, Ordering::Relaxed);
-        for (job, result) in batch.drain(..).zip(results) {
-            // A panicking `done` must not take the writer down with it.
-            let done = job.done;
-            let _ = catch_unwind(AssertUnwindSafe(move || done(result)));
-        }
-    }
-}
 
 /// Runs one batch in one transaction: the result for each job, in order,
 /// and whether the transaction committed.
-fn run_batch(conn: &Connection, batch: &mut [Job]) -> (Vec<Result<(), KvError>>, bool) {
+pub(crate) fn run_batch(conn: &Connection, batch: &mut [Job]) -> (Vec<Result<(), KvError>>, bool) {
     let failed_all = |e: KvError, n: usize| (vec![Err(e); n], false);
     if let Err(e) = sql::exec(conn, "BEGIN IMMEDIATE") {
         return failed_all(kv_error(e), batch.len());

@@ -194,7 +194,7 @@ fn tenants_layout_and_format_file() {
     put(&*a, b"k", b"tenant a");
     let b = tenants.tenant("b").unwrap();
     assert_eq!(get(&*b, b"k"), None, "tenants do not share keys");
-    assert!(data.join("tenants/account-A_1.sqlite3").is_file());
+    assert!(tenants.tenant_path("account-A_1").is_file());
     assert!(Arc::ptr_eq(&a, &tenants.tenant("account-A_1").unwrap()));
     drop((a, b, tenants));
 
@@ -225,10 +225,10 @@ fn tenant_ids_are_validated() {
 #[test]
 fn other_formats_and_foreign_directories_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("FORMAT"), "openddb-sqlite-tenants 2\n").unwrap();
+    std::fs::write(dir.path().join("FORMAT"), "openddb-sqlite-tenants 3\n").unwrap();
     let err = SqliteTenants::open(dir.path(), SqliteOptions::default()).unwrap_err();
     assert!(
-        matches!(err, KvError::Fatal(ref m) if m.contains("openddb-sqlite-tenants 2") && m.contains(FORMAT_LINE)),
+        matches!(err, KvError::Fatal(ref m) if m.contains("openddb-sqlite-tenants 3") && m.contains(FORMAT_LINE)),
         "{err:?}"
     );
 

@@ -237,12 +237,16 @@ struct LimitArgs {
     /// Most writes waiting for one account's writer (durable storage).
     #[arg(long, value_name = "N", default_value_t = StorageLimits::default().write_queue, value_parser = at_least_one)]
     write_queue_depth: usize,
-    /// Most accounts (tenants) open at once: each holds its catalog in
-    /// memory and its storage file open. Past it, the least recently used
-    /// idle account is closed (its background work is handed to the
-    /// scheduler's index) and reopened on its next request.
-    #[arg(long, value_name = "N", default_value_t = StorageLimits::default().max_open_tenants, value_parser = at_least_one)]
-    max_open_tenants: usize,
+    /// Threads committing writes, shared by every account (durable
+    /// storage). Default: the number of CPU cores.
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
+    writer_threads: Option<usize>,
+    /// Most account files open at once; the least recently used idle one is
+    /// closed to open another. Default: (the open-file limit, RLIMIT_NOFILE,
+    /// − --max-connections − 256) ÷ the descriptors one open file can hold
+    /// (11), at least 16.
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
+    max_open_tenants: Option<usize>,
     /// Most storage reads one account runs at once; its further reads wait
     /// their turn, so one account's flood of Scans cannot take every thread
     /// other accounts' reads need.
@@ -276,13 +280,23 @@ impl LimitArgs {
     }
 
     fn storage(&self) -> StorageLimits {
+        let defaults = StorageLimits::default();
+        let reserved = self.max_connections.saturating_add(RESERVED_FDS);
         StorageLimits {
             write_queue: self.write_queue_depth,
-            max_open_tenants: self.max_open_tenants,
+            writer_threads: self.writer_threads.unwrap_or(defaults.writer_threads),
+            max_open_tenants: self.max_open_tenants.unwrap_or_else(|| {
+                let reads = openddb_kv_sqlite::SqliteOptions::default().read_connections;
+                openddb_kv_sqlite::default_max_open_tenants(reserved, reads)
+            }),
             reads_per_tenant: self.max_storage_reads_per_account,
         }
     }
 }
+
+/// Descriptors set aside beside client sockets: the listener, logs, the
+/// data directory's own files, the runtime.
+const RESERVED_FDS: usize = 256;
 
 fn at_least_one(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {

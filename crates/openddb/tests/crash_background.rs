@@ -819,7 +819,7 @@ const DOOMED_ITEMS: usize = 5000;
 
 /// The tenant file every SigV4 client of these tests writes to.
 fn tenant_file(dir: &Path) -> std::path::PathBuf {
-    dir.join("tenants").join("000000000000.sqlite3")
+    openddb_kv_sqlite::tenant_file(&dir.join("tenants"), "000000000000")
 }
 
 /// The key spaces that hold a table's data (engine/src/keys.rs): items and

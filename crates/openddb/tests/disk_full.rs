@@ -296,11 +296,20 @@ fn largest_database(data_dir: &Path) -> u64 {
         .unwrap_or(0)
 }
 
+/// Every tenant file: `tenants/<h0>/<h1>/<id>.sqlite3`.
 fn database_files(data_dir: &Path) -> Vec<PathBuf> {
-    let tenants = data_dir.join("tenants");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&tenants)
-        .unwrap_or_else(|e| panic!("list {}: {e}", tenants.display()))
-        .map(|e| e.expect("directory entry").path())
+    let list = |dir: &Path| -> Vec<PathBuf> {
+        std::fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("list {}: {e}", dir.display()))
+            .map(|e| e.expect("directory entry").path())
+            .collect()
+    };
+    let mut files: Vec<PathBuf> = list(&data_dir.join("tenants"))
+        .iter()
+        .filter(|p| p.is_dir())
+        .flat_map(|d| list(d))
+        .filter(|p| p.is_dir())
+        .flat_map(|d| list(&d))
         .filter(|p| p.extension().is_some_and(|x| x == "sqlite3"))
         .collect();
     files.sort();
@@ -765,12 +774,9 @@ fn integrity_check(data_dir: &Path) {
         std::fs::copy(&file, &copy).expect("copy the database file");
         let mut wal = name.clone();
         wal.push("-wal");
-        if data_dir.join("tenants").join(&wal).exists() {
-            std::fs::copy(
-                data_dir.join("tenants").join(&wal),
-                copies.path().join(&wal),
-            )
-            .expect("copy the WAL");
+        if file.with_file_name(&wal).exists() {
+            std::fs::copy(file.with_file_name(&wal), copies.path().join(&wal))
+                .expect("copy the WAL");
         }
         let conn = rusqlite::Connection::open(&copy)
             .unwrap_or_else(|e| panic!("open {}: {e}", file.display()));
