@@ -14,9 +14,9 @@
 
 pub mod credentials;
 pub mod keys_file;
+pub mod policy;
 pub mod sigv4;
 pub mod store;
-pub mod policy;
 
 pub use credentials::{KeyLookup, KeyRecord, LookupError, Principal, StaticKeys};
 

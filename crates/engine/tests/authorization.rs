@@ -4,7 +4,7 @@
 //! principal restricted by `dynamodb:LeadingKeys` can and cannot do with
 //! every operation, with DynamoDB's exact denial messages.
 //!
-//! The policy evaluator itself is another crate's (h-policy); here the
+//! The policy evaluator itself is openddb-auth's `policy` module, not yet wired to the engine; here the
 //! decisions come from `Grants`, a few lines of IAM semantics
 //! (`ForAllValues:StringEquals` on the leading keys, explicit denies) that
 //! are enough to show what the engine hands an evaluator and how it acts

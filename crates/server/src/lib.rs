@@ -40,8 +40,8 @@ use hyper_util::server::graceful::GracefulShutdown;
 use openddb_engine::Database;
 use tokio::net::TcpListener;
 
-pub use auth::Authentication;
 pub use admin::AdminApi;
+pub use auth::Authentication;
 pub use body::MAX_REQUEST_BYTES;
 pub use limits::Limits;
 pub use tls::{Tls, TlsError, SELF_SIGNED_NAMES};
@@ -116,7 +116,17 @@ pub async fn serve_with(
     limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    run(db, listener, limits, None, Authentication::Off, None, None, shutdown).await
+    run(
+        db,
+        listener,
+        limits,
+        None,
+        Authentication::Off,
+        None,
+        None,
+        shutdown,
+    )
+    .await
 }
 
 /// [`serve_with`] over TLS: every connection must complete a TLS handshake
@@ -129,7 +139,17 @@ pub async fn serve_tls(
     tls: Tls,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    run(db, listener, limits, Some(tls), Authentication::Off, None, None, shutdown).await
+    run(
+        db,
+        listener,
+        limits,
+        Some(tls),
+        Authentication::Off,
+        None,
+        None,
+        shutdown,
+    )
+    .await
 }
 
 /// [`serve_with`], authenticating requests as `auth` says: with
@@ -167,7 +187,17 @@ pub async fn serve_with_admin(
     admin: Option<AdminApi>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    run(db, listener, limits, None, Authentication::Off, None, admin, shutdown).await
+    run(
+        db,
+        listener,
+        limits,
+        None,
+        Authentication::Off,
+        None,
+        admin,
+        shutdown,
+    )
+    .await
 }
 
 /// [`serve_with`] with a [`DispatchHook`]; for tests only.

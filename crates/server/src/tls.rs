@@ -149,7 +149,7 @@ impl fmt::Debug for Tls {
 /// rustls on `ring`. rustls 0.23.48 deprecates this provider for lacking
 /// post-quantum key exchange (only its aws-lc-rs provider has it); aws-lc-rs
 /// is a long C build, and classical key exchange is what every AWS SDK
-/// offers a local endpoint anyway (ADR h-isolation-tls).
+/// offers a local endpoint anyway (ADR 0013).
 #[allow(deprecated)]
 pub(crate) fn provider() -> rustls::crypto::CryptoProvider {
     ring::default_provider()

@@ -13,7 +13,7 @@
 //! DynamoDB (`scylladb/scylladb` `test/alternator/test_authorization.py`),
 //! scratchstack-aws-signature's error ordering (`src/auth.rs`), DynamoDB
 //! answers quoted in SDK issues (aws/aws-sdk-js#254, sebdah/dynamic-dynamodb#118,
-//! guregu/dynamo#68, pynamodb/PynamoDB#603); see ADR `h-sigv4` in `docs/adr`.
+//! guregu/dynamo#68, pynamodb/PynamoDB#603); see ADR 0010 in `docs/adr`.
 
 mod canonical;
 mod key_cache;

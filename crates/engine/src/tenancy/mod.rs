@@ -2,7 +2,7 @@
 //! `Tenant` per account and closes idle ones (`cache`), the one scheduler
 //! that runs every tenant's background work, open or not (`scheduler`),
 //! and the persisted index of when each tenant next has work (`due`).
-//! See docs/adr (h-tenants: tenant cache and scheduler).
+//! See docs/adr/0014-tenant-cache-and-scheduler.md.
 
 pub mod cache;
 pub mod due;
