@@ -9,7 +9,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use openddb_auth::sigv4::{AuthErrorKind, Request, Verifier};
@@ -23,36 +22,36 @@ const NOT_FOLLOWED: [(&str, &str); 1] = [(
      again (`%2520`), as double-url-encode shows (smithy-rs skips this case too)",
 )];
 
+/// The suite inside the `aws-sigv4` crate's source in the cargo registry
+/// (a dev-dependency, so a build of this test has downloaded it): the
+/// version the workspace's `Cargo.lock` names, under `$CARGO_HOME`. Found
+/// without `cargo metadata`, which wants every platform's packages (and so
+/// the network) even `--offline`.
 fn suite() -> PathBuf {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
-    let output = Command::new(cargo)
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--offline",
-            "--manifest-path",
-        ])
-        .arg(&manifest)
-        .output()
-        .expect("run cargo metadata");
-    assert!(
-        output.status.success(),
-        "cargo metadata failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    let dirs: Vec<PathBuf> = metadata["packages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|p| p["name"] == "aws-sigv4")
-        .map(|p| {
-            Path::new(p["manifest_path"].as_str().unwrap())
-                .parent()
-                .unwrap()
-                .join("aws-signing-test-suite/v4")
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let lock = std::fs::read_to_string(workspace.join("Cargo.lock")).expect("read Cargo.lock");
+    let version = lock
+        .split("[[package]]")
+        .find(|entry| entry.contains("\nname = \"aws-sigv4\"\n"))
+        .and_then(|entry| {
+            entry
+                .lines()
+                .find_map(|line| line.strip_prefix("version = \""))
+                .map(|v| v.trim_end_matches('"').to_owned())
+        })
+        .expect("aws-sigv4 in Cargo.lock");
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cargo")))
+        .expect("CARGO_HOME or HOME");
+    let registry = cargo_home.join("registry/src");
+    let dirs: Vec<PathBuf> = std::fs::read_dir(&registry)
+        .unwrap_or_else(|e| panic!("read {}: {e}", registry.display()))
+        .flatten()
+        .map(|index| {
+            index
+                .path()
+                .join(format!("aws-sigv4-{version}/aws-signing-test-suite/v4"))
         })
         .filter(|dir| dir.is_dir())
         .collect();

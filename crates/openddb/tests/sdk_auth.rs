@@ -445,6 +445,49 @@ async fn the_binary_verifies_with_a_keys_file() {
     server.kill();
 }
 
+/// The production path: `--auth sigv4` with no keys file verifies against
+/// the credential store, where `openddb admin` made the key; a key the CLI
+/// deactivates while the server runs fails on the next request.
+#[tokio::test]
+async fn the_binary_verifies_against_the_credential_store() {
+    use common::admin::{cli_json, cli};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    cli_json(&data, &["accounts", "create", "--id", "444444444444"]);
+    cli_json(&data, &["users", "create", "--account", "444444444444", "carol"]);
+    let key = cli_json(
+        &data,
+        &["keys", "create", "--account", "444444444444", "--user", "carol"],
+    );
+    let id = key["AccessKey"]["AccessKeyId"].as_str().unwrap().to_owned();
+    let secret = key["AccessKey"]["SecretAccessKey"].as_str().unwrap().to_owned();
+
+    let server = common::ServerProcess::start_with(&data, &["--auth", "sigv4"]);
+    let carol = client_with_credentials(server.addr, &id, &secret, None);
+    create_table(&carol, "things", false).await;
+    let described = carol
+        .describe_table()
+        .table_name("things")
+        .send()
+        .await
+        .unwrap();
+    let arn = described.table().unwrap().table_arn().unwrap().to_owned();
+    assert!(arn.contains(":444444444444:table/things"), "{arn}");
+
+    let wrong = client_with_credentials(server.addr, &id, ALICE_SECRET, None)
+        .list_tables()
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error(&wrong).0, "InvalidSignatureException");
+
+    let out = cli(&data, &["keys", "deactivate", &id]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let revoked = carol.list_tables().send().await.unwrap_err();
+    assert_eq!(error(&revoked).0, "UnrecognizedClientException");
+    server.kill();
+}
+
 /// Runs the binary with `args` and expects it to refuse to start with
 /// `message`.
 fn refuses_to_start(args: &[&str], message: &str) {
@@ -462,7 +505,6 @@ fn refuses_to_start(args: &[&str], message: &str) {
 #[test]
 fn auth_modes_that_cannot_be_served_refuse_to_start() {
     refuses_to_start(&["--auth", "iam"], "--auth iam is not available yet");
-    refuses_to_start(&["--auth", "sigv4"], "--auth sigv4 needs --auth-keys-file");
     refuses_to_start(
         &["--auth-keys-file", "/nonexistent/keys.json"],
         "--auth-keys-file is only read with --auth sigv4",
