@@ -119,7 +119,14 @@ fn from_header<'a>(request: &Request<'a>, value: &'a [u8]) -> Result<Authorizati
     if !trimmed.starts_with("AWS4-") {
         return Err(missing_token());
     }
-    let mut tokens = trimmed.split([',', ' ']).filter(|token| !token.is_empty());
+    // Split by hand on bytes: `str::split` with a set of characters was
+    // the largest part of a verification's cost.
+    let mut tokens = trimmed
+        .as_bytes()
+        .split(|&b| b == b',' || b == b' ')
+        .filter(|token| !token.is_empty())
+        // Splitting ASCII separators out of a str leaves str pieces.
+        .map(|token| std::str::from_utf8(token).unwrap_or_default());
     let algorithm = tokens.next().unwrap_or_default();
     let (mut credential, mut signature, mut signed_headers) = ("", "", "");
     for token in tokens {
