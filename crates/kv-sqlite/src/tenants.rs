@@ -12,6 +12,10 @@
 //! <data_dir>/tenants/<account_id>.sqlite3   one tenant's keyspace (+ -wal, -shm)
 //! ```
 //!
+//! The credential store (`openddb-auth`) adds `credentials.sqlite3`,
+//! `credentials-key` and `admin-token` beside them, only once `FORMAT`
+//! exists (see `docs/architecture.md`, "Data directory").
+//!
 //! A tenant's file is created the first time it is asked for. At most
 //! `max_open_tenants` files are held open; asking for another closes the
 //! least recently used one once nobody holds it any more, so a million idle

@@ -251,7 +251,9 @@ async fn run(args: ServeArgs) -> Result<(), String> {
         );
     }
 
-    let admin = admin_api(&args)?;
+    // The SigV4 verifier will ask this store (KeyLookup) for every key.
+    let store = credential_store(&args)?;
+    let admin = admin_api(&args, store)?;
 
     let config = ServerConfig {
         host: args.host,
@@ -286,15 +288,20 @@ async fn run(args: ServeArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// The credential store (the data directory's, or one in memory) and the
-/// admin API's token; `None` when the server has no admin API.
-fn admin_api(args: &ServeArgs) -> Result<Option<AdminApi>, String> {
-    let store = if args.in_memory {
+/// The credential store: the data directory's (opened after the database,
+/// so the directory is already an openddb one), or one in memory.
+fn credential_store(args: &ServeArgs) -> Result<Arc<Store>, String> {
+    if args.in_memory {
         Store::in_memory()
     } else {
         Store::open_with_key_file(&args.data_dir, args.credentials_key_file.as_deref())
     }
-    .map_err(|e| format!("cannot open the credential store: {}", e.message))?;
+    .map_err(|e| format!("cannot open the credential store: {}", e.message))
+}
+
+/// The admin API over `store`, with its token; `None` when the server has
+/// no admin API.
+fn admin_api(args: &ServeArgs, store: Arc<Store>) -> Result<Option<AdminApi>, String> {
     if args.no_admin_api {
         return Ok(None);
     }
