@@ -23,6 +23,10 @@
 //! write. At most `max_open_tenants` files hold connections; opening
 //! another closes the least recently used idle one, so a million idle
 //! tenants cost disk, not memory or descriptors.
+//!
+//! The credential store (`openddb-auth`) adds `credentials.sqlite3`,
+//! `credentials-key` and `admin-token` beside them, only once `FORMAT`
+//! exists (see `docs/architecture.md`, "Data directory").
 
 use std::fs;
 use std::io::Write;

@@ -456,7 +456,8 @@ async fn run(args: ServeArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// The credential store: the data directory's, or one in memory.
+/// The credential store: the data directory's (opened after the database,
+/// so the directory is already an openddb one), or one in memory.
 fn open_store(args: &ServeArgs) -> Result<Arc<Store>, String> {
     if args.in_memory {
         Store::in_memory()
@@ -466,7 +467,8 @@ fn open_store(args: &ServeArgs) -> Result<Arc<Store>, String> {
     .map_err(|e| format!("cannot open the credential store: {}", e.message))
 }
 
-/// The admin API over the credential store, with its token; `None` when the server has no admin API.
+/// The admin API over `store`, with its token; `None` when the server has
+/// no admin API.
 fn admin_api(args: &ServeArgs, store: Arc<Store>) -> Result<Option<AdminApi>, String> {
     if args.no_admin_api {
         return Ok(None);
