@@ -485,7 +485,7 @@ impl Drop for TenantFile {
         let mut handles = self.shared.handles.lock();
         if handles
             .get(&self.id)
-            .is_some_and(|h| h.file.as_ptr() == self as *const TenantFile)
+            .is_some_and(|h| std::ptr::eq(h.file.as_ptr(), self))
         {
             handles.remove(&self.id);
         }
