@@ -12,6 +12,9 @@ use openddb_kv_sqlite::{
     tenant_file, writer_overlaps, SqliteKv, SqliteOptions, SqliteTenants, FORMAT_LINE,
 };
 
+/// A tenant's acknowledged writes: key → value.
+type Writes = HashMap<Vec<u8>, Vec<u8>>;
+
 fn put(kv: &dyn Kv, key: &[u8], value: &[u8]) {
     let (k, v) = (key.to_vec(), value.to_vec());
     write_blocking(kv, move |t| {
@@ -96,7 +99,7 @@ fn thousands_of_tenants_through_a_small_cap_lose_no_acknowledged_write() {
     let tenants = Arc::new(SqliteTenants::open(dir.path(), options.clone()).unwrap());
     let overlaps_before = writer_overlaps();
     // What each tenant was acknowledged: key → value.
-    let acked: Arc<Mutex<HashMap<String, HashMap<Vec<u8>, Vec<u8>>>>> = Arc::default();
+    let acked: Arc<Mutex<HashMap<String, Writes>>> = Arc::default();
     let most_open = Arc::new(AtomicUsize::new(0));
     std::thread::scope(|s| {
         for w in 0..WRITERS {
@@ -147,7 +150,7 @@ fn thousands_of_tenants_through_a_small_cap_lose_no_acknowledged_write() {
     assert_eq!(acked.len(), TENANTS);
     for (id, writes) in acked.iter() {
         let kv = tenants.tenant(id).unwrap();
-        let stored: HashMap<Vec<u8>, Vec<u8>> = kv
+        let stored: Writes = kv
             .read()
             .unwrap()
             .scan(&KeyRange::prefix(b""), false, usize::MAX)
