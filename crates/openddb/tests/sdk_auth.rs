@@ -450,17 +450,30 @@ async fn the_binary_verifies_with_a_keys_file() {
 /// deactivates while the server runs fails on the next request.
 #[tokio::test]
 async fn the_binary_verifies_against_the_credential_store() {
-    use common::admin::{cli_json, cli};
+    use common::admin::{cli, cli_json};
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     cli_json(&data, &["accounts", "create", "--id", "444444444444"]);
-    cli_json(&data, &["users", "create", "--account", "444444444444", "carol"]);
+    cli_json(
+        &data,
+        &["users", "create", "--account", "444444444444", "carol"],
+    );
     let key = cli_json(
         &data,
-        &["keys", "create", "--account", "444444444444", "--user", "carol"],
+        &[
+            "keys",
+            "create",
+            "--account",
+            "444444444444",
+            "--user",
+            "carol",
+        ],
     );
     let id = key["AccessKey"]["AccessKeyId"].as_str().unwrap().to_owned();
-    let secret = key["AccessKey"]["SecretAccessKey"].as_str().unwrap().to_owned();
+    let secret = key["AccessKey"]["SecretAccessKey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let server = common::ServerProcess::start_with(&data, &["--auth", "sigv4"]);
     let carol = client_with_credentials(server.addr, &id, &secret, None);
@@ -482,7 +495,11 @@ async fn the_binary_verifies_against_the_credential_store() {
     assert_eq!(error(&wrong).0, "InvalidSignatureException");
 
     let out = cli(&data, &["keys", "deactivate", &id]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let revoked = carol.list_tables().send().await.unwrap_err();
     assert_eq!(error(&revoked).0, "UnrecognizedClientException");
     server.kill();

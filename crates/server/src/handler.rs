@@ -96,6 +96,9 @@ pub(crate) fn answer_type(headers: &HeaderMap) -> JsonType {
 }
 
 /// `POST` is the API. Returns the answer and, for the log, the operation.
+// The request's parts as hyper hands them over; bundling them would only
+// rename them.
+#[allow(clippy::too_many_arguments)]
 async fn post<'h>(
     state: &State,
     headers: &'h HeaderMap,

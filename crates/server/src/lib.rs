@@ -222,6 +222,9 @@ pub async fn serve_with_hook(
     .await
 }
 
+// Every public `serve*` form is this with some parts left out; a struct
+// of options is the next step if the list grows again.
+#[allow(clippy::too_many_arguments)]
 async fn run(
     db: Arc<Database>,
     listener: TcpListener,
