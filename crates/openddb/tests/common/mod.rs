@@ -438,6 +438,25 @@ pub struct ShardRead {
 
 /// Reads every record of every shard of a stream, parents before children.
 pub async fn read_stream(streams: &aws_sdk_dynamodbstreams::Client, arn: &str) -> Vec<ShardRead> {
+    read_stream_with(streams, arn, false).await
+}
+
+/// [`read_stream`] while a trim may be running: a shard whose records are
+/// trimmed under the reader (`TrimmedDataAccessException`, as a consumer
+/// meets it) is read again from its new `TRIM_HORIZON`.
+#[allow(dead_code)]
+pub async fn read_stream_during_trim(
+    streams: &aws_sdk_dynamodbstreams::Client,
+    arn: &str,
+) -> Vec<ShardRead> {
+    read_stream_with(streams, arn, true).await
+}
+
+async fn read_stream_with(
+    streams: &aws_sdk_dynamodbstreams::Client,
+    arn: &str,
+    reread_trimmed: bool,
+) -> Vec<ShardRead> {
     use aws_sdk_dynamodbstreams::types::ShardIteratorType;
     let (_, shards) = describe_all_shards(streams, arn).await;
     let mut out = Vec::new();
@@ -455,12 +474,25 @@ pub async fn read_stream(streams: &aws_sdk_dynamodbstreams::Client, arn: &str) -
         let mut records = Vec::new();
         let mut exhausted = false;
         while let Some(it) = iterator.take() {
-            let page = streams
-                .get_records()
-                .shard_iterator(it)
-                .send()
-                .await
-                .unwrap_or_else(|e| panic!("GetRecords {id}: {e:?}"));
+            let page = match streams.get_records().shard_iterator(it).send().await {
+                Ok(page) => page,
+                Err(aws_sdk_dynamodbstreams::error::SdkError::ServiceError(e))
+                    if reread_trimmed && e.err().is_trimmed_data_access_exception() =>
+                {
+                    records.clear();
+                    iterator = streams
+                        .get_shard_iterator()
+                        .stream_arn(arn)
+                        .shard_id(&id)
+                        .shard_iterator_type(ShardIteratorType::TrimHorizon)
+                        .send()
+                        .await
+                        .unwrap_or_else(|e| panic!("GetShardIterator {id}: {e:?}"))
+                        .shard_iterator;
+                    continue;
+                }
+                Err(e) => panic!("GetRecords {id}: {e:?}"),
+            };
             let got = page.records.unwrap_or_default();
             let empty = got.is_empty();
             records.extend(got);
