@@ -12,6 +12,7 @@
 //! - [`AuthMode`]: how much a server checks.
 #![forbid(unsafe_code)]
 
+mod calendar;
 pub mod credentials;
 pub mod keys_file;
 pub mod policy;
