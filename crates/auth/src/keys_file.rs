@@ -7,9 +7,14 @@
 //!   {"accessKeyId": "AKIAEXAMPLE000000001", "secretAccessKey": "…40 characters…",
 //!    "accountId": "111122223333", "userName": "alice"},
 //!   {"accessKeyId": "ASIAEXAMPLE000000002", "secretAccessKey": "…",
-//!    "accountId": "444455556666", "userName": "ci", "sessionToken": "…"}
+//!    "accountId": "444455556666", "userName": "ci", "sessionToken": "…",
+//!    "tags": {"team": "blue"},
+//!    "policies": [{"Version": "2012-10-17", "Statement": […]}]}
 //! ]
 //! ```
+//!
+//! `policies` (identity-based policy documents) and `tags` matter with
+//! `--auth iam` only.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -28,6 +33,13 @@ struct Entry {
     user_name: String,
     #[serde(default)]
     session_token: Option<String>,
+    /// Identity-based policies (`--auth iam`): policy documents as JSON
+    /// objects, evaluated together.
+    #[serde(default)]
+    policies: Vec<serde_json::Value>,
+    /// The user's tags (`${aws:PrincipalTag/…}`).
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
 }
 
 /// Why a keys file was refused.
@@ -80,14 +92,21 @@ pub fn parse(json: &[u8]) -> Result<StaticKeys, KeysFileError> {
         if entry.session_token.as_ref().is_some_and(String::is_empty) {
             return Err(invalid("sessionToken is empty".into()));
         }
+        let mut policies = Vec::with_capacity(entry.policies.len());
+        for (n, document) in entry.policies.iter().enumerate() {
+            let text = document.to_string();
+            crate::policy::Policy::parse_kind(&text, crate::policy::PolicyKind::Identity)
+                .map_err(|e| invalid(format!("policy {n}: {e}")))?;
+            policies.push(Arc::<str>::from(text));
+        }
         keys.push(KeyRecord {
             principal: Arc::new(Principal {
                 arn: format!("arn:aws:iam::{}:user/{user}", entry.account_id),
                 user_id: user_id(&entry.account_id, user),
                 user_name: entry.user_name.clone(),
                 account_id: entry.account_id,
-                tags: BTreeMap::new(),
-                policies: Vec::new(),
+                tags: entry.tags,
+                policies,
             }),
             access_key_id: entry.access_key_id,
             secret: entry.secret_access_key,

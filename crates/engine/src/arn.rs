@@ -76,10 +76,18 @@ pub fn access_denied(ctx: &RequestContext, action: &str, resource: &str) -> Dyna
     )
 }
 
-/// The caller as IAM names it. Without verified credentials there is no
-/// user, so the account's root stands for whoever signed.
+/// The caller as IAM names it: the verified user, or without verified
+/// credentials the account's root, standing for whoever signed.
 fn caller_arn(ctx: &RequestContext) -> String {
-    format!("arn:aws:iam::{}:root", ctx.account_id)
+    match &ctx.principal {
+        Some(p) => p.arn.clone(),
+        None => format!("arn:aws:iam::{}:root", ctx.account_id),
+    }
+}
+
+/// Whether `s` is an account id: 12 digits.
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// What a table name member names: a table of the caller's, by name.

@@ -325,6 +325,7 @@ impl Database {
                                 e
                             }
                         })?;
+                        let ctx = &*crate::table_refs::cross_account(ctx, operation, &input)?;
                         let input = resolved(input, ctx)?;
                         let tenant = self.tenant_async(&ctx.account_id).await?;
                         to_json(&$action(&tenant, ctx, input).await?)

@@ -29,7 +29,8 @@ mod ttl;
 mod write;
 
 pub use authz::{
-    access_denied, every_partition, Access, Authorizer, Denial, LeadingKeys, Question, Resource,
+    access_denied, every_partition, Access, Authorizer, Denial, LeadingKeys, PolicyAuthorizer,
+    Question, Resource,
 };
 pub use database::{Account, Database, RequestContext, StorageConfig, StorageLimits};
 pub use run::request_limit_exceeded;

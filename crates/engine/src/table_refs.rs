@@ -19,6 +19,77 @@ pub trait NamesTables {
     fn resolve_tables(&mut self, _ctx: &RequestContext) -> Result<(), DynamoError> {
         Ok(())
     }
+
+    /// The table name members as sent (names or ARNs), for requests that
+    /// may reach another account's tables (`cross_account`).
+    fn table_members(&self) -> Vec<&str> {
+        Vec::new()
+    }
+}
+
+/// The operations DynamoDB lets reach another account's table through its
+/// ARN, when the table's resource-based policy allows it: the item
+/// operations, batches and transactions, and DescribeTable, UpdateTable
+/// and DeleteTable ("DynamoDB API operations supported by resource-based
+/// policies").
+const CROSS_ACCOUNT: &[&str] = &[
+    "GetItem",
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "Query",
+    "Scan",
+    "BatchGetItem",
+    "BatchWriteItem",
+    "TransactGetItems",
+    "TransactWriteItems",
+    "DescribeTable",
+    "UpdateTable",
+    "DeleteTable",
+];
+
+/// The context a request runs in: the caller's own, or — where policies
+/// decide (`--auth iam`) and the request names another account's tables
+/// by ARN — that account's, with the caller still the principal. Policies
+/// then ask of each access both the caller's identity policies and the
+/// table's resource policy, as IAM does across accounts. One request
+/// reaches one account's tables: a table name without an ARN is the
+/// caller's, so a request mixing them with another account's ARNs, or
+/// naming two other accounts, is refused.
+pub fn cross_account<'c, I: NamesTables>(
+    ctx: &'c RequestContext,
+    operation: &str,
+    input: &I,
+) -> Result<std::borrow::Cow<'c, RequestContext>, DynamoError> {
+    use std::borrow::Cow;
+    if ctx.authorizer.is_none() || !CROSS_ACCOUNT.contains(&operation) {
+        return Ok(Cow::Borrowed(ctx));
+    }
+    let mut accounts: Vec<&str> = Vec::new();
+    for member in input.table_members() {
+        let account = match crate::arn::Arn::parse(member) {
+            Some(arn) if arn.service == "dynamodb" && arn.resource.starts_with("table/") => {
+                arn.account
+            }
+            _ => ctx.account_id.as_str(),
+        };
+        if !accounts.contains(&account) {
+            accounts.push(account);
+        }
+    }
+    match accounts.as_slice() {
+        [one] if *one != ctx.account_id && crate::arn::is_account_id(one) => {
+            let mut owner = ctx.clone();
+            owner.account_id = one.to_string();
+            Ok(Cow::Owned(owner))
+        }
+        [_, _, ..] => Err(DynamoError::validation(format!(
+            "One request can reach the tables of one account only; this {operation} names \
+             tables of {} accounts",
+            accounts.len()
+        ))),
+        _ => Ok(Cow::Borrowed(ctx)),
+    }
 }
 
 /// Resolves one optional member; `missing` is the action's answer for a
@@ -76,6 +147,10 @@ macro_rules! single_table {
             fn resolve_tables(&mut self, ctx: &RequestContext) -> Result<(), DynamoError> {
                 resolve(&mut self.table_name, ctx, $action, $missing)
             }
+
+            fn table_members(&self) -> Vec<&str> {
+                self.table_name.as_deref().into_iter().collect()
+            }
         })*
     };
 }
@@ -110,11 +185,27 @@ impl NamesTables for api::BatchGetItemInput {
     fn resolve_tables(&mut self, ctx: &RequestContext) -> Result<(), DynamoError> {
         resolve_keys(&mut self.request_items, ctx, "BatchGetItem")
     }
+
+    fn table_members(&self) -> Vec<&str> {
+        self.request_items
+            .iter()
+            .flat_map(|m| m.keys())
+            .map(String::as_str)
+            .collect()
+    }
 }
 
 impl NamesTables for api::BatchWriteItemInput {
     fn resolve_tables(&mut self, ctx: &RequestContext) -> Result<(), DynamoError> {
         resolve_keys(&mut self.request_items, ctx, "BatchWriteItem")
+    }
+
+    fn table_members(&self) -> Vec<&str> {
+        self.request_items
+            .iter()
+            .flat_map(|m| m.keys())
+            .map(String::as_str)
+            .collect()
     }
 }
 
@@ -128,6 +219,14 @@ impl NamesTables for api::TransactGetItemsInput {
             }
         }
         Ok(())
+    }
+
+    fn table_members(&self) -> Vec<&str> {
+        self.transact_items
+            .iter()
+            .flatten()
+            .filter_map(|e| e.get.as_ref()?.table_name.as_deref())
+            .collect()
     }
 }
 
@@ -148,6 +247,22 @@ impl NamesTables for api::TransactWriteItemsInput {
             }
         }
         Ok(())
+    }
+
+    fn table_members(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        for e in self.transact_items.iter().flatten() {
+            let names = [
+                e.condition_check
+                    .as_ref()
+                    .and_then(|c| c.table_name.as_deref()),
+                e.put.as_ref().and_then(|p| p.table_name.as_deref()),
+                e.delete.as_ref().and_then(|d| d.table_name.as_deref()),
+                e.update.as_ref().and_then(|u| u.table_name.as_deref()),
+            ];
+            out.extend(names.into_iter().flatten());
+        }
+        out
     }
 }
 

@@ -87,13 +87,17 @@ struct ServeArgs {
     /// only (a 12-digit access key id selects its account, any other key
     /// account 000000000000); `sigv4` verifies every signature against the
     /// credential store's keys (`openddb admin keys create`), or those of
-    /// --auth-keys-file, and runs the request in the key's account;
-    /// `iam` is not available yet.
+    /// --auth-keys-file, and runs the request in the key's account; `iam`
+    /// also authorizes every request by IAM policies: those attached to
+    /// the key's user (`openddb admin policies attach`) and the resources'
+    /// own (PutResourcePolicy). With `iam` nothing is allowed that no
+    /// policy allows.
     #[arg(long, value_enum, default_value_t = Auth::Off)]
     auth: Auth,
-    /// With --auth sigv4: a JSON file listing the access keys, each
-    /// {"accessKeyId", "secretAccessKey", "accountId", "userName",
-    /// "sessionToken" (optional)}; read once at start (see docs/security.md).
+    /// With --auth sigv4 or iam: a JSON file listing the access keys, each
+    /// {"accessKeyId", "secretAccessKey", "accountId", "userName", and
+    /// optionally "sessionToken", "tags" and "policies" (identity policy
+    /// documents)}; read once at start (see docs/security.md).
     #[arg(long, value_name = "FILE")]
     auth_keys_file: Option<PathBuf>,
     #[command(flatten)]
@@ -171,18 +175,16 @@ fn authentication(args: &ServeArgs, store: &Arc<Store>) -> Result<Authentication
     match (AuthMode::from(args.auth), &args.auth_keys_file) {
         (AuthMode::Off, None) => Ok(Authentication::Off),
         (AuthMode::Off, Some(_)) => {
-            Err("--auth-keys-file is only read with --auth sigv4".to_owned())
+            Err("--auth-keys-file is only read with --auth sigv4 or --auth iam".to_owned())
         }
-        // Policies are not evaluated yet: serving `iam` as `sigv4` would
-        // let every key do everything its account can.
-        (AuthMode::Iam, _) => Err("--auth iam is not available yet".to_owned()),
-        // The credential store's keys (`openddb admin keys create …`).
-        (AuthMode::Sigv4, None) => {
-            tracing::info!("verifying SigV4 signatures against the credential store");
+        // The credential store's keys (`openddb admin keys create …`) and
+        // the policies attached to their users.
+        (mode, None) => {
+            tracing::info!(auth = ?mode, "verifying SigV4 signatures against the credential store");
             let keys: Arc<dyn KeyLookup> = store.clone();
-            Ok(Authentication::Sigv4(keys))
+            Ok(with_mode(mode, keys))
         }
-        (AuthMode::Sigv4, Some(path)) => {
+        (mode, Some(path)) => {
             let json = std::fs::read(path)
                 .map_err(|err| format!("cannot read {}: {err}", path.display()))?;
             let keys =
@@ -194,8 +196,17 @@ fn authentication(args: &ServeArgs, store: &Arc<Store>) -> Result<Authentication
                 "verifying SigV4 signatures"
             );
             let keys: Arc<dyn KeyLookup> = Arc::new(keys);
-            Ok(Authentication::Sigv4(keys))
+            Ok(with_mode(mode, keys))
         }
+    }
+}
+
+/// `sigv4` or `iam` over `keys`.
+fn with_mode(mode: AuthMode, keys: Arc<dyn KeyLookup>) -> Authentication {
+    if mode == AuthMode::Iam {
+        Authentication::Iam(keys)
+    } else {
+        Authentication::Sigv4(keys)
     }
 }
 

@@ -521,7 +521,6 @@ fn refuses_to_start(args: &[&str], message: &str) {
 
 #[test]
 fn auth_modes_that_cannot_be_served_refuse_to_start() {
-    refuses_to_start(&["--auth", "iam"], "--auth iam is not available yet");
     refuses_to_start(
         &["--auth-keys-file", "/nonexistent/keys.json"],
         "--auth-keys-file is only read with --auth sigv4",

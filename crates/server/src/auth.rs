@@ -14,6 +14,7 @@ use hyper::header::HeaderMap;
 use openddb_auth::sigv4::{self, AuthError, AuthErrorKind, Pending, Verified, Verifier};
 use openddb_auth::KeyLookup;
 use openddb_core::{DynamoError, ErrorKind};
+use openddb_engine::{Authorizer, PolicyAuthorizer};
 
 /// The service DynamoDB and DynamoDB Streams requests are signed for.
 const SERVICE: &str = "dynamodb";
@@ -29,6 +30,10 @@ pub enum Authentication {
     /// Every request's SigV4 signature is verified against the keys this
     /// lookup knows; the request runs in the key's account.
     Sigv4(Arc<dyn KeyLookup>),
+    /// As `Sigv4`, and then IAM policies decide: the identity-based
+    /// policies the lookup gives each key's user, and the resources'
+    /// policies. Everything not allowed is refused.
+    Iam(Arc<dyn KeyLookup>),
 }
 
 impl std::fmt::Debug for Authentication {
@@ -36,6 +41,7 @@ impl std::fmt::Debug for Authentication {
         match self {
             Authentication::Off => f.write_str("Off"),
             Authentication::Sigv4(_) => f.write_str("Sigv4(..)"),
+            Authentication::Iam(_) => f.write_str("Iam(..)"),
         }
     }
 }
@@ -47,6 +53,8 @@ pub(crate) enum Authenticator {
     Sigv4 {
         keys: Arc<dyn KeyLookup>,
         verifier: Verifier,
+        /// `--auth iam`: what every verified request is authorized by.
+        authorizer: Option<Arc<dyn Authorizer>>,
     },
 }
 
@@ -57,6 +65,12 @@ impl Authenticator {
             Authentication::Sigv4(keys) => Authenticator::Sigv4 {
                 keys,
                 verifier: Verifier::dynamodb(),
+                authorizer: None,
+            },
+            Authentication::Iam(keys) => Authenticator::Sigv4 {
+                keys,
+                verifier: Verifier::dynamodb(),
+                authorizer: Some(Arc::new(PolicyAuthorizer::new())),
             },
         }
     }
@@ -72,10 +86,18 @@ impl Authenticator {
                     region: scope.region.into_owned(),
                 }))
             }
-            Authenticator::Sigv4 { keys, verifier } => verifier
+            Authenticator::Sigv4 { keys, verifier, .. } => verifier
                 .begin(request, SystemTime::now(), keys.as_ref())
                 .map(|pending| Caller::Pending(Box::new(pending)))
                 .map_err(to_dynamo),
+        }
+    }
+
+    /// What decides verified requests (`--auth iam`), if anything.
+    pub fn authorizer(&self) -> Option<&Arc<dyn Authorizer>> {
+        match self {
+            Authenticator::Off => None,
+            Authenticator::Sigv4 { authorizer, .. } => authorizer.as_ref(),
         }
     }
 

@@ -244,7 +244,7 @@ async fn post<'h>(
             region: verified.region,
             principal: Some(verified.principal),
             secure_transport: secure,
-            authorizer: None,
+            authorizer: state.auth.authorizer().cloned(),
         },
     };
     if let Some(hook) = &state.hook {

@@ -34,7 +34,7 @@ impl PolicyCache {
     }
 
     /// The policy `text` holds, parsed once.
-    pub fn get(&self, text: &Arc<str>) -> Result<Arc<Policy>, PolicyError> {
+    pub fn get(&self, text: &str) -> Result<Arc<Policy>, PolicyError> {
         {
             let mut inner = self.lock();
             inner.clock += 1;
@@ -55,7 +55,7 @@ impl PolicyCache {
             inner.entries.retain(|_, (_, used)| *used > cut);
         }
         let now = inner.clock;
-        inner.entries.insert(text.clone(), (result.clone(), now));
+        inner.entries.insert(Arc::from(text), (result.clone(), now));
         result
     }
 

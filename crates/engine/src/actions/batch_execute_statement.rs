@@ -135,7 +135,7 @@ pub async fn run(
         .zip(&consistent)
         .map(|(p, consistent)| {
             let p = p?;
-            crate::authz::authorize(ctx, || vec![p.access(tenant, *consistent, None)])?;
+            crate::authz::authorize(ctx, tenant, || vec![p.access(tenant, *consistent, None)])?;
             Ok(p)
         })
         .collect();

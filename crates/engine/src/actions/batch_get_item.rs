@@ -85,7 +85,7 @@ pub async fn run(
 ) -> Result<BatchGetItemOutput, DynamoError> {
     check_members(&input)?;
     // Each table once, under BatchGetItem, with all its keys.
-    crate::authz::authorize(ctx, || {
+    crate::authz::authorize(ctx, tenant, || {
         input
             .request_items
             .iter()

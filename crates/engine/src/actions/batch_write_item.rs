@@ -172,7 +172,7 @@ pub async fn run(
     check_members(&input)?;
     // Each table once, under BatchWriteItem, with every item put and key
     // deleted in it.
-    crate::authz::authorize(ctx, || {
+    crate::authz::authorize(ctx, tenant, || {
         input
             .request_items
             .iter()

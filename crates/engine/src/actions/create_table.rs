@@ -685,7 +685,7 @@ pub async fn run(
         None => None,
     };
     let name = input.table_name.clone().unwrap_or_default();
-    crate::authz::authorize(ctx, || {
+    crate::authz::authorize(ctx, tenant, || {
         vec![crate::authz::Access::plain(
             "dynamodb:CreateTable",
             crate::authz::Resource::table(&name),

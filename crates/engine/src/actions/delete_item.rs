@@ -48,7 +48,7 @@ pub async fn run(
     .map_err(envelope)?;
 
     let table_name = input.table_name.unwrap_or_default();
-    authz::authorize(ctx, || {
+    authz::authorize(ctx, tenant, || {
         facts::write_item(
             "dynamodb:DeleteItem",
             &table_name,

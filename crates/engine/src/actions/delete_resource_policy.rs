@@ -23,6 +23,12 @@ pub async fn run(
     rp::check_arn_member(&mut v, &input.resource_arn);
     v.into_result()?;
     let arn = input.resource_arn.unwrap_or_default();
+    crate::authz::authorize(ctx, tenant, || {
+        vec![crate::authz::Access::plain(
+            "dynamodb:DeleteResourcePolicy",
+            crate::authz::Resource::Arn(arn.clone()),
+        )]
+    })?;
     let target = rp::resolve(tenant, ctx, &arn, Lookup::Change)?;
     let expected = input.expected_revision_id;
     let (name, id) = (target.table().name().to_string(), target.table().id);

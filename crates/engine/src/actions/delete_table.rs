@@ -30,7 +30,7 @@ pub async fn run(
     check_table_name(&mut v, &input.table_name);
     v.into_result()?;
     let name = input.table_name.unwrap_or_default();
-    crate::authz::authorize(ctx, || {
+    crate::authz::authorize(ctx, tenant, || {
         vec![crate::authz::Access::plain(
             "dynamodb:DeleteTable",
             crate::authz::Resource::table(&name),

@@ -84,7 +84,7 @@ pub async fn run(
     let arn = input.stream_arn.unwrap_or_default();
     let limit = input.limit.unwrap_or(MAX_LIMIT) as usize;
 
-    crate::authz::authorize(ctx, || {
+    crate::authz::authorize(ctx, tenant, || {
         vec![crate::authz::Access::plain(
             "dynamodb:DescribeStream",
             crate::authz::Resource::Arn(arn.clone()),

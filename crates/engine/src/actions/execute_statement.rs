@@ -104,7 +104,9 @@ pub async fn run(
         input.parameters.unwrap_or_default(),
     )?;
     let consistent = input.consistent_read.unwrap_or(false);
-    crate::authz::authorize(ctx, || vec![prepared.access(tenant, consistent, None)])?;
+    crate::authz::authorize(ctx, tenant, || {
+        vec![prepared.access(tenant, consistent, None)]
+    })?;
     let capacity = ReturnCapacity::parse(input.return_consumed_capacity.as_deref());
     match &prepared.statement {
         Statement::Select(s) => {

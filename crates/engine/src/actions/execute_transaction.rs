@@ -109,7 +109,7 @@ pub async fn run(
         }
     }
 
-    crate::authz::authorize(ctx, || {
+    crate::authz::authorize(ctx, tenant, || {
         prepared
             .iter()
             .map(|p| p.access(tenant, false, Some("ExecuteTransaction")))

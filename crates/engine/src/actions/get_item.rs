@@ -49,7 +49,7 @@ pub async fn run(
     .prepare()?;
 
     let table_name = input.table_name.unwrap_or_default();
-    authz::authorize(ctx, || {
+    authz::authorize(ctx, tenant, || {
         facts::get_item(
             &table_name,
             tenant.table(&table_name).as_deref(),

@@ -69,7 +69,7 @@ pub async fn run(
     )
     .ok_or_else(invalid_iterator)?;
     let arn = arn.to_string();
-    crate::authz::authorize(ctx, || {
+    crate::authz::authorize(ctx, tenant, || {
         vec![crate::authz::Access::plain(
             "dynamodb:GetRecords",
             crate::authz::Resource::Arn(arn.clone()),

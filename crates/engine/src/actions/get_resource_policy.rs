@@ -20,6 +20,12 @@ pub async fn run(
     rp::check_arn_member(&mut v, &input.resource_arn);
     v.into_result()?;
     let arn = input.resource_arn.unwrap_or_default();
+    crate::authz::authorize(ctx, tenant, || {
+        vec![crate::authz::Access::plain(
+            "dynamodb:GetResourcePolicy",
+            crate::authz::Resource::Arn(arn.clone()),
+        )]
+    })?;
     let target = rp::resolve(tenant, ctx, &arn, Lookup::Read)?;
     // The cached catalog entry is replaced once a change is durable, so it
     // holds the last acknowledged policy.

@@ -107,7 +107,7 @@ pub async fn run(
         }
     };
 
-    crate::authz::authorize(ctx, || {
+    crate::authz::authorize(ctx, tenant, || {
         vec![crate::authz::Access::plain(
             "dynamodb:GetShardIterator",
             crate::authz::Resource::Arn(arn.clone()),

@@ -41,7 +41,7 @@ pub async fn run(
     {
         return Err(super::common::invalid_stream_arn());
     }
-    crate::authz::authorize(ctx, || {
+    crate::authz::authorize(ctx, tenant, || {
         vec![crate::authz::Access::plain(
             "dynamodb:ListStreams",
             crate::authz::Resource::Any,

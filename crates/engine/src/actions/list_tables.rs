@@ -23,7 +23,7 @@ pub async fn run(
     v.at_least(input.limit, "limit", 1);
     v.at_most(input.limit, "limit", MAX_LIMIT);
     v.into_result()?;
-    crate::authz::authorize(ctx, || {
+    crate::authz::authorize(ctx, tenant, || {
         vec![crate::authz::Access::plain(
             "dynamodb:ListTables",
             crate::authz::Resource::Any,

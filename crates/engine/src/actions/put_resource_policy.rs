@@ -25,15 +25,21 @@ pub async fn run(
     v.into_result()?;
     let arn = input.resource_arn.unwrap_or_default();
     let text = input.policy.unwrap_or_default();
+    crate::authz::authorize(ctx, tenant, || {
+        vec![crate::authz::Access::plain(
+            "dynamodb:PutResourcePolicy",
+            crate::authz::Resource::Arn(arn.clone()),
+        )]
+    })?;
     let target = rp::resolve(tenant, ctx, &arn, Lookup::Change)?;
     let attached = match target {
         Target::Table(_) => Attached::Table,
         Target::Stream { .. } => Attached::Stream,
     };
     let policy = rp::check_document(&text, attached)?;
-    // `ConfirmRemoveSelfResourceAccess` guards against a policy that locks
-    // its caller out; that check needs the caller's identity policies and
-    // belongs to authorization (docs/security.md).
+    if input.confirm_remove_self_resource_access != Some(true) {
+        keeps_caller_in(ctx, &arn, &text)?;
+    }
     let expected = input.expected_revision_id;
     let (name, id) = (target.table().name().to_string(), target.table().id);
     let (changed, revision) = run::write(&tenant.kv, move |txn| {
@@ -61,5 +67,34 @@ pub async fn run(
     }
     Ok(PutResourcePolicyOutput {
         revision_id: Some(revision),
+    })
+}
+
+/// Without `ConfirmRemoveSelfResourceAccess`, a policy under which the
+/// caller could no longer change it is refused: its own
+/// `PutResourcePolicy` on the resource is evaluated against the new
+/// document. Only where policies decide (`--auth iam`).
+fn keeps_caller_in(ctx: &RequestContext, arn: &str, document: &str) -> Result<(), DynamoError> {
+    let (Some(authorizer), Some(principal)) = (&ctx.authorizer, &ctx.principal) else {
+        return Ok(());
+    };
+    let access = crate::authz::Access::plain(
+        "dynamodb:PutResourcePolicy",
+        crate::authz::Resource::Arn(arn.to_string()),
+    );
+    let context = access.context(ctx);
+    let question = crate::authz::Question {
+        principal,
+        action: access.action,
+        resource: arn,
+        resource_account: &ctx.account_id,
+        resource_policy: Some(document),
+        context: &context,
+    };
+    authorizer.decide(&question).map_err(|_| {
+        DynamoError::validation(
+            "The new policy would remove your permission to change this resource's policy. \
+             To apply it anyway, set ConfirmRemoveSelfResourceAccess to true.",
+        )
     })
 }

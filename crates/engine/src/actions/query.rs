@@ -121,7 +121,7 @@ pub async fn run(
     }
 
     let consistent = input.consistent_read.unwrap_or(false);
-    authz::authorize(ctx, || {
+    authz::authorize(ctx, tenant, || {
         // The partition the key condition names, as the query will read
         // it; every partition when it cannot be told (the query then fails).
         let leading = Target::open(

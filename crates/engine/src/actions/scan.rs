@@ -86,7 +86,7 @@ pub async fn run(
 
     // A Scan reads every partition: a grant restricted by
     // `dynamodb:LeadingKeys` does not cover it.
-    authz::authorize(ctx, || {
+    authz::authorize(ctx, tenant, || {
         facts::read(
             "dynamodb:Scan",
             input.table_name.as_deref().unwrap_or_default(),

@@ -78,7 +78,7 @@ pub async fn run(
         .filter_map(|e| e.get.as_ref())
         .collect();
     // Each Get is a GetItem inside TransactGetItems.
-    crate::authz::authorize(ctx, || {
+    crate::authz::authorize(ctx, tenant, || {
         gets.iter()
             .map(|get| {
                 let prepared = RequestExpressions {

@@ -526,7 +526,7 @@ pub async fn run(
     input: TransactWriteItemsInput,
 ) -> Result<TransactWriteItemsOutput, DynamoError> {
     check_members(&input)?;
-    crate::authz::authorize(ctx, || accesses(tenant, &input))?;
+    crate::authz::authorize(ctx, tenant, || accesses(tenant, &input))?;
     let planned = plan(tenant, &input)?;
     let capacity = ReturnCapacity::parse(input.return_consumed_capacity.as_deref());
     let fingerprint = tokens::fingerprint(&input.transact_items);

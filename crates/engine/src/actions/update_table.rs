@@ -518,7 +518,7 @@ pub async fn run(
 ) -> Result<UpdateTableOutput, DynamoError> {
     check_members(&input)?;
     let name = input.table_name.clone().unwrap_or_default();
-    crate::authz::authorize(ctx, || {
+    crate::authz::authorize(ctx, tenant, || {
         vec![crate::authz::Access::plain(
             "dynamodb:UpdateTable",
             crate::authz::Resource::table(&name),

@@ -94,7 +94,7 @@ pub async fn run(
     let spec = input.time_to_live_specification.unwrap_or_default();
     let enabled = spec.enabled.unwrap_or_default();
     let attribute = spec.attribute_name.unwrap_or_default();
-    crate::authz::authorize(ctx, || {
+    crate::authz::authorize(ctx, tenant, || {
         vec![crate::authz::Access::plain(
             "dynamodb:UpdateTimeToLive",
             crate::authz::Resource::table(&name),

@@ -10,6 +10,9 @@
 //! first denial: batches and transactions are all or nothing.
 
 pub mod facts;
+mod iam;
+
+pub use iam::PolicyAuthorizer;
 
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
@@ -17,6 +20,7 @@ use std::sync::OnceLock;
 use openddb_auth::Principal;
 use openddb_core::{DynamoError, ErrorKind};
 
+use crate::tenant::Tenant;
 use crate::RequestContext;
 
 /// What an IAM action is done to.
@@ -238,9 +242,11 @@ pub fn access_denied(
 
 /// Asks about every access, in order; the first refusal refuses the
 /// request. Without an authorizer in the context nothing is checked (and
-/// `accesses` is never computed).
+/// `accesses` is never computed). Each access is evaluated with the
+/// resource-based policy that governs its resource in `tenant`, if any.
 pub fn authorize(
     ctx: &RequestContext,
+    tenant: &Tenant,
     accesses: impl FnOnce() -> Vec<Access>,
 ) -> Result<(), DynamoError> {
     let Some(authorizer) = &ctx.authorizer else {
@@ -256,14 +262,13 @@ pub fn authorize(
     for access in accesses() {
         let resource = access.resource.arn(&ctx.region, &ctx.account_id);
         let context = access.context(ctx);
+        let policy = governing_policy(tenant, &access.resource, &resource);
         let question = Question {
             principal,
             action: access.action,
             resource: &resource,
             resource_account: &ctx.account_id,
-            // No resource policies exist before PutResourcePolicy lands in
-            // the catalog.
-            resource_policy: None,
+            resource_policy: policy.as_deref(),
             context: &context,
         };
         if let Err(why) = authorizer.decide(&question) {
@@ -271,4 +276,37 @@ pub fn authorize(
         }
     }
     Ok(())
+}
+
+/// The resource-based policy that governs `resource` (whose ARN is `arn`):
+/// a table's own, which also governs its indexes, or its current stream's.
+/// Copied out of the catalog: a policy is rare and small, and the copy
+/// lets the catalog change while the request is evaluated.
+fn governing_policy(tenant: &Tenant, resource: &Resource, arn: &str) -> Option<String> {
+    let (table, stream_label) = match resource {
+        Resource::Table { name, .. } => (name.as_str(), None),
+        Resource::Stream { table, label } => (table.as_str(), Some(label.as_str())),
+        Resource::Arn(text) => {
+            let rest = text.splitn(6, ':').nth(5)?.strip_prefix("table/")?;
+            let mut parts = rest.split('/');
+            let table = parts.next()?;
+            match (parts.next(), parts.next()) {
+                (Some("stream"), Some(label)) => (table, Some(label)),
+                _ => (table, None),
+            }
+        }
+        Resource::Any => return None,
+    };
+    let meta = tenant.table(table)?;
+    match stream_label {
+        None => meta.resource_policy_document().map(str::to_string),
+        Some(label) => {
+            let current = meta.stream.as_ref()?;
+            let policy = meta.stream_policy(&current.arn)?;
+            // The stream named is the table's current one: the same label
+            // (stored ARNs keep the region they were made in).
+            (current.arn.rsplit('/').next() == Some(label) && arn.ends_with(label))
+                .then(|| policy.document.clone())
+        }
+    }
 }
