@@ -1,21 +1,20 @@
 //! Authorization (`--auth iam`) through the engine's dispatch: for every
 //! operation, the IAM actions, resources and condition keys it asks about
-//! (recorded by an authorizer that allows everything), and what a
-//! principal restricted by `dynamodb:LeadingKeys` can and cannot do with
-//! every operation, with DynamoDB's exact denial messages.
-//!
-//! The policy evaluator itself is openddb-auth's `policy` module, not yet wired to the engine; here the
-//! decisions come from `Grants`, a few lines of IAM semantics
-//! (`ForAllValues:StringEquals` on the leading keys, explicit denies) that
-//! are enough to show what the engine hands an evaluator and how it acts
-//! on the answer.
+//! (recorded by an authorizer that allows everything), and what principals
+//! with real IAM policies — evaluated by [`PolicyAuthorizer`], the server's
+//! authorizer — can and cannot do: `dynamodb:LeadingKeys` grants through
+//! every operation, explicit denies, resource-based policies, access to
+//! another account's table by its ARN, and DynamoDB's exact denial
+//! messages.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use openddb_auth::Principal;
 use openddb_core::{DynamoError, ErrorKind};
-use openddb_engine::{every_partition, Authorizer, Database, Denial, Question, RequestContext};
+use openddb_engine::{
+    every_partition, Authorizer, Database, Denial, PolicyAuthorizer, Question, RequestContext,
+};
 use serde_json::{json, Value};
 
 const ACCOUNT: &str = "123456789012";
@@ -57,33 +56,6 @@ impl Authorizer for Recorder {
                 .collect(),
         });
         Ok(())
-    }
-}
-
-/// Alice's grants: the listed actions on table `Tab` (and its indexes) for
-/// items whose partition key is `alice` (`ForAllValues:StringEquals` on
-/// `dynamodb:LeadingKeys`, the key required), plus explicit denies.
-struct Grants {
-    allowed: Vec<&'static str>,
-    denied: Vec<&'static str>,
-}
-
-impl Authorizer for Grants {
-    fn decide(&self, q: &Question<'_>) -> Result<(), Denial> {
-        if self.denied.contains(&q.action) {
-            return Err(Denial::IdentityDeny);
-        }
-        let on_table = q.resource == TABLE_ARN || q.resource.starts_with(&format!("{TABLE_ARN}/"));
-        let leading_ok = q
-            .context
-            .iter()
-            .find(|(k, _)| *k == "dynamodb:LeadingKeys")
-            .is_none_or(|(_, v)| v.iter().all(|k| k == "alice"));
-        if self.allowed.contains(&q.action) && on_table && leading_ok {
-            Ok(())
-        } else {
-            Err(Denial::NoIdentityAllow)
-        }
     }
 }
 
@@ -587,26 +559,62 @@ async fn control_plane_and_streams_ask_on_their_resources() {
     assert_eq!(got, vec![expect("dynamodb:DeleteTable", u, &[])]);
 }
 
-/// Alice may do everything on her own partition and nothing else.
+/// Alice with these identity policies (JSON documents), decided by the
+/// server's policy evaluator.
+fn alice_with(policies: &[Value]) -> RequestContext {
+    principal_with(ACCOUNT, "alice", policies, &[])
+}
+
+/// A user of `account` with identity policies and tags, decided by the
+/// policy evaluator.
+fn principal_with(
+    account: &str,
+    user: &str,
+    policies: &[Value],
+    tags: &[(&str, &str)],
+) -> RequestContext {
+    let principal = Principal {
+        account_id: account.into(),
+        arn: format!("arn:aws:iam::{account}:user/{user}"),
+        user_name: user.into(),
+        user_id: format!("AIDA{}", user.to_uppercase()),
+        tags: tags
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        policies: policies.iter().map(|p| p.to_string().into()).collect(),
+    };
+    RequestContext {
+        account_id: account.into(),
+        principal: Some(Arc::new(principal)),
+        authorizer: Some(Arc::new(PolicyAuthorizer::new())),
+        ..RequestContext::default()
+    }
+}
+
+/// Alice may do everything on her own partition of `Tab` and nothing
+/// else: IAM's fine-grained access policy, keyed on her user name.
 fn alice_everything() -> RequestContext {
-    ctx(Arc::new(Grants {
-        allowed: vec![
-            "dynamodb:GetItem",
-            "dynamodb:PutItem",
-            "dynamodb:UpdateItem",
-            "dynamodb:DeleteItem",
-            "dynamodb:ConditionCheckItem",
-            "dynamodb:Query",
-            "dynamodb:Scan",
-            "dynamodb:BatchGetItem",
-            "dynamodb:BatchWriteItem",
-            "dynamodb:PartiQLSelect",
-            "dynamodb:PartiQLInsert",
-            "dynamodb:PartiQLUpdate",
-            "dynamodb:PartiQLDelete",
-        ],
-        denied: vec![],
-    }))
+    alice_with(&[json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Action": [
+                "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+                "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem", "dynamodb:Query",
+                "dynamodb:Scan", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem",
+                "dynamodb:PartiQLSelect", "dynamodb:PartiQLInsert", "dynamodb:PartiQLUpdate",
+                "dynamodb:PartiQLDelete"
+            ],
+            "Resource": [
+                "arn:aws:dynamodb:*:123456789012:table/Tab",
+                "arn:aws:dynamodb:*:123456789012:table/Tab/index/*"
+            ],
+            "Condition": {
+                "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["${aws:username}"]}
+            }
+        }]
+    })])
 }
 
 fn denied_message(action: &str, resource: &str) -> String {
@@ -822,10 +830,16 @@ async fn a_missing_table_is_not_revealed_to_a_caller_who_may_not_use_it() {
 #[tokio::test]
 async fn an_explicit_deny_wins_and_says_so() {
     let db = setup().await;
-    let alice = ctx(Arc::new(Grants {
-        allowed: vec!["dynamodb:GetItem", "dynamodb:DeleteItem"],
-        denied: vec!["dynamodb:DeleteItem"],
-    }));
+    let alice = alice_with(&[
+        json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow",
+            "Action": ["dynamodb:GetItem", "dynamodb:DeleteItem"],
+            "Resource": TABLE_ARN
+        }]}),
+        json!({"Version": "2012-10-17", "Statement": {
+            "Effect": "Deny", "Action": "dynamodb:Delete*", "Resource": "*"
+        }}),
+    ]);
     call(
         &db,
         &alice,
@@ -902,4 +916,341 @@ fn denial_messages_are_dynamodbs() {
             format!("User: {ALICE} is not authorized to perform: dynamodb:GetItem on resource: {r} {tail}")
         );
     }
+}
+
+const OTHER: &str = "222222222222";
+
+/// Attaches `policy` to table `Tab` as its owner would.
+async fn put_table_policy(db: &Database, policy: Value) {
+    call(
+        db,
+        &admin(),
+        "PutResourcePolicy",
+        json!({"ResourceArn": TABLE_ARN, "Policy": policy.to_string()}),
+    )
+    .await
+    .unwrap();
+}
+
+fn get_alice_by_arn() -> Value {
+    json!({"TableName": TABLE_ARN, "Key": key("alice")})
+}
+
+#[tokio::test]
+async fn a_tables_resource_policy_grants_and_denies_within_its_account() {
+    let db = setup().await;
+    // Carol has no identity policy: the table's policy, naming her, is
+    // enough within the account.
+    let carol = principal_with(ACCOUNT, "carol", &[], &[]);
+    let carol_arn = "arn:aws:iam::123456789012:user/carol";
+    let get = || json!({"TableName": "Tab", "Key": key("bob")});
+    let err = call(&db, &carol, "GetItem", get()).await.unwrap_err();
+    assert!(
+        err.message
+            .ends_with("because no identity-based policy allows the dynamodb:GetItem action"),
+        "{}",
+        err.message
+    );
+    put_table_policy(
+        &db,
+        json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": carol_arn},
+            "Action": "dynamodb:GetItem", "Resource": TABLE_ARN
+        }]}),
+    )
+    .await;
+    let got = call(&db, &carol, "GetItem", get()).await.unwrap();
+    assert_eq!(got["Item"]["pk"]["S"], "bob");
+    // Its deny beats Alice's identity grant.
+    put_table_policy(
+        &db,
+        json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Deny", "Principal": {"AWS": ALICE},
+            "Action": "dynamodb:GetItem", "Resource": TABLE_ARN
+        }]}),
+    )
+    .await;
+    let err = call(
+        &db,
+        &alice_everything(),
+        "GetItem",
+        json!({"TableName": "Tab", "Key": key("alice")}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        err.message,
+        format!("User: {ALICE} is not authorized to perform: dynamodb:GetItem on resource: {TABLE_ARN} with an explicit deny in a resource-based policy")
+    );
+    // Carol lost her grant with the old document.
+    call(&db, &carol, "GetItem", get()).await.unwrap_err();
+}
+
+/// Bob of account 222222222222, whose own policy allows reading any table
+/// of account 123456789012.
+fn foreign_bob() -> RequestContext {
+    principal_with(
+        OTHER,
+        "bob",
+        &[json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow",
+            "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DescribeTable",
+                       "dynamodb:BatchGetItem", "dynamodb:ListTables"],
+            "Resource": "arn:aws:dynamodb:*:123456789012:table/*"
+        }]})],
+        &[],
+    )
+}
+
+#[tokio::test]
+async fn another_accounts_table_is_reached_by_its_arn_when_both_policies_allow() {
+    let db = setup().await;
+    let bob = foreign_bob();
+    let bob_arn = "arn:aws:iam::222222222222:user/bob";
+    let refused = |action: &str, why: &str| {
+        format!("User: {bob_arn} is not authorized to perform: dynamodb:{action} on resource: {TABLE_ARN} because no {why}-based policy allows the dynamodb:{action} action")
+    };
+    // His own policy is not enough: the table's owner has not agreed.
+    let err = call(&db, &bob, "GetItem", get_alice_by_arn())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::AccessDeniedException);
+    assert_eq!(err.message, refused("GetItem", "resource"));
+
+    put_table_policy(
+        &db,
+        json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": bob_arn},
+            "Action": ["dynamodb:GetItem", "dynamodb:DescribeTable"], "Resource": TABLE_ARN
+        }]}),
+    )
+    .await;
+    let got = call(&db, &bob, "GetItem", get_alice_by_arn())
+        .await
+        .unwrap();
+    assert_eq!(got["Item"]["pk"]["S"], "alice");
+    let described = call(&db, &bob, "DescribeTable", json!({"TableName": TABLE_ARN}))
+        .await
+        .unwrap();
+    assert_eq!(described["Table"]["TableArn"], TABLE_ARN);
+    // The owner granted reads only.
+    let err = call(
+        &db,
+        &bob,
+        "PutItem",
+        json!({"TableName": TABLE_ARN, "Item": key("bob")}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.message, refused("PutItem", "resource"));
+
+    // The table's grant without his own: refused too.
+    let bare = principal_with(OTHER, "bob", &[], &[]);
+    let err = call(&db, &bare, "GetItem", get_alice_by_arn())
+        .await
+        .unwrap_err();
+    assert_eq!(err.message, refused("GetItem", "identity"));
+
+    // A name is his own account's table: he has none.
+    let own = call(&db, &bob, "ListTables", json!({})).await;
+    assert!(
+        own.is_err(),
+        "his policy names only the other account's tables"
+    );
+    let err = call(
+        &db,
+        &bob,
+        "GetItem",
+        json!({"TableName": "Tab", "Key": key("alice")}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        err.kind,
+        ErrorKind::AccessDeniedException,
+        "{}",
+        err.message
+    );
+
+    // One request reaches one account's tables.
+    let err = call(
+        &db,
+        &bob,
+        "BatchGetItem",
+        json!({"RequestItems": {
+            TABLE_ARN: {"Keys": [key("alice")]},
+            "Mine": {"Keys": [key("alice")]}
+        }}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::ValidationException, "{}", err.message);
+
+    // Where policies do not decide (`--auth sigv4`), another account's
+    // ARN stays refused whatever its table's policy says.
+    let unauthorized = RequestContext {
+        account_id: OTHER.into(),
+        ..RequestContext::default()
+    };
+    let err = call(&db, &unauthorized, "GetItem", get_alice_by_arn())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::AccessDeniedException);
+}
+
+#[tokio::test]
+async fn partiql_and_policy_actions_do_not_cross_accounts() {
+    let db = setup().await;
+    put_table_policy(
+        &db,
+        json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::222222222222:user/bob"},
+            "Action": "dynamodb:*", "Resource": TABLE_ARN
+        }]}),
+    )
+    .await;
+    let bob = principal_with(
+        OTHER,
+        "bob",
+        &[json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"
+        }]})],
+        &[],
+    );
+    let err = call(
+        &db,
+        &bob,
+        "GetResourcePolicy",
+        json!({"ResourceArn": TABLE_ARN}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::ValidationException, "{}", err.message);
+    let err = call(
+        &db,
+        &bob,
+        "ExecuteStatement",
+        json!({"Statement": format!("SELECT * FROM \"{TABLE_ARN}\"")}),
+    )
+    .await
+    .unwrap_err();
+    // PartiQL does not reach across accounts in DynamoDB either.
+    assert_eq!(
+        err.kind,
+        ErrorKind::AccessDeniedException,
+        "{}",
+        err.message
+    );
+    // Nothing of account 123456789012 was shown or changed.
+    let policy = call(
+        &db,
+        &admin(),
+        "GetResourcePolicy",
+        json!({"ResourceArn": TABLE_ARN}),
+    )
+    .await
+    .unwrap();
+    assert!(policy["Policy"].as_str().unwrap().contains("user/bob"));
+}
+
+#[tokio::test]
+async fn a_policy_that_would_lock_its_author_out_needs_confirming() {
+    let db = setup().await;
+    let dana = principal_with(
+        ACCOUNT,
+        "dana",
+        &[json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": ["dynamodb:*ResourcePolicy"], "Resource": "*"
+        }]})],
+        &[],
+    );
+    let lockout = json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Deny", "Principal": {"AWS": "arn:aws:iam::123456789012:user/dana"},
+        "Action": "dynamodb:PutResourcePolicy", "Resource": TABLE_ARN
+    }]})
+    .to_string();
+    let err = call(
+        &db,
+        &dana,
+        "PutResourcePolicy",
+        json!({"ResourceArn": TABLE_ARN, "Policy": lockout}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::ValidationException);
+    assert!(
+        err.message.contains("ConfirmRemoveSelfResourceAccess"),
+        "{}",
+        err.message
+    );
+    let none = call(
+        &db,
+        &admin(),
+        "GetResourcePolicy",
+        json!({"ResourceArn": TABLE_ARN}),
+    )
+    .await;
+    assert_eq!(none.unwrap_err().kind, ErrorKind::PolicyNotFoundException);
+
+    call(
+        &db,
+        &dana,
+        "PutResourcePolicy",
+        json!({"ResourceArn": TABLE_ARN, "Policy": lockout, "ConfirmRemoveSelfResourceAccess": true}),
+    )
+    .await
+    .unwrap();
+    let err = call(
+        &db,
+        &dana,
+        "PutResourcePolicy",
+        json!({"ResourceArn": TABLE_ARN, "Policy": lockout, "ConfirmRemoveSelfResourceAccess": true}),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.message
+            .ends_with("with an explicit deny in a resource-based policy"),
+        "{}",
+        err.message
+    );
+    // She can still read it: only changing it was given up.
+    call(
+        &db,
+        &dana,
+        "GetResourcePolicy",
+        json!({"ResourceArn": TABLE_ARN}),
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn policy_variables_name_the_callers_own_resources() {
+    let db = setup().await;
+    // Tables named after the caller's team tag.
+    let team_policy = json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "dynamodb:DescribeTable",
+        "Resource": "arn:aws:dynamodb:*:*:table/${aws:PrincipalTag/team}"
+    }]});
+    let tabbers = principal_with(ACCOUNT, "erin", &[team_policy.clone()], &[("team", "Tab")]);
+    call(&db, &tabbers, "DescribeTable", json!({"TableName": "Tab"}))
+        .await
+        .unwrap();
+    let others = principal_with(
+        ACCOUNT,
+        "finn",
+        &[team_policy.clone()],
+        &[("team", "Other")],
+    );
+    let err = call(&db, &others, "DescribeTable", json!({"TableName": "Tab"}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::AccessDeniedException);
+    // No tag: the variable cannot be resolved and the statement names
+    // nothing.
+    let untagged = principal_with(ACCOUNT, "gail", &[team_policy], &[]);
+    call(&db, &untagged, "DescribeTable", json!({"TableName": "Tab"}))
+        .await
+        .unwrap_err();
 }
