@@ -282,25 +282,13 @@ impl Database {
         account_id: &str,
         resource_arn: &str,
     ) -> Result<Option<String>, DynamoError> {
-        // arn:<partition>:dynamodb:<region>:<account>:table/<name>[/…]
-        let parts: Vec<&str> = resource_arn.splitn(6, ':').collect();
-        let [_, _, "dynamodb", _, _, resource] = parts.as_slice() else {
-            return Ok(None);
-        };
-        let Some(rest) = resource.strip_prefix("table/") else {
-            return Ok(None);
-        };
-        let name = rest.split('/').next().unwrap_or_default();
         let tenant = self.tenant_async(account_id).await?;
-        let Some(meta) = tenant.table(name) else {
-            return Ok(None);
-        };
-        let document = if rest.contains("/stream/") {
-            meta.stream_policy(resource_arn).map(|p| p.document.clone())
-        } else {
-            meta.resource_policy_document().map(str::to_string)
-        };
-        Ok(document)
+        let resource = crate::authz::Resource::Arn(resource_arn.to_string());
+        Ok(crate::authz::governing_policy(
+            &tenant,
+            &resource,
+            resource_arn,
+        ))
     }
 
     /// Runs one wire-protocol action: `operation` is the name after

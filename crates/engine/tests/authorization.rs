@@ -1177,11 +1177,10 @@ async fn a_policy_that_would_lock_its_author_out_needs_confirming() {
     )
     .await
     .unwrap_err();
-    assert_eq!(err.kind, ErrorKind::ValidationException);
-    assert!(
-        err.message.contains("ConfirmRemoveSelfResourceAccess"),
-        "{}",
-        err.message
+    assert_eq!(err.kind, ErrorKind::AccessDeniedException);
+    assert_eq!(
+        err.message,
+        "The new resource policy will not allow you to update the resource policy in the future."
     );
     let none = call(
         &db,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use openddb_core::api::validate::Violations;
 use openddb_core::api::{PutResourcePolicyInput, PutResourcePolicyOutput};
-use openddb_core::DynamoError;
+use openddb_core::{DynamoError, ErrorKind};
 
 use crate::indexing::{load_meta, store_meta};
 use crate::resource_policy::{self as rp, Attached, Lookup, Target};
@@ -92,9 +92,9 @@ fn keeps_caller_in(ctx: &RequestContext, arn: &str, document: &str) -> Result<()
         context: &context,
     };
     authorizer.decide(&question).map_err(|_| {
-        DynamoError::validation(
-            "The new policy would remove your permission to change this resource's policy. \
-             To apply it anyway, set ConfirmRemoveSelfResourceAccess to true.",
+        DynamoError::new(
+            ErrorKind::AccessDeniedException,
+            "The new resource policy will not allow you to update the resource policy in the future.",
         )
     })
 }

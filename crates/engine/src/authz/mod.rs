@@ -282,7 +282,7 @@ pub fn authorize(
 /// a table's own, which also governs its indexes, or its current stream's.
 /// Copied out of the catalog: a policy is rare and small, and the copy
 /// lets the catalog change while the request is evaluated.
-fn governing_policy(tenant: &Tenant, resource: &Resource, arn: &str) -> Option<String> {
+pub(crate) fn governing_policy(tenant: &Tenant, resource: &Resource, arn: &str) -> Option<String> {
     let (table, stream_label) = match resource {
         Resource::Table { name, .. } => (name.as_str(), None),
         Resource::Stream { table, label } => (table.as_str(), Some(label.as_str())),
