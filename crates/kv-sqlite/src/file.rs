@@ -90,16 +90,19 @@ impl Shared {
             if open.len() <= max {
                 return Vec::new();
             }
-            let candidates: Vec<Arc<TenantFile>> = open
+            // Each file's last use is read once: other threads go on
+            // touching files, and a sort whose keys change under it is not
+            // a total order (the standard sort may panic on one).
+            let candidates: Vec<(u64, Arc<TenantFile>)> = open
                 .values()
                 .filter(|f| !Arc::ptr_eq(f, file))
-                .cloned()
+                .map(|f| (f.last_used.load(Ordering::Relaxed), f.clone()))
                 .collect();
             (open.len() - max, candidates)
         };
-        candidates.sort_by_key(|f| f.last_used.load(Ordering::Relaxed));
+        candidates.sort_unstable_by_key(|(used, _)| *used);
         let mut closing = Vec::new();
-        for candidate in &candidates {
+        for (_, candidate) in &candidates {
             if closing.len() == excess {
                 break;
             }
@@ -489,5 +492,72 @@ impl Drop for TenantFile {
         {
             handles.remove(&self.id);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pool::RunQueue;
+
+    /// Past the cap, registering a file picks the least recently used
+    /// files to close while other threads keep using files. Regression: the
+    /// sort read each file's last use as it compared, so uses during the
+    /// sort broke its order and the standard sort panicked ("user-provided
+    /// comparison function does not correctly implement a total order"),
+    /// killing a writer thread (seen creating 200,000 tenants).
+    /// Sets its flag when dropped, on a panic too.
+    struct StopOnExit<'a>(&'a std::sync::atomic::AtomicBool);
+    impl Drop for StopOnExit<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn choosing_files_to_close_survives_files_used_meanwhile() {
+        let options = SqliteOptions {
+            max_open_tenants: 8,
+            ..SqliteOptions::default()
+        };
+        let shared = Arc::new(Shared::new(
+            options,
+            PathBuf::from("/nonexistent"),
+            RunQueue::idle(),
+        ));
+        let files: Vec<Arc<TenantFile>> = (0..2000)
+            .map(|i| {
+                Arc::new(TenantFile::new(
+                    i.to_string(),
+                    PathBuf::from(format!("/nonexistent/{i}.sqlite3")),
+                    shared.clone(),
+                ))
+            })
+            .collect();
+        // Never opened, so none can be closed: every registration past the
+        // cap sorts all the others.
+        for f in &files[..1000] {
+            shared.register(f);
+        }
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|s| {
+            // A panic below must still stop the touching threads, or the
+            // scope would wait for them forever.
+            let _stop_on_exit = StopOnExit(&stop);
+            for t in 0..2 {
+                let (files, stop) = (&files, &stop);
+                s.spawn(move || {
+                    let mut i = t;
+                    while !stop.load(Ordering::Relaxed) {
+                        files[i % 1000].touch();
+                        i = i.wrapping_mul(7919).wrapping_add(13);
+                    }
+                });
+            }
+            for f in &files[1000..] {
+                assert!(shared.register(f).is_empty());
+            }
+        });
+        assert_eq!(shared.open_files(), 2000);
     }
 }

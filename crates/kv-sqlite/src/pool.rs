@@ -30,6 +30,18 @@ struct RunState {
 }
 
 impl RunQueue {
+    /// A queue no thread serves (unit tests of the open-file set).
+    #[cfg(test)]
+    pub(crate) fn idle() -> Arc<RunQueue> {
+        Arc::new(RunQueue {
+            state: Mutex::new(RunState {
+                tenants: VecDeque::new(),
+                shutdown: false,
+            }),
+            ready: Condvar::new(),
+        })
+    }
+
     /// Queues a tenant for a turn; false once the pool is shutting down.
     pub(crate) fn schedule(&self, file: Arc<TenantFile>) -> bool {
         let mut state = self.state.lock();
