@@ -329,6 +329,14 @@ impl TenantFile {
         }
     }
 
+    /// After a turn panicked: the tenant is no longer in a turn; true if
+    /// writes still wait (the pool then gives it another).
+    pub(crate) fn after_panic(&self) -> bool {
+        let mut queue = self.queue.lock();
+        queue.scheduled = !queue.jobs.is_empty();
+        queue.scheduled
+    }
+
     fn exists(&self, conns: &mut Conns) -> bool {
         *conns.exists.get_or_insert_with(|| self.path.is_file())
     }

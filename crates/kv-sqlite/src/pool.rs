@@ -101,7 +101,16 @@ impl WriterPool {
                 .name(name.into())
                 .spawn(move || {
                     while let Some(file) = queue.next() {
-                        if file.run_turn() {
+                        // A bug here must not cost the pool a thread, nor
+                        // leave the tenant's later writes waiting forever:
+                        // its turn is over, the batch it held answered
+                        // (its callers see the store fail), and the rest of
+                        // its queue goes on.
+                        let turn = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            file.run_turn()
+                        }));
+                        let more = turn.unwrap_or_else(|_| file.after_panic());
+                        if more {
                             queue.requeue(file);
                         }
                     }
