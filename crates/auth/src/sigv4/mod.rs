@@ -330,12 +330,14 @@ impl Verifier {
 /// `X-Amz-Expires` shorter than that is honoured here, see
 /// docs/differences.md).
 fn check_clock(signed_at: Seconds, now: Seconds, expires: Option<&str>) -> Result<(), AuthError> {
-    let at = timestamp::format(signed_at);
+    // Formatted for the refusals only: a request in time costs no string.
+    let at = || timestamp::format(signed_at);
     if signed_at < now - MAX_SKEW_SECONDS {
         return Err(AuthError::new(
             AuthErrorKind::InvalidSignature,
             format!(
-                "Signature expired: {at} is now earlier than {} ({} - 15 min.)",
+                "Signature expired: {} is now earlier than {} ({} - 15 min.)",
+                at(),
                 timestamp::format(now - MAX_SKEW_SECONDS),
                 timestamp::format(now)
             ),
@@ -345,7 +347,8 @@ fn check_clock(signed_at: Seconds, now: Seconds, expires: Option<&str>) -> Resul
         return Err(AuthError::new(
             AuthErrorKind::InvalidSignature,
             format!(
-                "Signature not yet current: {at} is still later than {} ({} + 15 min.)",
+                "Signature not yet current: {} is still later than {} ({} + 15 min.)",
+                at(),
                 timestamp::format(now + MAX_SKEW_SECONDS),
                 timestamp::format(now)
             ),
@@ -357,7 +360,8 @@ fn check_clock(signed_at: Seconds, now: Seconds, expires: Option<&str>) -> Resul
             return Err(AuthError::new(
                 AuthErrorKind::InvalidSignature,
                 format!(
-                    "Signature expired: {at} is now earlier than {} ({} - {expires} sec.)",
+                    "Signature expired: {} is now earlier than {} ({} - {expires} sec.)",
+                    at(),
                     timestamp::format(now - Seconds::from(expires)),
                     timestamp::format(now)
                 ),
