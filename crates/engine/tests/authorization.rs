@@ -1232,14 +1232,19 @@ async fn policy_variables_name_the_callers_own_resources() {
         "Effect": "Allow", "Action": "dynamodb:DescribeTable",
         "Resource": "arn:aws:dynamodb:*:*:table/${aws:PrincipalTag/team}"
     }]});
-    let tabbers = principal_with(ACCOUNT, "erin", &[team_policy.clone()], &[("team", "Tab")]);
+    let tabbers = principal_with(
+        ACCOUNT,
+        "erin",
+        std::slice::from_ref(&team_policy),
+        &[("team", "Tab")],
+    );
     call(&db, &tabbers, "DescribeTable", json!({"TableName": "Tab"}))
         .await
         .unwrap();
     let others = principal_with(
         ACCOUNT,
         "finn",
-        &[team_policy.clone()],
+        std::slice::from_ref(&team_policy),
         &[("team", "Other")],
     );
     let err = call(&db, &others, "DescribeTable", json!({"TableName": "Tab"}))
