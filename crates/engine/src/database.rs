@@ -300,6 +300,10 @@ impl Database {
         operation: &str,
         body: &[u8],
     ) -> Result<Vec<u8>, DynamoError> {
+        // Another account's context, when the request runs there: one slot
+        // for every operation (a variable per arm would be kept in the
+        // future once per operation, doubling its size).
+        let routed: Option<RequestContext>;
         macro_rules! ops {
             ($($name:literal => $action:path,)*) => {
                 match operation {
@@ -313,10 +317,14 @@ impl Database {
                                 e
                             }
                         })?;
-                        let ctx = &*crate::table_refs::cross_account(ctx, operation, &input)?;
+                        routed = crate::table_refs::cross_account(ctx, operation, &input)?;
+                        let ctx = routed.as_ref().unwrap_or(ctx);
                         let input = resolved(input, ctx)?;
                         let tenant = self.tenant_async(&ctx.account_id).await?;
-                        to_json(&$action(&tenant, ctx, input).await?)
+                        // Each action's future on the heap: stored inline,
+                        // the largest of them sized this one, and deep
+                        // requests ran out of stack in debug builds.
+                        to_json(&Box::pin($action(&tenant, ctx, input)).await?)
                     })*
                     _ => Err(DynamoError::new(
                         ErrorKind::UnknownOperationException,

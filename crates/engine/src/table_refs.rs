@@ -56,14 +56,15 @@ const CROSS_ACCOUNT: &[&str] = &[
 /// reaches one account's tables: a table name without an ARN is the
 /// caller's, so a request mixing them with another account's ARNs, or
 /// naming two other accounts, is refused.
-pub fn cross_account<'c, I: NamesTables>(
-    ctx: &'c RequestContext,
+///
+/// `None`: the request runs in the caller's own context.
+pub fn cross_account<I: NamesTables>(
+    ctx: &RequestContext,
     operation: &str,
     input: &I,
-) -> Result<std::borrow::Cow<'c, RequestContext>, DynamoError> {
-    use std::borrow::Cow;
+) -> Result<Option<RequestContext>, DynamoError> {
     if ctx.authorizer.is_none() || !CROSS_ACCOUNT.contains(&operation) {
-        return Ok(Cow::Borrowed(ctx));
+        return Ok(None);
     }
     let mut accounts: Vec<&str> = Vec::new();
     for member in input.table_members() {
@@ -81,14 +82,14 @@ pub fn cross_account<'c, I: NamesTables>(
         [one] if *one != ctx.account_id && crate::arn::is_account_id(one) => {
             let mut owner = ctx.clone();
             owner.account_id = one.to_string();
-            Ok(Cow::Owned(owner))
+            Ok(Some(owner))
         }
         [_, _, ..] => Err(DynamoError::validation(format!(
             "One request can reach the tables of one account only; this {operation} names \
              tables of {} accounts",
             accounts.len()
         ))),
-        _ => Ok(Cow::Borrowed(ctx)),
+        _ => Ok(None),
     }
 }
 
