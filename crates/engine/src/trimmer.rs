@@ -1,18 +1,25 @@
 //! Stream retention: one background job per open tenant, running only
 //! while the tenant has a stream (enabled, or disabled and not yet gone).
-//! Every interval it removes the records older than the retention period
-//! (24 hours), closed shards left empty, and disabled streams with nothing
-//! left, in bounded, paced transactions. A stream whose trim keeps failing
-//! is left until the next round (and reported) so the others are trimmed.
+//! A round removes the records older than the retention period (24
+//! hours), closed shards left empty, and disabled streams with nothing
+//! left, in bounded, paced transactions. The next round is due when the
+//! oldest record left (or an empty closed shard, or a disabled stream)
+//! passes retention, and no sooner than an interval after this one; with
+//! nothing left to age the trimmer sleeps until a write appends a record
+//! (`background::wakeups`), so an idle tenant is not visited at all. A
+//! stream whose trim keeps failing is left until the next round (and
+//! reported) so the others are trimmed.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use openddb_kv::{KvError, Outcome};
+use openddb_kv::{KvError, Outcome, ReadTxn};
+use tokio::time::Instant;
 
 use crate::background::problems::Problem;
-use crate::background::{self, Attempt, Job, JobKey, Step, StepFuture};
+use crate::background::{self, Attempt, Job, JobKey, Step, StepFuture, Timed};
 use crate::streams::{self, StreamMeta};
+use crate::tenancy::scheduler::ms_to_instant;
 use crate::tenant::Tenant;
 
 /// Records removed per kv transaction, at most.
@@ -33,6 +40,7 @@ pub fn ensure(tenant: &Arc<Tenant>) {
             phase: Phase::Start,
             streams: Vec::new(),
             cutoff: 0,
+            started: Instant::now(),
         },
     );
 }
@@ -52,6 +60,8 @@ struct Trim {
     streams: Vec<StreamMeta>,
     /// Records older than this (ms) go this round.
     cutoff: u64,
+    /// When this round started.
+    started: Instant,
 }
 
 impl Job for Trim {
@@ -70,16 +80,32 @@ impl Job for Trim {
                     let mut all = background::read(&tenant.kv, |txn| streams::list(txn)).await?;
                     all.reverse();
                     self.streams = all;
-                    self.cutoff = streams::now_ms().saturating_sub(self.retention_ms);
+                    let now = streams::now_ms();
+                    self.cutoff = now.saturating_sub(self.retention_ms);
+                    self.started = Instant::now();
                     self.phase = Phase::Trim;
+                    // Records appended during the round bring the next one
+                    // forward, but not before an interval has passed.
+                    let interval_ms = self.interval.as_millis() as u64;
+                    tenant
+                        .background
+                        .wakeups
+                        .hold_off(Timed::Trim, now.saturating_add(interval_ms));
                 }
                 Phase::Trim => {}
             }
             let Some(stream) = self.streams.last().cloned() else {
-                let left = background::read(&tenant.kv, |txn| streams::list(txn)).await?;
-                tenant.set_stream_history(left.iter().any(|s| s.disabled_ms.is_some()));
+                let retention_ms = self.retention_ms;
+                let (history, next) = background::read(&tenant.kv, move |txn| {
+                    let left = streams::list(txn)?;
+                    let history = left.iter().any(|s| s.disabled_ms.is_some());
+                    Ok((history, next_trim(txn, &left, retention_ms)?))
+                })
+                .await?;
+                tenant.set_stream_history(history);
                 self.phase = Phase::Start;
-                return Ok(Step::Idle(self.interval));
+                let next = next.map(|ms| ms_to_instant(ms).max(self.started + self.interval));
+                return Ok(Step::Wait(next));
             };
             if attempt.give_up() {
                 tracing::warn!(stream = %stream.arn, error = ?attempt.last_error,
@@ -96,6 +122,35 @@ impl Job for Trim {
             Ok(Step::More)
         })
     }
+}
+
+/// When (epoch ms) something of `left` is next past retention and due to
+/// go: the first record of a shard (records are trimmed oldest first, and
+/// a shard's are in the order they were written), a closed shard with no
+/// record, a disabled stream. `None` when nothing will be (enabled streams
+/// without records). Reads one record per shard.
+fn next_trim(
+    txn: &dyn ReadTxn,
+    left: &[StreamMeta],
+    retention_ms: u64,
+) -> Result<Option<u64>, KvError> {
+    let mut oldest: Option<u64> = None;
+    let mut consider = |ms: u64| oldest = Some(oldest.map_or(ms, |o| o.min(ms)));
+    for stream in left {
+        if let Some(disabled) = stream.disabled_ms {
+            consider(disabled);
+        }
+        for shard in streams::shards(txn, stream.id)? {
+            match streams::read(txn, stream.id, shard.index, 0, 1, u64::MAX)?.first() {
+                Some(record) => consider(record.created_ms),
+                None if shard.closed => consider(shard.opened_ms),
+                None => {}
+            }
+        }
+    }
+    // Past retention once a whole millisecond older (`streams::trim`
+    // keeps what is exactly at the cutoff).
+    Ok(oldest.map(|ms| ms.saturating_add(retention_ms).saturating_add(1)))
 }
 
 /// One bounded trim step of `stream`: records removed, and whether more

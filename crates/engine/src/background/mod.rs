@@ -4,18 +4,21 @@
 //! machine the scheduler steps; each step is bounded (one short kv
 //! transaction, or a few cheap reads). Jobs live in their tenant's
 //! registry; the database's one scheduler (`crate::tenancy`) visits a
-//! tenant when a job is due. See docs/adr/0008-background-work.md.
+//! tenant when a job is due. The Time to Live sweep and the stream trim are
+//! due when the data says (`wakeups`). See docs/adr/0008-background-work.md
+//! and docs/adr/0014-tenant-cache-and-scheduler.md.
 
 pub mod problems;
 pub mod purge;
 #[cfg(test)]
 mod tests;
+pub mod wakeups;
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -24,6 +27,7 @@ use openddb_kv::{prefix_successor, KeyRange, Kv, KvError, Outcome, ReadTxn, Txn}
 use parking_lot::Mutex;
 
 use crate::tenant::Tenant;
+pub use wakeups::{Timed, Wakeups};
 
 /// What identifies a job: a job is never started twice while it runs.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -77,6 +81,11 @@ pub enum Step {
     /// (`Job::wanted`, decided under the lock `start` takes), and otherwise
     /// runs again after this long.
     Idle(Duration),
+    /// Nothing to do before this time, or (`None`) before a write or a
+    /// change brings the job forward (`Wakeups`, timed jobs only); like
+    /// `Idle`, the job stops unless it is still wanted. A job that sleeps
+    /// without a due time does not keep its tenant in the due index.
+    Wait(Option<Instant>),
     /// The job is finished.
     Done,
 }
@@ -153,9 +162,9 @@ pub struct Registry {
     pub problems: problems::Problems,
     /// A table was deleted since the purge job last looked for work.
     pub(crate) purge_pending: AtomicBool,
-    /// Whom to tell that a job became due (the scheduler), once the
-    /// tenant is published.
-    pub(crate) waker: OnceLock<crate::tenancy::Waker>,
+    /// What the tenant's storage wrapper shares with the registry: the
+    /// timed jobs' due times, writes' reports, and whom to wake.
+    pub(crate) wakeups: Arc<Wakeups>,
 }
 
 /// One job of a tenant and when it is next due.
@@ -164,7 +173,8 @@ struct Slot {
     /// `None` while a visit is stepping it (the key stays, so the job
     /// cannot be started a second time meanwhile).
     job: Option<Box<dyn Job>>,
-    due: Instant,
+    /// `None`: asleep until brought forward (`Step::Wait(None)`).
+    due: Option<Instant>,
     attempt: Attempt,
 }
 
@@ -175,9 +185,21 @@ impl Registry {
         self.jobs.lock().iter().any(|s| &s.key == key)
     }
 
-    /// When the earliest job is due, if the tenant has any.
+    /// A registry whose timed jobs writes bring forward through `wakeups`
+    /// (shared with the tenant's storage wrapper).
+    pub fn over(wakeups: Arc<Wakeups>) -> Registry {
+        Registry {
+            wakeups,
+            ..Registry::default()
+        }
+    }
+
+    /// When the earliest job is due, if the tenant has any that is not
+    /// asleep.
     pub fn next_due(&self) -> Option<Instant> {
-        self.jobs.lock().iter().map(|s| s.due).min()
+        let mut jobs = self.jobs.lock();
+        self.wakeups.fold(&mut jobs);
+        jobs.iter().filter_map(|s| s.due).min()
     }
 }
 
@@ -202,24 +224,37 @@ pub fn backoff(failures: u32) -> Duration {
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// Registers `job` with the tenant, due now, unless a job of the same key
-/// is registered already or it is not wanted, and tells the scheduler.
+/// is registered already or it is not wanted, and tells the scheduler. A
+/// timed job registered already is asked for a round as soon as its
+/// interval allows instead (what started it may have made work for it).
 /// Nothing runs here: a job is only ever stepped by a visit.
 pub fn start<J: Job>(tenant: &Arc<Tenant>, job: J) {
     let key = job.key();
     let due = Instant::now();
+    let wakeups = &tenant.background.wakeups;
     {
         let mut jobs = tenant.background.jobs.lock();
-        if jobs.iter().any(|s| s.key == key) || !job.wanted(tenant) {
+        if jobs.iter().any(|s| s.key == key) {
+            drop(jobs);
+            if let Some(timed) = Timed::of(&key) {
+                wakeups.soon(timed);
+            }
             return;
+        }
+        if !job.wanted(tenant) {
+            return;
+        }
+        if let Some(timed) = Timed::of(&key) {
+            wakeups.settled(timed, Some(Some(due)));
         }
         jobs.push(Slot {
             key,
             job: Some(Box::new(job)),
-            due,
+            due: Some(due),
             attempt: Attempt::default(),
         });
     }
-    if let Some(waker) = tenant.background.waker.get() {
+    if let Some(waker) = wakeups.waker.get() {
         waker.wake(due);
     }
 }
@@ -241,6 +276,9 @@ impl Drop for Taken<'_> {
         if let Some(key) = self.key.take() {
             tracing::error!(job = %key, "background step panicked; the job is dropped");
             self.tenant.background.jobs.lock().retain(|s| s.key != key);
+            if let Some(timed) = Timed::of(&key) {
+                self.tenant.background.wakeups.settled(timed, None);
+            }
         }
     }
 }
@@ -255,11 +293,17 @@ pub async fn visit(tenant: &Arc<Tenant>, budget: Duration) -> Option<Instant> {
     loop {
         let picked = {
             let mut jobs = tenant.background.jobs.lock();
+            tenant.background.wakeups.fold(&mut jobs);
             let now = Instant::now();
-            jobs.iter_mut()
-                .filter(|s| s.job.is_some() && s.due <= now)
+            let picked = jobs
+                .iter_mut()
+                .filter(|s| s.job.is_some() && s.due.is_some_and(|d| d <= now))
                 .min_by_key(|s| s.due)
-                .and_then(|s| Some((s.key.clone(), s.job.take()?, s.attempt.clone())))
+                .and_then(|s| Some((s.key.clone(), s.job.take()?, s.attempt.clone())));
+            if let Some(timed) = picked.as_ref().and_then(|(key, ..)| Timed::of(key)) {
+                tenant.background.wakeups.taken(timed);
+            }
+            picked
         };
         let Some((key, mut job, mut attempt)) = picked else {
             break;
@@ -278,14 +322,19 @@ pub async fn visit(tenant: &Arc<Tenant>, budget: Duration) -> Option<Instant> {
         // `wanted` here or, coming after, registers it anew.
         {
             let mut jobs = tenant.background.jobs.lock();
+            // `None`: the job goes; `Some(None)`: it sleeps.
             let due = match outcome {
                 Ok(Step::More) => {
                     attempt = Attempt::default();
-                    Some(now + pause)
+                    Some(Some(now + pause))
                 }
                 Ok(Step::Idle(wait)) => {
                     attempt = Attempt::default();
-                    job.wanted(tenant).then_some(now + wait)
+                    job.wanted(tenant).then_some(Some(now + wait))
+                }
+                Ok(Step::Wait(until)) => {
+                    attempt = Attempt::default();
+                    job.wanted(tenant).then_some(until)
                 }
                 Ok(Step::Done) => None,
                 Err(e) => {
@@ -299,7 +348,7 @@ pub async fn visit(tenant: &Arc<Tenant>, budget: Duration) -> Option<Instant> {
                             retry_in_ms = wait.as_millis() as u64, "background step keeps failing; retrying");
                     }
                     attempt.last_error = Some(e);
-                    Some(now + wait)
+                    Some(Some(now + wait))
                 }
             };
             match due {
@@ -311,6 +360,12 @@ pub async fn visit(tenant: &Arc<Tenant>, budget: Duration) -> Option<Instant> {
                     }
                 }
                 None => jobs.retain(|s| s.key != key),
+            }
+            if let Some(timed) = Timed::of(&key) {
+                let wakeups = &tenant.background.wakeups;
+                wakeups.settled(timed, due);
+                // Reports that came while the job was stepped.
+                wakeups.fold(&mut jobs);
             }
         }
         // The tenant as a whole pauses after a step, whichever job is next.

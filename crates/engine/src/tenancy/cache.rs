@@ -23,7 +23,9 @@ use tokio::sync::{oneshot, watch};
 
 use super::due::Change;
 use super::scheduler::{self, Scheduler};
+use super::watch::Watched;
 use super::Waker;
+use crate::background::{Registry, Wakeups};
 use crate::inflight::ConflictFaults;
 use crate::run::storage_error;
 use crate::sealed::{sealer_for, TokenSecret};
@@ -347,7 +349,7 @@ impl TenantCache {
     }
 
     fn load(&self, account: &str) -> Result<Tenant, DynamoError> {
-        let kv: Arc<dyn Kv> = match &self.storage {
+        let storage: Arc<dyn Kv> = match &self.storage {
             Storage::Memory(stores) => stores
                 .lock()
                 .entry(account.to_owned())
@@ -358,6 +360,13 @@ impl TenantCache {
             Storage::Fixed(kv) => kv.clone(),
         };
         let settings = self.settings.read().clone();
+        // Every write of the tenant is watched for timed work (`watch`).
+        let wakeups = Arc::new(Wakeups::default());
+        let kv = Arc::new(Watched::new(
+            storage,
+            wakeups.clone(),
+            settings.stream_settings.retention_ms,
+        ));
         let mut tenant = Tenant::load(
             kv,
             settings.faults,
@@ -368,10 +377,16 @@ impl TenantCache {
         tenant.account_id = account.to_owned();
         tenant.read_slots = settings.reads_per_tenant.max(1);
         tenant.reads = tokio::sync::Semaphore::new(tenant.read_slots);
+        tenant.background = Registry::over(wakeups);
         // What the index says now: the tenant's entry is only ever lowered
         // or replaced from here on.
-        *tenant.persisted_due.get_mut() =
-            self.scheduler.index().get(account).map_err(storage_error)?;
+        let entry = self.scheduler.index().get(account).map_err(storage_error)?;
+        *tenant.persisted_due.get_mut() = entry;
+        let timed = tenant
+            .tables()
+            .iter()
+            .any(|t| t.ttl.is_some() || t.stream.is_some());
+        tenant.background.wakeups.arming.opened(timed, entry);
         tenant.live = Some(self.live.guard(account));
         Ok(tenant)
     }
@@ -390,7 +405,7 @@ impl TenantCache {
             let mut state = self.state.lock();
             match loaded {
                 Ok(tenant) => {
-                    let _ = tenant.background.waker.set(Waker {
+                    let _ = tenant.background.wakeups.waker.set(Waker {
                         scheduler: Arc::downgrade(&self.scheduler),
                         account: account.to_owned(),
                     });
@@ -476,7 +491,7 @@ impl TenantCache {
     /// then lets the account be opened again.
     fn close(&self, account: &str, tenant: Arc<Tenant>, closing: watch::Sender<()>) {
         let due = tenant.background.next_due().map(scheduler::instant_to_ms);
-        let recorded = *tenant.persisted_due.lock();
+        let recorded = super::recorded(&tenant);
         if due != recorded {
             if let Err(e) = self
                 .scheduler

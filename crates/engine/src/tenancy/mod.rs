@@ -1,7 +1,9 @@
 //! The tenant lifecycle: a bounded cache that holds exactly one live
 //! `Tenant` per account and closes idle ones (`cache`), the one scheduler
 //! that runs every tenant's background work, open or not (`scheduler`),
-//! and the persisted index of when each tenant next has work (`due`).
+//! the persisted index of when each tenant next has work (`due`), and the
+//! watch on a tenant's storage that brings its Time to Live sweep and
+//! stream trim forward when a write makes earlier work (`watch`).
 //! See docs/adr/0014-tenant-cache-and-scheduler.md.
 
 pub mod cache;
@@ -9,6 +11,9 @@ pub mod due;
 pub mod scheduler;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod timed_tests;
+pub mod watch;
 
 use std::sync::atomic::Ordering;
 use std::sync::Weak;
@@ -58,19 +63,14 @@ pub async fn work_ahead(tenant: &Tenant) -> Result<Announced<'_>, DynamoError> {
     let _due = tenant.due_lock.lock().await;
     tenant.announced.fetch_add(1, Ordering::SeqCst);
     let announced = Announced { tenant };
-    let Some(scheduler) = tenant
-        .background
-        .waker
-        .get()
-        .and_then(|w| w.scheduler.upgrade())
-    else {
+    let wakeups = &tenant.background.wakeups;
+    let Some(scheduler) = wakeups.waker.get().and_then(|w| w.scheduler.upgrade()) else {
         return Ok(announced);
     };
     // Due at once: while the tenant is open the scheduler leaves its entry
     // to the in-memory queue, and after a crash it is visited first thing.
     let due = scheduler::now_ms();
-    let mirror = *tenant.persisted_due.lock();
-    if mirror.is_none_or(|m| m > due) {
+    if recorded(tenant).is_none_or(|m| m > due) {
         let now = scheduler
             .index()
             .change(&tenant.account_id, due::Change::Lower(due))
@@ -78,5 +78,21 @@ pub async fn work_ahead(tenant: &Tenant) -> Result<Announced<'_>, DynamoError> {
             .map_err(storage_error)?;
         *tenant.persisted_due.lock() = now;
     }
+    // The change may give the tenant a table with Time to Live or a
+    // stream: its writes may make timed work from now on, and the entry
+    // just made is early enough for them (`watch::Arming`).
+    wakeups.arming.armed_by_change();
     Ok(announced)
+}
+
+/// The tenant's entry in the persisted due index as last known: what was
+/// last read or written through the tenant, or earlier if its storage
+/// wrapper has lowered it since (`watch::Arming`).
+pub(crate) fn recorded(tenant: &Tenant) -> Option<u64> {
+    let mirror = *tenant.persisted_due.lock();
+    let lowered = tenant.background.wakeups.arming.lowered();
+    match (mirror, lowered) {
+        (Some(m), Some(l)) => Some(m.min(l)),
+        (m, l) => m.or(l),
+    }
 }

@@ -42,14 +42,30 @@ pub fn now_ms() -> u64 {
 }
 
 /// A point of the process's clock as epoch milliseconds (for the index).
+/// A future time is rounded up: recorded a millisecond early, work would
+/// be looked for before it is due (a visit for nothing, then another).
 pub fn instant_to_ms(at: Instant) -> u64 {
     let now = Instant::now();
     if at >= now {
-        now_ms().saturating_add((at - now).as_millis() as u64)
+        let ahead = (at - now).as_micros().div_ceil(1000);
+        now_ms().saturating_add(u64::try_from(ahead).unwrap_or(u64::MAX))
     } else {
         now_ms().saturating_sub((now - at).as_millis() as u64)
     }
 }
+
+/// Epoch milliseconds as a point of the process's clock (now, if past).
+/// A time beyond what the clock can hold is a century away.
+pub fn ms_to_instant(ms: u64) -> Instant {
+    let now = Instant::now();
+    let ahead = Duration::from_millis(ms.saturating_sub(now_ms()));
+    now.checked_add(ahead)
+        .or_else(|| now.checked_add(FAR))
+        .unwrap_or(now)
+}
+
+/// What `ms_to_instant` makes of a time too far away to hold.
+const FAR: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 #[derive(Default)]
 struct Queue {
@@ -272,32 +288,52 @@ impl Scheduler {
         if let Some(next) = next {
             self.schedule(&account, next);
         }
-        if let Err(e) = self.settle(&lease, next).await {
+        if let Err(e) = self.settle(&lease).await {
             tracing::warn!(account, error = %e, "cannot record a tenant's due work");
         }
     }
 
     /// Brings the tenant's persisted entry in line after a visit: lowered
     /// if its work is due sooner than the entry says, removed if it has
-    /// none (and no change that creates work is under way). An entry that
-    /// is earlier than needed is left: it costs at most one visit, and the
-    /// exact time is recorded when the tenant closes.
-    async fn settle(
-        &self,
-        tenant: &Tenant,
-        next: Option<Instant>,
-    ) -> Result<(), openddb_kv::KvError> {
+    /// none (and neither a change that creates work nor a write that may
+    /// make timed work relies on it: `Arming::disarm`). An entry that is
+    /// earlier than needed is left: it costs at most one visit, and the
+    /// exact time is recorded when the tenant closes. The tenant's due time
+    /// is read here, under the lock, so that work a write reported since
+    /// the visit ended is counted.
+    async fn settle(&self, tenant: &Tenant) -> Result<(), openddb_kv::KvError> {
         let _due = tenant.due_lock.lock().await;
-        let recorded = *tenant.persisted_due.lock();
-        let change = match next.map(instant_to_ms) {
-            Some(ms) if recorded.is_none_or(|r| ms < r) => Change::Lower(ms),
-            None if recorded.is_some() && tenant.announced.load(Ordering::SeqCst) == 0 => {
-                Change::Set(None)
+        let recorded = super::recorded(tenant);
+        let arming = &tenant.background.wakeups.arming;
+        match tenant.background.next_due().map(instant_to_ms) {
+            Some(ms) if recorded.is_none_or(|r| ms < r) => {
+                let now = self
+                    .index
+                    .change(&tenant.account_id, Change::Lower(ms))
+                    .await?;
+                *tenant.persisted_due.lock() = now;
             }
-            _ => return Ok(()),
-        };
-        let now = self.index.change(&tenant.account_id, change).await?;
-        *tenant.persisted_due.lock() = now;
+            None if recorded.is_some() && tenant.announced.load(Ordering::SeqCst) == 0 => {
+                let Some(disarmed) = arming.disarm().await else {
+                    return Ok(());
+                };
+                if tenant.background.next_due().is_some() {
+                    // A write reported work between the two looks.
+                    return Ok(());
+                }
+                let removed = self
+                    .index
+                    .change(&tenant.account_id, Change::Set(None))
+                    .await;
+                // A failed removal may have happened all the same: the
+                // tenant is taken as having no entry (the next watched
+                // write arms it again, the close records its due time).
+                *tenant.persisted_due.lock() = None;
+                disarmed.removed();
+                removed?;
+            }
+            _ => {}
+        }
         Ok(())
     }
 }

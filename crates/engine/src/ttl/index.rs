@@ -5,7 +5,7 @@
 //! resumed from its progress record when a tenant is opened); disabling
 //! removes it with the setting.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use openddb_core::value::decode_item;
 use openddb_core::Item;
@@ -116,6 +116,20 @@ fn fill_chunk(
         _ => txn.delete(&progress)?,
     }
     Ok(filled)
+}
+
+/// The first byte of every Time to Live index key.
+static ENTRY_TAG: LazyLock<u8> = LazyLock::new(|| keys::ttl_prefix(0)[0]);
+
+/// The expiry a key of the Time to Live index holds, or `None` for any
+/// other key: how the tenant's storage wrapper learns of new expiries
+/// without the write path telling it (`tenancy::watch`).
+pub fn entry_expiry(key: &[u8]) -> Option<u64> {
+    if key.first() != Some(&*ENTRY_TAG) {
+        return None;
+    }
+    let table_id = u64::from_be_bytes(key.get(1..9)?.try_into().ok()?);
+    keys::split_ttl_key(table_id, key).map(|(expiry, _)| expiry)
 }
 
 /// Removes every TTL entry of a table (TTL disabled).

@@ -60,6 +60,16 @@ pub fn due(expiry: u64, now: u64) -> bool {
     expiry < now && expiry >= now.saturating_sub(MAX_AGE_SECS)
 }
 
+/// When (epoch ms) an item expiring at `expiry` becomes due for deletion:
+/// the first whole second after it (`due`). `None` for an expiry more than
+/// five years past, never due.
+pub fn due_ms(expiry: u64) -> Option<u64> {
+    if expiry < now_secs().saturating_sub(MAX_AGE_SECS) {
+        return None;
+    }
+    Some(expiry.saturating_add(1).saturating_mul(1000))
+}
+
 #[cfg(test)]
 mod expiry_tests {
     use super::*;
@@ -101,6 +111,17 @@ mod expiry_tests {
             None
         );
         assert_eq!(expiry_of(&with(num("1")), "other"), None);
+    }
+
+    #[test]
+    fn due_times_agree_with_due() {
+        let now = now_secs();
+        let at = due_ms(now).expect("due");
+        assert_eq!(at, (now + 1) * 1000);
+        assert!(!due(now, at / 1000 - 1));
+        assert!(due(now, at / 1000));
+        assert_eq!(due_ms(now - MAX_AGE_SECS - 10), None);
+        assert_eq!(due_ms(u64::MAX), Some(u64::MAX));
     }
 
     #[test]

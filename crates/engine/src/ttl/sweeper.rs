@@ -1,10 +1,14 @@
 //! The Time to Live sweeper: one background job per open tenant, running
-//! only while one of its tables has TTL enabled. Every interval it reads
-//! each such table's TTL index for entries that are due and deletes their
-//! items through the write path (`Change::Expire`: indexes, statistics and
-//! the stream record, which names DynamoDB's TTL service), in bounded,
-//! paced transactions. An item whose deletion keeps failing on its own is
-//! left for a while (and reported) instead of holding up the others.
+//! only while one of its tables has TTL enabled. A round reads each such
+//! table's TTL index for entries that are due and deletes their items
+//! through the write path (`Change::Expire`: indexes, statistics and the
+//! stream record, which names DynamoDB's TTL service), in bounded, paced
+//! transactions. The next round is due when the earliest expiry left in
+//! the index passes, and no sooner than an interval after this one; with
+//! no expiry left the sweeper sleeps until a write indexes one
+//! (`background::wakeups`), so an idle tenant is not visited at all. An
+//! item whose deletion keeps failing on its own is left for a while (and
+//! reported) instead of holding up the others.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,20 +20,23 @@ use openddb_core::value::decode_item;
 use openddb_core::Item;
 use openddb_kv::{KeyRange, KvError, Outcome, Txn};
 
-use super::{due, expiry_of, now_secs, MAX_AGE_SECS};
+use super::{due, due_ms, expiry_of, now_secs, MAX_AGE_SECS};
 use crate::background::problems::Problem;
-use crate::background::{self, Attempt, Job, JobKey, Step, StepFuture};
+use crate::background::{self, Attempt, Job, JobKey, Step, StepFuture, Timed};
 use crate::catalog::TableMeta;
 use crate::indexing::load_meta;
 use crate::keys;
+use crate::tenancy::scheduler::{ms_to_instant, now_ms};
 use crate::tenant::Tenant;
 use crate::write::{write_in, Change};
 
 /// Items deleted per kv transaction.
 const SWEEP_BATCH: usize = 100;
 
-/// How often a sweeper looks for expired items unless configured: DynamoDB
-/// deletes within days; we aim for within a minute of expiry.
+/// How far apart a sweeper's rounds are at least unless configured (a
+/// round is due when an item expires, or an interval after the previous
+/// one if that is later): DynamoDB deletes within days; we aim for within
+/// a minute of expiry.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
 
 /// How long an item the sweeper gave up on is left alone before it is
@@ -52,6 +59,7 @@ pub fn ensure(tenant: &Arc<Tenant>) {
             phase: Phase::Start,
             round: Vec::new(),
             now: 0,
+            started: Instant::now(),
             cursor: None,
             given_up: HashMap::new(),
         },
@@ -73,6 +81,8 @@ struct Sweep {
     round: Vec<Arc<TableMeta>>,
     /// The time this round deletes up to.
     now: u64,
+    /// When this round started.
+    started: Instant,
     /// The last TTL entry of the current table this round has dealt with.
     cursor: Option<Vec<u8>>,
     /// TTL entries given up on, and when to try them again.
@@ -101,15 +111,24 @@ impl Job for Sweep {
                         tables.reverse();
                         self.round = tables;
                         self.now = now_secs();
+                        self.started = Instant::now();
                         self.cursor = None;
                         self.phase = Phase::Table(false);
+                        // Writes during the round bring the next one
+                        // forward, but not before an interval has passed.
+                        let interval_ms = self.interval.as_millis() as u64;
+                        tenant
+                            .background
+                            .wakeups
+                            .hold_off(Timed::Sweep, now_ms().saturating_add(interval_ms));
                     }
                     Phase::Table(found) => {
                         let Some(meta) = self.round.last().cloned() else {
-                            self.phase = Phase::Start;
                             let now = Instant::now();
                             self.given_up.retain(|_, retry| *retry > now);
-                            return Ok(Step::Idle(self.interval));
+                            let next = self.next_round(tenant).await?;
+                            self.phase = Phase::Start;
+                            return Ok(Step::Wait(next));
                         };
                         let range = self.due_range(&meta);
                         // The common case, nothing due, is one short read of
@@ -154,6 +173,48 @@ impl Job for Sweep {
 }
 
 impl Sweep {
+    /// When the next round is due: a whole second after the earliest
+    /// expiry in the index (leaving out the entries given up on for now),
+    /// or when an item given up on is to be tried again, and no sooner
+    /// than an interval after this round started. `None` when no item
+    /// will expire.
+    async fn next_round(&self, tenant: &Tenant) -> Result<Option<Instant>, KvError> {
+        let now = Instant::now();
+        let skip: Vec<Vec<u8>> = self.given_up.keys().cloned().collect();
+        let tables: Vec<u64> = tenant
+            .tables()
+            .iter()
+            .filter(|t| t.ttl.is_some())
+            .map(|t| t.id)
+            .collect();
+        // Entries more than five years past are never due: not looked at.
+        let oldest = now_secs().saturating_sub(MAX_AGE_SECS);
+        let earliest = background::read(&tenant.kv, move |txn| {
+            let mut earliest: Option<u64> = None;
+            for id in tables {
+                let mut range = KeyRange::prefix(&keys::ttl_prefix(id));
+                range.start = std::ops::Bound::Included(keys::ttl_from(id, oldest));
+                let first = txn
+                    .scan(&range, false, skip.len() + 1)?
+                    .into_iter()
+                    .filter(|(k, _)| !skip.contains(k))
+                    .find_map(|(k, _)| keys::split_ttl_key(id, &k).map(|(e, _)| e));
+                if let Some(expiry) = first {
+                    earliest = Some(earliest.map_or(expiry, |e| e.min(expiry)));
+                }
+            }
+            Ok(earliest)
+        })
+        .await?;
+        let by_expiry = earliest.and_then(due_ms).map(ms_to_instant);
+        let retry = self.given_up.values().min().copied();
+        let next = match (by_expiry, retry) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Ok(next.map(|at| at.max(self.started + self.interval).max(now)))
+    }
+
     /// The entries of `meta` due this round that are still to be dealt with.
     fn due_range(&self, meta: &TableMeta) -> KeyRange {
         let mut range = KeyRange::half_open(
