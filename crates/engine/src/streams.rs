@@ -50,7 +50,9 @@ pub struct StreamSettings {
     pub rollover_ms: u64,
     /// How long records (and closed shards, disabled streams) are kept.
     pub retention_ms: u64,
-    /// How often the retention task looks for what to remove.
+    /// The least time between two rounds of the retention task; a round is
+    /// due when the oldest record (or closed shard, or disabled stream)
+    /// passes retention, not every interval (ADR 0014).
     pub trim_interval_ms: u64,
 }
 
