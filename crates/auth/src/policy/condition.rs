@@ -2,9 +2,10 @@
 //! request's context keys, with IAM's rules for absent keys, `…IfExists`,
 //! and the `ForAllValues:`/`ForAnyValue:` set qualifiers.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
-use super::pattern::{arn_match, to_text, wildcard_match, PatChar, Template};
+use super::pattern::{arn_match, wildcard_match, Template};
 use super::time::parse_date_millis;
 
 /// The comparison of an operator, without negation.
@@ -138,70 +139,102 @@ impl Condition {
     /// values in the request; a key with no values is absent.
     pub fn holds<'a>(&self, lookup: &impl Fn(&str) -> Option<&'a [String]>) -> bool {
         let request = lookup(&self.key).filter(|v| !v.is_empty());
-        if self.operator.comparison == Comparison::Null {
+        let comparison = self.operator.comparison;
+        if comparison == Comparison::Null {
             // "true": the key must be absent; "false": present.
-            return self
-                .values
-                .iter()
-                .any(|v| match v.raw.to_ascii_lowercase().as_str() {
-                    "true" => request.is_none(),
-                    "false" => request.is_some(),
-                    _ => false,
-                });
+            return self.values.iter().any(|v| {
+                if v.raw.eq_ignore_ascii_case("true") {
+                    request.is_none()
+                } else if v.raw.eq_ignore_ascii_case("false") {
+                    request.is_some()
+                } else {
+                    false
+                }
+            });
         }
+        let negated = self.operator.negated;
+        let Some(values) = request else {
+            return match self.qualifier {
+                // IAM: a negated operator is true when the key is absent (a
+                // Deny on `StringNotEquals aws:SourceVpce` denies requests
+                // that come from no endpoint); a positive one is false
+                // unless `IfExists`.
+                Qualifier::Single => self.if_exists || negated,
+                // ForAllValues over no values is true: why a grant on
+                // dynamodb:LeadingKeys needs the key computed for every
+                // request (or a `Null` check beside it).
+                Qualifier::ForAllValues => true,
+                Qualifier::ForAnyValue => self.if_exists,
+            };
+        };
         // Policy values with variables resolved; a value whose variable has
         // no value in the request matches nothing.
-        let wildcards = matches!(
-            self.operator.comparison,
-            Comparison::StringLike | Comparison::ArnLike
-        );
-        let policy: Vec<Vec<PatChar>> = self
-            .values
-            .iter()
-            .filter_map(|t| t.expand(lookup, wildcards))
-            .collect();
-        let matches = |value: &str| {
-            policy
-                .iter()
-                .any(|p| compare(self.operator.comparison, value, p))
-        };
+        match comparison {
+            Comparison::StringLike => self.over_values(
+                values,
+                |t| t.pattern(lookup),
+                |p, v| wildcard_match(p, v, false),
+            ),
+            Comparison::ArnLike => self.over_values(values, |t| t.pattern(lookup), arn_match),
+            _ => self.over_values(values, |t| t.text(lookup), |p, v| compare(comparison, v, p)),
+        }
+    }
+
+    /// The qualifier applied to the request's `values`, each compared with
+    /// the policy's values as `resolve` gives them.
+    fn over_values<'t, P: ToOwned + ?Sized + 't>(
+        &'t self,
+        values: &[String],
+        resolve: impl Fn(&'t Template) -> Option<Cow<'t, P>>,
+        matches: impl Fn(&P, &str) -> bool,
+    ) -> bool {
+        if self.values.iter().all(Template::is_fixed) {
+            // Nothing to expand: the policy's values are read in place.
+            self.qualify(values, |v| {
+                self.values
+                    .iter()
+                    .filter_map(&resolve)
+                    .any(|p| matches(&p, v))
+            })
+        } else {
+            // Expanded once, not once per request value.
+            let policy: Vec<Cow<'t, P>> = self.values.iter().filter_map(&resolve).collect();
+            self.qualify(values, |v| policy.iter().any(|p| matches(p, v)))
+        }
+    }
+
+    fn qualify(&self, values: &[String], matches: impl Fn(&str) -> bool) -> bool {
         let negated = self.operator.negated;
-        match (self.qualifier, request) {
-            // IAM: a negated operator is true when the key is absent (a
-            // Deny on `StringNotEquals aws:SourceVpce` denies requests that
-            // come from no endpoint); a positive one is false unless
-            // `IfExists`.
-            (Qualifier::Single, None) => self.if_exists || negated,
+        match self.qualifier {
             // A single-valued operator on several values: true if any value
             // matches; negated, if none does.
-            (Qualifier::Single, Some(values)) => values.iter().any(|v| matches(v)) != negated,
-            // ForAllValues over no values is true: why a grant on
-            // dynamodb:LeadingKeys needs the key computed for every request
-            // (or a `Null` check beside it).
-            (Qualifier::ForAllValues, None) => true,
-            (Qualifier::ForAllValues, Some(values)) => values.iter().all(|v| matches(v) != negated),
-            (Qualifier::ForAnyValue, None) => self.if_exists,
-            (Qualifier::ForAnyValue, Some(values)) => values.iter().any(|v| matches(v) != negated),
+            Qualifier::Single => values.iter().any(|v| matches(v)) != negated,
+            Qualifier::ForAllValues => values.iter().all(|v| matches(v) != negated),
+            Qualifier::ForAnyValue => values.iter().any(|v| matches(v) != negated),
         }
     }
 }
 
-/// One request value against one policy value.
-fn compare(comparison: Comparison, value: &str, policy: &[PatChar]) -> bool {
+/// One request value against one policy value, for the operators without
+/// wildcards (`policy` is the value's text, variables replaced).
+fn compare(comparison: Comparison, value: &str, policy: &str) -> bool {
     use Comparison::*;
     match comparison {
-        StringEquals => to_text(policy) == value,
-        StringEqualsIgnoreCase => to_text(policy).to_lowercase() == value.to_lowercase(),
-        StringLike => wildcard_match(policy, &value.chars().collect::<Vec<_>>(), false),
-        ArnLike => arn_match(policy, value),
-        BinaryEquals => to_text(policy) == value,
-        Bool => to_text(policy).eq_ignore_ascii_case(value),
+        StringEquals | BinaryEquals => policy == value,
+        StringEqualsIgnoreCase => {
+            if policy.is_ascii() && value.is_ascii() {
+                policy.eq_ignore_ascii_case(value)
+            } else {
+                policy.to_lowercase() == value.to_lowercase()
+            }
+        }
+        Bool => policy.eq_ignore_ascii_case(value),
         NumericEquals
         | NumericLessThan
         | NumericLessThanEquals
         | NumericGreaterThan
         | NumericGreaterThanEquals => {
-            let (Some(v), Some(p)) = (parse_number(value), parse_number(&to_text(policy))) else {
+            let (Some(v), Some(p)) = (parse_number(value), parse_number(policy)) else {
                 return false;
             };
             ordered(comparison, v.partial_cmp(&p))
@@ -211,16 +244,14 @@ fn compare(comparison: Comparison, value: &str, policy: &[PatChar]) -> bool {
         | DateLessThanEquals
         | DateGreaterThan
         | DateGreaterThanEquals => {
-            let (Some(v), Some(p)) = (
-                parse_date_millis(value),
-                parse_date_millis(&to_text(policy)),
-            ) else {
+            let (Some(v), Some(p)) = (parse_date_millis(value), parse_date_millis(policy)) else {
                 return false;
             };
             ordered(comparison, Some(v.cmp(&p)))
         }
-        IpAddress => ip_in(value, &to_text(policy)),
-        Null => false,
+        IpAddress => ip_in(value, policy),
+        // Decided with patterns (`Condition::holds`), or not compared.
+        StringLike | ArnLike | Null => false,
     }
 }
 

@@ -68,7 +68,7 @@ fn decide(
 /// Context keys and their values, as a test writes them.
 type Pairs<'a> = &'a [(&'a str, &'a [&'a str])];
 
-fn ctx(pairs: Pairs) -> ContextKeys {
+fn ctx(pairs: Pairs) -> ContextKeys<'static> {
     let mut c = ContextKeys::new();
     for (k, v) in pairs {
         c.set(k, v.iter().map(|s| s.to_string()).collect());
@@ -954,7 +954,7 @@ fn document() -> impl Strategy<Value = String> {
         .prop_map(|(v, s)| format!(r#"{{"Version":{v},"Statement":[{}]}}"#, s.join(",")))
 }
 
-fn arbitrary_context() -> impl Strategy<Value = ContextKeys> {
+fn arbitrary_context() -> impl Strategy<Value = ContextKeys<'static>> {
     prop::collection::vec(
         (
             "[a-z]{1,5}:[A-Za-z/]{1,10}",

@@ -5,7 +5,9 @@
 
 use std::sync::Arc;
 
-use openddb_auth::policy::{evaluate, ContextKeys, Decision, Policy, PolicyCache, Request};
+use openddb_auth::policy::{
+    evaluate, ContextKeys, Decision, Policy, PolicyCache, PolicyError, Request,
+};
 
 use super::{Authorizer, Denial, Question};
 
@@ -35,12 +37,22 @@ impl PolicyAuthorizer {
     /// The parsed policy `text`; `None` if it does not parse. Stored
     /// documents were checked when stored, so this is a damaged store.
     fn parsed(&self, text: &str) -> Option<Arc<Policy>> {
-        match self.cache.get(text) {
-            Ok(policy) => Some(policy),
-            Err(e) => {
-                tracing::error!(error = %e, "a stored policy document does not parse; denying");
-                None
-            }
+        denied_if_damaged(self.cache.get(text))
+    }
+
+    /// As [`Self::parsed`], for a principal's document: found by the
+    /// address of its shared text.
+    fn parsed_shared(&self, text: &Arc<str>) -> Option<Arc<Policy>> {
+        denied_if_damaged(self.cache.get_shared(text))
+    }
+}
+
+fn denied_if_damaged(parsed: Result<Arc<Policy>, PolicyError>) -> Option<Arc<Policy>> {
+    match parsed {
+        Ok(policy) => Some(policy),
+        Err(e) => {
+            tracing::error!(error = %e, "a stored policy document does not parse; denying");
+            None
         }
     }
 }
@@ -48,19 +60,30 @@ impl PolicyAuthorizer {
 impl Authorizer for PolicyAuthorizer {
     fn decide(&self, q: &Question<'_>) -> Result<(), Denial> {
         // A document that cannot be read fails closed: the request is
-        // refused as if it denied.
-        let mut identity = Vec::with_capacity(q.principal.policies.len());
-        for text in &q.principal.policies {
-            identity.push(self.parsed(text).ok_or(Denial::IdentityDeny)?);
-        }
+        // refused as if it denied. Most users have one policy: it is
+        // evaluated from where it lies, without a list to hold it.
+        let one: Arc<Policy>;
+        let several: Vec<Arc<Policy>>;
+        let identity: &[Arc<Policy>] = match q.principal.policies.as_slice() {
+            [] => &[],
+            [text] => {
+                one = self.parsed_shared(text).ok_or(Denial::IdentityDeny)?;
+                std::slice::from_ref(&one)
+            }
+            texts => {
+                several = texts
+                    .iter()
+                    .map(|text| self.parsed_shared(text))
+                    .collect::<Option<_>>()
+                    .ok_or(Denial::IdentityDeny)?;
+                &several
+            }
+        };
         let resource_policy = match q.resource_policy {
             Some(text) => Some(self.parsed(text).ok_or(Denial::ResourceDeny)?),
             None => None,
         };
-        let mut context = ContextKeys::new();
-        for (key, values) in q.context {
-            context.set(key, values.clone());
-        }
+        let context = ContextKeys::lent(q.context);
         let request = Request {
             principal: q.principal,
             action: q.action,
@@ -68,7 +91,7 @@ impl Authorizer for PolicyAuthorizer {
             context: &context,
         };
         let decision = evaluate(
-            &identity,
+            identity,
             resource_policy.as_deref(),
             q.resource_account,
             &request,
@@ -79,7 +102,7 @@ impl Authorizer for PolicyAuthorizer {
         // Which policy refused, for DynamoDB's wording: the identity
         // policies on their own tell a deny of theirs, and whether they
         // allow at all.
-        let identity_alone = evaluate(&identity, None, &q.principal.account_id, &request);
+        let identity_alone = evaluate(identity, None, &q.principal.account_id, &request);
         Err(match (decision, identity_alone) {
             (Decision::ExplicitDeny, Decision::ExplicitDeny) => Denial::IdentityDeny,
             (Decision::ExplicitDeny, _) => Denial::ResourceDeny,

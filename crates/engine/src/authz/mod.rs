@@ -115,15 +115,15 @@ impl Access {
     /// Multivalued keys keep their values sorted; a key that does not
     /// apply is absent.
     pub fn context(&self, ctx: &RequestContext) -> Vec<(&'static str, Vec<String>)> {
-        let mut out = vec![
-            ("aws:RequestedRegion", vec![ctx.region.clone()]),
-            (
-                "aws:SecureTransport",
-                vec![ctx.secure_transport.to_string()],
-            ),
-        ];
+        // At most nine keys: one allocation for the list.
+        let mut out = Vec::with_capacity(9);
+        out.push(("aws:RequestedRegion", vec![ctx.region.clone()]));
+        out.push((
+            "aws:SecureTransport",
+            vec![ctx.secure_transport.to_string()],
+        ));
         if let Some(keys) = &self.leading_keys {
-            let values = match keys {
+            let values: Vec<String> = match keys {
                 LeadingKeys::Known(set) => set.iter().cloned().collect(),
                 LeadingKeys::Every => vec![every_partition().to_string()],
             };
@@ -135,27 +135,23 @@ impl Access {
         if let Some(a) = &self.attributes {
             out.push(("dynamodb:Attributes", a.iter().cloned().collect()));
         }
-        let single = [
-            ("dynamodb:Select", self.select.clone()),
-            ("dynamodb:ReturnValues", self.return_values.clone()),
-            (
-                "dynamodb:ReturnConsumedCapacity",
-                self.return_consumed_capacity.clone(),
-            ),
-            (
-                "dynamodb:EnclosingOperation",
-                self.enclosing_operation.map(str::to_string),
-            ),
-            (
-                "dynamodb:FullTableScan",
-                self.full_table_scan.map(|b| b.to_string()),
-            ),
-        ];
-        for (key, value) in single {
+        let mut single = |key: &'static str, value: Option<&str>| {
             if let Some(v) = value {
-                out.push((key, vec![v]));
+                out.push((key, vec![v.to_string()]));
             }
-        }
+        };
+        single("dynamodb:Select", self.select.as_deref());
+        single("dynamodb:ReturnValues", self.return_values.as_deref());
+        single(
+            "dynamodb:ReturnConsumedCapacity",
+            self.return_consumed_capacity.as_deref(),
+        );
+        single("dynamodb:EnclosingOperation", self.enclosing_operation);
+        single(
+            "dynamodb:FullTableScan",
+            self.full_table_scan
+                .map(|b| if b { "true" } else { "false" }),
+        );
         out
     }
 }
