@@ -85,11 +85,6 @@ fn caller_arn(ctx: &RequestContext) -> String {
     }
 }
 
-/// Whether `s` is an account id: 12 digits.
-pub fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
-}
-
 /// What a table name member names: a table of the caller's, by name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TableRef {

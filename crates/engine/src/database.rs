@@ -284,11 +284,7 @@ impl Database {
     ) -> Result<Option<String>, DynamoError> {
         let tenant = self.tenant_async(account_id).await?;
         let resource = crate::authz::Resource::Arn(resource_arn.to_string());
-        Ok(crate::authz::governing_policy(
-            &tenant,
-            &resource,
-            resource_arn,
-        ))
+        Ok(crate::authz::governing_policy(&tenant, &resource))
     }
 
     /// Runs one wire-protocol action: `operation` is the name after

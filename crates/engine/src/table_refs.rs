@@ -79,7 +79,7 @@ pub fn cross_account<I: NamesTables>(
         }
     }
     match accounts.as_slice() {
-        [one] if *one != ctx.account_id && crate::arn::is_account_id(one) => {
+        [one] if *one != ctx.account_id && openddb_auth::is_account_id(one) => {
             let mut owner = ctx.clone();
             owner.account_id = one.to_string();
             Ok(Some(owner))

@@ -119,11 +119,10 @@ pub async fn serve_with(
     run(
         db,
         listener,
-        limits,
-        None,
-        Authentication::Off,
-        None,
-        None,
+        Options {
+            limits,
+            ..Options::default()
+        },
         shutdown,
     )
     .await
@@ -142,11 +141,11 @@ pub async fn serve_tls(
     run(
         db,
         listener,
-        limits,
-        Some(tls),
-        Authentication::Off,
-        None,
-        None,
+        Options {
+            limits,
+            tls: Some(tls),
+            ..Options::default()
+        },
         shutdown,
     )
     .await
@@ -162,7 +161,17 @@ pub async fn serve_with_auth(
     auth: Authentication,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    run(db, listener, limits, None, auth, None, None, shutdown).await
+    run(
+        db,
+        listener,
+        Options {
+            limits,
+            auth,
+            ..Options::default()
+        },
+        shutdown,
+    )
+    .await
 }
 
 /// The general form: plain HTTP or TLS, with any authentication.
@@ -175,7 +184,19 @@ pub async fn serve_configured(
     admin: Option<AdminApi>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    run(db, listener, limits, tls, auth, None, admin, shutdown).await
+    run(
+        db,
+        listener,
+        Options {
+            limits,
+            tls,
+            auth,
+            admin,
+            ..Options::default()
+        },
+        shutdown,
+    )
+    .await
 }
 
 /// [`serve_with`], with the admin HTTP API (`/_openddb/admin/v1/…`) when
@@ -190,11 +211,11 @@ pub async fn serve_with_admin(
     run(
         db,
         listener,
-        limits,
-        None,
-        Authentication::Off,
-        None,
-        admin,
+        Options {
+            limits,
+            admin,
+            ..Options::default()
+        },
         shutdown,
     )
     .await
@@ -212,29 +233,40 @@ pub async fn serve_with_hook(
     run(
         db,
         listener,
-        limits,
-        None,
-        Authentication::Off,
-        Some(hook),
-        None,
+        Options {
+            limits,
+            hook: Some(hook),
+            ..Options::default()
+        },
         shutdown,
     )
     .await
 }
 
-// Every public `serve*` form is this with some parts left out; a struct
-// of options is the next step if the list grows again.
-#[allow(clippy::too_many_arguments)]
-async fn run(
-    db: Arc<Database>,
-    listener: TcpListener,
+/// What a server is made of besides its database and listener; every
+/// public `serve*` form fills in some of it.
+#[derive(Default)]
+struct Options {
     limits: Limits,
     tls: Option<Tls>,
     auth: Authentication,
     hook: Option<DispatchHook>,
     admin: Option<AdminApi>,
+}
+
+async fn run(
+    db: Arc<Database>,
+    listener: TcpListener,
+    options: Options,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    let Options {
+        limits,
+        tls,
+        auth,
+        hook,
+        admin,
+    } = options;
     let mut http = http1::Builder::new();
     http.keep_alive(true)
         .timer(TokioTimer::new())

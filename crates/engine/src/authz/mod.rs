@@ -258,7 +258,7 @@ pub fn authorize(
     for access in accesses() {
         let resource = access.resource.arn(&ctx.region, &ctx.account_id);
         let context = access.context(ctx);
-        let policy = governing_policy(tenant, &access.resource, &resource);
+        let policy = governing_policy(tenant, &access.resource);
         let question = Question {
             principal,
             action: access.action,
@@ -278,12 +278,13 @@ pub fn authorize(
 /// a table's own, which also governs its indexes, or its current stream's.
 /// Copied out of the catalog: a policy is rare and small, and the copy
 /// lets the catalog change while the request is evaluated.
-pub(crate) fn governing_policy(tenant: &Tenant, resource: &Resource, arn: &str) -> Option<String> {
+pub(crate) fn governing_policy(tenant: &Tenant, resource: &Resource) -> Option<String> {
     let (table, stream_label) = match resource {
         Resource::Table { name, .. } => (name.as_str(), None),
         Resource::Stream { table, label } => (table.as_str(), Some(label.as_str())),
         Resource::Arn(text) => {
-            let rest = text.splitn(6, ':').nth(5)?.strip_prefix("table/")?;
+            let arn = crate::arn::Arn::parse(text).filter(|a| a.service == "dynamodb")?;
+            let rest = arn.resource.strip_prefix("table/")?;
             let mut parts = rest.split('/');
             let table = parts.next()?;
             match (parts.next(), parts.next()) {
@@ -301,8 +302,7 @@ pub(crate) fn governing_policy(tenant: &Tenant, resource: &Resource, arn: &str) 
             let policy = meta.stream_policy(&current.arn)?;
             // The stream named is the table's current one: the same label
             // (stored ARNs keep the region they were made in).
-            (current.arn.rsplit('/').next() == Some(label) && arn.ends_with(label))
-                .then(|| policy.document.clone())
+            (current.arn.rsplit('/').next() == Some(label)).then(|| policy.document.clone())
         }
     }
 }
