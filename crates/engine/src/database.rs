@@ -35,8 +35,13 @@ pub enum StorageConfig {
 /// the region from the request's credential scope (used in ARNs).
 #[derive(Clone)]
 pub struct RequestContext {
-    /// The tenant: every account is its own isolated DynamoDB.
+    /// The account: the one ARNs name, and the tenant unless `database`
+    /// names another.
     pub account_id: String,
+    /// The database (tenant keyspace) the request runs in when it is not
+    /// the account's own: DynamoDB Local's per-access-key-and-region or
+    /// shared databases (`--tenancy`). `None`: the account's.
+    pub database: Option<String>,
     /// The access key the request was signed with.
     pub access_key_id: String,
     pub region: String,
@@ -54,6 +59,7 @@ impl std::fmt::Debug for RequestContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RequestContext")
             .field("account_id", &self.account_id)
+            .field("database", &self.database)
             .field("access_key_id", &self.access_key_id)
             .field("region", &self.region)
             .field("principal", &self.principal.as_ref().map(|p| &p.arn))
@@ -63,10 +69,18 @@ impl std::fmt::Debug for RequestContext {
     }
 }
 
+impl RequestContext {
+    /// The tenant the request runs in: `database`, or the account's own.
+    pub fn tenant_id(&self) -> &str {
+        self.database.as_deref().unwrap_or(&self.account_id)
+    }
+}
+
 impl Default for RequestContext {
     fn default() -> Self {
         RequestContext {
             account_id: "000000000000".into(),
+            database: None,
             access_key_id: String::new(),
             region: "us-east-1".into(),
             principal: None,
@@ -164,6 +178,7 @@ impl Database {
             ttl_sweep_interval: crate::ttl::sweeper::DEFAULT_INTERVAL,
             token_secret,
             reads_per_tenant: limits.reads_per_tenant,
+            transient_delay: None,
         };
         let scheduler = Scheduler::new(DueIndex::new(index));
         let tenants = TenantCache::new(storage, settings, limits.max_open_tenants, scheduler);
@@ -211,6 +226,15 @@ impl Database {
     /// before the first request.
     pub fn with_ttl_sweep_interval(self, interval: std::time::Duration) -> Database {
         self.tenants.settings.write().ttl_sweep_interval = interval;
+        self
+    }
+
+    /// Tables and global secondary indexes stay CREATING, UPDATING or
+    /// DELETING for `delay` after each change, as in DynamoDB, instead of
+    /// changing at once (DynamoDB Local's `-delayTransientStatuses`; see
+    /// `transient.rs`). Set before the first request.
+    pub fn with_transient_status_delay(self, delay: std::time::Duration) -> Database {
+        self.tenants.settings.write().transient_delay = Some(delay);
         self
     }
 
@@ -316,7 +340,7 @@ impl Database {
                         routed = crate::table_refs::cross_account(ctx, operation, &input)?;
                         let ctx = routed.as_ref().unwrap_or(ctx);
                         let input = resolved(input, ctx)?;
-                        let tenant = self.tenant_async(&ctx.account_id).await?;
+                        let tenant = self.tenant_async(ctx.tenant_id()).await?;
                         // Each action's future on the heap: stored inline,
                         // the largest of them sized this one, and deep
                         // requests ran out of stack in debug builds.
@@ -401,7 +425,7 @@ macro_rules! embedded_api {
                 pub async fn $method(&self, input: $input) -> Result<$output, DynamoError> {
                     let ctx = &self.default_context;
                     let input = resolved(input, ctx)?;
-                    let tenant = self.tenant_async(&ctx.account_id).await?;
+                    let tenant = self.tenant_async(ctx.tenant_id()).await?;
                     actions::$action::run(&tenant, ctx, input).await
                 }
             )*
@@ -411,7 +435,7 @@ macro_rules! embedded_api {
             $(
                 $(#[$m])*
                 pub async fn $method(&self, input: $input) -> Result<$output, DynamoError> {
-                    let tenant = self.db.tenant_async(&self.ctx.account_id).await?;
+                    let tenant = self.db.tenant_async(self.ctx.tenant_id()).await?;
                     actions::$action::run(&tenant, &self.ctx, input).await
                 }
             )*

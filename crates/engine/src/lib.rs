@@ -24,6 +24,7 @@ mod table_refs;
 mod tenancy;
 mod tenant;
 mod tokens;
+mod transient;
 mod trimmer;
 mod ttl;
 mod write;

@@ -140,11 +140,11 @@ pub fn resolve(
     let segments: Vec<&str> = rest.split('/').collect();
     match segments.as_slice() {
         [name] if !name.is_empty() => tenant
-            .table(name)
+            .catalog_table(name)
             .map(Target::Table)
             .ok_or_else(|| crate::actions::describe_table::not_found(name)),
         [name, "stream", label] if !name.is_empty() && !label.is_empty() => {
-            let Some(table) = tenant.table(name) else {
+            let Some(table) = tenant.catalog_table(name) else {
                 return Err(match lookup {
                     Lookup::Read => policy_not_found(arn),
                     Lookup::Change => crate::actions::describe_table::not_found(name),

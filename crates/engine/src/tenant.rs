@@ -53,6 +53,8 @@ pub struct Tenant {
     pub(crate) announced: std::sync::atomic::AtomicUsize,
     /// Counts this tenant among the live ones of its account.
     pub(crate) live: Option<crate::tenancy::cache::LiveGuard>,
+    /// Transient statuses held for a while (`--delay-transient-statuses`).
+    pub(crate) transient: Option<crate::transient::Transient>,
 }
 
 /// Storage reads one tenant runs at once unless configured.
@@ -103,6 +105,7 @@ impl Tenant {
             due_lock: Default::default(),
             announced: Default::default(),
             live: None,
+            transient: None,
             tables: RwLock::new(tables),
             inflight: InFlight::new(),
             faults,
@@ -127,8 +130,36 @@ impl Tenant {
             .store(present, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// The table, if requests can use it: one still CREATING (in a
+    /// transient window, `transient.rs`) is not found yet.
     pub fn table(&self, name: &str) -> Option<Arc<TableMeta>> {
+        let meta = self.tables.read().get(name).cloned()?;
+        match &self.transient {
+            Some(t) if t.is_creating(name, meta.id) => None,
+            _ => Some(meta),
+        }
+    }
+
+    /// The table whatever its transient status: for the control plane,
+    /// which describes a CREATING table and refuses to change it.
+    pub fn catalog_table(&self, name: &str) -> Option<Arc<TableMeta>> {
         self.tables.read().get(name).cloned()
+    }
+
+    /// Refuses a change to a table in a transient window (`id` `None`:
+    /// the name of a table being deleted).
+    pub fn check_not_transient(&self, name: &str, id: Option<u64>) -> Result<(), DynamoError> {
+        match self.transient.as_ref().and_then(|t| t.status(name, id)) {
+            Some(status) => Err(crate::transient::in_use(name, &status)),
+            None => Ok(()),
+        }
+    }
+
+    /// `description` of table `id` as its transient window shows it.
+    pub fn overlay(&self, id: u64, description: &mut openddb_core::api::TableDescription) {
+        if let Some(t) = &self.transient {
+            t.overlay(id, description);
+        }
     }
 
     /// The table, or DynamoDB's ResourceNotFoundException for item actions.

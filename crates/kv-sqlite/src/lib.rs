@@ -24,6 +24,7 @@
 
 mod file;
 mod layout;
+mod optimize;
 mod pool;
 mod read;
 mod sql;
@@ -39,9 +40,10 @@ use openddb_kv::{DoneFn, Kv, KvError, ReadHandle, WriteFn};
 
 pub use file::writer_overlaps;
 pub use layout::tenant_file;
+pub use optimize::{optimize_files, OptimizeReport};
 pub use tenants::{
     default_max_open_tenants, fds_per_open_tenant, nofile_limit, valid_tenant_id, SqliteTenants,
-    FORMAT_LINE, TOKEN_SECRET_BYTES, TOKEN_SECRET_FILE,
+    FORMAT_LINE, MAX_TENANT_ID, TOKEN_SECRET_BYTES, TOKEN_SECRET_FILE,
 };
 
 use file::{Shared, TenantFile};

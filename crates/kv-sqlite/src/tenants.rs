@@ -52,10 +52,15 @@ pub const TOKEN_SECRET_FILE: &str = "token-secret";
 /// How long the secret is.
 pub const TOKEN_SECRET_BYTES: usize = 32;
 
-/// Whether `id` can name a tenant: 1 to 64 characters of `[A-Za-z0-9_-]`,
-/// so it is always a plain, portable file name.
+/// The longest tenant id: room for DynamoDB Local-style databases named
+/// `<access key id>_<region>` (an access key id has at most 128
+/// characters), and still a file name every file system takes.
+pub const MAX_TENANT_ID: usize = 160;
+
+/// Whether `id` can name a tenant: 1 to [`MAX_TENANT_ID`] characters of
+/// `[A-Za-z0-9_-]`, so it is always a plain, portable file name.
 pub fn valid_tenant_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
+    (1..=MAX_TENANT_ID).contains(&id.len())
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
@@ -219,7 +224,7 @@ impl SqliteTenants {
     pub fn tenant(&self, account_id: &str) -> Result<Arc<SqliteKv>, KvError> {
         if !valid_tenant_id(account_id) {
             return Err(KvError::Fatal(format!(
-                "invalid tenant id {account_id:?}: expected 1 to 64 characters of [A-Za-z0-9_-]"
+                "invalid tenant id {account_id:?}: expected 1 to {MAX_TENANT_ID} characters of [A-Za-z0-9_-]"
             )));
         }
         loop {

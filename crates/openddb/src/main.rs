@@ -1,9 +1,13 @@
 //! The `openddb` command: serves the DynamoDB API over HTTP until SIGINT or
 //! SIGTERM, then finishes the requests in flight and exits; `openddb admin`
-//! manages the credential store.
+//! manages the credential store; `openddb health` asks a running server
+//! whether it is up. DynamoDB Local's command line is taken too
+//! (`ddblocal.rs`).
 #![forbid(unsafe_code)]
 
 mod admin;
+mod ddblocal;
+mod health;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -15,7 +19,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use openddb::auth::store::{AdminToken, Store, ADMIN_TOKEN_FILE};
 use openddb::auth::{keys_file, AuthMode, KeyLookup};
-use openddb::server::{self, AdminApi, Authentication, Limits, ServerConfig};
+use openddb::server::{self, AdminApi, Authentication, Cors, Limits, ServerConfig, Tenancy};
 use openddb::{Database, StorageConfig, StorageLimits};
 use tracing_subscriber::EnvFilter;
 
@@ -35,9 +39,12 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the DynamoDB API over HTTP (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage the credential store: accounts, users, keys, policies.
     Admin(admin::AdminArgs),
+    /// Exit 0 if a server answers `GET /` with 200 (a container's health
+    /// check), 1 otherwise.
+    Health(health::HealthArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -100,10 +107,56 @@ struct ServeArgs {
     /// documents)}; read once at start (see docs/security.md).
     #[arg(long, value_name = "FILE")]
     auth_keys_file: Option<PathBuf>,
+    /// Which database a request runs in: `account`, its account's (the
+    /// verified key's, or with --auth off a 12-digit access key id, else
+    /// 000000000000); `key-region`, one per access key id and region, as
+    /// DynamoDB Local without -sharedDb (access key ids must be letters
+    /// and digits); `shared`, one for every client, as DynamoDB Local's
+    /// -sharedDb. DynamoDB Local's command line defaults to key-region.
+    #[arg(long, value_enum, default_value_t = TenancyArg::Account)]
+    tenancy: TenancyArg,
+    /// Browser origins allowed to read answers: `*` for any, or a
+    /// comma-separated list (e.g. http://localhost:3000).
+    #[arg(long, value_name = "ORIGINS", default_value = "*", value_parser = Cors::parse)]
+    cors: Cors,
+    /// Tables and global secondary indexes pass through CREATING,
+    /// UPDATING and DELETING for --transient-status-seconds, as in
+    /// DynamoDB, instead of changing at once (DynamoDB Local's
+    /// -delayTransientStatuses).
+    #[arg(long)]
+    delay_transient_statuses: bool,
+    /// With --delay-transient-statuses: how long each transient status
+    /// lasts.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0, value_parser = parse_interval, requires = "delay_transient_statuses")]
+    transient_status_seconds: f64,
+    /// Compact and optimize every database file of --data-dir before
+    /// serving (DynamoDB Local's -optimizeDbBeforeStartup).
+    #[arg(long, conflicts_with = "in_memory")]
+    optimize_db_before_startup: bool,
+    /// Started with DynamoDB Local's command line (set by it).
+    #[arg(long, hide = true)]
+    ddblocal_banner: bool,
     #[command(flatten)]
     limits: LimitArgs,
     #[command(flatten)]
     tls: TlsArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TenancyArg {
+    Account,
+    KeyRegion,
+    Shared,
+}
+
+impl From<TenancyArg> for Tenancy {
+    fn from(t: TenancyArg) -> Tenancy {
+        match t {
+            TenancyArg::Account => Tenancy::Account,
+            TenancyArg::KeyRegion => Tenancy::KeyRegion,
+            TenancyArg::Shared => Tenancy::Shared,
+        }
+    }
 }
 
 /// HTTPS instead of plain HTTP (the default). A TLS server answers only
@@ -353,10 +406,33 @@ fn parse_interval(s: &str) -> Result<f64, String> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match ddblocal::parse(argv.clone()) {
+        ddblocal::Parsed::Native => Cli::parse_from(argv),
+        ddblocal::Parsed::Serve(args) => Cli::parse_from(args),
+        ddblocal::Parsed::Help => {
+            println!("{}", ddblocal::usage());
+            return ExitCode::SUCCESS;
+        }
+        ddblocal::Parsed::Version => {
+            println!("openddb {}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
+        ddblocal::Parsed::Error {
+            message,
+            with_usage,
+        } => {
+            eprintln!("{message}");
+            if with_usage {
+                eprintln!("{}", ddblocal::usage());
+            }
+            return ExitCode::FAILURE;
+        }
+    };
     let args = match cli.command {
-        Some(Command::Serve(args)) => args,
+        Some(Command::Serve(args)) => *args,
         Some(Command::Admin(args)) => return admin::run(args),
+        Some(Command::Health(args)) => return health::run(&args),
         None => cli.serve,
     };
     init_logging(&args.log_level);
@@ -402,6 +478,14 @@ fn init_logging(level: &str) {
 async fn run(args: ServeArgs) -> Result<(), String> {
     // Before the database and the port: a bad certificate stops start-up.
     let tls = args.tls.load()?;
+    let tenancy = Tenancy::from(args.tenancy);
+    if args.auth == Auth::Iam && tenancy != Tenancy::Account {
+        return Err(
+            "--auth iam decides by account: it needs --tenancy account (policies name \
+             accounts' resources, which per-key or shared databases are not)"
+                .to_owned(),
+        );
+    }
     let storage = if args.in_memory {
         StorageConfig::InMemory
     } else {
@@ -409,10 +493,16 @@ async fn run(args: ServeArgs) -> Result<(), String> {
             .map_err(|err| format!("cannot create {}: {err}", args.data_dir.display()))?;
         StorageConfig::Directory(args.data_dir.clone())
     };
-    let db = Database::open_with_limits(storage, args.limits.storage())
+    if args.optimize_db_before_startup {
+        optimize(&args.data_dir)?;
+    }
+    let mut db = Database::open_with_limits(storage, args.limits.storage())
         .map_err(|err| format!("cannot open the database: {err}"))?
         .with_transaction_conflicts(args.fault_transaction_conflicts)
         .with_ttl_sweep_interval(std::time::Duration::from_secs_f64(args.ttl_sweep_interval));
+    if args.delay_transient_statuses {
+        db = db.with_transient_status_delay(Duration::from_secs_f64(args.transient_status_seconds));
+    }
     if args.fault_transaction_conflicts > 0.0 {
         tracing::warn!(
             share = args.fault_transaction_conflicts,
@@ -426,7 +516,7 @@ async fn run(args: ServeArgs) -> Result<(), String> {
     let admin = admin_api(&args, store)?;
 
     let config = ServerConfig {
-        host: args.host,
+        host: args.host.clone(),
         port: args.port,
         limits: args.limits.server(),
         auth,
@@ -437,6 +527,7 @@ async fn run(args: ServeArgs) -> Result<(), String> {
     let address = listener
         .local_addr()
         .map_err(|err| format!("cannot read the bound address: {err}"))?;
+    banner(&args, address);
     // Printed whatever the log filter: scripts and tests read the port here.
     eprintln!("openddb listening on {address}");
     if let Some(tls) = &tls {
@@ -452,18 +543,85 @@ async fn run(args: ServeArgs) -> Result<(), String> {
     };
     tracing::info!(%address, data = %where_, "serving the DynamoDB API");
 
-    server::serve_configured(
-        Arc::new(db),
-        listener,
-        config.limits,
+    let options = server::ServeOptions {
+        limits: config.limits,
         tls,
-        config.auth,
+        auth: config.auth,
+        tenancy,
+        cors: args.cors.clone(),
         admin,
-        shutdown_signal(),
-    )
-    .await
-    .map_err(|err| format!("server failed: {err}"))?;
+        hook: None,
+    };
+    server::serve_configured(Arc::new(db), listener, options, shutdown_signal())
+        .await
+        .map_err(|err| format!("server failed: {err}"))?;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// DynamoDB Local's start-up banner, in its words where they apply: the
+/// port, the mode, where data lives and which databases clients get.
+fn banner(args: &ServeArgs, address: std::net::SocketAddr) {
+    let db_path = if args.in_memory {
+        "null".to_owned()
+    } else {
+        std::fs::canonicalize(&args.data_dir)
+            .unwrap_or_else(|_| args.data_dir.clone())
+            .display()
+            .to_string()
+    };
+    let tenancy = match args.tenancy {
+        TenancyArg::Account => "account (one database per account)",
+        TenancyArg::KeyRegion => {
+            "key-region (one database per access key id and region; use the same \
+             credentials and region in every client, or -sharedDb)"
+        }
+        TenancyArg::Shared => "shared (one database for every client)",
+    };
+    let cors = match &args.cors {
+        Cors::Any => "*".to_owned(),
+        Cors::Only(list) => list.join(","),
+    };
+    // Started with DynamoDB Local's command line, its first line word for
+    // word: scripts and test containers wait for it.
+    let title = if args.ddblocal_banner {
+        "DynamoDB Local"
+    } else {
+        "openddb"
+    };
+    eprintln!(
+        "Initializing {title} with the following configuration:\n\
+         Port:\t{port}\n\
+         InMemory:\t{in_memory}\n\
+         Version:\topenddb {version}\n\
+         DbPath:\t{db_path}\n\
+         SharedDb:\t{shared}\n\
+         Tenancy:\t{tenancy}\n\
+         shouldDelayTransientStatuses:\t{delay}\n\
+         CorsParams:\t{cors}\n\
+         Auth:\t{auth:?}",
+        port = address.port(),
+        in_memory = args.in_memory,
+        version = env!("CARGO_PKG_VERSION"),
+        shared = args.tenancy == TenancyArg::Shared,
+        delay = args.delay_transient_statuses,
+        auth = args.auth,
+    );
+}
+
+/// `--optimize-db-before-startup`: every database file compacted and its
+/// query planner statistics refreshed, before anything else opens them.
+fn optimize(data_dir: &std::path::Path) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    let report = openddb_kv_sqlite::optimize_files(data_dir)
+        .map_err(|err| format!("cannot optimize the database files: {err}"))?;
+    tracing::info!(
+        files = report.files,
+        bytes_before = report.bytes_before,
+        bytes_after = report.bytes_after,
+        millis = started.elapsed().as_millis() as u64,
+        "optimized the database files"
+    );
     Ok(())
 }
 

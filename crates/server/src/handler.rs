@@ -15,11 +15,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use hyper::body::Incoming;
-use hyper::header::{
-    HeaderMap, HeaderValue, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
-    ACCESS_CONTROL_MAX_AGE, ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD,
-    CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE,
-};
+use hyper::header::{HeaderMap, HeaderValue, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 use openddb_core::{DynamoError, ErrorKind};
 use openddb_engine::{Database, RequestContext};
@@ -41,6 +37,12 @@ pub(crate) struct State {
     pub db: Arc<Database>,
     pub admission: Admission,
     pub auth: Authenticator,
+    /// Which database each request runs in.
+    pub tenancy: crate::Tenancy,
+    /// Says in the log which database a new key and region landed in.
+    pub announcer: crate::tenancy::Announcer,
+    /// Which browser origins may read answers.
+    pub cors: crate::Cors,
     /// Test-only: called with the operation just before the engine runs it.
     pub hook: Option<DispatchHook>,
     /// The admin API, when the server has an admin token.
@@ -59,7 +61,7 @@ pub(crate) async fn handle(
     if parts.uri.path().starts_with(crate::admin::PREFIX) {
         return crate::admin::handle(&state, &parts, body, meta, started).await;
     }
-    let (response, operation) = match parts.method {
+    let (response, (operation, database)) = match parts.method {
         Method::POST if state.admission.request_free() => {
             let (path, query) = (parts.uri.path(), parts.uri.query());
             post(
@@ -74,14 +76,18 @@ pub(crate) async fn handle(
             )
             .await
         }
-        Method::POST => (response::throttled(meta, answer_type(&parts.headers)), ""),
-        Method::GET => (health(meta), ""),
-        Method::OPTIONS if meta.cors => (preflight(&parts.headers, meta), ""),
-        _ => (response::not_found(meta), ""),
+        Method::POST => (
+            response::throttled(meta, answer_type(&parts.headers)),
+            NOT_RUN,
+        ),
+        Method::GET => (health(meta), NOT_RUN),
+        Method::OPTIONS if meta.cors => (preflight(&parts.headers, meta), NOT_RUN),
+        _ => (response::not_found(meta), NOT_RUN),
     };
     tracing::debug!(
         method = %parts.method,
         operation,
+        database = database.as_deref().unwrap_or(""),
         request_id = %meta.request_id,
         status = response.status().as_u16(),
         micros = started.elapsed().as_micros() as u64,
@@ -95,7 +101,14 @@ pub(crate) fn answer_type(headers: &HeaderMap) -> JsonType {
     JsonType::from_request(headers.get(CONTENT_TYPE)).unwrap_or(JsonType::Json)
 }
 
-/// `POST` is the API. Returns the answer and, for the log, the operation.
+/// For the log: the operation a request named, and the database it ran in
+/// (`None` if it reached no database).
+type Ran<'h> = (&'h str, Option<String>);
+
+/// What the log says of a request that named no operation.
+const NOT_RUN: Ran<'static> = ("", None);
+
+/// `POST` is the API. Returns the answer and, for the log, what ran where.
 // The request's parts as hyper hands them over; bundling them would only
 // rename them.
 #[allow(clippy::too_many_arguments)]
@@ -108,7 +121,7 @@ async fn post<'h>(
     meta: Meta,
     arrived: Instant,
     secure: bool,
-) -> (Response<Body>, &'h str) {
+) -> (Response<Body>, Ran<'h>) {
     let admission = &state.admission;
     let deadline = tokio::time::Instant::from_std(arrived + admission.limits.body_read_timeout);
     let content_length = headers
@@ -116,7 +129,7 @@ async fn post<'h>(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if content_length.is_some_and(|len| len > MAX_REQUEST_BYTES as u64) {
-        return (response::too_large(meta), "");
+        return (response::too_large(meta), NOT_RUN);
     }
 
     // Any body must be JSON by content type; an empty one may say anything.
@@ -125,8 +138,8 @@ async fn post<'h>(
         Some(json_type) => (json_type, Some(body)),
         None => match body::drain(body, content_length, MAX_REQUEST_BYTES, deadline).await {
             Ok(0) => (JsonType::Json, None),
-            Ok(_) => return (response::not_found(meta), ""),
-            Err(err) => return (body_error(err, meta, JsonType::Json), ""),
+            Ok(_) => return (response::not_found(meta), NOT_RUN),
+            Err(err) => return (body_error(err, meta, JsonType::Json), NOT_RUN),
         },
     };
 
@@ -163,7 +176,7 @@ async fn post<'h>(
     if operation.is_some() && caller.is_ok() && !admission.account_free(&account_id) {
         return (
             response::throttled(meta, json_type),
-            operation.unwrap_or(""),
+            (operation.unwrap_or(""), None),
         );
     }
 
@@ -171,7 +184,7 @@ async fn post<'h>(
         Some(body) => {
             match body::read(body, content_length, MAX_REQUEST_BYTES, admission, deadline).await {
                 Ok(held) => held,
-                Err(err) => return (body_error(err, meta, json_type), ""),
+                Err(err) => return (body_error(err, meta, json_type), NOT_RUN),
             }
         }
         None => match admission.body(0) {
@@ -179,7 +192,7 @@ async fn post<'h>(
                 bytes: Bytes::new(),
                 reservation,
             },
-            None => return (response::throttled(meta, json_type), ""),
+            None => return (response::throttled(meta, json_type), NOT_RUN),
         },
     };
     // The signature covers the bytes as sent, before any gzip is inflated.
@@ -188,7 +201,7 @@ async fn post<'h>(
 
     // The body is here: from now on the request is in flight.
     let Some(slot) = admission.request() else {
-        return (response::throttled(meta, json_type), "");
+        return (response::throttled(meta, json_type), NOT_RUN);
     };
     let account = if reaches_engine {
         match admission.account(&account_id) {
@@ -196,7 +209,7 @@ async fn post<'h>(
             None => {
                 return (
                     response::throttled(meta, json_type),
-                    operation.unwrap_or(""),
+                    (operation.unwrap_or(""), None),
                 )
             }
         }
@@ -206,7 +219,7 @@ async fn post<'h>(
     let held = if is_gzip(headers.get(CONTENT_ENCODING)) {
         match body::gunzip(held, MAX_REQUEST_BYTES).await {
             Ok(held) => held,
-            Err(err) => return (body_error(err, meta, json_type), ""),
+            Err(err) => return (body_error(err, meta, json_type), NOT_RUN),
         }
     } else {
         held
@@ -216,22 +229,23 @@ async fn post<'h>(
     let fail = |err: DynamoError| response::error(meta, json_type, &err);
     let Some(operation) = operation else {
         let err = protocol_error(body, ErrorKind::UnknownOperationException);
-        return (fail(err), "");
+        return (fail(err), NOT_RUN);
     };
     let caller = match caller {
         Ok(caller) => caller,
         Err(err) => {
             let err = if is_json(body) { err } else { serialization() };
-            return (fail(err), operation);
+            return (fail(err), (operation, None));
         }
     };
     if body.is_empty() {
-        return (fail(serialization()), operation);
+        return (fail(serialization()), (operation, None));
     }
 
-    let ctx = match caller {
+    let mut ctx = match caller {
         Authenticated::Unverified(caller) => RequestContext {
             account_id: caller.account_id,
+            database: None,
             access_key_id: caller.access_key_id,
             region: caller.region,
             principal: None,
@@ -240,6 +254,7 @@ async fn post<'h>(
         },
         Authenticated::Verified(verified) => RequestContext {
             account_id: verified.principal.account_id.clone(),
+            database: None,
             access_key_id: verified.access_key_id,
             region: verified.region,
             principal: Some(verified.principal),
@@ -247,6 +262,18 @@ async fn post<'h>(
             authorizer: state.auth.authorizer().cloned(),
         },
     };
+    match state.tenancy.database(&ctx.access_key_id, &ctx.region) {
+        Ok(None) => {}
+        Ok(Some(database)) => {
+            if state.tenancy == crate::Tenancy::KeyRegion {
+                state
+                    .announcer
+                    .first_use(&database, &ctx.access_key_id, &ctx.region);
+            }
+            ctx.database = Some(database);
+        }
+        Err(err) => return (fail(err), (operation, None)),
+    }
     if let Some(hook) = &state.hook {
         hook(operation).await;
     }
@@ -267,7 +294,8 @@ async fn post<'h>(
         }
     };
     drop((held, account, slot));
-    (response, operation)
+    let database = ctx.database.unwrap_or(ctx.account_id);
+    (response, (operation, Some(database)))
 }
 
 /// DynamoDB parses the body before it checks the target or the signature,
@@ -324,16 +352,11 @@ fn health(meta: Meta) -> Response<Body> {
     )
 }
 
-/// A CORS preflight (`OPTIONS` with `Origin`): allow whatever is asked.
+/// A CORS preflight (`OPTIONS` with `Origin`): whatever method and headers
+/// are asked for are allowed; whether the origin is, is added around the
+/// handler (`cors`), as for every answer.
 fn preflight(headers: &HeaderMap, meta: Meta) -> Response<Body> {
     let mut response = response::build(meta, StatusCode::OK, None, Bytes::new());
-    let out = response.headers_mut();
-    if let Some(requested) = headers.get(ACCESS_CONTROL_REQUEST_HEADERS) {
-        out.insert(ACCESS_CONTROL_ALLOW_HEADERS, requested.clone());
-    }
-    if let Some(requested) = headers.get(ACCESS_CONTROL_REQUEST_METHOD) {
-        out.insert(ACCESS_CONTROL_ALLOW_METHODS, requested.clone());
-    }
-    out.insert(ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("172800"));
+    crate::cors::preflight_headers(headers, response.headers_mut());
     response
 }

@@ -17,11 +17,13 @@
 mod admin;
 mod auth;
 mod body;
+mod cors;
 mod handler;
 mod io;
 mod limits;
 mod response;
 mod target;
+mod tenancy;
 mod tls;
 mod unwind;
 
@@ -43,7 +45,9 @@ use tokio::net::TcpListener;
 pub use admin::AdminApi;
 pub use auth::Authentication;
 pub use body::MAX_REQUEST_BYTES;
+pub use cors::Cors;
 pub use limits::Limits;
+pub use tenancy::{Tenancy, SHARED_DATABASE};
 pub use tls::{Tls, TlsError, SELF_SIGNED_NAMES};
 
 use auth::Authenticator;
@@ -174,29 +178,14 @@ pub async fn serve_with_auth(
     .await
 }
 
-/// The general form: plain HTTP or TLS, with any authentication.
+/// The general form: every [`ServeOptions`] choice.
 pub async fn serve_configured(
     db: Arc<Database>,
     listener: TcpListener,
-    limits: Limits,
-    tls: Option<Tls>,
-    auth: Authentication,
-    admin: Option<AdminApi>,
+    options: ServeOptions,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    run(
-        db,
-        listener,
-        Options {
-            limits,
-            tls,
-            auth,
-            admin,
-            ..Options::default()
-        },
-        shutdown,
-    )
-    .await
+    run(db, listener, options, shutdown).await
 }
 
 /// [`serve_with`], with the admin HTTP API (`/_openddb/admin/v1/…`) when
@@ -244,15 +233,27 @@ pub async fn serve_with_hook(
 }
 
 /// What a server is made of besides its database and listener; every
-/// public `serve*` form fills in some of it.
+/// `serve*` form fills in some of it.
 #[derive(Default)]
-struct Options {
-    limits: Limits,
-    tls: Option<Tls>,
-    auth: Authentication,
-    hook: Option<DispatchHook>,
-    admin: Option<AdminApi>,
+pub struct ServeOptions {
+    /// Resource bounds and timeouts.
+    pub limits: Limits,
+    /// HTTPS instead of HTTP.
+    pub tls: Option<Tls>,
+    /// How requests are authenticated (and, with `iam`, authorized).
+    pub auth: Authentication,
+    /// Which database each request runs in.
+    pub tenancy: Tenancy,
+    /// Which browser origins may read answers.
+    pub cors: Cors,
+    /// The admin API (`/_openddb/admin/v1/…`); without it that path
+    /// answers 404.
+    pub admin: Option<AdminApi>,
+    #[doc(hidden)]
+    pub hook: Option<DispatchHook>,
 }
+
+use ServeOptions as Options;
 
 async fn run(
     db: Arc<Database>,
@@ -264,6 +265,8 @@ async fn run(
         limits,
         tls,
         auth,
+        tenancy,
+        cors,
         hook,
         admin,
     } = options;
@@ -282,6 +285,9 @@ async fn run(
         db,
         admission: Admission::new(limits),
         auth: Authenticator::new(auth),
+        tenancy,
+        announcer: tenancy::Announcer::default(),
+        cors,
         hook,
         admin,
     });
@@ -387,20 +393,26 @@ async fn answer(
         request_id: RequestId::new(),
     };
     let json_type = handler::answer_type(request.headers());
-    if refuse {
-        return response::closing(response::throttled(meta, json_type));
-    }
-    match unwind::catch(handler::handle(state, request, meta, secure)).await {
-        Ok(response) => response,
-        Err(panic) => {
-            tracing::error!(
-                request_id = %meta.request_id,
-                panic = unwind::message(&panic),
-                "request handler panicked; answered InternalServerError"
-            );
-            response::internal_error(meta, json_type)
+    let allowed_origin = state.cors.allowed_origin(request.headers());
+    let mut response = if refuse {
+        response::closing(response::throttled(meta, json_type))
+    } else {
+        match unwind::catch(handler::handle(state, request, meta, secure)).await {
+            Ok(response) => response,
+            Err(panic) => {
+                tracing::error!(
+                    request_id = %meta.request_id,
+                    panic = unwind::message(&panic),
+                    "request handler panicked; answered InternalServerError"
+                );
+                response::internal_error(meta, json_type)
+            }
         }
+    };
+    if let Some(allowed) = allowed_origin {
+        cors::decorate(response.headers_mut(), allowed);
     }
+    response
 }
 
 /// Accept errors are about one connection or a passing shortage (too many

@@ -5,9 +5,7 @@ use std::cell::Cell;
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::header::{
-    HeaderName, HeaderValue, ACCESS_CONTROL_ALLOW_ORIGIN, CONNECTION, CONTENT_TYPE,
-};
+use hyper::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_TYPE};
 use hyper::{Response, StatusCode};
 use openddb_core::{DynamoError, ErrorKind};
 
@@ -55,7 +53,8 @@ impl JsonType {
 /// Per-response facts known before the answer is.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Meta {
-    /// The request carried `Origin`: answer with `Access-Control-Allow-Origin: *`.
+    /// The request carried `Origin` (a browser's: an `OPTIONS` is then a
+    /// CORS preflight; the CORS headers are added around the handler).
     pub cors: bool,
     /// The `x-amzn-RequestId` of the answer, chosen when the request
     /// arrives so that logs can name it whatever becomes of the request.
@@ -73,14 +72,11 @@ pub(crate) fn build(
     let mut response = Response::new(Full::new(body));
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    headers.reserve(5);
+    headers.reserve(6);
     headers.insert(X_AMZN_REQUEST_ID, meta.request_id.header_value());
     headers.insert(X_AMZ_CRC32, HeaderValue::from(crc));
     if let Some(content_type) = content_type {
         headers.insert(CONTENT_TYPE, content_type.header_value());
-    }
-    if meta.cors {
-        headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     }
     response
 }

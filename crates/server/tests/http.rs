@@ -289,7 +289,7 @@ async fn cors() {
     assert_eq!(reply.header("access-control-allow-origin"), Some("*"));
     assert_eq!(reply.header("access-control-allow-headers"), Some("a, b"));
     assert_eq!(reply.header("access-control-allow-methods"), Some("POST"));
-    assert_eq!(reply.header("access-control-max-age"), Some("172800"));
+    assert_eq!(reply.header("access-control-max-age"), Some("1728000"));
     let headers = "Origin: http://localhost:3000\r\nContent-Type: application/x-amz-json-1.0\r\n";
     let reply = round_trip(&server, &post(headers, b"{}")).await;
     assert_eq!(reply.status, 400);

@@ -691,9 +691,11 @@ pub async fn run(
             crate::authz::Resource::table(&name),
         )]
     })?;
-    if tenant.table(&name).is_some() {
+    if tenant.catalog_table(&name).is_some() {
         return Err(in_use(&name));
     }
+    // The name of a table still being deleted is not free yet.
+    tenant.check_not_transient(&name, None)?;
     let description = describe_new(
         &input,
         ctx,
@@ -711,6 +713,7 @@ pub async fn run(
         }
         _ => None,
     };
+    let name_r = name.clone();
     let meta = run::write(&tenant.kv, move |txn| {
         if txn.get(&catalog_key)?.is_some() {
             return Ok(Err(in_use(&name)));
@@ -743,7 +746,11 @@ pub async fn run(
         Ok(Ok(meta))
     })
     .await?;
-    let description = super::common::describe_with_stats(&meta, &Default::default());
+    let mut description = super::common::describe_with_stats(&meta, &Default::default());
+    if let Some(transient) = &tenant.transient {
+        transient.created(&name_r, meta.id);
+        tenant.overlay(meta.id, &mut description);
+    }
     tenant.insert_table(Arc::new(meta));
     crate::trimmer::ensure(tenant);
     Ok(CreateTableOutput {

@@ -36,9 +36,20 @@ pub async fn run(
             crate::authz::Resource::table(&name),
         )]
     })?;
-    let meta = tenant.table(&name).ok_or_else(|| not_found(&name))?;
+    let Some(meta) = tenant.catalog_table(&name) else {
+        tenant.check_not_transient(&name, None)?;
+        return Err(not_found(&name));
+    };
     if let Some(refused) = refusal(&meta) {
         return Err(refused);
+    }
+    if let Some(transient) = &tenant.transient {
+        if transient.is_creating(&name, meta.id) {
+            tenant.check_not_transient(&name, Some(meta.id))?;
+        }
+        if transient.indexes_changing(&name, meta.id) {
+            return Err(indexes_changing());
+        }
     }
     let id = meta.id;
     let catalog_key = keys::catalog_key(&name);
@@ -78,6 +89,9 @@ pub async fn run(
     }
     let mut description = describe_with_stats(&meta, &stats);
     description.table_status = Some("DELETING".into());
+    if let Some(transient) = &tenant.transient {
+        transient.deleted(&name, description.clone());
+    }
     Ok(DeleteTableOutput {
         table_description: Some(super::common::localize_description(description, ctx)),
     })
@@ -92,10 +106,14 @@ fn refusal(meta: &TableMeta) -> Option<DynamoError> {
         ));
     }
     if meta.indexes.iter().any(|i| i.status != IndexStatus::Active) {
-        return Some(DynamoError::new(
-            openddb_core::ErrorKind::ResourceInUseException,
-            "Attempt to change a resource which is still in use: Cannot delete table while indexes are being created, updated, or deleted.",
-        ));
+        return Some(indexes_changing());
     }
     None
+}
+
+fn indexes_changing() -> DynamoError {
+    DynamoError::new(
+        openddb_core::ErrorKind::ResourceInUseException,
+        "Attempt to change a resource which is still in use: Cannot delete table while indexes are being created, updated, or deleted.",
+    )
 }

@@ -37,17 +37,25 @@ pub async fn run(
             crate::authz::Resource::table(&name),
         )]
     })?;
-    let meta = tenant.table(&name).ok_or_else(|| not_found(&name))?;
+    let Some(meta) = tenant.catalog_table(&name) else {
+        // A table being deleted is still described, DELETING, for a while.
+        let deleting = tenant.transient.as_ref().and_then(|t| t.deleting(&name));
+        return match deleting {
+            Some(description) => Ok(DescribeTableOutput {
+                table: Some(localize_description(description, ctx)),
+            }),
+            None => Err(not_found(&name)),
+        };
+    };
     let id = meta.id;
     let stats = run::read(tenant, move |txn| {
         read_all_stats(txn, id).map_err(storage_error)
     })
     .await?;
     let stats = stats.ok_or_else(|| not_found(&name))?;
+    let mut description = describe_with_stats(&meta, &stats);
+    tenant.overlay(id, &mut description);
     Ok(DescribeTableOutput {
-        table: Some(localize_description(
-            describe_with_stats(&meta, &stats),
-            ctx,
-        )),
+        table: Some(localize_description(description, ctx)),
     })
 }

@@ -50,7 +50,9 @@ pub async fn run(
             crate::authz::Resource::table(&name),
         )]
     })?;
-    let meta = tenant.table(&name).ok_or_else(|| not_found(&name))?;
+    let meta = tenant
+        .catalog_table(&name)
+        .ok_or_else(|| not_found(&name))?;
     Ok(DescribeTimeToLiveOutput {
         time_to_live_description: Some(description(&meta)),
     })

@@ -524,7 +524,10 @@ pub async fn run(
             crate::authz::Resource::table(&name),
         )]
     })?;
-    let meta = tenant.table(&name).ok_or_else(|| not_found(&name))?;
+    let meta = tenant
+        .catalog_table(&name)
+        .ok_or_else(|| not_found(&name))?;
+    tenant.check_not_transient(&name, Some(meta.id))?;
     // Checked against the cached entry first, then applied to the stored
     // one inside the transaction (a background index change may have
     // landed in between).
@@ -577,6 +580,29 @@ pub async fn run(
         if new {
             gsi.backfilling = Some(false);
         }
+    }
+    if let Some(transient) = &tenant.transient {
+        let created = |i: &crate::catalog::IndexMeta| {
+            jobs.iter()
+                .any(|j| matches!(j, IndexJob::Build(id) if *id == i.id))
+        };
+        let creating = next
+            .indexes
+            .iter()
+            .filter(|i| created(i))
+            .map(|i| i.name.clone());
+        let removed = |g: &&openddb_core::api::GlobalSecondaryIndexDescription| {
+            jobs.iter().any(|j| matches!(j, IndexJob::Remove(id) if next.indexes.iter().any(|i| i.id == *id && Some(&i.name) == g.index_name.as_ref())))
+        };
+        let deleting = description
+            .global_secondary_indexes
+            .iter()
+            .flatten()
+            .filter(removed)
+            .cloned()
+            .collect();
+        transient.updated(&name, next.id, creating.collect(), deleting);
+        tenant.overlay(next.id, &mut description);
     }
     let next = Arc::new(next);
     tenant.put_table(next.clone());

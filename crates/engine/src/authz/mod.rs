@@ -294,7 +294,7 @@ pub(crate) fn governing_policy(tenant: &Tenant, resource: &Resource) -> Option<S
         }
         Resource::Any => return None,
     };
-    let meta = tenant.table(table)?;
+    let meta = tenant.catalog_table(table)?;
     match stream_label {
         None => meta.resource_policy_document().map(str::to_string),
         Some(label) => {

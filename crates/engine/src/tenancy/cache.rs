@@ -51,6 +51,8 @@ pub(crate) struct Settings {
     pub token_secret: Result<TokenSecret, String>,
     /// Most storage reads one tenant runs at once.
     pub reads_per_tenant: usize,
+    /// How long transient statuses last (`None`: they pass at once).
+    pub transient_delay: Option<std::time::Duration>,
 }
 
 /// Who opens a tenant: a request makes it the most recently used; the
@@ -375,6 +377,9 @@ impl TenantCache {
             sealer_for(&settings.token_secret, account)?,
         )?;
         tenant.account_id = account.to_owned();
+        tenant.transient = settings
+            .transient_delay
+            .map(crate::transient::Transient::new);
         tenant.read_slots = settings.reads_per_tenant.max(1);
         tenant.reads = tokio::sync::Semaphore::new(tenant.read_slots);
         tenant.background = Registry::over(wakeups);
