@@ -266,9 +266,12 @@ holder=""
 box=""
 server=""
 cleanup() {
-    [[ -n "$server" ]] && kill -KILL "$server" 2>/dev/null
-    [[ -n "$box" ]] && kill -KILL "$box" 2>/dev/null
-    [[ -n "$holder" ]] && kill -KILL "$holder" 2>/dev/null
+    # Each kill may find its process gone already; that must not stop the
+    # others (errexit is still on here).
+    local pid
+    for pid in "$server" "$box" "$holder"; do
+        [[ -n "$pid" ]] && { kill -KILL "$pid" 2>/dev/null || true; }
+    done
     return 0
 }
 trap cleanup EXIT
@@ -330,7 +333,7 @@ ready() {
     }
     [[ -n "$server" ]] || fail "$name: cannot find the server's process"
     local status
-    status=$(cat "/proc/$server/status")
+    status=$(cat "/proc/$server/status") || fail "$name: the server is gone"
     grep -qP "^Uid:\t$RUN_UID\t$RUN_UID\t$RUN_UID\t$RUN_UID$" <<<"$status" || fail "$name: not running as uid $RUN_UID: $(grep ^Uid <<<"$status")"
     grep -qP "^Gid:\t$RUN_GID\t$RUN_GID\t$RUN_GID\t$RUN_GID$" <<<"$status" || fail "$name: not running as gid $RUN_GID: $(grep ^Gid <<<"$status")"
     grep -qP "^Groups:\s*$" <<<"$status" || fail "$name: has supplementary groups: $(grep ^Groups <<<"$status")"
@@ -342,7 +345,7 @@ ready() {
 # stop NAME: SIGTERM to PID 1, as `docker stop`; it must exit 0 within 10 s.
 stop() {
     local name=$1 rc=0
-    kill -TERM "$server"
+    kill -TERM "$server" || fail "$name: the server was gone before SIGTERM"
     for _ in $(seq 200); do
         kill -0 "$box" 2>/dev/null || break
         sleep 0.05
@@ -394,7 +397,7 @@ expect() { # NAME STATUS ACTION ...: ddb, and the status must be STATUS
 }
 item_is() { # NAME VALUE: the last GetItem answer's Item.Song.S
     local got
-    got=$("$venv/bin/python" -c 'import json,sys; print(json.load(open(sys.argv[1])).get("Item",{}).get("Song",{}).get("S",""))' "$answer")
+    got=$("$venv/bin/python" -c 'import json,sys; print(json.load(open(sys.argv[1])).get("Item",{}).get("Song",{}).get("S",""))' "$answer" || true)
     [[ $got == "$2" ]] || fail "$1: GetItem returned $(cat "$answer"), not Song=$2"
 }
 table='{"TableName":"Music","AttributeDefinitions":[{"AttributeName":"Artist","AttributeType":"S"}],"KeySchema":[{"AttributeName":"Artist","KeyType":"HASH"}],"BillingMode":"PAY_PER_REQUEST"}'
@@ -436,8 +439,8 @@ rm -rf "${rootfs:?}$DATA_DIR"
 install -d -m 0755 -o "$RUN_UID" -g "$RUN_GID" "$rootfs$DATA_DIR"
 start ddblocal "${ENTRYPOINT[@]}" "${DDBL_CMD[@]}"
 ready ddblocal
-banner_at=$(grep -nx -m1 "Initializing DynamoDB Local with the following configuration:" "$log" | cut -d: -f1)
-ready_at=$(grep -nF -m1 "$READY" "$log" | cut -d: -f1)
+banner_at=$(grep -nx -m1 "Initializing DynamoDB Local with the following configuration:" "$log" | cut -d: -f1 || true)
+ready_at=$(grep -nF -m1 "$READY" "$log" | cut -d: -f1 || true)
 [[ -n "$banner_at" && "$banner_at" -lt "$ready_at" ]] || {
     show_log "$log"
     fail "ddblocal: no DynamoDB Local banner before the ready line"
