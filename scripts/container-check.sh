@@ -227,7 +227,12 @@ pass "Dockerfile and compose files match the layout: ENTRYPOINT ${ENTRYPOINT[*]}
 # --- the static executable -------------------------------------------------
 
 phase=$SECONDS
-packaging/docker/build-static.sh "$rootfs" 2>&1 | tail -n 3
+mkdir -p "$work"
+if ! packaging/docker/build-static.sh "$rootfs" >"$work/build.log" 2>&1; then
+    tail -n 30 "$work/build.log" | sed 's/^/    | /'
+    fail "packaging/docker/build-static.sh failed (whole output: $work/build.log)"
+fi
+tail -n 2 "$work/build.log" | sed 's/^/    /'
 binary=$rootfs$BIN
 if command -v file >/dev/null; then
     kind=$(file -b "$binary")
@@ -239,8 +244,8 @@ linked=$(ldd "$binary" 2>&1 || true)
 ! readelf --dynamic "$binary" | grep -q NEEDED || fail "$binary needs shared libraries"
 pass "static executable built ($(du -h "$binary" | cut -f1), ${kind:-no PT_INTERP, no NEEDED}; $((SECONDS - phase)) s)"
 
-# The image's file system holds exactly this; a dynamic executable, or one
-# that opened /etc or /dev, would fail below.
+# The image's file system holds exactly this; an executable that needed a
+# loader, libraries, /etc or /dev would fail below.
 layout=$(cd "$rootfs" && find . -printf '%p %U:%G %m\n' | sort)
 expected_layout=$(sort <<EOF
 . 0:0 755
