@@ -26,8 +26,8 @@
 # Dockerfile parser, `dockerfile` on PyPI, and PyYAML go into a virtualenv
 # under the target directory). Environment: OPENDDB_STATIC_TARGET_DIR
 # (default target/static); OPENDDB_DOCKER_BUILD=0 skips the image build;
-# OPENDDB_REQUIRE_FIX_HINT=1 fails when the unwritable-volume error does not
-# say how to fix it (chown, or --user), as it does not yet.
+# OPENDDB_REQUIRE_FIX_HINT=0 tolerates an unwritable-volume error that does not
+# say how to fix it (chown, or --user); by default that is a failure.
 # Exits non-zero on the first failed check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -507,7 +507,7 @@ unwritable() { # NAME PATH-IN-MESSAGE ARGV...
 unwritable volume-root-owned "$DATA_DIR" "${ENTRYPOINT[@]}" "${CMD[@]}"
 unwritable ddblocal-volume-root-owned "./data/openddb-data" "${ENTRYPOINT[@]}" "${DDBL_CMD[@]}"
 if [[ $fix_hint == 0 ]]; then
-    [[ ${OPENDDB_REQUIRE_FIX_HINT:-0} == 1 ]] &&
+    [[ ${OPENDDB_REQUIRE_FIX_HINT:-1} == 1 ]] &&
         fail "the messages name the directory but not the fix (chown to $RUN_UID:$RUN_GID, or run with --user)"
     say "NOTE the messages name the directory but not the fix (chown to $RUN_UID:$RUN_GID, or run with --user);"
     say "     that wording belongs to crates/openddb/src/main.rs and is still to come (OPENDDB_REQUIRE_FIX_HINT=1"

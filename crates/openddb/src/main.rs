@@ -489,8 +489,7 @@ async fn run(args: ServeArgs) -> Result<(), String> {
     let storage = if args.in_memory {
         StorageConfig::InMemory
     } else {
-        std::fs::create_dir_all(&args.data_dir)
-            .map_err(|err| format!("cannot create {}: {err}", args.data_dir.display()))?;
+        ensure_writable(&args.data_dir)?;
         StorageConfig::Directory(args.data_dir.clone())
     };
     if args.optimize_db_before_startup {
@@ -557,6 +556,79 @@ async fn run(args: ServeArgs) -> Result<(), String> {
         .map_err(|err| format!("server failed: {err}"))?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Makes the data directory if it is missing and checks this process can
+/// write into it, so that a volume owned by another user stops start-up at
+/// once with what to do about it (DynamoDB Local hangs or fails deep
+/// inside SQLite).
+fn ensure_writable(dir: &std::path::Path) -> Result<(), String> {
+    let probe = dir.join(format!(".openddb-write-check-{}", std::process::id()));
+    let result = std::fs::create_dir_all(dir).and_then(|()| {
+        std::fs::File::create(&probe)?;
+        std::fs::remove_file(&probe)
+    });
+    match result {
+        Ok(()) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::PermissionDenied => {
+            Err(permission_hint(dir, &err))
+        }
+        Err(err) => Err(format!("cannot create {}: {err}", dir.display())),
+    }
+}
+
+/// What to say when `dir` cannot be written: who owns it (or its nearest
+/// existing ancestor), who we are, and the two ways out.
+fn permission_hint(dir: &std::path::Path, err: &std::io::Error) -> String {
+    let absolute = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let existing = absolute
+        .ancestors()
+        .find(|a| a.exists())
+        .unwrap_or(&absolute)
+        .to_path_buf();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        // The owner of /proc/self is this process's effective user.
+        let me = std::fs::metadata("/proc/self")
+            .map(|m| format!("{}:{}", m.uid(), m.gid()))
+            .unwrap_or_else(|_| "this user".to_owned());
+        let owner = std::fs::metadata(&existing)
+            .map(|m| {
+                format!(
+                    "owner {}:{}, mode {:o}",
+                    m.uid(),
+                    m.gid(),
+                    m.mode() & 0o7777
+                )
+            })
+            .unwrap_or_default();
+        let what = if existing == absolute {
+            format!(
+                "cannot write the data directory {} ({owner})",
+                dir.display()
+            )
+        } else {
+            format!(
+                "cannot create the data directory {} in {} ({owner})",
+                dir.display(),
+                existing.display()
+            )
+        };
+        format!(
+            "{what} as user {me}: {err}; make it writable by {me} (for a bind mount: \
+             chown {me} on the host directory) or run openddb as the directory's owner \
+             (docker run --user, compose `user:`)"
+        )
+    }
+    #[cfg(not(unix))]
+    {
+        format!(
+            "cannot write the data directory {} (in {}): {err}",
+            dir.display(),
+            existing.display()
+        )
+    }
 }
 
 /// DynamoDB Local's start-up banner, in its words where they apply: the
