@@ -54,9 +54,6 @@ pub struct PageRequest {
     /// Read each entry's item from the table (a local index queried for
     /// attributes it does not project).
     pub fetch_from_table: bool,
-    /// Return the index's projection of each item (entries completed from
-    /// the table only for a filter).
-    pub return_projected: bool,
 }
 
 /// One page of results.
@@ -342,12 +339,9 @@ pub fn continue_page(
             if req.filter.as_ref().is_none_or(|f| evaluate(f, Some(&item))) {
                 page.count += 1;
                 if !req.count_only {
-                    page.items.push(match (&req.projection, index) {
-                        (Some(paths), _) => project(paths, &item),
-                        (None, Some(i)) if req.return_projected => {
-                            i.project(&item, &meta.key_schema)
-                        }
-                        (None, _) => item,
+                    page.items.push(match &req.projection {
+                        Some(paths) => project(paths, &item),
+                        None => item,
                     });
                 }
             }

@@ -95,10 +95,10 @@ impl Target {
 pub struct Shape {
     pub select: Select,
     pub projection: Option<Vec<DocumentPath>>,
+    /// Read each entry's item from the table: a local index asked for
+    /// attributes it does not project (ALL_ATTRIBUTES, or a projection).
+    /// A filter alone never fetches: it sees what the index holds.
     pub fetch_from_table: bool,
-    /// Return only what the index projects although the table's item was
-    /// read (a local index filtered on an attribute it does not project).
-    pub return_projected: bool,
 }
 
 pub fn parse_select(select: Option<&str>) -> Option<Select> {
@@ -153,8 +153,17 @@ pub fn check_select(
 
 /// Decides what each entry returns, with DynamoDB's errors for a Select an
 /// index cannot serve.
+///
+/// A filter on attributes a secondary index does not project: Query
+/// refuses it, for global and local indexes alike, before it looks at the
+/// projection; Scan accepts it and evaluates it against the index entry,
+/// where those attributes are missing. (DynamoDB Local refuses in Query
+/// only, in its QueryFunction; real DynamoDB's PartiQL refuses a keyed
+/// index read and serves an unkeyed one, matching nothing. See
+/// docs/real-suites.md.)
 pub fn shape(
     target: &Target,
+    reader: Reader,
     select: Option<Select>,
     projection: Option<Vec<DocumentPath>>,
     filter: Option<&Condition>,
@@ -169,7 +178,6 @@ pub fn shape(
             select,
             projection,
             fetch_from_table: false,
-            return_projected: false,
         });
     };
     let table_keys = &target.meta.key_schema;
@@ -189,21 +197,14 @@ pub fn shape(
         }
     }
     let missing_projected = unprojected(projected_names);
-    let mut filter_names = HashSet::new();
-    if let Some(f) = filter {
-        condition_names(f, &mut filter_names);
-    }
-    let mut filter_names: Vec<String> = filter_names.into_iter().collect();
-    filter_names.sort();
-    let missing_filter = unprojected(filter_names);
-    if index.global {
-        if !missing_projected.is_empty() {
-            return Err(DynamoError::validation(format!(
-                "One or more parameter values were invalid: Global secondary index {} does not project [{}]",
-                index.name,
-                missing_projected.join(", ")
-            )));
+    if reader == Reader::Query {
+        let mut filter_names = HashSet::new();
+        if let Some(f) = filter {
+            condition_names(f, &mut filter_names);
         }
+        let mut filter_names: Vec<String> = filter_names.into_iter().collect();
+        filter_names.sort();
+        let missing_filter = unprojected(filter_names);
         if !missing_filter.is_empty() {
             return Err(DynamoError::validation(format!(
                 "One or more parameter values were invalid: Secondary index {} does not project one or more filter attributes: [{}]",
@@ -212,7 +213,13 @@ pub fn shape(
             )));
         }
     }
-    let unprojected = !missing_projected.is_empty() || !missing_filter.is_empty();
+    if index.global && !missing_projected.is_empty() {
+        return Err(DynamoError::validation(format!(
+            "One or more parameter values were invalid: Global secondary index {} does not project [{}]",
+            index.name,
+            missing_projected.join(", ")
+        )));
+    }
     let fetch_from_table = match select {
         Select::AllAttributes if !all_projected => {
             if index.global {
@@ -223,14 +230,12 @@ pub fn shape(
             }
             true
         }
-        _ => !index.global && unprojected,
+        _ => !index.global && !missing_projected.is_empty(),
     };
-    let return_projected = fetch_from_table && select == Select::AllProjectedAttributes;
     Ok(Shape {
         select,
         projection,
         fetch_from_table,
-        return_projected,
     })
 }
 
@@ -439,7 +444,6 @@ pub async fn execute(
             projection: plan.shape.projection,
             count_only: plan.shape.select == Select::Count,
             fetch_from_table: plan.shape.fetch_from_table,
-            return_projected: plan.shape.return_projected,
         },
     )
     .await?;

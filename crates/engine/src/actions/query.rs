@@ -157,6 +157,7 @@ pub async fn run(
     }
     let shape = shape(
         &target,
+        Reader::Query,
         select,
         prepared.projection,
         prepared.filter.as_ref(),

@@ -106,6 +106,7 @@ pub async fn run(
     )?;
     let shape = shape(
         &target,
+        Reader::Scan,
         select,
         prepared.projection,
         prepared.filter.as_ref(),

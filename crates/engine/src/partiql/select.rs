@@ -409,6 +409,7 @@ pub fn plan(
         projection: None,
         ..shape(
             &target,
+            Reader::Scan,
             None,
             columns
                 .as_ref()
