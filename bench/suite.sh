@@ -38,7 +38,8 @@
 #   ROUNDS          [3]     TESTS [500]     PARALLEL (tests at once) [1]
 #   NOISE           share of the median a figure may move between rounds [0.2]
 #   SETTLE          seconds of pause between two servers              [2]
-#   BASE_PORT       first of the loopback ports used (7 consecutive)  [18300]
+#   BASE_PORT       first of the loopback ports used (7 consecutive; a taken
+#                   one is replaced by the first free one 100, 200, … above)  [18300]
 #   DATA_ROOT       where the servers' data directories are created   [/tmp]
 #   OUT             directory for logs and results                    [/tmp/openddb-suite-DATE]
 set -euo pipefail
@@ -139,6 +140,23 @@ port_of() {
     done
 }
 
+# Whether something accepts connections on 127.0.0.1:PORT.
+port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# free_port PORT: PORT, or when another process listens there, the first
+# free one of PORT+100, PORT+200, … (the machine may be shared).
+free_port() {
+    local p=$1 k
+    for k in 0 1 2 3 4 5 6 7 8 9; do
+        if ! port_taken $((p + 100 * k)); then
+            ((k == 0)) || echo "bench/suite.sh: port $p is taken; using $((p + 100 * k))" >&2
+            echo $((p + 100 * k))
+            return
+        fi
+    done
+    die "ports $p, $((p + 100)), … $((p + 900)) are all taken; set BASE_PORT"
+}
+
 load_average() { cut -d' ' -f1-3 /proc/loadavg; }
 
 LOAD_START=$(load_average)
@@ -158,7 +176,7 @@ n=${#servers[@]}
 for ((round = 1; round <= ROUNDS; round++)); do
     for ((k = 0; k < n; k++)); do
         name=${servers[$(((k + round - 1) % n))]}
-        port=$(port_of "$name")
+        port=$(free_port "$(port_of "$name")")
         dir=$DATA/r$round-$name
         mkdir -p "$dir"
         command_of "$name" "$port" "$dir"

@@ -184,10 +184,14 @@ pub(crate) fn spawn_until_ready(
     let (program, args) = command
         .split_first()
         .ok_or_else(|| format!("{name}: no server command given"))?;
-    if probe(addr, request).unwrap_or(true) {
-        return Err(format!(
-            "{name}: something already answers on {addr} before spawning"
-        ));
+    match probe(addr, request) {
+        Ok(false) => {}
+        Ok(true) => {
+            return Err(format!(
+                "{name}: a server already answers ListTables on {addr} before spawning"
+            ))
+        }
+        Err(e) => return Err(format!("{name}: {addr} is not free before spawning: {e}")),
     }
     let (stdout, stderr) = output.stdio()?;
     let started = Instant::now();
