@@ -314,7 +314,9 @@ pub fn summary(records: &[Record], noise: f64, markdown: bool) -> Result<String,
                     .zip(spreads(rounds, metrics))
                     .filter_map(|(m, s)| Some(format!("{} {}", m.header, s?.cell(noise))))
                     .collect();
-                out.push_str(&format!("  {}\n", cells.join(", ")));
+                if !cells.is_empty() {
+                    out.push_str(&format!("  {}\n", cells.join(", ")));
+                }
             }
         }
         out.push_str(&format!(
