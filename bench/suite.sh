@@ -100,6 +100,11 @@ if [[ " ${servers[*]} " == *" ddblocal-"* ]]; then
 fi
 
 mkdir -p "$OUT" "$DATA_ROOT"
+# Absolute paths: the servers run in their data directories.
+absolute() { [[ $1 == /* || $1 != */* ]] && echo "$1" || echo "$PWD/$1"; }
+OPENDDB=$(absolute "$OPENDDB") BENCH=$(absolute "$BENCH") DYNOXIDE=$(absolute "$DYNOXIDE")
+DDBLOCAL_DIR=$(absolute "$DDBLOCAL_DIR") OUT=$(cd "$OUT" && pwd) DATA_ROOT=$(cd "$DATA_ROOT" && pwd)
+[[ -z $DDBLOCAL_START ]] || DDBLOCAL_START=$(absolute "$DDBLOCAL_START")
 DATA=$(mktemp -d "$DATA_ROOT/openddb-suite-data.XXXXXX")
 trap 'rm -rf "$DATA"' EXIT
 trap 'exit 130' INT TERM
@@ -181,10 +186,12 @@ for ((round = 1; round <= ROUNDS; round++)); do
         mkdir -p "$dir"
         command_of "$name" "$port" "$dir"
         echo "bench/suite.sh: round $round/$ROUNDS: $name (load average $(load_average))" >&2
-        if ! "$BENCH" suite --name "$name" --url "http://127.0.0.1:$port" \
+        # Each server runs in its round's directory: DynamoDB Local writes
+        # dynamodb-local-metadata.json into its working directory.
+        if ! (cd "$dir" && exec "$BENCH" suite --name "$name" --url "http://127.0.0.1:$port" \
             --tests "$TESTS" --parallel "$PARALLEL" --first-round "$round" --noise "$NOISE" \
             --record "$RECORD" --server-log "$OUT/$name-r$round.log" \
-            -- "${CMD[@]}" >"$OUT/$name-r$round.txt"; then
+            -- "${CMD[@]}") >"$OUT/$name-r$round.txt"; then
             echo "bench/suite.sh: $name failed in round $round; see $OUT/$name-r$round.log" >&2
             failed=$((failed + 1))
         fi
