@@ -379,19 +379,24 @@ pub(crate) fn all_active(reply: &Reply) -> bool {
             .is_none_or(|gsis| gsis.iter().all(|g| g["IndexStatus"] == "ACTIVE"))
 }
 
+/// Polls `DescribeTable` of `table` every 20 ms (as an SDK waiter does, only
+/// faster) until `done` holds for its answer; returns how many
+/// `DescribeTable` requests that took.
 pub(crate) async fn wait_for(
     target: &Target,
     conn: &mut Conn,
     table: &str,
     done: impl Fn(&Reply) -> bool,
     what: &str,
-) -> Result<(), String> {
+) -> Result<u32, String> {
     let deadline = Instant::now() + Duration::from_secs(300);
+    let mut polls = 0u32;
     loop {
         let body = format!(r#"{{"TableName":"{table}"}}"#);
         let reply = conn.call("DescribeTable", Bytes::from(body)).await?;
+        polls += 1;
         if done(&reply) {
-            return Ok(());
+            return Ok(polls);
         }
         if Instant::now() > deadline {
             return Err(format!("{}: timed out waiting for {what}", target.name));

@@ -18,6 +18,10 @@
 //!               --workloads get,pq-select,put,put-fresh,pq-insert,update,pq-update
 //! openddb-bench startup --name openddb --url http://127.0.0.1:8000 \
 //!               -- target/release/openddb --port 8000 --in-memory
+//! openddb-bench suite --name openddb --url http://127.0.0.1:8000 \
+//!               [--tests 500 --parallel 1 --rounds 3 --record rounds.jsonl] \
+//!               -- target/release/openddb --port 8000 --in-memory
+//! openddb-bench suite-summary [--markdown] rounds.jsonl
 //! openddb-bench tenants --root /var/tmp/tenants --tenants 1000000
 //! openddb-bench soak --server target/release/openddb --port 19200 \
 //!               --data-root /tmp [--duration 10m --concurrency 32]
@@ -42,6 +46,10 @@
 //! `ExecuteStatement` statements asking what `get`, `put-fresh`, `update`
 //! and `query-100` ask; a target that does not answer a probe statement as
 //! expected has their cells reported as unsupported.
+//! The `suite` subcommand (see `suite`) spawns a server and runs a
+//! synthetic test suite against it the way a project's tests use DynamoDB
+//! Local (a table created, used and deleted per test), timing it from the
+//! spawn and reading the server's memory and CPU.
 //! The `soak` subcommand (see `soak`) runs a mixed load of every kind of
 //! request at saturation for minutes to hours against one server, and
 //! judges whether its memory and descriptors stayed flat and whether any
@@ -60,6 +68,7 @@ mod sigv4;
 mod soak;
 mod startup;
 mod streams;
+mod suite;
 mod target;
 mod tenants;
 mod wire;
@@ -104,6 +113,14 @@ struct Cli {
 enum Command {
     /// Time from spawn to the first successful ListTables answer, and idle RSS.
     Startup(StartupArgs),
+    /// A synthetic test suite the way a project's tests use DynamoDB Local
+    /// (per test: CreateTable with a GSI, DescribeTable until ACTIVE, puts,
+    /// a get, two queries, a conditional update, a batch write, a
+    /// transaction, DeleteTable) against a server spawned for each round:
+    /// wall time, per-test latency, start-up, memory and CPU (see `suite`).
+    Suite(suite::SuiteArgs),
+    /// Medians (min–max) of the rounds written by `suite --record`.
+    SuiteSummary(suite::SummaryArgs),
     /// A mixed load at saturation for a long time (default 10 minutes):
     /// memory, file descriptors and data size over time with a verdict on
     /// whether memory stayed flat, latency per operation per interval, and
@@ -274,6 +291,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Some(Command::Startup(args)) => run_startup(args),
+        Some(Command::Suite(args)) => suite::run(args),
+        Some(Command::SuiteSummary(args)) => suite::summarise(args),
         Some(Command::Soak(args)) => soak::run(args),
         Some(Command::Sigv4(args)) => sigv4::run(args),
         Some(Command::Tenants(args)) => tenants::run(args),

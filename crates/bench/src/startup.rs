@@ -141,72 +141,152 @@ fn stop(child: &mut Child) {
     let _ = child.wait();
 }
 
+/// Where a spawned server's standard output and error go.
+pub(crate) enum ServerOutput {
+    /// Discarded.
+    Null,
+    /// Appended to this file.
+    File(std::path::PathBuf),
+}
+
+impl ServerOutput {
+    fn stdio(&self) -> Result<(Stdio, Stdio), String> {
+        match self {
+            ServerOutput::Null => Ok((Stdio::null(), Stdio::null())),
+            ServerOutput::File(path) => {
+                let out = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .map_err(|e| format!("opening {}: {e}", path.display()))?;
+                let err = out
+                    .try_clone()
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                Ok((out.into(), err.into()))
+            }
+        }
+    }
+}
+
+/// Spawns `command` (the server itself) and polls `addr` with `request`
+/// until the first HTTP 200; returns the child and the time from spawn to
+/// that answer. The child is killed if it does not answer within `timeout`,
+/// exits first or answers something else.
+pub(crate) fn spawn_until_ready(
+    name: &str,
+    addr: SocketAddr,
+    request: &[u8],
+    command: &[String],
+    output: &ServerOutput,
+    poll: Duration,
+    timeout: Duration,
+) -> Result<(Child, Duration), String> {
+    let (program, args) = command
+        .split_first()
+        .ok_or_else(|| format!("{name}: no server command given"))?;
+    match probe(addr, request) {
+        Ok(false) => {}
+        Ok(true) => {
+            return Err(format!(
+                "{name}: a server already answers ListTables on {addr} before spawning"
+            ))
+        }
+        Err(e) => return Err(format!("{name}: {addr} is not free before spawning: {e}")),
+    }
+    let (stdout, stderr) = output.stdio()?;
+    let started = Instant::now();
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
+        .spawn()
+        .map_err(|e| format!("{name}: cannot spawn `{program}`: {e}"))?;
+    let answered = loop {
+        match probe(addr, request) {
+            Ok(true) => break Ok(started.elapsed()),
+            Ok(false) => {}
+            Err(e) => break Err(format!("{name}: {e}")),
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            break Err(format!(
+                "{name}: server exited with {status} before answering"
+            ));
+        }
+        if started.elapsed() > timeout {
+            break Err(format!("{name}: no answer within {timeout:?}"));
+        }
+        if !poll.is_zero() {
+            thread::sleep(poll);
+        }
+    };
+    match answered {
+        Ok(elapsed) => Ok((child, elapsed)),
+        Err(e) => {
+            stop(&mut child);
+            Err(e)
+        }
+    }
+}
+
+/// Waits (up to `timeout`) until nothing answers on `addr` any more, so the
+/// next start-up does not meet the previous server.
+pub(crate) fn wait_until_free(addr: SocketAddr, request: &[u8], timeout: Duration) {
+    let freed = Instant::now();
+    while probe(addr, request).unwrap_or(true) && freed.elapsed() < timeout {
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Stops a server this tool spawned: SIGTERM to its PID (a graceful stop,
+/// as a test framework's teardown does), SIGKILL after `grace`.
+pub(crate) fn terminate(child: &mut Child, grace: Duration) {
+    if let Ok(Some(_)) = child.try_wait() {
+        return;
+    }
+    // Only the process this tool spawned, by its PID; `kill` saves a
+    // dependency for one signal.
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    let deadline = Instant::now() + grace;
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    stop(child);
+}
+
 /// Runs the start-up measurement `plan.repeat` times.
 pub fn measure(plan: &StartupPlan) -> Result<StartupResult, String> {
     let request = list_tables_request(&plan.host_header);
-    let (program, args) = plan
-        .command
-        .split_first()
-        .ok_or("startup: no server command given")?;
     let mut result = StartupResult {
         name: plan.name.clone(),
         startup: Vec::new(),
         idle_rss_kib: Vec::new(),
     };
     for round in 0..plan.repeat {
-        if probe(plan.addr, &request).unwrap_or(true) {
-            return Err(format!(
-                "{}: something already answers on {} before spawning (round {round})",
-                plan.name, plan.addr
-            ));
-        }
-        let started = Instant::now();
-        let mut child = Command::new(program)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("{}: cannot spawn `{program}`: {e}", plan.name))?;
-        let answered = loop {
-            match probe(plan.addr, &request) {
-                Ok(true) => break Ok(started.elapsed()),
-                Ok(false) => {}
-                Err(e) => break Err(format!("{}: {e}", plan.name)),
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                break Err(format!(
-                    "{}: server exited with {status} before answering",
-                    plan.name
-                ));
-            }
-            if started.elapsed() > plan.timeout {
-                break Err(format!(
-                    "{}: no answer within {:?}",
-                    plan.name, plan.timeout
-                ));
-            }
-            if !plan.poll.is_zero() {
-                thread::sleep(plan.poll);
-            }
-        };
-        let elapsed = match answered {
-            Ok(d) => d,
-            Err(e) => {
-                stop(&mut child);
-                return Err(e);
-            }
-        };
+        let (mut child, elapsed) = spawn_until_ready(
+            &plan.name,
+            plan.addr,
+            &request,
+            &plan.command,
+            &ServerOutput::Null,
+            plan.poll,
+            plan.timeout,
+        )
+        .map_err(|e| format!("{e} (round {round})"))?;
         thread::sleep(plan.idle);
         let rss = procfs::rss_kib(child.id());
         stop(&mut child);
         result.startup.push(elapsed);
         result.idle_rss_kib.extend(rss);
         // Wait until the port is free again before the next round.
-        let freed = Instant::now();
-        while probe(plan.addr, &request).unwrap_or(true) && freed.elapsed() < plan.timeout {
-            thread::sleep(Duration::from_millis(5));
-        }
+        wait_until_free(plan.addr, &request, plan.timeout);
     }
     Ok(result)
 }
