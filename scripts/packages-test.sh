@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds every package openddb ships and installs each into a scratch
-# project, the way a user would, without publishing anything:
+# project, the way a user would, without publishing anything (first it
+# checks that the recipes in docs/recipes show the example files unchanged):
 #   1. `cargo install --path crates/openddb` (the release binary every other
 #      step packs);
 #   2. the npm tarballs (packaging/npm/build.sh), installed with
@@ -16,7 +17,7 @@
 # registries. Exits non-zero on the first failure.
 #
 # Environment: CARGO_TARGET_DIR (default ./target; maturin shares it),
-# PACKAGES_TEST_DIR (scratch directory, default a new temporary one,
+# PACKAGES_TEST_DIR (scratch directory, kept; default a new temporary one,
 # removed at the end unless KEEP=1), CARGO_PACKAGE=0 skips step 4.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,18 +25,21 @@ root=$PWD
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
 export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
 
+# Only a directory this script made is removed at the end.
 if [[ -n ${PACKAGES_TEST_DIR:-} ]]; then
     work=$PACKAGES_TEST_DIR
     mkdir -p "$work"
+    made_work=0
 else
     work=$(mktemp -d "${TMPDIR:-/tmp}/openddb-packages.XXXXXX")
+    made_work=1
 fi
 work=$(cd "$work" && pwd)
 cleanup() {
-    if [[ ${KEEP:-0} != 1 ]]; then
+    if [[ $made_work == 1 && ${KEEP:-0} != 1 ]]; then
         rm -rf "$work"
     else
-        echo "kept $work"
+        echo "scratch files left in $work"
     fi
 }
 trap cleanup EXIT
