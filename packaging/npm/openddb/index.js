@@ -87,7 +87,8 @@ function endpointHost(host) {
  * Starts openddb and resolves with a Server once it is ready; rejects (with
  * the server's output) if it exits first or is not ready within timeoutMs.
  */
-function start(options = {}) {
+// async: a missing binary is a rejection too, not a synchronous throw.
+async function start(options = {}) {
   const binary = options.binaryPath ?? binaryPath();
   const args = serverArgs(options);
   const scheme = args.some((a) => /^--?tls-(cert|self-signed)$/.test(a)) ? 'https' : 'http';
