@@ -14,9 +14,7 @@ if [[ -x scripts/test-setup.sh ]]; then
 fi
 cargo test --workspace
 scripts/container-check.sh
-if [[ -x scripts/packages-test.sh ]]; then
-    scripts/packages-test.sh
-fi
+scripts/packages-test.sh
 if [[ "${FUZZ_SECONDS:-60}" != 0 ]]; then
     scripts/fuzz-smoke.sh
 fi

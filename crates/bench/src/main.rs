@@ -411,7 +411,7 @@ fn run_load(mut args: LoadArgs) -> Result<(), String> {
             w.name()
         ));
     }
-    if args.gsi_items % GSI_VALUES != 0 {
+    if !args.gsi_items.is_multiple_of(GSI_VALUES) {
         return Err(format!("--gsi-items must be a multiple of {GSI_VALUES}"));
     }
     for (flag, c) in [

@@ -450,7 +450,7 @@ pub fn request(op: Op, ctx: &mut Ctx, space: &Space, now: u64) -> Request {
             );
             push_hot_key(&mut s, checked);
             s.push_str(r#","ConditionExpression":"attribute_exists(c)"}}]"#);
-            if roll % 2 == 0 {
+            if roll.is_multiple_of(2) {
                 let _ = write!(
                     s,
                     r#","ClientRequestToken":"s{:08x}-{}-{:x}""#,

@@ -145,7 +145,10 @@ impl SoakArgs {
         if self.stream_readers > 64 {
             return Err("--stream-readers must be at most 64".into());
         }
-        if self.keys < PARTITION_ITEMS || self.keys > MAX_KEYS || self.keys % PARTITION_ITEMS != 0 {
+        if self.keys < PARTITION_ITEMS
+            || self.keys > MAX_KEYS
+            || !self.keys.is_multiple_of(PARTITION_ITEMS)
+        {
             return Err(format!(
                 "--keys must be a multiple of {PARTITION_ITEMS} in {PARTITION_ITEMS}..={MAX_KEYS}"
             ));
