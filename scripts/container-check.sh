@@ -77,6 +77,17 @@ show_log() {
 # --- what the machine needs ------------------------------------------------
 
 [[ $(id -u) == 0 ]] || fail "must run as root: it chroots and makes namespaces (CI runs as root)"
+# What a fresh Debian machine may lack is installed from Debian's packages.
+declare -A package_of=([curl]=curl [ip]=iproute2 [unshare]=util-linux [nsenter]=util-linux
+                       [readelf]=binutils [ldd]=libc-bin)
+missing=()
+for tool in "${!package_of[@]}"; do
+    command -v "$tool" >/dev/null || missing+=("${package_of[$tool]}")
+done
+if ((${#missing[@]})) && command -v apt-get >/dev/null; then
+    echo "container-check: installing ${missing[*]}"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
 for tool in cargo curl ip unshare nsenter readelf ldd python3; do
     command -v "$tool" >/dev/null || fail "needs $tool on PATH"
 done
