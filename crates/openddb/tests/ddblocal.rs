@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, GlobalSecondaryIndexUpdate, KeySchemaElement, KeyType,
-    Projection, ProjectionType, ScalarAttributeType,
+    AttributeValue, GlobalSecondaryIndexUpdate, KeyType, Projection, ProjectionType,
+    ScalarAttributeType,
 };
-use common::{client_as, create_table, ServerProcess};
+use common::{attr_def, client_as, create_table, key_elem, ServerProcess};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_openddb");
 
@@ -450,27 +450,7 @@ async fn transient_statuses_last_the_delay() {
             })
         }
     };
-    let created = client
-        .create_table()
-        .table_name("slow")
-        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let created = create_slow(&client).await.unwrap();
     assert_eq!(
         created
             .table_description
@@ -513,25 +493,13 @@ async fn transient_statuses_last_the_delay() {
     client
         .update_table()
         .table_name("slow")
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("g")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
+        .attribute_definitions(attr_def("g", ScalarAttributeType::S))
         .global_secondary_index_updates(
             GlobalSecondaryIndexUpdate::builder()
                 .create(
                     aws_sdk_dynamodb::types::CreateGlobalSecondaryIndexAction::builder()
                         .index_name("byG")
-                        .key_schema(
-                            KeySchemaElement::builder()
-                                .attribute_name("g")
-                                .key_type(KeyType::Hash)
-                                .build()
-                                .unwrap(),
-                        )
+                        .key_schema(key_elem("g", KeyType::Hash))
                         .projection(
                             Projection::builder()
                                 .projection_type(ProjectionType::All)
@@ -585,7 +553,7 @@ async fn transient_statuses_last_the_delay() {
         put("b").await.unwrap_err().code(),
         Some("ResourceNotFoundException")
     );
-    let again = create_again(&client).await;
+    let again = create_slow(&client).await.unwrap_err();
     assert_eq!(again.code(), Some("ResourceInUseException"));
     tokio::time::sleep(Duration::from_millis(1600)).await;
     let gone = status("slow").await.unwrap_err();
@@ -595,31 +563,21 @@ async fn transient_statuses_last_the_delay() {
     );
 }
 
-async fn create_again(
+/// CreateTable of the on-demand table `slow`, keyed by `pk`.
+async fn create_slow(
     client: &aws_sdk_dynamodb::Client,
-) -> aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::create_table::CreateTableError>
-{
+) -> Result<
+    aws_sdk_dynamodb::operation::create_table::CreateTableOutput,
+    aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::create_table::CreateTableError>,
+> {
     client
         .create_table()
         .table_name("slow")
         .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
+        .attribute_definitions(attr_def("pk", ScalarAttributeType::S))
+        .key_schema(key_elem("pk", KeyType::Hash))
         .send()
         .await
-        .unwrap_err()
 }
 
 /// -optimizeDbBeforeStartup compacts the files of -dbPath before serving,
